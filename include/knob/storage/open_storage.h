@@ -1,0 +1,17 @@
+// Opens a storage from a URL, spelled as Optuna (SQLAlchemy) spells it:
+//   ""  or ":memory:"            in-memory, this process only
+//   sqlite:///relative/path.db   SQLite file relative to the working directory
+//   sqlite:////abs/path.db       SQLite file at an absolute path
+// Anything else throws InvalidArgument naming the URL and the forms allowed.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "knob/storage/storage.h"
+
+namespace knob {
+
+std::shared_ptr<Storage> open_storage(const std::string& url);
+
+}  // namespace knob

@@ -1,0 +1,79 @@
+// Storage: where studies and trials live. One interface, three backends — in memory,
+// SQLite (`sqlite:///path.db`) and, later, PostgreSQL — all with Optuna's semantics, and the
+// database ones with Optuna's schema.
+//
+// Thread-safety: every method may be called from any thread. Database backends are also safe
+// across processes sharing one database: trial numbers never collide and a WAITING trial is
+// claimed by exactly one worker.
+//
+// A finished trial (COMPLETE, PRUNED, FAIL) is never updated again: writes to it throw Error.
+// Open a storage by URL with `open_storage` (open_storage.h).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "knob/storage/frozen_trial.h"
+
+namespace knob {
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // ---- studies ----
+  // Throws AlreadyExists if the name is taken, InvalidArgument if it is empty.
+  virtual int64_t create_study(const std::string& name,
+                               const std::vector<StudyDirection>& directions) = 0;
+  // Deletes the study and all its trials; throws NotFound.
+  virtual void delete_study(int64_t study_id) = 0;
+  // Throws NotFound naming the study.
+  virtual int64_t study_id_from_name(const std::string& name) = 0;
+  virtual std::string study_name_from_id(int64_t study_id) = 0;
+  virtual std::vector<StudyDirection> study_directions(int64_t study_id) = 0;
+  virtual void set_study_user_attr(int64_t study_id, const std::string& key, const Json& value) = 0;
+  virtual void set_study_system_attr(int64_t study_id, const std::string& key,
+                                     const Json& value) = 0;
+  virtual std::map<std::string, Json> study_user_attrs(int64_t study_id) = 0;
+  virtual std::map<std::string, Json> study_system_attrs(int64_t study_id) = 0;
+  virtual std::vector<StudySummary> all_studies() = 0;
+
+  // ---- trials ----
+  // Creates a trial numbered after the study's last one. Without a template it is RUNNING and
+  // empty; with one it copies the template's state, params, values, intermediate values,
+  // attributes and times (ids and number are assigned here). Returns the new trial's id.
+  virtual int64_t create_trial(int64_t study_id, const FrozenTrial* templ = nullptr) = 0;
+  // Creates all `templates` in one transaction, unless the study already carries the system
+  // attribute `once_key`; sets it. Returns whether this call created them. Used to enqueue a
+  // grid exactly once when many workers start together.
+  virtual bool create_trials_once(int64_t study_id, const std::string& once_key,
+                                  const std::vector<FrozenTrial>& templates) = 0;
+  // Atomically moves the oldest WAITING trial to RUNNING (setting its start time) and
+  // returns its id, or nullopt when there is none. No two callers get the same trial.
+  virtual std::optional<int64_t> claim_waiting_trial(int64_t study_id) = 0;
+
+  // Records a parameter. Throws InvalidArgument if the study already used the name with an
+  // incompatible distribution (check_compatible) or the value is outside the distribution.
+  virtual void set_trial_param(int64_t trial_id, const std::string& name, double internal_value,
+                               const Distribution& distribution) = 0;
+  // Moves a trial to `state` (with `values` when COMPLETE). Returns false, changing nothing,
+  // if the trial is already finished, or when asking RUNNING of a trial no longer WAITING.
+  virtual bool set_trial_state_values(int64_t trial_id, TrialState state,
+                                      const std::vector<double>& values = {}) = 0;
+  virtual void set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) = 0;
+  virtual void set_trial_user_attr(int64_t trial_id, const std::string& key, const Json& value) = 0;
+  virtual void set_trial_system_attr(int64_t trial_id, const std::string& key,
+                                     const Json& value) = 0;
+
+  // Throws NotFound.
+  virtual FrozenTrial trial(int64_t trial_id) = 0;
+  // The study's trials ordered by number, optionally only those in `states`.
+  virtual std::vector<FrozenTrial> trials(int64_t study_id,
+                                          const std::vector<TrialState>& states = {}) = 0;
+  virtual int64_t n_trials(int64_t study_id, std::optional<TrialState> state = std::nullopt) = 0;
+};
+
+}  // namespace knob

@@ -1,0 +1,178 @@
+// Study: an optimization task — a named set of trials in a storage, one or several
+// objective directions, a sampler and a pruner (Optuna's Study, same semantics).
+//
+// A Study is a handle: copies share the storage, sampler, pruner and stop flag. It is safe to
+// share between threads:
+// optimize() with n_jobs > 1 runs trials on several threads. Many processes may work on
+// one study through a shared SQLite (or PostgreSQL) storage.
+//
+// Example:
+//   auto study = knob::create_study(knob::StudyOptions()
+//                                       .storage("sqlite:///knob.db")
+//                                       .study_name("mlp")
+//                                       .direction(knob::StudyDirection::kMaximize));
+//   study.optimize([](knob::Trial& t) {
+//     double lr = t.suggest_float("lr", 1e-4, 1e-1, {.log = true});
+//     return train_and_validate(lr);
+//   }, 100);
+//   std::cout << study.best_value() << "\n";
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "knob/core/arg.h"
+#include "knob/storage/storage.h"
+#include "knob/tuner/pruner.h"
+#include "knob/tuner/sampler.h"
+#include "knob/tuner/trial.h"
+
+namespace knob {
+
+struct StudyOptions {
+  // Storage URL (open_storage.h); "" is in-memory. Ignored when `storage_instance` is set.
+  KNOB_ARG(std::string, storage) = "";
+  KNOB_ARG(std::shared_ptr<Storage>, storage_instance);
+  // "" makes a unique name.
+  KNOB_ARG(std::string, study_name) = "";
+  KNOB_ARG(std::vector<StudyDirection>, directions) = {StudyDirection::kMinimize};
+  // Default: RandomSampler.
+  KNOB_ARG(std::shared_ptr<Sampler>, sampler);
+  // Default: MedianPruner with its defaults.
+  KNOB_ARG(std::shared_ptr<Pruner>, pruner);
+  // With create_study: open the study if the name exists instead of throwing AlreadyExists.
+  KNOB_ARG(bool, load_if_exists) = false;
+
+ public:
+  StudyOptions& direction(StudyDirection d) {
+    directions_ = {d};
+    return *this;
+  }
+};
+
+using ObjectiveValues = std::vector<double>;
+using Callback = std::function<void(class Study&, const FrozenTrial&)>;
+
+struct OptimizeOptions {
+  // Stop after this many trials (run by this call), or...
+  KNOB_ARG(std::optional<int64_t>, n_trials);
+  // ...once this many seconds have passed (running trials finish).
+  KNOB_ARG(std::optional<double>, timeout);
+  // Trials run at once on threads of this process.
+  KNOB_ARG(int, n_jobs) = 1;
+  // Rethrow the first objective exception (after marking its trial FAIL) instead of going on.
+  KNOB_ARG(bool, stop_on_error) = false;
+  // Called after each trial finishes (from the worker thread, under no lock).
+  KNOB_ARG(std::vector<Callback>, callbacks);
+  // A progress line on stderr.
+  KNOB_ARG(bool, show_progress) = false;
+};
+
+class Study {
+ public:
+  // Prefer create_study / load_study.
+  Study(std::shared_ptr<Storage> storage, int64_t study_id, std::shared_ptr<Sampler> sampler,
+        std::shared_ptr<Pruner> pruner);
+
+  const std::string& study_name() const { return name_; }
+  int64_t study_id() const { return study_id_; }
+  const std::vector<StudyDirection>& directions() const { return directions_; }
+  // The single direction; throws Error for multi-objective studies.
+  StudyDirection direction() const;
+  bool is_multi_objective() const { return directions_.size() > 1; }
+  Storage& storage() { return *storage_; }
+  std::shared_ptr<Storage> storage_ptr() { return storage_; }
+  Sampler& sampler() { return *sampler_; }
+
+  // Runs `objective` in trials. The objective returns a double (single objective) or a
+  // std::vector<double> (one per direction). An exception other than TrialPruned marks the
+  // trial FAIL with the message as "fail_reason" and the study goes on.
+  template <typename Objective>
+  void optimize(Objective&& objective, const OptimizeOptions& options);
+  template <typename Objective>
+  void optimize(Objective&& objective, int64_t n_trials) {
+    optimize(std::forward<Objective>(objective), OptimizeOptions().n_trials(n_trials));
+  }
+  // Asks running optimize() calls of this object to start no more trials.
+  void stop() { shared_->stop_requested = true; }
+
+  // Ask-and-tell: a new trial (or an enqueued one), then its result.
+  Trial ask();
+  // Finishes a trial: COMPLETE needs one value per direction; PRUNED/FAIL take none (a
+  // PRUNED trial keeps its last intermediate value as its value, as in Optuna). Values that
+  // are NaN or of the wrong count turn COMPLETE into FAIL with the reason; returns the
+  // stored trial.
+  FrozenTrial tell(Trial& trial, TrialState state, const ObjectiveValues& values = {},
+                   const std::string& fail_reason = "");
+  FrozenTrial tell(int64_t trial_number, TrialState state, const ObjectiveValues& values = {},
+                   const std::string& fail_reason = "");
+
+  // Adds a WAITING trial whose parameters are fixed to `params` when next asked.
+  void enqueue_trial(const std::map<std::string, ParamValue>& params,
+                     const std::map<std::string, Json>& user_attrs = {});
+
+  std::vector<FrozenTrial> trials(const std::vector<TrialState>& states = {});
+  // The best COMPLETE trial (single objective); throws Error if there is none.
+  FrozenTrial best_trial();
+  double best_value() { return best_trial().value(); }
+  std::map<std::string, ParamValue> best_params() { return best_trial().params(); }
+  // The Pareto front of COMPLETE trials (any number of objectives).
+  std::vector<FrozenTrial> best_trials();
+
+  void set_user_attr(const std::string& key, const Json& value);
+  std::map<std::string, Json> user_attrs();
+
+ private:
+  friend class Trial;
+  void run_optimize(const std::function<ObjectiveValues(Trial&)>& objective,
+                    const OptimizeOptions& options);
+  // nullopt when the sampler is exhausted and `always` is false.
+  std::optional<Trial> ask_impl(bool always);
+  FrozenTrial run_trial(const std::function<ObjectiveValues(Trial&)>& objective,
+                        bool stop_on_error);
+  FrozenTrial finish(int64_t trial_id, const FrozenTrial& snapshot, TrialState state,
+                     ObjectiveValues values, std::string fail_reason);
+
+  std::shared_ptr<Storage> storage_;
+  int64_t study_id_;
+  std::string name_;
+  std::vector<StudyDirection> directions_;
+  std::shared_ptr<Sampler> sampler_;
+  std::shared_ptr<Pruner> pruner_;
+  struct Shared {
+    std::recursive_mutex model_mutex;  // serializes sampler and pruner calls
+    std::atomic<bool> stop_requested{false};
+  };
+  std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
+};
+
+// Creates a study (or opens it, with load_if_exists). Throws AlreadyExists, InvalidArgument.
+Study create_study(const StudyOptions& options = {});
+// Opens an existing study by options.study_name(); throws NotFound naming it.
+Study load_study(const StudyOptions& options);
+// Deletes a study and its trials; throws NotFound.
+void delete_study(const std::string& study_name, const std::string& storage_url);
+// Every study in the storage, with trial counts and best trial.
+std::vector<StudySummary> get_all_study_summaries(const std::string& storage_url);
+
+// Whether `a` Pareto-dominates `b` under `directions` (no worse in all, better in one).
+bool dominates(const std::vector<double>& a, const std::vector<double>& b,
+               const std::vector<StudyDirection>& directions);
+
+template <typename Objective>
+void Study::optimize(Objective&& objective, const OptimizeOptions& options) {
+  using Result = std::invoke_result_t<Objective&, Trial&>;
+  if constexpr (std::is_convertible_v<Result, double>) {
+    run_optimize([&objective](Trial& t) { return ObjectiveValues{static_cast<double>(objective(t))}; },
+                 options);
+  } else {
+    run_optimize([&objective](Trial& t) { return ObjectiveValues(objective(t)); }, options);
+  }
+}
+
+}  // namespace knob

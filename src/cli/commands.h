@@ -1,0 +1,14 @@
+// The verbs of the `knob` executable. Each add_* registers a subcommand on the app; the
+// callbacks throw knob errors, which main() maps to exit codes (2 = bad usage or input).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace knob::cli {
+
+// knob study create|list|show|delete|export
+void add_study_commands(CLI::App& app);
+// knob tune: run a study on a built-in objective (the trainer arrives later).
+void add_tune_command(CLI::App& app);
+
+}  // namespace knob::cli

@@ -1,0 +1,28 @@
+// knob: tune learning rate, batch size and epochs. Thin: parses, wires, maps errors to exit
+// codes — 0 ok, 1 runtime failure (storage, I/O), 2 bad usage or bad input.
+#include <iostream>
+
+#include "commands.h"
+#include "knob/core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"knob — find the learning rate, batch size and epochs that make a model train well"};
+  app.set_version_flag("--version", std::string("knob ") + KNOB_VERSION);
+  app.require_subcommand(1);
+  knob::cli::add_study_commands(app);
+  knob::cli::add_tune_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  } catch (const knob::Error& e) {
+    // Bad input of any kind — a flag, a config field, a study name, a storage URL or file.
+    std::cerr << "knob: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "knob: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,42 @@
+// Rules every storage backend applies the same way (internal to the storage module).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "knob/core/error.h"
+#include "knob/storage/frozen_trial.h"
+
+namespace knob::detail {
+
+// Throws Error if a finished trial is about to be written to.
+inline void check_trial_updatable(int64_t number, TrialState state) {
+  if (is_finished(state)) {
+    throw Error("trial " + std::to_string(number) + " is already " + to_string(state) +
+                " and cannot be updated");
+  }
+}
+
+// Throws InvalidArgument for an empty study name.
+inline void check_study_name(const std::string& name) {
+  KNOB_CHECK(!name.empty(), "study_name", name, "must not be empty");
+}
+
+// Throws InvalidArgument for an empty direction list or NOT_SET.
+inline void check_directions(const std::vector<StudyDirection>& directions) {
+  KNOB_CHECK(!directions.empty(), "directions", std::string("[]"),
+             "must name at least one of minimize, maximize");
+  for (auto d : directions) {
+    KNOB_CHECK(d != StudyDirection::kNotSet, "direction", to_string(d),
+               "must be minimize or maximize");
+  }
+}
+
+// Whether moving a trial in state `from` to `to` is allowed (false = refused, nothing changes).
+inline bool transition_allowed(TrialState from, TrialState to) {
+  if (is_finished(from)) return false;
+  if (to == TrialState::kRunning) return from == TrialState::kWaiting;
+  return true;
+}
+
+}  // namespace knob::detail

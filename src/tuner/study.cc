@@ -1,0 +1,347 @@
+#include "knob/tuner/study.h"
+
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <thread>
+
+#include "knob/core/error.h"
+#include "knob/core/random.h"
+#include "knob/storage/open_storage.h"
+#include "knob/tuner/median_pruner.h"
+#include "knob/tuner/random_sampler.h"
+
+namespace knob {
+namespace {
+
+bool better(double a, double b, StudyDirection direction) {
+  return direction == StudyDirection::kMaximize ? a > b : a < b;
+}
+
+std::string unique_study_name() {
+  Rng rng;
+  char text[40];
+  std::snprintf(text, sizeof text, "no-name-%016llx",
+                static_cast<unsigned long long>(rng.next_u64()));
+  return text;
+}
+
+// The "\r" progress line of optimize(show_progress).
+class Progress {
+ public:
+  Progress(bool enabled, std::optional<int64_t> n_trials, StudyDirection direction,
+           std::optional<double> best)
+      : enabled_(enabled), n_trials_(n_trials), direction_(direction), best_(best) {}
+
+  void trial_finished(const FrozenTrial& trial, bool single_objective) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++done_;
+    ++by_state_[trial.state];
+    if (single_objective && trial.state == TrialState::kComplete &&
+        (!best_ || better(trial.values[0], *best_, direction_))) {
+      best_ = trial.values[0];
+      best_number_ = trial.number;
+    }
+    if (!enabled_) return;
+    double elapsed = seconds_between(start_, now());
+    std::string total = n_trials_ ? "/" + std::to_string(*n_trials_) : "";
+    std::string best = best_ ? dumps(Json(*best_)) : "-";
+    if (best_number_ >= 0) best += " (trial " + std::to_string(best_number_) + ")";
+    std::fprintf(stderr,
+                 "\r[knob] %lld%s trials | best %s | %lld complete, %lld pruned, %lld failed | "
+                 "%.1f trials/s   ",
+                 static_cast<long long>(done_), total.c_str(), best.c_str(),
+                 static_cast<long long>(by_state_[TrialState::kComplete]),
+                 static_cast<long long>(by_state_[TrialState::kPruned]),
+                 static_cast<long long>(by_state_[TrialState::kFail]),
+                 elapsed > 0 ? done_ / elapsed : 0.0);
+    std::fflush(stderr);
+  }
+
+  ~Progress() {
+    if (enabled_ && done_ > 0) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  bool enabled_;
+  std::optional<int64_t> n_trials_;
+  StudyDirection direction_;
+  std::optional<double> best_;
+  int64_t best_number_ = -1;
+  int64_t done_ = 0;
+  std::map<TrialState, int64_t> by_state_;
+  TimePoint start_ = now();
+  std::mutex mutex_;
+};
+
+}  // namespace
+
+bool dominates(const std::vector<double>& a, const std::vector<double>& b,
+               const std::vector<StudyDirection>& directions) {
+  bool strictly = false;
+  for (size_t i = 0; i < directions.size(); ++i) {
+    if (better(b[i], a[i], directions[i])) return false;
+    if (better(a[i], b[i], directions[i])) strictly = true;
+  }
+  return strictly;
+}
+
+Study::Study(std::shared_ptr<Storage> storage, int64_t study_id, std::shared_ptr<Sampler> sampler,
+             std::shared_ptr<Pruner> pruner)
+    : storage_(std::move(storage)),
+      study_id_(study_id),
+      name_(storage_->study_name_from_id(study_id)),
+      directions_(storage_->study_directions(study_id)),
+      sampler_(sampler ? std::move(sampler) : std::make_shared<RandomSampler>()),
+      pruner_(pruner ? std::move(pruner) : std::make_shared<MedianPruner>()) {}
+
+StudyDirection Study::direction() const {
+  if (directions_.size() != 1) {
+    throw Error("study '" + name_ + "' has " + std::to_string(directions_.size()) +
+                " objectives; use directions()");
+  }
+  return directions_[0];
+}
+
+std::optional<Trial> Study::ask_impl(bool always) {
+  {
+    std::lock_guard<std::recursive_mutex> lock(shared_->model_mutex);
+    sampler_->before_ask(*this);
+  }
+  std::optional<int64_t> trial_id = storage_->claim_waiting_trial(study_id_);
+  if (!trial_id) {
+    if (!always) {
+      std::lock_guard<std::recursive_mutex> lock(shared_->model_mutex);
+      if (sampler_->is_exhausted(*this)) return std::nullopt;
+    }
+    trial_id = storage_->create_trial(study_id_);
+  }
+  return Trial(*this, *trial_id);
+}
+
+Trial Study::ask() { return *ask_impl(/*always=*/true); }
+
+FrozenTrial Study::finish(int64_t trial_id, const FrozenTrial& snapshot, TrialState state,
+                          ObjectiveValues values, std::string fail_reason) {
+  KNOB_CHECK(is_finished(state), "state", to_string(state), "must be COMPLETE, PRUNED or FAIL");
+  if (state == TrialState::kComplete) {
+    if (values.size() != directions_.size()) {
+      fail_reason = "the objective returned " + std::to_string(values.size()) +
+                    " values; the study has " + std::to_string(directions_.size()) +
+                    " directions";
+    }
+    for (double v : values) {
+      if (std::isnan(v)) fail_reason = "the objective returned NaN";
+    }
+    if (!fail_reason.empty()) state = TrialState::kFail;
+  }
+  if (state != TrialState::kComplete) values.clear();
+  if (state == TrialState::kPruned && !is_multi_objective()) {
+    auto last = snapshot.last_step();
+    if (last && !std::isnan(last->second)) values = {last->second};
+  }
+  if (state == TrialState::kFail && !fail_reason.empty()) {
+    storage_->set_trial_system_attr(trial_id, "fail_reason", fail_reason);
+  }
+  {
+    std::lock_guard<std::recursive_mutex> lock(shared_->model_mutex);
+    sampler_->after_trial(*this, snapshot, state, values);
+  }
+  if (!storage_->set_trial_state_values(trial_id, state, values)) {
+    throw Error("trial " + std::to_string(snapshot.number) +
+                " has already finished; it cannot be told again");
+  }
+  FrozenTrial done = snapshot;
+  done.state = state;
+  done.values = std::move(values);
+  done.datetime_complete = now();
+  if (!fail_reason.empty()) done.system_attrs["fail_reason"] = fail_reason;
+  return done;
+}
+
+FrozenTrial Study::tell(Trial& trial, TrialState state, const ObjectiveValues& values,
+                        const std::string& fail_reason) {
+  return finish(trial.trial_id(), trial.snapshot(), state, values, fail_reason);
+}
+
+FrozenTrial Study::tell(int64_t trial_number, TrialState state, const ObjectiveValues& values,
+                        const std::string& fail_reason) {
+  for (const auto& t : storage_->trials(study_id_)) {
+    if (t.number == trial_number) return finish(t.trial_id, t, state, values, fail_reason);
+  }
+  throw NotFound("study '" + name_ + "' has no trial number " + std::to_string(trial_number));
+}
+
+FrozenTrial Study::run_trial(const std::function<ObjectiveValues(Trial&)>& objective,
+                             bool stop_on_error) {
+  std::optional<Trial> trial = ask_impl(/*always=*/false);
+  if (!trial) return {};  // trial_id -1: the sampler is exhausted
+  ObjectiveValues values;
+  TrialState state = TrialState::kComplete;
+  std::string reason;
+  std::exception_ptr error;
+  try {
+    values = objective(*trial);
+  } catch (const TrialPruned&) {
+    state = TrialState::kPruned;
+  } catch (const std::exception& e) {
+    state = TrialState::kFail;
+    reason = e.what();
+    if (stop_on_error) error = std::current_exception();
+  } catch (...) {
+    state = TrialState::kFail;
+    reason = "the objective threw a non-standard exception";
+    if (stop_on_error) error = std::current_exception();
+  }
+  FrozenTrial done = finish(trial->trial_id(), trial->snapshot(), state, values, reason);
+  if (error) std::rethrow_exception(error);
+  return done;
+}
+
+void Study::run_optimize(const std::function<ObjectiveValues(Trial&)>& objective,
+                         const OptimizeOptions& options) {
+  int n_jobs = options.n_jobs();
+  if (n_jobs == -1) n_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  KNOB_CHECK(n_jobs >= 1, "n_jobs", options.n_jobs(), "must be >= 1 (or -1 for every core)");
+  if (options.n_trials()) {
+    KNOB_CHECK(*options.n_trials() >= 0, "n_trials", *options.n_trials(), "must be >= 0");
+  }
+  if (options.timeout()) {
+    KNOB_CHECK(*options.timeout() >= 0, "timeout", *options.timeout(), "must be >= 0 seconds");
+  }
+  shared_->stop_requested = false;
+  std::optional<double> best;
+  if (!is_multi_objective()) {
+    for (const auto& t : storage_->trials(study_id_, {TrialState::kComplete})) {
+      if (t.values.size() == 1 && (!best || better(t.values[0], *best, directions_[0]))) {
+        best = t.values[0];
+      }
+    }
+  }
+  Progress progress(options.show_progress(), options.n_trials(), directions_[0], best);
+  const TimePoint start = now();
+  std::atomic<int64_t> started{0};
+  std::mutex error_mutex;
+  std::exception_ptr first_error;
+
+  auto worker = [&] {
+    while (!shared_->stop_requested) {
+      if (options.n_trials() && started.fetch_add(1) >= *options.n_trials()) break;
+      if (options.timeout() && seconds_between(start, now()) >= *options.timeout()) break;
+      try {
+        FrozenTrial done = run_trial(objective, options.stop_on_error());
+        if (done.trial_id < 0) {  // nothing left to sample
+          shared_->stop_requested = true;
+          break;
+        }
+        progress.trial_finished(done, !is_multi_objective());
+        for (const auto& callback : options.callbacks()) callback(*this, done);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!first_error) first_error = std::current_exception();
+        shared_->stop_requested = true;
+      }
+    }
+  };
+  if (n_jobs == 1) {
+    worker();
+  } else {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < n_jobs; ++i) threads.emplace_back(worker);
+    for (auto& thread : threads) thread.join();
+  }
+  if (first_error) std::rethrow_exception(first_error);
+}
+
+void Study::enqueue_trial(const std::map<std::string, ParamValue>& params,
+                          const std::map<std::string, Json>& user_attrs) {
+  FrozenTrial templ;
+  templ.state = TrialState::kWaiting;
+  Json fixed = Json::object();
+  for (const auto& [name, value] : params) fixed[name] = to_json(value);
+  templ.system_attrs["fixed_params"] = std::move(fixed);
+  templ.user_attrs = user_attrs;
+  storage_->create_trial(study_id_, &templ);
+}
+
+std::vector<FrozenTrial> Study::trials(const std::vector<TrialState>& states) {
+  return storage_->trials(study_id_, states);
+}
+
+FrozenTrial Study::best_trial() {
+  StudyDirection d = direction();
+  std::optional<FrozenTrial> best;
+  for (auto& t : trials({TrialState::kComplete})) {
+    if (t.values.size() == 1 && (!best || better(t.values[0], best->values[0], d))) {
+      best = std::move(t);
+    }
+  }
+  if (!best) throw Error("study '" + name_ + "' has no COMPLETE trial yet");
+  return *best;
+}
+
+std::vector<FrozenTrial> Study::best_trials() {
+  std::vector<FrozenTrial> complete = trials({TrialState::kComplete});
+  std::vector<FrozenTrial> front;
+  for (const auto& candidate : complete) {
+    if (candidate.values.size() != directions_.size()) continue;
+    bool dominated = false;
+    for (const auto& other : complete) {
+      if (other.values.size() == directions_.size() &&
+          dominates(other.values, candidate.values, directions_)) {
+        dominated = true;
+        break;
+      }
+    }
+    if (!dominated) front.push_back(candidate);
+  }
+  return front;
+}
+
+void Study::set_user_attr(const std::string& key, const Json& value) {
+  storage_->set_study_user_attr(study_id_, key, value);
+}
+
+std::map<std::string, Json> Study::user_attrs() { return storage_->study_user_attrs(study_id_); }
+
+// ---------------------------------------------------------------- free functions
+
+namespace {
+
+std::shared_ptr<Storage> storage_of(const StudyOptions& options) {
+  return options.storage_instance() ? options.storage_instance() : open_storage(options.storage());
+}
+
+}  // namespace
+
+Study create_study(const StudyOptions& options) {
+  auto storage = storage_of(options);
+  std::string name = options.study_name().empty() ? unique_study_name() : options.study_name();
+  int64_t study_id;
+  try {
+    study_id = storage->create_study(name, options.directions());
+  } catch (const AlreadyExists&) {
+    if (!options.load_if_exists()) throw;
+    study_id = storage->study_id_from_name(name);
+  }
+  return Study(storage, study_id, options.sampler(), options.pruner());
+}
+
+Study load_study(const StudyOptions& options) {
+  KNOB_CHECK(!options.study_name().empty(), "study_name", options.study_name(),
+             "must name an existing study");
+  auto storage = storage_of(options);
+  return Study(storage, storage->study_id_from_name(options.study_name()), options.sampler(),
+               options.pruner());
+}
+
+void delete_study(const std::string& study_name, const std::string& storage_url) {
+  auto storage = open_storage(storage_url);
+  storage->delete_study(storage->study_id_from_name(study_name));
+}
+
+std::vector<StudySummary> get_all_study_summaries(const std::string& storage_url) {
+  return open_storage(storage_url)->all_studies();
+}
+
+}  // namespace knob
