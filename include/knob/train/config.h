@@ -1,0 +1,151 @@
+// TrainConfig: everything the trainer needs, as plain structs with defaults that reproduce
+// the seed model (Fashion-MNIST, MLP 784-128-10 with dropout 0.2, Adam lr 0.001, batch 32).
+//
+// Every field has one dotted key ("optimizer.lr", "train.batch_size") in a single registry.
+// The same keys are used by TOML files (table.key), by `--set key=value` overrides and by the
+// tuner's search space, so a parameter named "optimizer.lr" in a study sets exactly that field.
+// Unknown keys, wrong types and impossible values are reported with the file, table and key.
+//
+// Torch-free.
+//
+// Example:
+//   knob::TrainConfig config = knob::load_train_config("examples/fashion_mnist_mlp.toml");
+//   knob::set_config_value(config, "optimizer.lr", 0.01);
+//   knob::validate(config);
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "knob/core/param_value.h"
+
+namespace knob {
+
+struct DataConfig {
+  std::string source = "fashion-mnist";  // fashion-mnist | idx | csv
+  std::string dir = "/usr/share/datasets/fashion-mnist";  // fashion-mnist: the IDX files
+  std::string train_images, train_labels, test_images, test_labels;  // idx
+  std::string train_csv, test_csv;  // csv
+  std::string label_column = "label";
+  int64_t validation = 10000;  // examples held out for validation
+  std::string split = "last";  // last (the last N, like Keras) | random (seeded)
+  bool normalize = true;       // inputs to zero mean, unit variance (training-set statistics)
+  int64_t limit = 0;           // use only the first N training examples (0: all)
+};
+
+struct ModelConfig {
+  std::string kind = "mlp";              // mlp | cnn
+  std::vector<int64_t> hidden = {128};   // mlp: hidden widths
+  std::vector<int64_t> channels = {32, 64};  // cnn: conv channels (3x3 conv, ReLU, 2x2 pool)
+  double dropout = 0.2;
+};
+
+struct OptimizerConfig {
+  std::string kind = "adam";  // sgd | adam | adamw | rmsprop | adagrad
+  double lr = 0.001;
+  double momentum = 0.0;      // sgd, rmsprop
+  bool nesterov = false;      // sgd
+  double weight_decay = 0.0;  // L2 (decoupled for adamw)
+  double l1 = 0.0;            // L1 penalty added to the loss
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam, adamw (eps also rmsprop, adagrad)
+  double alpha = 0.99;        // rmsprop smoothing
+};
+
+struct ScheduleConfig {
+  // constant | inverse_time | step | multistep | exponential | polynomial | cosine |
+  // cosine_restarts | cyclic | one_cycle | plateau
+  std::string kind = "constant";
+  std::string per = "epoch";  // epoch | step: what t counts
+  int64_t warmup = 0;         // linear warm-up length, in the same unit
+  double warmup_start_factor = 0.0;
+  double gamma = 0.1;         // step, multistep, exponential, cyclic exp_range
+  int64_t step_size = 10;     // step
+  std::vector<int64_t> milestones;  // multistep
+  double alpha = 1.0;         // inverse_time: lr / (1 + alpha * t)
+  double power = 1.0;         // polynomial
+  int64_t t_max = 0;          // cosine, polynomial: length (0: the whole run after warm-up)
+  double eta_min = 0.0;       // cosine, cosine_restarts
+  int64_t t_0 = 10;           // cosine_restarts
+  int64_t t_mult = 1;
+  double max_lr = 0.0;        // cyclic, one_cycle (0: 10 x optimizer.lr)
+  int64_t step_size_up = 0;   // cyclic (0: half an epoch... see trainer docs)
+  std::string mode = "triangular";  // cyclic: triangular | triangular2 | exp_range
+  double pct_start = 0.3;     // one_cycle
+  double factor = 0.1;        // plateau
+  int64_t patience = 10;      // plateau
+  double threshold = 1e-4;    // plateau
+  double min_lr = 0.0;        // plateau
+};
+
+struct BatchConfig {
+  int64_t size = 32;
+  std::vector<int64_t> grow_at;  // epochs at which the batch grows (Smith et al. 2017)
+  double grow_factor = 2.0;
+  int64_t max_size = 0;          // cap for growth (0: none)
+  bool scale_lr = false;         // linear scaling rule: lr x size / base (Goyal et al. 2017)
+  int64_t base = 32;
+};
+
+struct LoopConfig {
+  int64_t epochs = 10;
+  uint64_t seed = 0;
+  int64_t threads = 1;          // libtorch (and BLAS) threads
+  double max_seconds = 0.0;     // wall-clock budget (0: none)
+  // Early stopping (patience 0: off).
+  std::string monitor = "val_accuracy";  // val_accuracy | val_loss | train_loss
+  int64_t patience = 0;
+  double min_delta = 0.0;
+  std::optional<double> baseline;
+  int64_t start_from_epoch = 0;
+  bool restore_best = false;
+  // Divergence: a NaN/Inf loss, or a loss above divergence_factor x the first epoch's
+  // starting loss, stops the run (0: only NaN/Inf).
+  double divergence_factor = 10.0;
+};
+
+struct OutputConfig {
+  std::string metrics;   // CSV or .jsonl path for per-epoch metrics ("": none)
+  bool progress = true;  // progress bar on stderr
+  bool test = true;      // evaluate on the test set at the end
+};
+
+struct TrainConfig {
+  DataConfig data;
+  ModelConfig model;
+  OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  BatchConfig batch;
+  LoopConfig train;
+  OutputConfig output;
+};
+
+using ConfigValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>>;
+
+// Sets one field by dotted key. Numbers convert where exact (3 -> 3.0 for a double field, 4.0 ->
+// 4 for an int field); throws InvalidArgument naming the key, the value and the type expected,
+// or listing the keys of the table when the key is unknown.
+void set_config_value(TrainConfig& config, const std::string& key, const ConfigValue& value);
+// The same for a tuner parameter value.
+void set_config_value(TrainConfig& config, const std::string& key, const ParamValue& value);
+// "key=value" as typed on a command line (value parsed as TOML: 0.01, 32, true, "adam", [1,2]).
+void apply_override(TrainConfig& config, const std::string& assignment);
+// The current value of a field; throws InvalidArgument for unknown keys.
+ConfigValue get_config_value(const TrainConfig& config, const std::string& key);
+// Every dotted key, in registry order.
+std::vector<std::string> config_keys();
+
+// Reads the [data] [model] [optimizer] [schedule] [batch] [train] [output] tables of a TOML
+// file (other tables, such as [study] and [search], are left to their readers). Throws
+// InvalidArgument naming file, table and key.
+TrainConfig load_train_config(const std::string& path);
+// The same from TOML text; `origin` names it in messages.
+TrainConfig parse_train_config(const std::string& toml_text, const std::string& origin);
+
+// Cross-field checks (lr > 0, batch >= 1, warm-up shorter than training, known kinds, ...).
+// Throws InvalidArgument naming the key.
+void validate(const TrainConfig& config);
+
+}  // namespace knob

@@ -1,0 +1,170 @@
+#include "knob/train/config.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "knob/core/error.h"
+
+namespace knob {
+namespace {
+
+TEST(TrainConfigTest, DefaultsAreTheSeedModel) {
+  TrainConfig c;
+  EXPECT_EQ(c.data.source, "fashion-mnist");
+  EXPECT_EQ(c.model.kind, "mlp");
+  EXPECT_EQ(c.model.hidden, std::vector<int64_t>{128});
+  EXPECT_DOUBLE_EQ(c.model.dropout, 0.2);
+  EXPECT_EQ(c.optimizer.kind, "adam");
+  EXPECT_DOUBLE_EQ(c.optimizer.lr, 0.001);
+  EXPECT_EQ(c.batch.size, 32);
+  EXPECT_NO_THROW(validate(c));
+}
+
+TEST(TrainConfigTest, ParsesEveryTable) {
+  TrainConfig c = parse_train_config(R"(
+[data]
+validation = 5000
+split = "random"
+[model]
+kind = "cnn"
+hidden = [256, 64]
+dropout = 0.1
+[optimizer]
+kind = "sgd"
+lr = 0.1
+momentum = 0.9
+nesterov = true
+[schedule]
+kind = "multistep"
+milestones = [5, 8]
+warmup = 1
+[batch]
+size = 64
+grow_at = [3]
+[train]
+epochs = 12
+seed = 7
+baseline = 0.5
+[output]
+metrics = "m.csv"
+[study]
+anything = "left to the study reader"
+)",
+                                     "inline.toml");
+  EXPECT_EQ(c.data.validation, 5000);
+  EXPECT_EQ(c.data.split, "random");
+  EXPECT_EQ(c.model.kind, "cnn");
+  EXPECT_EQ(c.model.hidden, (std::vector<int64_t>{256, 64}));
+  EXPECT_EQ(c.optimizer.kind, "sgd");
+  EXPECT_TRUE(c.optimizer.nesterov);
+  EXPECT_EQ(c.schedule.milestones, (std::vector<int64_t>{5, 8}));
+  EXPECT_EQ(c.batch.grow_at, std::vector<int64_t>{3});
+  EXPECT_EQ(c.train.seed, 7u);
+  ASSERT_TRUE(c.train.baseline.has_value());
+  EXPECT_DOUBLE_EQ(*c.train.baseline, 0.5);
+  EXPECT_EQ(c.output.metrics, "m.csv");
+  EXPECT_NO_THROW(validate(c));
+}
+
+TEST(TrainConfigTest, IntegersWidenToDoublesAndExactDoublesNarrow) {
+  TrainConfig c;
+  set_config_value(c, "optimizer.lr", ConfigValue(int64_t{1}));
+  EXPECT_DOUBLE_EQ(c.optimizer.lr, 1.0);
+  set_config_value(c, "batch.size", ConfigValue(64.0));
+  EXPECT_EQ(c.batch.size, 64);
+  set_config_value(c, "model.hidden", ConfigValue(int64_t{300}));
+  EXPECT_EQ(c.model.hidden, std::vector<int64_t>{300});
+}
+
+TEST(TrainConfigTest, TunerParamValuesSetFields) {
+  TrainConfig c;
+  set_config_value(c, "optimizer.kind", ParamValue(std::string("rmsprop")));
+  set_config_value(c, "batch.size", ParamValue(int64_t{128}));
+  set_config_value(c, "optimizer.nesterov", ParamValue(false));
+  EXPECT_EQ(c.optimizer.kind, "rmsprop");
+  EXPECT_EQ(c.batch.size, 128);
+  EXPECT_EQ(std::get<int64_t>(get_config_value(c, "batch.size")), 128);
+}
+
+TEST(TrainConfigTest, OverridesParseTomlValuesAndBareWords) {
+  TrainConfig c;
+  apply_override(c, "optimizer.lr=0.05");
+  apply_override(c, "optimizer.kind=adamw");
+  apply_override(c, "schedule.milestones=[2, 4]");
+  apply_override(c, "output.progress=false");
+  EXPECT_DOUBLE_EQ(c.optimizer.lr, 0.05);
+  EXPECT_EQ(c.optimizer.kind, "adamw");
+  EXPECT_EQ(c.schedule.milestones, (std::vector<int64_t>{2, 4}));
+  EXPECT_FALSE(c.output.progress);
+}
+
+TEST(TrainConfigTest, EveryRegisteredKeyReadsBack) {
+  TrainConfig c;
+  for (const auto& key : config_keys()) EXPECT_NO_THROW(get_config_value(c, key)) << key;
+  EXPECT_GT(config_keys().size(), 50u);
+}
+
+// Malformed input: each must throw InvalidArgument whose message contains every fragment.
+TEST(TrainConfigTest, MalformedInputIsNamed) {
+  struct Case {
+    std::string name;
+    std::function<void()> run;
+    std::vector<std::string> fragments;
+  };
+  auto parse = [](const std::string& text) { return parse_train_config(text, "bad.toml"); };
+  auto validated = [](const std::string& override) {
+    TrainConfig c;
+    apply_override(c, override);
+    validate(c);
+  };
+  const std::vector<Case> cases = {
+      {"unknown key", [&] { parse("[optimizer]\nlearning_rate = 0.1\n"); },
+       {"optimizer.learning_rate", "optimizer.lr", "bad.toml"}},
+      {"wrong type", [&] { parse("[train]\nepochs = \"ten\"\n"); },
+       {"train.epochs", "\"ten\"", "integer", "[train]", "bad.toml"}},
+      {"fractional int", [&] { parse("[batch]\nsize = 32.5\n"); }, {"batch.size", "32.5"}},
+      {"not toml", [&] { parse("[train\nepochs = 3\n"); }, {"bad.toml:1", "not valid TOML"}},
+      {"list of strings", [&] { parse("[model]\nhidden = [\"a\"]\n"); }, {"model.hidden"}},
+      {"lr zero", [&] { validated("optimizer.lr=0"); }, {"optimizer.lr", "> 0"}},
+      {"lr negative", [&] { validated("optimizer.lr=-0.1"); }, {"optimizer.lr", "-0.1"}},
+      {"batch zero", [&] { validated("batch.size=0"); }, {"batch.size = 0", ">= 1"}},
+      {"epochs zero", [&] { validated("train.epochs=0"); }, {"train.epochs"}},
+      {"warmup too long", [&] { validated("schedule.warmup=10"); },
+       {"schedule.warmup = 10", "shorter than training"}},
+      {"unknown optimizer", [&] { validated("optimizer.kind=lion"); },
+       {"optimizer.kind", "lion", "sgd, adam"}},
+      {"unknown schedule", [&] { validated("schedule.kind=zigzag"); }, {"schedule.kind"}},
+      {"dropout one", [&] { validated("model.dropout=1.0"); }, {"model.dropout", "[0, 1)"}},
+      {"nesterov without momentum", [&] { validated("optimizer.nesterov=true"); },
+       {"optimizer.nesterov", "momentum"}},
+      {"unknown table key", [&] { validated("trainer.epochs=3"); }, {"trainer.epochs", "tables"}},
+      {"override syntax", [&] { validated("optimizer.lr"); }, {"--set", "table.key=value"}},
+      {"negative seed", [&] { validated("train.seed=-1"); }, {"train.seed", ">= 0"}},
+      {"idx without files", [&] { validated("data.source=idx"); }, {"data.train_images"}},
+      {"monitor", [&] { validated("train.monitor=accuracy"); }, {"train.monitor", "val_accuracy"}},
+  };
+  for (const auto& c : cases) {
+    try {
+      c.run();
+      ADD_FAILURE() << c.name << ": no error";
+    } catch (const InvalidArgument& e) {
+      for (const auto& fragment : c.fragments) {
+        EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
+            << c.name << ": '" << fragment << "' not in: " << e.what();
+      }
+    }
+  }
+}
+
+TEST(TrainConfigTest, MissingFileIsNamed) {
+  try {
+    load_train_config("/nonexistent/knob.toml");
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/knob.toml"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace knob
