@@ -8,7 +8,9 @@ namespace knob::cli {
 
 // knob study create|list|show|delete|export
 void add_study_commands(CLI::App& app);
-// knob tune: run a study on a built-in objective (the trainer arrives later).
+// knob tune: run a study on a built-in objective or, from a TOML config, on the trainer.
 void add_tune_command(CLI::App& app);
+// knob train CONFIG.toml (registered only when the build has libtorch).
+void add_train_command(CLI::App& app);
 
 }  // namespace knob::cli

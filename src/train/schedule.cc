@@ -261,3 +261,41 @@ void PlateauSchedule::restore(const State& s) {
 }
 
 }  // namespace knob
+
+namespace knob {
+
+SchedulePtr make_schedule(const ScheduleConfig& c, double lr, int64_t total) {
+  const int64_t main_length = std::max<int64_t>(1, total - c.warmup);
+  const double max_lr = c.max_lr > 0 ? c.max_lr : 10 * lr;
+  SchedulePtr main;
+  if (c.kind == "inverse_time") {
+    main = inverse_time(lr, c.alpha);
+  } else if (c.kind == "step") {
+    main = step_decay(lr, c.step_size, c.gamma);
+  } else if (c.kind == "multistep") {
+    main = multistep(lr, c.milestones, c.gamma);
+  } else if (c.kind == "exponential") {
+    main = exponential(lr, c.gamma);
+  } else if (c.kind == "polynomial") {
+    main = polynomial(lr, c.t_max > 0 ? c.t_max : main_length, c.power);
+  } else if (c.kind == "cosine") {
+    main = cosine(lr, c.t_max > 0 ? c.t_max : main_length, c.eta_min);
+  } else if (c.kind == "cosine_restarts") {
+    main = cosine_warm_restarts(lr, c.t_0, c.t_mult, c.eta_min);
+  } else if (c.kind == "cyclic") {
+    CyclicMode mode = c.mode == "triangular2" ? CyclicMode::kTriangular2
+                      : c.mode == "exp_range" ? CyclicMode::kExpRange
+                                              : CyclicMode::kTriangular;
+    int64_t up = c.step_size_up > 0 ? c.step_size_up : std::max<int64_t>(1, main_length / 4);
+    main = cyclic(lr, max_lr, up, 0, mode, c.gamma);  // gamma matters for exp_range only
+  } else if (c.kind == "one_cycle") {
+    OneCycleOptions o;
+    o.pct_start = c.pct_start;
+    main = one_cycle(max_lr, main_length, o);
+  } else {
+    main = constant(lr);  // "constant", and "plateau" whose changes come from metrics
+  }
+  return linear_warmup(main, c.warmup, c.warmup_start_factor);
+}
+
+}  // namespace knob

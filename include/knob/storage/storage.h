@@ -56,7 +56,8 @@ class Storage {
   virtual std::optional<int64_t> claim_waiting_trial(int64_t study_id) = 0;
 
   // Records a parameter. Throws InvalidArgument if the study already used the name with an
-  // incompatible distribution (check_compatible) or the value is outside the distribution.
+  // incompatible distribution (check_compatible). The value is not range-checked (as in
+  // Optuna, where an enqueued fixed value may lie outside the distribution).
   virtual void set_trial_param(int64_t trial_id, const std::string& name, double internal_value,
                                const Distribution& distribution) = 0;
   // Moves a trial to `state` (with `values` when COMPLETE). Returns false, changing nothing,

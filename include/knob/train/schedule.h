@@ -106,3 +106,13 @@ class PlateauSchedule {
 };
 
 }  // namespace knob
+
+#include "knob/train/config.h"
+
+namespace knob {
+
+// The schedule a config asks for, for base learning rate `lr` over `total` units (epochs, or
+// steps when config.per is "step"), warm-up included. Not for "plateau" (see PlateauSchedule).
+SchedulePtr make_schedule(const ScheduleConfig& config, double lr, int64_t total);
+
+}  // namespace knob

@@ -1,0 +1,51 @@
+// Data for the trainer: examples held once in contiguous tensors — inputs as stored (uint8 for
+// IDX images, float for CSV), labels as int64 — and converted to normalized float per batch,
+// so trials in one process share one copy. Loaders for IDX (gzip or raw: the Fashion-MNIST
+// files of Debian's dataset-fashion-mnist are the default) and CSV with a named label column.
+//
+// Every failure (missing or truncated file, bad magic, a label out of range, a non-numeric
+// CSV cell) throws InvalidArgument naming the file and what is wrong, before training starts.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "knob/train/config.h"
+
+namespace knob {
+
+struct Dataset {
+  torch::Tensor inputs;  // [N, ...] uint8 or float32
+  torch::Tensor labels;  // [N] int64 in [0, num_classes)
+  int64_t num_classes = 0;
+
+  int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+  // Rows [start, start + count) without a copy.
+  Dataset slice(int64_t start, int64_t count) const;
+  // Rows at `index` (one gather).
+  Dataset select(const torch::Tensor& index) const;
+};
+
+// The three sets a training run uses, plus the normalization of the training inputs.
+struct DataSplits {
+  Dataset train, validation, test;
+  double mean = 0.0;  // of the training inputs (as float), for normalize
+  double stddev = 1.0;
+  // Inputs of `batch` as float32, scaled (uint8 / 255) and normalized.
+  torch::Tensor to_float(const torch::Tensor& batch_inputs) const;
+};
+
+// Reads one IDX file (the MNIST format; gzip detected by its magic). Returns the stored
+// tensor: uint8 for type 0x08. Throws InvalidArgument naming the file.
+torch::Tensor read_idx(const std::string& path);
+
+// Reads a CSV file with a header row; every column but `label_column` is a float input.
+Dataset read_csv(const std::string& path, const std::string& label_column);
+
+// Loads the data a config names (cached per process by path: trials share one copy), splits
+// off the validation set, computes the normalization on the training part.
+std::shared_ptr<const DataSplits> load_data(const DataConfig& config, uint64_t seed);
+
+}  // namespace knob

@@ -1,0 +1,65 @@
+// StudyConfig: the [study] and [search] tables of a TOML study file — where the study lives,
+// its direction, sampler, pruner and budget, and the search space. The objective (the trainer's
+// tables, or a command) is read by its own reader from the same file.
+//
+//   [study]
+//   storage = "sqlite:///knob.db"      # default
+//   name = "fashion-mnist"
+//   direction = "maximize"            # or directions = ["maximize", "minimize"]
+//   sampler = "random"                # random | grid
+//   seed = 1
+//   pruner = "median"                 # median | none
+//   n_startup_trials = 5              # median pruner options
+//   n_warmup_steps = 0
+//   n_trials = 20                     # and/or timeout = 600 (seconds)
+//   jobs = 2                          # trials at once
+//
+//   [search]                          # parameter name = its distribution
+//   "optimizer.lr" = { low = 1e-4, high = 1e-1, log = true }
+//   "batch.size" = { low = 16, high = 512, log = true }          # integers: an IntDistribution
+//   "model.dropout" = { low = 0.0, high = 0.5, step = 0.1 }
+//   "optimizer.kind" = { choices = ["sgd", "adam", "rmsprop"] }
+//
+// With sampler = "grid" every parameter lists its values (`choices`) and each combination
+// runs once. Errors name the file, the table and the key.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "knob/core/distribution.h"
+#include "knob/tuner/pruner.h"
+#include "knob/tuner/sampler.h"
+
+namespace knob {
+
+struct SearchParam {
+  std::string name;
+  Distribution distribution;
+};
+
+struct StudyConfig {
+  std::string storage = "sqlite:///knob.db";
+  std::string name;
+  std::vector<StudyDirection> directions = {StudyDirection::kMaximize};
+  std::string sampler = "random";
+  std::optional<uint64_t> seed;
+  std::string pruner = "median";
+  int64_t n_startup_trials = 5;
+  int64_t n_warmup_steps = 0;
+  std::optional<int64_t> n_trials;
+  std::optional<double> timeout;
+  int64_t jobs = 1;
+  std::vector<SearchParam> search;  // in file order
+};
+
+StudyConfig parse_study_config(const std::string& toml_text, const std::string& origin);
+StudyConfig load_study_config(const std::string& path);
+
+// The sampler and pruner a config names.
+std::shared_ptr<Sampler> make_sampler(const StudyConfig& config);
+std::shared_ptr<Pruner> make_pruner(const StudyConfig& config);
+
+}  // namespace knob

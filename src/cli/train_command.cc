@@ -1,0 +1,104 @@
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "knob/core/error.h"
+#include "knob/train/config.h"
+#include "knob/train/trainer.h"
+#include "trainer_objective.h"
+
+namespace knob::cli {
+
+bool trainer_available() { return true; }
+
+std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
+                                                     const std::vector<SearchParam>& space) {
+  return [base, space](Trial& trial) {
+    TrainConfig config = base;
+    for (const auto& p : space) set_config_value(config, p.name, trial.suggest(p.name, p.distribution));
+    config.output.progress = false;
+    config.output.metrics.clear();
+    Trainer trainer(config);
+    Json history = {{"val_accuracy", Json::array()}, {"val_loss", Json::array()},
+                    {"train_loss", Json::array()},   {"lr", Json::array()},
+                    {"batch_size", Json::array()},   {"seconds", Json::array()}};
+    auto record = [&](const EpochMetrics& m) {
+      history["val_accuracy"].push_back(m.val_accuracy);
+      history["val_loss"].push_back(m.val_loss);
+      history["train_loss"].push_back(m.train_loss);
+      history["lr"].push_back(m.lr);
+      history["batch_size"].push_back(m.batch_size);
+      history["seconds"].push_back(m.seconds);
+    };
+    TrainResult result;
+    try {
+      result = trainer.fit([&](const EpochMetrics& m) {
+        record(m);
+        trial.report(m.val_accuracy, m.epoch);
+        if (trial.should_prune()) {
+          throw TrialPruned("pruned after epoch " + std::to_string(m.epoch) + " (val_accuracy " +
+                            dumps(Json(m.val_accuracy)) + ")");
+        }
+      });
+    } catch (const TrialPruned&) {
+      trial.set_user_attr("history", history);
+      throw;
+    }
+    trial.set_user_attr("history", history);
+    trial.set_user_attr("stop_reason", result.stop_reason);
+    if (result.test_accuracy) trial.set_user_attr("test_accuracy", *result.test_accuracy);
+    if (result.stop_reason == "diverged") throw Error("training diverged: " + result.divergence);
+    return result.final_val_accuracy;
+  };
+}
+
+namespace {
+
+struct TrainFlags {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string metrics;
+  bool quiet = false;
+};
+
+void run_train(const TrainFlags& flags) {
+  TrainConfig config = load_train_config(flags.config);
+  for (const auto& o : flags.overrides) apply_override(config, o);
+  if (!flags.metrics.empty()) config.output.metrics = flags.metrics;
+  if (flags.quiet) config.output.progress = false;
+  Trainer trainer(config);  // validates and loads the data before anything trains
+  std::cerr << "[knob] training " << config.model.kind << " with " << config.optimizer.kind
+            << " lr " << config.optimizer.lr << ", batch " << config.batch.size << ", "
+            << config.train.epochs << " epochs\n";
+  TrainResult result = trainer.fit([](const EpochMetrics& m) {
+    std::printf("epoch %3lld  train_loss %.4f  val_loss %.4f  val_accuracy %.4f  lr %.3g  batch %lld  %.1fs  %.0f samples/s\n",
+                static_cast<long long>(m.epoch + 1), m.train_loss, m.val_loss, m.val_accuracy,
+                m.lr, static_cast<long long>(m.batch_size), m.seconds, m.samples_per_second);
+    std::fflush(stdout);
+  });
+  std::printf("stopped: %s%s%s\n", result.stop_reason.c_str(),
+              result.divergence.empty() ? "" : " — ", result.divergence.c_str());
+  if (result.best_epoch >= 0) {
+    std::printf("best val_accuracy %.4f at epoch %lld; final val_accuracy %.4f\n",
+                result.best_val_accuracy, static_cast<long long>(result.best_epoch + 1),
+                result.final_val_accuracy);
+  }
+  if (result.test_accuracy) std::printf("test_accuracy %.4f\n", *result.test_accuracy);
+  if (result.stop_reason == "diverged") throw Error("training diverged: " + result.divergence);
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto flags = std::make_shared<TrainFlags>();
+  CLI::App* train = app.add_subcommand("train", "Train a model from a TOML config");
+  train->add_option("config", flags->config, "TOML config ([data] [model] [optimizer] ...)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  train->add_option("--set", flags->overrides, "Override a config key: table.key=value (repeat)");
+  train->add_option("--metrics", flags->metrics, "Per-epoch metrics file (.csv or .jsonl)");
+  train->add_flag("--quiet", flags->quiet, "No progress bar");
+  train->callback([flags] { run_train(*flags); });
+}
+
+}  // namespace knob::cli

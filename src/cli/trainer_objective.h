@@ -1,0 +1,26 @@
+// The built-in trainer as a tuning objective: each trial copies the base config, sets the
+// searched keys from the trial's suggestions, trains, reports validation accuracy per epoch
+// (so the pruner can stop it) and returns the final validation accuracy. A diverged run ends
+// FAIL with where it diverged; a config the suggestions make invalid ends FAIL with the key.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "knob/tuner/study_config.h"
+#include "knob/tuner/trial.h"
+
+namespace knob {
+struct TrainConfig;
+}
+
+namespace knob::cli {
+
+// Whether this build has the trainer (libtorch).
+bool trainer_available();
+
+// Throws Error when the build has no trainer.
+std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
+                                                     const std::vector<SearchParam>& space);
+
+}  // namespace knob::cli

@@ -1,0 +1,315 @@
+#include "knob/train/trainer.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "knob/core/error.h"
+#include "knob/core/json.h"
+#include "knob/train/dataset.h"
+#include "knob/train/early_stopping.h"
+#include "knob/train/model.h"
+#include "knob/train/optimizer.h"
+#include "knob/train/schedule.h"
+
+namespace knob {
+
+void set_compute_threads(int64_t threads) {
+  at::set_num_threads(static_cast<int>(threads));
+  // OpenBLAS (Debian's libblas.so.3 when libopenblas0-pthread is installed) keeps its own pool.
+  using SetThreads = void (*)(int);
+  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    f(static_cast<int>(threads));
+  }
+}
+
+struct Trainer::State {
+  std::shared_ptr<const DataSplits> data;
+};
+
+Trainer::Trainer(TrainConfig config) : config_(std::move(config)), state_(std::make_unique<State>()) {
+  validate(config_);
+  state_->data = load_data(config_.data, config_.train.seed);
+  const int64_t n = state_->data->train.size();
+  KNOB_CHECK(config_.batch.size <= n, "batch.size", config_.batch.size,
+             "must be at most the number of training examples (" + std::to_string(n) + ")");
+}
+
+Trainer::~Trainer() = default;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Batch size of an epoch: grows by grow_factor at each milestone in grow_at, up to max_size.
+int64_t batch_size_at(const BatchConfig& b, int64_t epoch, int64_t n_train) {
+  double size = static_cast<double>(b.size);
+  for (int64_t milestone : b.grow_at) {
+    if (epoch >= milestone) size *= b.grow_factor;
+  }
+  auto out = static_cast<int64_t>(std::llround(size));
+  if (b.max_size > 0) out = std::min(out, b.max_size);
+  return std::clamp<int64_t>(out, 1, n_train);
+}
+
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+};
+
+Evaluation evaluate(torch::nn::Sequential& model, const DataSplits& data, const Dataset& set) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  double loss = 0;
+  int64_t correct = 0;
+  const int64_t n = set.size();
+  for (int64_t start = 0; start < n; start += 2048) {
+    Dataset batch = set.slice(start, std::min<int64_t>(2048, n - start));
+    torch::Tensor logits = model->forward(data.to_float(batch.inputs));
+    loss += torch::nn::functional::cross_entropy(
+                logits, batch.labels,
+                torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                .item<double>();
+    correct += logits.argmax(1).eq(batch.labels).sum().item<int64_t>();
+  }
+  model->train();
+  return {n ? loss / static_cast<double>(n) : 0.0,
+          n ? static_cast<double>(correct) / static_cast<double>(n) : 0.0};
+}
+
+// Per-epoch metrics to CSV or, for a .jsonl path, JSON lines.
+class MetricsWriter {
+ public:
+  explicit MetricsWriter(const std::string& path) : jsonl_(path.size() > 6 && path.substr(path.size() - 6) == ".jsonl") {
+    if (path.empty()) return;
+    out_.open(path);
+    KNOB_CHECK(out_.good(), "output.metrics", path, "must be a writable file path");
+    if (!jsonl_) out_ << "epoch,train_loss,val_loss,val_accuracy,lr,batch_size,seconds,samples_per_second\n";
+  }
+  void write(const EpochMetrics& m) {
+    if (!out_.is_open()) return;
+    if (jsonl_) {
+      Json j = {{"epoch", m.epoch}, {"train_loss", m.train_loss}, {"val_loss", m.val_loss},
+                {"val_accuracy", m.val_accuracy}, {"lr", m.lr}, {"batch_size", m.batch_size},
+                {"seconds", m.seconds}, {"samples_per_second", m.samples_per_second}};
+      out_ << dumps(j) << "\n";
+    } else {
+      out_ << m.epoch << "," << m.train_loss << "," << m.val_loss << "," << m.val_accuracy << ","
+           << m.lr << "," << m.batch_size << "," << m.seconds << "," << m.samples_per_second << "\n";
+    }
+    out_.flush();
+  }
+
+ private:
+  bool jsonl_;
+  std::ofstream out_;
+};
+
+// The in-epoch progress bar on stderr (only on a terminal, at most 5 updates a second).
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO)) {}
+  void update(int64_t epoch, int64_t epochs, int64_t batch, int64_t batches, double loss,
+              double lr, double samples_per_second, double eta_seconds) {
+    if (!enabled_ || seconds_since(last_) < 0.2) return;
+    last_ = Clock::now();
+    std::fprintf(stderr, "\r  epoch %lld/%lld  batch %lld/%lld  loss %.4f  lr %.3g  %.0f samples/s  ETA %.0fs   ",
+                 static_cast<long long>(epoch + 1), static_cast<long long>(epochs),
+                 static_cast<long long>(batch), static_cast<long long>(batches), loss, lr,
+                 samples_per_second, eta_seconds);
+  }
+  void clear() {
+    if (enabled_) std::fprintf(stderr, "\r%100s\r", "");
+  }
+
+ private:
+  bool enabled_;
+  Clock::time_point last_ = Clock::now();
+};
+
+std::vector<torch::Tensor> copy_parameters(torch::nn::Sequential& model) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : model->parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+void load_parameters(torch::nn::Sequential& model, const std::vector<torch::Tensor>& saved) {
+  torch::NoGradGuard no_grad;
+  auto params = model->parameters();
+  for (size_t i = 0; i < params.size(); ++i) params[i].copy_(saved[i]);
+}
+
+}  // namespace
+
+TrainResult Trainer::fit(const EpochCallback& on_epoch) {
+  try {
+    return fit_impl(on_epoch);
+  } catch (const c10::Error& e) {
+    // libtorch's messages carry a C++ backtrace: keep the sentence, drop the frames.
+    throw Error(std::string("libtorch: ") + e.what_without_backtrace());
+  }
+}
+
+TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
+  const TrainConfig& c = config_;
+  const DataSplits& data = *state_->data;
+  const auto start = Clock::now();
+  set_compute_threads(c.train.threads);
+  torch::manual_seed(c.train.seed);
+
+  std::vector<int64_t> example_shape(data.train.inputs.sizes().begin() + 1,
+                                     data.train.inputs.sizes().end());
+  torch::nn::Sequential model = make_model(c.model, example_shape, data.train.num_classes);
+  auto optimizer = make_optimizer(c.optimizer, model->parameters());
+
+  // Learning rate: base (scaled by the linear scaling rule), schedule, plateau.
+  const int64_t n_train = data.train.size();
+  int64_t total_steps = 0;
+  for (int64_t e = 0; e < c.train.epochs; ++e) {
+    int64_t bs = batch_size_at(c.batch, e, n_train);
+    total_steps += (n_train + bs - 1) / bs;
+  }
+  const bool per_step = c.schedule.per == "step";
+  KNOB_CHECK(!per_step || c.schedule.warmup < total_steps, "schedule.warmup", c.schedule.warmup,
+             "must be shorter than training (" + std::to_string(total_steps) + " steps)");
+  auto lr_at = [&](int64_t epoch, int64_t step, const SchedulePtr& schedule) {
+    double lr = schedule->lr(per_step ? step : epoch);
+    if (c.batch.scale_lr) {
+      lr *= static_cast<double>(batch_size_at(c.batch, epoch, n_train)) /
+            static_cast<double>(c.batch.base);
+    }
+    return lr;
+  };
+  SchedulePtr schedule = make_schedule(c.schedule, c.optimizer.lr, per_step ? total_steps : c.train.epochs);
+  std::optional<PlateauSchedule> plateau;
+  if (c.schedule.kind == "plateau") {
+    PlateauOptions o;
+    o.maximize = c.train.monitor == "val_accuracy";
+    o.factor = c.schedule.factor;
+    o.patience = c.schedule.patience;
+    o.threshold = c.schedule.threshold;
+    o.min_lr = c.schedule.min_lr;
+    plateau.emplace(c.optimizer.lr, o);
+  }
+  double plateau_factor = 1.0;  // plateau lr / base lr
+
+  EarlyStoppingOptions stop_options;
+  stop_options.maximize = c.train.monitor == "val_accuracy";
+  stop_options.patience = c.train.patience;
+  stop_options.min_delta = c.train.min_delta;
+  stop_options.baseline = c.train.baseline;
+  stop_options.start_from_epoch = c.train.start_from_epoch;
+  EarlyStopping early_stopping(stop_options);
+  EarlyStopping best_tracker({.maximize = true});  // best validation accuracy, for the result
+  std::vector<torch::Tensor> best_weights;
+
+  MetricsWriter metrics(c.output.metrics);
+  ProgressBar bar(c.output.progress);
+  TrainResult result;
+  int64_t step = 0;
+  double first_loss = NAN;
+  bool stop = false;
+
+  for (int64_t epoch = 0; epoch < c.train.epochs && !stop; ++epoch) {
+    const auto epoch_start = Clock::now();
+    const int64_t batch_size = batch_size_at(c.batch, epoch, n_train);
+    const int64_t batches = (n_train + batch_size - 1) / batch_size;
+    auto generator = at::detail::createCPUGenerator(c.train.seed * 1000003 + static_cast<uint64_t>(epoch));
+    torch::Tensor order = torch::randperm(n_train, generator, torch::kInt64);
+    double loss_sum = 0;
+    int64_t seen = 0;
+    double lr = 0;
+    for (int64_t b = 0; b < batches; ++b) {
+      const int64_t count = std::min(batch_size, n_train - b * batch_size);
+      Dataset batch = data.train.select(order.narrow(0, b * batch_size, count));
+      lr = lr_at(epoch, step, schedule) * plateau_factor;
+      set_learning_rate(*optimizer, lr);
+      optimizer->zero_grad();
+      torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(data.to_float(batch.inputs)), batch.labels);
+      double loss_value = loss.item<double>();
+      if (c.optimizer.l1 > 0) {
+        torch::Tensor penalty = torch::zeros({});
+        for (const auto& p : model->parameters()) penalty = penalty + p.abs().sum();
+        loss = loss + c.optimizer.l1 * penalty;
+      }
+      if (std::isnan(first_loss)) first_loss = loss_value;
+      if (!std::isfinite(loss_value) ||
+          (c.train.divergence_factor > 0 && loss_value > c.train.divergence_factor * first_loss)) {
+        result.stop_reason = "diverged";
+        char text[160];
+        std::snprintf(text, sizeof text, "loss %g at step %lld (epoch %lld) %s", loss_value,
+                      static_cast<long long>(step), static_cast<long long>(epoch),
+                      std::isfinite(loss_value) ? "exceeded divergence_factor x the first loss"
+                                                : "is not finite");
+        result.divergence = text;
+        stop = true;
+        break;
+      }
+      loss.backward();
+      optimizer->step();
+      loss_sum += loss_value * static_cast<double>(count);
+      seen += count;
+      ++step;
+      double elapsed = seconds_since(epoch_start);
+      bar.update(epoch, c.train.epochs, b + 1, batches, loss_sum / static_cast<double>(seen), lr,
+                 static_cast<double>(seen) / elapsed,
+                 elapsed / static_cast<double>(seen) * static_cast<double>(n_train - seen));
+      if (c.train.max_seconds > 0 && seconds_since(start) > c.train.max_seconds) {
+        result.stop_reason = "time_budget";
+        stop = true;
+        break;
+      }
+    }
+    bar.clear();
+    if (result.stop_reason == "diverged") break;
+
+    Evaluation val = evaluate(model, data, data.validation);
+    EpochMetrics m;
+    m.epoch = epoch;
+    m.train_loss = seen ? loss_sum / static_cast<double>(seen) : NAN;
+    m.val_loss = val.loss;
+    m.val_accuracy = val.accuracy;
+    m.lr = lr;
+    m.batch_size = batch_size;
+    m.seconds = seconds_since(epoch_start);
+    m.samples_per_second = static_cast<double>(seen) / std::max(m.seconds, 1e-9);
+    result.history.push_back(m);
+    metrics.write(m);
+
+    best_tracker.update(epoch, m.val_accuracy);
+    const double monitored = c.train.monitor == "val_accuracy" ? m.val_accuracy
+                             : c.train.monitor == "val_loss"   ? m.val_loss
+                                                               : m.train_loss;
+    if (early_stopping.update(epoch, monitored)) {
+      result.stop_reason = "early_stopping";
+      stop = true;
+    }
+    if (c.train.restore_best && early_stopping.improved()) best_weights = copy_parameters(model);
+    if (plateau) plateau_factor = plateau->step(monitored) / c.optimizer.lr;
+    if (on_epoch) on_epoch(m);  // may throw to stop the run (pruning)
+  }
+
+  if (!result.history.empty()) {
+    result.best_epoch = best_tracker.best_epoch();
+    result.best_val_accuracy = *best_tracker.best();
+    result.final_val_accuracy = result.history.back().val_accuracy;
+  }
+  if (c.train.restore_best && !best_weights.empty()) {
+    load_parameters(model, best_weights);
+    result.final_val_accuracy = evaluate(model, data, data.validation).accuracy;
+  }
+  if (c.output.test && data.test.size() > 0 && result.stop_reason != "diverged") {
+    result.test_accuracy = evaluate(model, data, data.test).accuracy;
+  }
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+}  // namespace knob

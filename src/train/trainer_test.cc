@@ -1,0 +1,256 @@
+// Trainer tests on real data: small slices of Debian's Fashion-MNIST (data.limit), plus
+// files written here for the malformed-data table. One libtorch thread, fixed seeds.
+#include "knob/train/trainer.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "knob/core/error.h"
+#include "knob/train/dataset.h"
+
+namespace knob {
+namespace {
+
+namespace fs = std::filesystem;
+
+TrainConfig small_config() {
+  TrainConfig c;
+  c.data.limit = 3000;
+  c.data.validation = 1000;
+  c.train.epochs = 2;
+  c.train.threads = 1;
+  c.output.progress = false;
+  c.output.test = false;
+  return c;
+}
+
+class TempDir {
+ public:
+  TempDir() : path_(fs::temp_directory_path() / ("knob_train_test_" + std::to_string(::getpid()))) {
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+std::string idx_header(uint8_t rank, std::vector<uint32_t> dims) {
+  std::string h = {0, 0, 8, static_cast<char>(rank)};
+  for (uint32_t d : dims) {
+    for (int shift = 24; shift >= 0; shift -= 8) h += static_cast<char>((d >> shift) & 0xff);
+  }
+  return h;
+}
+
+TEST(TrainerTest, SeedMlpLearnsFashionMnist) {
+  TrainResult r = Trainer(small_config()).fit();
+  ASSERT_EQ(r.history.size(), 2u);
+  EXPECT_EQ(r.stop_reason, "completed");
+  EXPECT_GT(r.final_val_accuracy, 0.70);  // chance is 0.10
+  EXPECT_LT(r.history[1].train_loss, r.history[0].train_loss);
+}
+
+TEST(TrainerTest, SameSeedSameNumbers) {
+  TrainResult a = Trainer(small_config()).fit();
+  TrainResult b = Trainer(small_config()).fit();
+  ASSERT_EQ(a.history.size(), b.history.size());
+  for (size_t i = 0; i < a.history.size(); ++i) {
+    EXPECT_DOUBLE_EQ(a.history[i].train_loss, b.history[i].train_loss);
+    EXPECT_DOUBLE_EQ(a.history[i].val_accuracy, b.history[i].val_accuracy);
+  }
+}
+
+TEST(TrainerTest, EveryOptimizerAndModelTrains) {
+  for (const std::string kind : {"sgd", "adam", "adamw", "rmsprop", "adagrad"}) {
+    TrainConfig c = small_config();
+    c.train.epochs = 1;
+    c.optimizer.kind = kind;
+    c.optimizer.lr = kind == "sgd" ? 0.05 : 0.001;
+    if (kind == "sgd") {
+      c.optimizer.momentum = 0.9;
+      c.optimizer.nesterov = true;
+    }
+    EXPECT_GT(Trainer(c).fit().final_val_accuracy, 0.5) << kind;
+  }
+  TrainConfig cnn = small_config();
+  cnn.train.epochs = 1;
+  cnn.model.kind = "cnn";
+  cnn.model.channels = {8};
+  EXPECT_GT(Trainer(cnn).fit().final_val_accuracy, 0.5);
+}
+
+TEST(TrainerTest, DivergenceStopsWithTheStep) {
+  TrainConfig c = small_config();
+  c.optimizer.kind = "sgd";
+  c.optimizer.lr = 1e4;
+  TrainResult r = Trainer(c).fit();
+  EXPECT_EQ(r.stop_reason, "diverged");
+  EXPECT_NE(r.divergence.find("at step"), std::string::npos) << r.divergence;
+  EXPECT_FALSE(r.test_accuracy.has_value());
+}
+
+TEST(TrainerTest, EarlyStoppingStopsAndRestoresBest) {
+  TrainConfig c = small_config();
+  c.train.epochs = 30;
+  c.train.monitor = "val_loss";
+  c.train.patience = 2;
+  c.train.min_delta = 0.05;  // demands big improvements: stops early
+  c.train.restore_best = true;
+  TrainResult r = Trainer(c).fit();
+  EXPECT_EQ(r.stop_reason, "early_stopping");
+  EXPECT_LT(r.history.size(), 30u);
+}
+
+TEST(TrainerTest, ScheduleWarmupAndBatchGrowthShowInTheHistory) {
+  TrainConfig c = small_config();
+  c.train.epochs = 4;
+  c.schedule.kind = "step";
+  c.schedule.step_size = 1;
+  c.schedule.gamma = 0.5;
+  c.schedule.warmup = 1;
+  c.schedule.warmup_start_factor = 0.5;
+  c.batch.grow_at = {2};
+  c.batch.scale_lr = true;
+  c.batch.base = 32;
+  TrainResult r = Trainer(c).fit();
+  ASSERT_EQ(r.history.size(), 4u);
+  EXPECT_DOUBLE_EQ(r.history[0].lr, 0.0005);   // warm-up: 0.5 x 0.001
+  EXPECT_DOUBLE_EQ(r.history[1].lr, 0.001);    // step schedule, its step 0
+  EXPECT_EQ(r.history[2].batch_size, 64);      // grown at epoch 2 ...
+  EXPECT_DOUBLE_EQ(r.history[2].lr, 0.001);    // ... 0.0005 x (64 / 32)
+  EXPECT_EQ(r.history[1].batch_size, 32);
+}
+
+TEST(TrainerTest, EpochCallbackCanStopTheRun) {
+  int calls = 0;
+  EXPECT_THROW(Trainer(small_config()).fit([&](const EpochMetrics&) {
+    ++calls;
+    throw TrialPruned();
+  }),
+               TrialPruned);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(TrainerTest, CsvDataTrains) {
+  TempDir dir;
+  std::ofstream csv(dir.file("xor.csv"));
+  csv << "a,b,label\n";
+  for (int i = 0; i < 400; ++i) {
+    int a = i % 2, b = (i / 2) % 2;
+    csv << a << "," << b << "," << (a ^ b) << "\n";
+  }
+  csv.close();
+  TrainConfig c = small_config();
+  c.data.source = "csv";
+  c.data.train_csv = dir.file("xor.csv");
+  c.data.validation = 100;
+  c.data.limit = 0;
+  c.model.hidden = {16};
+  c.model.dropout = 0;
+  c.optimizer.lr = 0.05;
+  c.train.epochs = 20;
+  EXPECT_GT(Trainer(c).fit().final_val_accuracy, 0.95);
+}
+
+TEST(TrainerTest, IdxReaderReadsGzipAndRaw) {
+  TempDir dir;
+  std::string bytes = idx_header(3, {2, 2, 2}) + std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+  write_bytes(dir.file("raw.idx"), bytes);
+  gzFile gz = gzopen(dir.file("packed.idx.gz").c_str(), "wb");
+  gzwrite(gz, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(gz);
+  for (const auto& name : {"raw.idx", "packed.idx.gz"}) {
+    torch::Tensor t = read_idx(dir.file(name));
+    EXPECT_EQ(t.sizes(), (std::vector<int64_t>{2, 2, 2})) << name;
+    EXPECT_EQ(t.flatten()[7].item<int64_t>(), 8) << name;
+  }
+}
+
+// Malformed data and configs: an InvalidArgument naming what is wrong, before training starts.
+TEST(TrainerTest, MalformedDataIsNamed) {
+  TempDir dir;
+  write_bytes(dir.file("truncated.idx"), idx_header(3, {10, 28, 28}) + std::string(100, '\0'));
+  write_bytes(dir.file("notidx.idx"), "hello world, not idx");
+  write_bytes(dir.file("labels.idx"), idx_header(1, {4}) + std::string("\x00\x01\x02\x09", 4));
+  write_bytes(dir.file("images.idx"), idx_header(3, {4, 2, 2}) + std::string(16, '\x10'));
+  write_bytes(dir.file("bad_labels.idx"), idx_header(1, {3}) + std::string("\x00\x01\x02", 3));
+  std::ofstream(dir.file("bad.csv")) << "a,label\n1.0,0\nx,1\n";
+  std::ofstream(dir.file("nolabel.csv")) << "a,b\n1,2\n";
+
+  struct Case {
+    std::string name;
+    std::function<void()> run;
+    std::string fragment;
+  };
+  auto idx_config = [&](const std::string& images, const std::string& labels) {
+    TrainConfig c = small_config();
+    c.data.source = "idx";
+    c.data.train_images = images;
+    c.data.train_labels = labels;
+    c.data.validation = 1;
+    c.data.limit = 0;
+    return c;
+  };
+  const std::vector<Case> cases = {
+      {"missing file", [&] { read_idx(dir.file("absent.idx")); }, "absent.idx"},
+      {"truncated", [&] { read_idx(dir.file("truncated.idx")); }, "truncated"},
+      {"bad magic", [&] { read_idx(dir.file("notidx.idx")); }, "not an IDX file"},
+      {"label count mismatch",
+       [&] { Trainer(idx_config(dir.file("images.idx"), dir.file("bad_labels.idx"))); },
+       "one label per example"},
+      {"non-numeric csv", [&] { read_csv(dir.file("bad.csv"), "label"); }, "bad.csv:3"},
+      {"missing label column", [&] { read_csv(dir.file("nolabel.csv"), "label"); },
+       "data.label_column"},
+      {"batch larger than data",
+       [&] {
+         TrainConfig c = small_config();
+         c.batch.size = 5000;
+         Trainer t(c);
+       },
+       "batch.size = 5000"},
+      {"validation larger than data",
+       [&] {
+         TrainConfig c = small_config();
+         c.data.validation = 3000;
+         Trainer t(c);
+       },
+       "data.validation"},
+      {"lr zero",
+       [&] {
+         TrainConfig c = small_config();
+         c.optimizer.lr = 0;
+         Trainer t(c);
+       },
+       "optimizer.lr"},
+      {"missing dataset dir",
+       [&] {
+         TrainConfig c = small_config();
+         c.data.dir = dir.file("nowhere");
+         Trainer t(c);
+       },
+       "nowhere"},
+  };
+  for (const auto& c : cases) {
+    try {
+      c.run();
+      ADD_FAILURE() << c.name << ": no error";
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(c.fragment), std::string::npos)
+          << c.name << ": '" << c.fragment << "' not in: " << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace knob
