@@ -1,5 +1,6 @@
 // knob: tune learning rate, batch size and epochs. Thin: parses, wires, maps errors to exit
-// codes — 0 ok, 1 runtime failure (storage, I/O), 2 bad usage or bad input.
+// codes — 0 ok, 1 a run that failed (training diverged, an unexpected error), 2 bad usage or
+// bad input.
 #include <iostream>
 
 #include "commands.h"
@@ -17,6 +18,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
+  } catch (const knob::TrainingDiverged& e) {
+    std::cerr << "knob: " << e.what() << "\n";
+    return 1;
   } catch (const knob::Error& e) {
     // Bad input of any kind — a flag, a config field, a study name, a storage URL or file.
     std::cerr << "knob: error: " << e.what() << "\n";

@@ -47,15 +47,33 @@ void write_output(const std::string& text, const std::string& path) {
   out << text;
 }
 
+// The study's id; an unknown name throws NotFound naming the flag, the value and the studies
+// the storage does hold.
+int64_t find_study(Storage& storage, const StudyFlags& flags) {
+  try {
+    return storage.study_id_from_name(flags.study_name);
+  } catch (const NotFound&) {
+    std::string names;
+    for (const auto& s : storage.all_studies()) names += (names.empty() ? "" : ", ") + s.study_name;
+    throw NotFound(detail::invalid_message(
+        "--study-name", flags.study_name,
+        "no such study in " + flags.storage + "; " +
+            (names.empty() ? std::string("it holds no studies") : "it holds: " + names)));
+  }
+}
+
 void run_create(const StudyFlags& flags) {
-  auto storage = open_storage(flags.storage);
+  // Check the flags before opening (and maybe creating) the storage file.
   std::vector<StudyDirection> directions;
   for (const auto& d : flags.directions) directions.push_back(parse_direction(d, "--direction"));
   if (directions.empty()) directions.push_back(StudyDirection::kMinimize);
+  auto storage = open_storage(flags.storage);
   try {
     storage->create_study(flags.study_name, directions);
-  } catch (const AlreadyExists&) {
-    if (!flags.skip_if_exists) throw;
+  } catch (const AlreadyExists& e) {
+    if (!flags.skip_if_exists) {
+      throw AlreadyExists(std::string(e.what()) + " (pass --skip-if-exists to accept it)");
+    }
   }
   std::cout << flags.study_name << "\n";
 }
@@ -99,7 +117,7 @@ void run_list(const StudyFlags& flags) {
 
 void run_show(const StudyFlags& flags) {
   auto storage = open_storage(flags.storage);
-  int64_t id = storage->study_id_from_name(flags.study_name);
+  int64_t id = find_study(*storage, flags);
   auto directions = storage->study_directions(id);
   auto trials = storage->trials(id);
   if (flags.format == "json") {
@@ -137,13 +155,13 @@ void run_show(const StudyFlags& flags) {
 
 void run_delete(const StudyFlags& flags) {
   auto storage = open_storage(flags.storage);
-  storage->delete_study(storage->study_id_from_name(flags.study_name));
+  storage->delete_study(find_study(*storage, flags));
   std::cout << "deleted " << flags.study_name << "\n";
 }
 
 void run_export(const StudyFlags& flags) {
   auto storage = open_storage(flags.storage);
-  int64_t id = storage->study_id_from_name(flags.study_name);
+  int64_t id = find_study(*storage, flags);
   auto directions = storage->study_directions(id);
   auto trials = storage->trials(id);
   if (flags.format == "csv") {

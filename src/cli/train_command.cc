@@ -47,7 +47,7 @@ std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
     trial.set_user_attr("history", history);
     trial.set_user_attr("stop_reason", result.stop_reason);
     if (result.test_accuracy) trial.set_user_attr("test_accuracy", *result.test_accuracy);
-    if (result.stop_reason == "diverged") throw Error("training diverged: " + result.divergence);
+    if (result.stop_reason == "diverged") throw TrainingDiverged("training diverged: " + result.divergence);
     return result.final_val_accuracy;
   };
 }
@@ -84,7 +84,7 @@ void run_train(const TrainFlags& flags) {
                 result.final_val_accuracy);
   }
   if (result.test_accuracy) std::printf("test_accuracy %.4f\n", *result.test_accuracy);
-  if (result.stop_reason == "diverged") throw Error("training diverged: " + result.divergence);
+  if (result.stop_reason == "diverged") throw TrainingDiverged("training diverged: " + result.divergence);
 }
 
 }  // namespace

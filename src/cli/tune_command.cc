@@ -1,14 +1,23 @@
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
 
+#include <filesystem>
+#include <map>
+#include <thread>
+
 #include "builtin_objectives.h"
 #include "commands.h"
 #include "knob/core/error.h"
+#include "knob/train/config.h"
 #include "knob/tuner/grid_sampler.h"
 #include "knob/tuner/median_pruner.h"
 #include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
+#include "knob/tuner/study_config.h"
+#include "trainer_objective.h"
 
 namespace knob::cli {
 namespace {
@@ -25,7 +34,28 @@ struct TuneFlags {
   int jobs = 1;
   std::optional<uint64_t> seed;
   bool quiet = false;
+  std::string config;                  // a study TOML: the trainer is the objective
+  std::vector<std::string> overrides;  // --set table.key=value for the trainer config
+  // Flags given on the command line override the config file's [study] table.
+  std::map<std::string, CLI::Option*> options;
+  bool given(const std::string& name) const { return options.at(name)->count() > 0; }
 };
+
+// A bound check for a numeric flag. CLI11's PositiveNumber / NonNegativeNumber print their
+// range as "0.000000 to 1797693134862315708145274237317043567980...", which tells the user
+// nothing; this names the value and the bound: "--jobs: 0 is not allowed: must be ...".
+CLI::Validator at_least(double minimum, bool integer, const std::string& allowed) {
+  return CLI::Validator(
+      [=](std::string& input) -> std::string {
+        char* end = nullptr;
+        double x = std::strtod(input.c_str(), &end);
+        bool ok =
+            !input.empty() && end && *end == '\0' && x >= minimum &&
+            (!integer || (x == std::floor(x) && input.find_first_of(".eE") == std::string::npos));
+        return ok ? std::string() : input + " is not allowed: must be " + allowed;
+      },
+      allowed);
+}
 
 // "--grid x=-5,0,5" -> {"x", {-5.0, 0.0, 5.0}}; values are numbers or strings.
 GridSampler::SearchSpace parse_grid(const std::vector<std::string>& specs) {
@@ -55,7 +85,91 @@ GridSampler::SearchSpace parse_grid(const std::vector<std::string>& specs) {
   return space;
 }
 
+// After optimize(): the best trial, or why none completed. Returns the best trial.
+FrozenTrial print_best(Study& study) {
+  if (study.trials({TrialState::kComplete}).empty()) {
+    // Say why rather than "no COMPLETE trial": a grid that misses a parameter of the
+    // objective fails every trial with the reason.
+    std::string reason = "no trial ran";  // e.g. --n-trials 0 on a new study
+    for (const auto& t : study.trials()) {
+      auto it = t.system_attrs.find("fail_reason");
+      if (it != t.system_attrs.end() && it->second.is_string()) {
+        reason = "the last, trial " + std::to_string(t.number) +
+                 ", failed: " + it->second.get<std::string>();
+      } else {
+        reason = "the last, trial " + std::to_string(t.number) + ", ended " + to_string(t.state);
+      }
+    }
+    throw Error("no trial of study '" + study.study_name() + "' completed; " + reason);
+  }
+  FrozenTrial best = study.best_trial();
+  std::cout << "best value " << dumps(Json(best.value())) << " (trial " << best.number << ")\n";
+  for (const auto& [param, value] : best.params()) {
+    std::cout << "  " << param << " = " << to_string(value) << "\n";
+  }
+  return best;
+}
+
+// knob tune CONFIG.toml: the trainer tuned over the config's [search] space.
+void run_config_tune(const TuneFlags& flags) {
+  StudyConfig study_config = load_study_config(flags.config);
+  TrainConfig base = load_train_config(flags.config);
+  for (const auto& o : flags.overrides) apply_override(base, o);
+  validate(base);
+  for (const auto& p : study_config.search) {
+    try {
+      get_config_value(base, p.name);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("[search] of " + flags.config + ": " + e.what());
+    }
+  }
+  if (flags.given("--storage")) study_config.storage = flags.storage;
+  if (flags.given("--study-name")) study_config.name = flags.study_name;
+  if (flags.given("--n-trials")) study_config.n_trials = flags.n_trials;
+  if (flags.given("--timeout")) study_config.timeout = flags.timeout;
+  if (flags.given("--jobs")) study_config.jobs = flags.jobs;
+  if (flags.given("--seed")) study_config.seed = flags.seed;
+  if (study_config.name.empty()) {
+    study_config.name = std::filesystem::path(flags.config).stem().string();
+  }
+  if (study_config.jobs > 1) {  // one libtorch thread per trial beats sharing threads here
+    int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+    base.train.threads = std::max<int64_t>(1, cores / study_config.jobs);
+  }
+  auto objective = make_trainer_objective(base, study_config.search);
+  Study study = create_study(StudyOptions()
+                                 .storage(study_config.storage)
+                                 .study_name(study_config.name)
+                                 .directions(study_config.directions)
+                                 .sampler(make_sampler(study_config))
+                                 .pruner(make_pruner(study_config))
+                                 .load_if_exists(true));
+  OptimizeOptions options;
+  options.n_jobs(static_cast<int>(study_config.jobs))
+      .show_progress(!flags.quiet)
+      .timeout(study_config.timeout)
+      .n_trials(study_config.n_trials);
+  if (!study_config.n_trials && !study_config.timeout && study_config.sampler != "grid") {
+    options.n_trials(20);
+  }
+  std::cerr << "[knob] study '" << study_config.name << "' in " << study_config.storage
+            << ": training " << base.model.kind << " on " << base.data.source << ", "
+            << study_config.search.size() << " parameters searched\n";
+  study.optimize(objective, options);
+  FrozenTrial best = print_best(study);
+  auto test = best.user_attrs.find("test_accuracy");
+  if (test != best.user_attrs.end()) {
+    std::cout << "test accuracy of the best trial: " << dumps(test->second) << "\n";
+  }
+}
+
 void run_tune(const TuneFlags& flags) {
+  if (!flags.config.empty()) {
+    run_config_tune(flags);
+    return;
+  }
+  KNOB_CHECK(flags.overrides.empty(), "--set", flags.overrides.front(),
+             "needs a study config (knob tune CONFIG.toml --set ...)");
   const BuiltinObjective& objective = find_builtin_objective(flags.objective);
   std::shared_ptr<Sampler> sampler;
   if (flags.sampler == "grid") {
@@ -63,6 +177,8 @@ void run_tune(const TuneFlags& flags) {
                "must be given (NAME=V1,V2,...) when --sampler is grid");
     sampler = std::make_shared<GridSampler>(parse_grid(flags.grid), flags.seed);
   } else {
+    KNOB_CHECK(flags.grid.empty(), "--grid", flags.grid.front(),
+               "is used only with --sampler grid (the sampler is " + flags.sampler + ")");
     sampler = std::make_shared<RandomSampler>(flags.seed);
   }
   std::shared_ptr<Pruner> pruner;
@@ -88,22 +204,27 @@ void run_tune(const TuneFlags& flags) {
   std::cerr << "[knob] study '" << name << "' in " << flags.storage << ": " << objective.description
             << "\n";
   study.optimize(objective.function, options);
-  FrozenTrial best = study.best_trial();
-  std::cout << "best value " << dumps(Json(best.value())) << " (trial " << best.number
-            << "; known minimum " << dumps(Json(objective.known_minimum)) << ")\n";
-  for (const auto& [param, value] : best.params()) {
-    std::cout << "  " << param << " = " << to_string(value) << "\n";
-  }
+  print_best(study);
+  std::cout << "known minimum of " << objective.name << ": "
+            << dumps(Json(objective.known_minimum)) << "\n";
 }
 
 }  // namespace
 
 void add_tune_command(CLI::App& app) {
   auto flags = std::make_shared<TuneFlags>();
-  CLI::App* tune = app.add_subcommand("tune", "Run a tuning study");
-  tune->add_option("--storage", flags->storage, "Storage URL")->capture_default_str();
-  tune->add_option("--study-name,--study", flags->study_name,
-                   "Study to create or continue (default: knob-OBJECTIVE)");
+  CLI::App* tune = app.add_subcommand(
+      "tune", "Run a tuning study: the trainer from a study config, or a built-in objective");
+  tune->add_option("config", flags->config,
+                   "Study TOML ([study], [search] and the trainer's tables); without it the "
+                   "objective is --objective")
+      ->check(CLI::ExistingFile);
+  tune->add_option("--set", flags->overrides, "Override a trainer config key: table.key=value");
+  flags->options["--storage"] =
+      tune->add_option("--storage", flags->storage, "Storage URL")->capture_default_str();
+  flags->options["--study-name"] = tune->add_option(
+      "--study-name,--study", flags->study_name,
+      "Study to create or continue (default: the config's name, or knob-OBJECTIVE)");
   std::string names;
   for (const auto& o : builtin_objectives()) names += (names.empty() ? "" : ", ") + o.name;
   tune->add_option("--objective", flags->objective, "Built-in objective: " + names)
@@ -115,12 +236,16 @@ void add_tune_command(CLI::App& app) {
   tune->add_option("--pruner", flags->pruner, "median or none")
       ->check(CLI::IsMember({"median", "none"}))
       ->capture_default_str();
-  tune->add_option("--n-trials", flags->n_trials, "Trials to run (default 50 without --timeout)")
-      ->check(CLI::NonNegativeNumber);
-  tune->add_option("--timeout", flags->timeout, "Seconds to run")->check(CLI::NonNegativeNumber);
-  tune->add_option("--jobs", flags->jobs, "Trials at once")->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  tune->add_option("--seed", flags->seed, "Sampler seed");
+  flags->options["--n-trials"] =
+      tune->add_option("--n-trials", flags->n_trials, "Trials to run (default 50 without --timeout)")
+          ->check(at_least(0, true, "an integer >= 0"));
+  flags->options["--timeout"] = tune->add_option("--timeout", flags->timeout, "Seconds to run")
+                                    ->check(at_least(0, false, "a number of seconds >= 0"));
+  flags->options["--jobs"] = tune->add_option("--jobs", flags->jobs, "Trials at once")
+                                 ->check(at_least(1, true, "an integer >= 1"))
+                                 ->capture_default_str();
+  flags->options["--seed"] = tune->add_option("--seed", flags->seed, "Sampler seed")
+                                 ->check(at_least(0, true, "an integer >= 0"));
   tune->add_flag("--quiet", flags->quiet, "No progress line");
   tune->callback([flags] { run_tune(*flags); });
 }

@@ -1,9 +1,11 @@
 #include "knob/core/distribution.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 
 #include "knob/core/error.h"
 
@@ -12,12 +14,87 @@ namespace {
 
 std::string number_text(double x) { return dumps(Json(x)); }
 
-// Python-like equality for categorical choices: 1 == 1.0 == True, "a" == "a", None == None.
+bool is_nan(const ParamValue& v) {
+  const double* d = std::get_if<double>(&v);
+  return d && std::isnan(*d);
+}
+
+// Python-like equality for categorical choices: 1 == 1.0 == True, "a" == "a", None == None,
+// and NaN == NaN as Optuna's _categorical_choice_equal has it.
 bool choices_equal(const ParamValue& a, const ParamValue& b) {
+  if (is_nan(a) && is_nan(b)) return true;
   if (a.index() == b.index()) return a == b;
   bool a_num = !std::holds_alternative<std::string>(a) && !std::holds_alternative<std::monostate>(a);
   bool b_num = !std::holds_alternative<std::string>(b) && !std::holds_alternative<std::monostate>(b);
   return a_num && b_num && as_double(a) == as_double(b);
+}
+
+// Optuna rounds high onto the step grid and decides single() in decimal arithmetic on each
+// number's shortest text (Decimal(str(x))): 3 * Decimal("0.3333333333333333") is
+// 0.9999999999999999, where binary arithmetic gives 1.0. An exact decimal mantissa * 10^exponent
+// (at most 17 digits from the shortest text) aligned with others onto the smallest exponent
+// fits in 128 bits while the numbers span at most 20 decimal orders of magnitude.
+struct Decimal {
+  __int128 mantissa = 0;
+  int exponent = 0;
+};
+
+Decimal to_decimal(double x) {
+  char text[64];
+  *std::to_chars(text, text + sizeof text - 1, x, std::chars_format::scientific).ptr = '\0';
+  Decimal d;
+  const char* p = text + (text[0] == '-');
+  int fraction_digits = 0;
+  bool after_point = false;
+  for (; *p != 'e'; ++p) {
+    if (*p == '.') {
+      after_point = true;
+      continue;
+    }
+    d.mantissa = d.mantissa * 10 + (*p - '0');
+    fraction_digits += after_point;
+  }
+  d.exponent = std::atoi(p + 1) - fraction_digits;
+  if (text[0] == '-') d.mantissa = -d.mantissa;
+  return d;
+}
+
+// Rescales the numbers onto their smallest exponent; false if that could overflow.
+bool align(std::initializer_list<Decimal*> numbers) {
+  int exponent = (*numbers.begin())->exponent;
+  for (Decimal* d : numbers) exponent = std::min(exponent, d->exponent);
+  for (Decimal* d : numbers) {
+    if (d->exponent - exponent > 20) return false;
+    for (; d->exponent > exponent; --d->exponent) d->mantissa *= 10;
+  }
+  return true;
+}
+
+double to_double(Decimal d) {
+  bool negative = d.mantissa < 0;
+  unsigned __int128 m = negative ? -static_cast<unsigned __int128>(d.mantissa) : d.mantissa;
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(m % 10)));
+    m /= 10;
+  } while (m != 0);
+  std::string text = (negative ? "-" : "") + digits + "e" + std::to_string(d.exponent);
+  return std::strtod(text.c_str(), nullptr);
+}
+
+// Optuna's _adjust_discrete_uniform_high: high rounded down onto low + k*step.
+double adjust_high_onto_grid(double low, double high, double step) {
+  Decimal l = to_decimal(low), h = to_decimal(high), s = to_decimal(step);
+  if (align({&l, &h, &s})) {
+    __int128 range = h.mantissa - l.mantissa;  // >= 0 and step > 0
+    if (range % s.mantissa == 0) return high;
+    return to_double({range / s.mantissa * s.mantissa + l.mantissa, l.exponent});
+  }
+  // Beyond 128 bits: binary arithmetic; the tolerance absorbs (0.3-0.1)/0.1 = 1.999...
+  double k = std::floor((high - low) / step + 1e-9);
+  char text[32];
+  std::snprintf(text, sizeof text, "%.15g", low + k * step);
+  return std::min(std::strtod(text, nullptr), high);  // never widen the range
 }
 
 }  // namespace
@@ -31,13 +108,7 @@ FloatDistribution::FloatDistribution(double low_, double high_, bool log_, std::
   KNOB_CHECK(!log || low > 0.0, "low", low, "must be > 0 when log is true");
   if (step) {
     KNOB_CHECK(*step > 0.0 && std::isfinite(*step), "step", *step, "must be > 0");
-    // Round high down onto the grid low + k*step; the tolerance absorbs (0.3-0.1)/0.1 = 1.999...
-    // Optuna does this in decimal arithmetic; 15 significant digits give the same result
-    // (0 + 3 * 0.3 is 0.9, not 0.8999999999999999).
-    double k = std::floor((high - low) / *step + 1e-9);
-    char text[32];
-    std::snprintf(text, sizeof text, "%.15g", low + k * *step);
-    high = std::min(std::strtod(text, nullptr), high_);  // never widen the range
+    high = adjust_high_onto_grid(low, high, *step);
   }
 }
 
@@ -47,7 +118,10 @@ IntDistribution::IntDistribution(int64_t low_, int64_t high_, bool log_, int64_t
   KNOB_CHECK(step >= 1, "step", step, "must be >= 1");
   KNOB_CHECK(!log || step == 1, "step", step, "must be 1 when log is true");
   KNOB_CHECK(!log || low >= 1, "low", low, "must be >= 1 when log is true");
-  high = low + (high - low) / step * step;
+  // In unsigned arithmetic: high - low may not fit in int64_t.
+  const auto span = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
+  const auto grid = span / static_cast<uint64_t>(step) * static_cast<uint64_t>(step);
+  high = static_cast<int64_t>(static_cast<uint64_t>(low) + grid);
 }
 
 CategoricalDistribution::CategoricalDistribution(std::vector<ParamValue> choices_)
@@ -123,10 +197,14 @@ bool contains(const Distribution& distribution, double x) {
 bool is_single(const Distribution& distribution) {
   if (const auto* f = std::get_if<FloatDistribution>(&distribution)) {
     if (f->low == f->high) return true;
-    return f->step && (f->high - f->low) < *f->step;
+    if (!f->step) return false;
+    Decimal l = to_decimal(f->low), h = to_decimal(f->high), s = to_decimal(*f->step);
+    if (align({&l, &h, &s})) return h.mantissa - l.mantissa < s.mantissa;  // as Optuna: decimal
+    return (f->high - f->low) < *f->step;
   }
   if (const auto* i = std::get_if<IntDistribution>(&distribution)) {
-    return i->low == i->high || (!i->log && i->high - i->low < i->step);
+    const auto span = static_cast<uint64_t>(i->high) - static_cast<uint64_t>(i->low);
+    return i->low == i->high || (!i->log && span < static_cast<uint64_t>(i->step));
   }
   return std::get<CategoricalDistribution>(distribution).choices.size() == 1;
 }
@@ -225,7 +303,9 @@ Distribution json_to_distribution(const std::string& text, const std::string& fi
                            int_attr(a, "step", field, 1));
   }
   if (name == "IntLogUniformDistribution") {
-    return IntDistribution(int_attr(a, "low", field, 0), int_attr(a, "high", field, 0), true);
+    // Optuna passes step on to IntDistribution(log=True, step=...), which refuses step != 1.
+    return IntDistribution(int_attr(a, "low", field, 0), int_attr(a, "high", field, 0), true,
+                           int_attr(a, "step", field, 1));
   }
   throw_invalid(field + ".name", name,
                 "must be FloatDistribution, IntDistribution or CategoricalDistribution");
@@ -240,7 +320,10 @@ void check_compatible(const std::string& param_name, const Distribution& existin
                       " in this study; one name takes one kind of distribution");
   }
   if (const auto* c = std::get_if<CategoricalDistribution>(&existing)) {
-    if (!(*c == std::get<CategoricalDistribution>(requested))) {
+    // Python compares the choice tuples: (1, 2) == (1.0, 2.0), NaN equals NaN (Optuna).
+    const auto& r = std::get<CategoricalDistribution>(requested);
+    if (c->choices.size() != r.choices.size() ||
+        !std::equal(c->choices.begin(), c->choices.end(), r.choices.begin(), choices_equal)) {
       throw_invalid(field, distribution_to_json(requested),
                     "was already suggested with other choices (" + distribution_to_json(existing) +
                         "); categorical choices cannot change within a study");

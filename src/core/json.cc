@@ -1,11 +1,43 @@
 #include "knob/core/json.h"
 
+#include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "knob/core/error.h"
 
 namespace knob {
 namespace {
+
+// Python's repr(float) for a finite x: the shortest digits that round-trip, in fixed notation
+// when the decimal point falls within 16 digits (1e15 -> "1000000000000000.0") and in
+// exponent notation otherwise ("1e+16", "1e-05"). nlohmann switches to exponents one digit
+// earlier (1e15 -> "1e+15"), so the digits come from std::to_chars and the layout from here.
+std::string python_float_repr(double x) {
+  char buffer[64];
+  auto end = std::to_chars(buffer, buffer + sizeof buffer, x, std::chars_format::scientific).ptr;
+  std::string text(buffer, end);  // "-d.ddde+XX"
+  std::string out = std::signbit(x) ? "-" : "";
+  size_t e = text.find('e');
+  std::string digits;
+  for (size_t i = out.size(); i < e; ++i) {
+    if (text[i] != '.') digits += text[i];
+  }
+  int exponent = std::atoi(text.c_str() + e + 1);
+  int point = exponent + 1;  // digits before the decimal point
+  const int n = static_cast<int>(digits.size());
+  if (point > -4 && point <= 16) {
+    if (point <= 0) return out + "0." + std::string(-point, '0') + digits;
+    if (point >= n) return out + digits + std::string(point - n, '0') + ".0";
+    return out + digits.substr(0, point) + "." + digits.substr(point);
+  }
+  out += digits.substr(0, 1);
+  if (n > 1) out += "." + digits.substr(1);
+  char exp_text[16];
+  std::snprintf(exp_text, sizeof exp_text, "e%c%02d", exponent < 0 ? '-' : '+', std::abs(exponent));
+  return out + exp_text;
+}
 
 // Python's json.dumps: ", " between items, ": " after keys, non-finite floats as bare words.
 void write(const Json& value, std::string& out) {
@@ -41,7 +73,7 @@ void write(const Json& value, std::string& out) {
       } else if (std::isinf(x)) {
         out += x > 0 ? "Infinity" : "-Infinity";
       } else {
-        out += value.dump();
+        out += python_float_repr(x);
       }
       return;
     }
@@ -50,9 +82,13 @@ void write(const Json& value, std::string& out) {
   }
 }
 
+// The markers start with U+0001, which no JSON text holds raw; they go into the text escaped
+// (a raw control character inside a JSON string is invalid JSON) and come out decoded.
 constexpr const char* kNanMark = "\x01knob-nan";
 constexpr const char* kPosInfMark = "\x01knob-inf";
 constexpr const char* kNegInfMark = "\x01knob-neg-inf";
+
+std::string quoted_mark(const char* mark) { return std::string("\"\\u0001") + (mark + 1) + "\""; }
 
 // Replaces Python's NaN / Infinity / -Infinity tokens (outside strings) by marker strings.
 std::string mark_non_finite(const std::string& text, bool& found) {
@@ -74,15 +110,15 @@ std::string mark_non_finite(const std::string& text, bool& found) {
       in_string = true;
       out += c;
     } else if (text.compare(i, 3, "NaN") == 0) {
-      out += std::string("\"") + kNanMark + "\"";
+      out += quoted_mark(kNanMark);
       i += 2;
       found = true;
     } else if (text.compare(i, 8, "Infinity") == 0) {
-      out += std::string("\"") + kPosInfMark + "\"";
+      out += quoted_mark(kPosInfMark);
       i += 7;
       found = true;
     } else if (text.compare(i, 9, "-Infinity") == 0) {
-      out += std::string("\"") + kNegInfMark + "\"";
+      out += quoted_mark(kNegInfMark);
       i += 8;
       found = true;
     } else {
@@ -107,7 +143,11 @@ void unmark_non_finite(Json& value) {
 
 std::string dumps(const Json& value) {
   std::string out;
-  write(value, out);
+  try {
+    write(value, out);
+  } catch (const Json::type_error& e) {  // a string that is not UTF-8: Python has none
+    throw_invalid("json string", std::string(e.what()), "must be valid UTF-8");
+  }
   return out;
 }
 

@@ -11,7 +11,8 @@ Rng::Rng(std::optional<uint64_t> seed)
 double Rng::uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
 
 int64_t Rng::uniform_int(int64_t low, int64_t high) {
-  auto span = static_cast<uint64_t>(high - low) + 1;
+  // In unsigned arithmetic: high - low may not fit in int64_t.
+  auto span = static_cast<uint64_t>(high) - static_cast<uint64_t>(low) + 1;
   if (span == 0) return static_cast<int64_t>(engine_());  // the full 64-bit range
   // Rejection sampling: no modulo bias.
   uint64_t limit = UINT64_MAX - UINT64_MAX % span;
@@ -19,7 +20,7 @@ int64_t Rng::uniform_int(int64_t low, int64_t high) {
   do {
     x = engine_();
   } while (x >= limit);
-  return low + static_cast<int64_t>(x % span);
+  return static_cast<int64_t>(static_cast<uint64_t>(low) + x % span);
 }
 
 double Rng::normal() {

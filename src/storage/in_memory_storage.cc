@@ -103,15 +103,20 @@ std::vector<StudySummary> InMemoryStorage::all_studies() {
 
 int64_t InMemoryStorage::create_trial_locked(int64_t study_id, const FrozenTrial* templ) {
   StudyRecord& study = study_locked(study_id);
+  if (templ) detail::check_template(*templ);
   FrozenTrial trial = templ ? *templ : FrozenTrial{};
+  // Check every parameter before recording any: a refused template leaves no trace.
+  for (const auto& [name, distribution] : trial.distributions) {
+    auto it = study.param_distributions.find(name);
+    if (it != study.param_distributions.end()) check_compatible(name, it->second, distribution);
+  }
+  for (const auto& [name, distribution] : trial.distributions) {
+    study.param_distributions.emplace(name, distribution);
+  }
   trial.trial_id = next_trial_id_++;
   trial.number = static_cast<int64_t>(study.trial_ids.size());
   if (!templ) trial.state = TrialState::kRunning;
   if (trial.state == TrialState::kRunning && !trial.datetime_start) trial.datetime_start = now();
-  for (const auto& [name, distribution] : trial.distributions) {
-    auto [it, inserted] = study.param_distributions.emplace(name, distribution);
-    if (!inserted) check_compatible(name, it->second, distribution);
-  }
   study.trial_ids.push_back(trial.trial_id);
   trial_study_[trial.trial_id] = study_id;
   trials_[trial.trial_id] = std::move(trial);
@@ -159,6 +164,7 @@ void InMemoryStorage::set_trial_param(int64_t trial_id, const std::string& name,
 
 bool InMemoryStorage::set_trial_state_values(int64_t trial_id, TrialState state,
                                              const std::vector<double>& values) {
+  detail::check_values(values);
   Lock lock(mutex_);
   auto it = trials_.find(trial_id);
   if (it == trials_.end()) throw NotFound("no trial with id " + std::to_string(trial_id));
@@ -171,9 +177,11 @@ bool InMemoryStorage::set_trial_state_values(int64_t trial_id, TrialState state,
   return true;
 }
 
-void InMemoryStorage::set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) {
+void InMemoryStorage::set_trial_intermediate_values(int64_t trial_id,
+                                                    const std::map<int64_t, double>& values) {
   Lock lock(mutex_);
-  updatable_trial_locked(trial_id).intermediate_values[step] = value;
+  FrozenTrial& trial = updatable_trial_locked(trial_id);
+  for (const auto& [step, value] : values) trial.intermediate_values[step] = value;
 }
 
 void InMemoryStorage::set_trial_user_attr(int64_t trial_id, const std::string& key,

@@ -106,20 +106,20 @@ void SqliteConnection::exec(const std::string& sql) {
 
 SqliteTransaction::SqliteTransaction(SqliteConnection& connection, Kind kind)
     : connection_(connection) {
-  connection_.exec(kind == Kind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN");
+  connection_.prepare(kind == Kind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN").run();
 }
 
 SqliteTransaction::~SqliteTransaction() {
   if (done_) return;
   try {
-    connection_.exec("ROLLBACK");
+    connection_.prepare("ROLLBACK").run();
   } catch (...) {
     // The transaction is already gone (SQLite rolls back on some errors by itself).
   }
 }
 
 void SqliteTransaction::commit() {
-  connection_.exec("COMMIT");
+  connection_.prepare("COMMIT").run();
   done_ = true;
 }
 

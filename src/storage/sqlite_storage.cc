@@ -1,6 +1,8 @@
 #include "knob/storage/sqlite_storage.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cmath>
 #include <set>
 #include <unordered_map>
@@ -68,12 +70,22 @@ CREATE TABLE trial_heartbeats (
 CREATE TABLE alembic_version (
   version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
 CREATE INDEX ix_trials_study_id_knob ON trials (study_id, number);
+CREATE INDEX ix_trials_waiting_knob ON trials (study_id, trial_id) WHERE state = 'WAITING';
 )sql";
 
-// The index above is knob's addition (Optuna 3.1 has none on trials.study_id): without it
-// every per-study read scans all trials. Extra indexes are invisible to Optuna and alembic.
+// The two indexes above are knob's additions (Optuna 3.1 has none on trials.study_id):
+// without the first, every per-study read scans all trials; without the second (partial:
+// it holds only WAITING rows, so it costs nearly nothing to keep), claim_waiting_trial —
+// run before every trial — scans all the study's trials. Extra indexes are invisible to
+// Optuna and alembic.
+constexpr const char* kKnobIndexes = R"sql(
+CREATE INDEX IF NOT EXISTS ix_trials_study_id_knob ON trials (study_id, number);
+CREATE INDEX IF NOT EXISTS ix_trials_waiting_knob ON trials (study_id, trial_id)
+  WHERE state = 'WAITING';
+)sql";
 
-// Optuna stores +-inf as NULL with a type tag; NaN only for intermediate values.
+// Optuna stores +-inf as NULL with a type tag (and asserts the NULL when reading
+// trial_values); NaN only for intermediate values. NaN binds as NULL.
 const char* value_type(double value) {
   if (std::isnan(value)) return "NAN";
   if (std::isinf(value)) return value > 0 ? "INF_POS" : "INF_NEG";
@@ -108,6 +120,7 @@ struct SqliteStorage::TrialRow {
 
 SqliteStorage::SqliteStorage(const std::string& path, int busy_timeout_ms)
     : where_("sqlite:///" + path),
+      busy_timeout_ms_(busy_timeout_ms),
       db_(std::make_unique<detail::SqliteConnection>(path, where_)) {
   db_->exec("PRAGMA busy_timeout = " + std::to_string(busy_timeout_ms));
   open_schema();
@@ -130,10 +143,27 @@ void SqliteStorage::open_schema() {
                        "version_info/trials tables); knob leaves it untouched");
   }
   // WAL lets readers run beside a writer, across processes; NORMAL sync is safe in WAL
-  // (a crash loses at most the last commits on power loss, never corrupts).
-  db_->exec("PRAGMA journal_mode = WAL");
-  db_->exec("PRAGMA synchronous = NORMAL");
+  // (a crash loses at most the last commits on power loss, never corrupts). Switching to WAL
+  // rewrites the file header, so it waits until the file is known to be ours.
+  auto use_wal = [&] {
+    // Changing the journal mode ignores the busy timeout: when many processes open a new file
+    // at once, retry while another holds the lock (up to about the busy timeout).
+    for (int attempt = 0;; ++attempt) {
+      try {
+        db_->exec("PRAGMA journal_mode = WAL");
+        break;
+      } catch (const StorageError& e) {
+        if (attempt >= busy_timeout_ms_ / 20 ||
+            std::string(e.what()).find("locked") == std::string::npos) {
+          throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    db_->exec("PRAGMA synchronous = NORMAL");
+  };
   if (tables.empty()) {
+    use_wal();
     SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
     if (table_names().empty()) {  // another process may have created it meanwhile
       db_->exec(kSchema);
@@ -166,7 +196,8 @@ void SqliteStorage::open_schema() {
                        ", Optuna 3.x). Upgrade it with `optuna storage upgrade --storage " +
                        where_ + "`; knob leaves it untouched");
   }
-  db_->exec("CREATE INDEX IF NOT EXISTS ix_trials_study_id_knob ON trials (study_id, number)");
+  use_wal();
+  db_->exec(kKnobIndexes);
 }
 
 void SqliteStorage::check_study_exists(int64_t study_id) {
@@ -324,9 +355,11 @@ std::vector<StudySummary> SqliteStorage::all_studies() {
 // ---------------------------------------------------------------- trials (writes)
 
 int64_t SqliteStorage::insert_trial(int64_t study_id, const FrozenTrial& t) {
+  detail::check_template(t);
   int64_t number = 0;
   {
-    auto q = db_->prepare("SELECT COUNT(*) FROM trials WHERE study_id = ?");
+    // Numbers are dense (0..n-1), so max + 1 is the count — read off the index, not a scan.
+    auto q = db_->prepare("SELECT COALESCE(MAX(number), -1) + 1 FROM trials WHERE study_id = ?");
     q.bind(1, study_id).step();
     number = q.int64(0);
   }
@@ -345,13 +378,11 @@ int64_t SqliteStorage::insert_trial(int64_t study_id, const FrozenTrial& t) {
     insert_param(trial_id, study_id, name, value, t.distributions.at(name));
   }
   for (size_t i = 0; i < t.values.size(); ++i) {
-    KNOB_CHECK(!std::isnan(t.values[i]), "values[" + std::to_string(i) + "]", t.values[i],
-               "must not be NaN");
     db_->prepare("INSERT INTO trial_values (trial_id, objective, value, value_type) "
                  "VALUES (?, ?, ?, ?)")
         .bind(1, trial_id)
         .bind(2, static_cast<int64_t>(i))
-        .bind(3, t.values[i])
+        .bind(3, std::isfinite(t.values[i]) ? t.values[i] : std::nan(""))  // +-inf: NULL + tag
         .bind(4, value_type(t.values[i]))
         .run();
   }
@@ -375,13 +406,22 @@ int64_t SqliteStorage::insert_trial(int64_t study_id, const FrozenTrial& t) {
 
 void SqliteStorage::insert_param(int64_t trial_id, int64_t study_id, const std::string& name,
                                  double value, const Distribution& distribution) {
-  // One earlier use of the name in this study decides compatibility (as in Optuna).
+  // One earlier use of the name in this study decides compatibility (Optuna's query: the
+  // first trial_params row of the study's trials with that name). CROSS JOIN makes SQLite
+  // walk the study's trials by ix_trials_study_id_knob and probe trial_params by its
+  // (trial_id, param_name) key, stopping at the first hit; the former
+  // "trial_id IN (SELECT ...)" form built the list of all the study's trials first: O(trials)
+  // per suggest, the storage's top cost in bench/storage.
+  const std::string json = distribution_to_json(distribution);
   auto q = db_->prepare(
-      "SELECT distribution_json FROM trial_params WHERE param_name = ? AND trial_id IN "
-      "(SELECT trial_id FROM trials WHERE study_id = ?) LIMIT 1");
-  if (q.bind(1, name).bind(2, study_id).step()) {
-    check_compatible(name, json_to_distribution(q.text(0), "trial_params.distribution_json"),
-                     distribution);
+      "SELECT p.distribution_json FROM trials t CROSS JOIN trial_params p "
+      "ON p.trial_id = t.trial_id WHERE t.study_id = ? AND p.param_name = ? LIMIT 1");
+  if (q.bind(1, study_id).bind(2, name).step()) {
+    std::string earlier = q.text(0);
+    if (earlier != json) {  // the same JSON is the same distribution: compatible
+      check_compatible(name, json_to_distribution(earlier, "trial_params.distribution_json"),
+                       distribution);
+    }
   }
   db_->prepare("INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) "
                "VALUES (?, ?, ?, ?) ON CONFLICT (trial_id, param_name) DO UPDATE SET "
@@ -389,7 +429,7 @@ void SqliteStorage::insert_param(int64_t trial_id, int64_t study_id, const std::
       .bind(1, trial_id)
       .bind(2, name)
       .bind(3, value)
-      .bind(4, distribution_to_json(distribution))
+      .bind(4, json)
       .run();
 }
 
@@ -419,6 +459,7 @@ bool SqliteStorage::create_trials_once(int64_t study_id, const std::string& once
 std::optional<int64_t> SqliteStorage::claim_waiting_trial(int64_t study_id) {
   Lock lock(mutex_);
   SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
+  check_study_exists(study_id);
   auto q = db_->prepare(
       "SELECT trial_id FROM trials WHERE study_id = ? AND state = 'WAITING' "
       "ORDER BY trial_id LIMIT 1");
@@ -453,10 +494,7 @@ void SqliteStorage::set_trial_param(int64_t trial_id, const std::string& name,
 
 bool SqliteStorage::set_trial_state_values(int64_t trial_id, TrialState state,
                                            const std::vector<double>& values) {
-  for (size_t i = 0; i < values.size(); ++i) {
-    KNOB_CHECK(!std::isnan(values[i]), "values[" + std::to_string(i) + "]", values[i],
-               "must not be NaN");
-  }
+  detail::check_values(values);
   Lock lock(mutex_);
   SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
   auto q = db_->prepare("SELECT state FROM trials WHERE trial_id = ?");
@@ -483,7 +521,7 @@ bool SqliteStorage::set_trial_state_values(int64_t trial_id, TrialState state,
                  "value = excluded.value, value_type = excluded.value_type")
         .bind(1, trial_id)
         .bind(2, static_cast<int64_t>(i))
-        .bind(3, values[i])
+        .bind(3, std::isfinite(values[i]) ? values[i] : std::nan(""))  // +-inf: NULL + tag
         .bind(4, value_type(values[i]))
         .run();
   }
@@ -491,20 +529,23 @@ bool SqliteStorage::set_trial_state_values(int64_t trial_id, TrialState state,
   return true;
 }
 
-void SqliteStorage::set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) {
+void SqliteStorage::set_trial_intermediate_values(int64_t trial_id,
+                                                  const std::map<int64_t, double>& values) {
   Lock lock(mutex_);
   SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
   updatable_trial(trial_id);
-  db_->prepare("INSERT INTO trial_intermediate_values "
-               "(trial_id, step, intermediate_value, intermediate_value_type) VALUES (?, ?, ?, ?) "
-               "ON CONFLICT (trial_id, step) DO UPDATE SET intermediate_value = "
-               "excluded.intermediate_value, intermediate_value_type = "
-               "excluded.intermediate_value_type")
-      .bind(1, trial_id)
-      .bind(2, step)
-      .bind(3, std::isfinite(value) ? value : std::nan(""))
-      .bind(4, value_type(value))
-      .run();
+  for (const auto& [step, value] : values) {
+    db_->prepare("INSERT INTO trial_intermediate_values "
+                 "(trial_id, step, intermediate_value, intermediate_value_type) VALUES (?, ?, ?, ?) "
+                 "ON CONFLICT (trial_id, step) DO UPDATE SET intermediate_value = "
+                 "excluded.intermediate_value, intermediate_value_type = "
+                 "excluded.intermediate_value_type")
+        .bind(1, trial_id)
+        .bind(2, step)
+        .bind(3, std::isfinite(value) ? value : std::nan(""))
+        .bind(4, value_type(value))
+        .run();
+  }
   tx.commit();
 }
 

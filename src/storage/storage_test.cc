@@ -1,0 +1,785 @@
+// The Storage contract, run against every backend: InMemoryStorage and
+// SqliteStorage(":memory:"). Each test checks one behaviour; malformed input has its own tables.
+#include "knob/storage/storage.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <ostream>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "knob/core/error.h"
+#include "knob/storage/in_memory_storage.h"
+#include "knob/storage/sqlite_storage.h"
+
+namespace knob {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+const double kNan = std::nan("");
+constexpr auto kMin = StudyDirection::kMinimize;
+constexpr auto kMax = StudyDirection::kMaximize;
+
+struct Backend {
+  const char* name;
+  std::function<std::unique_ptr<Storage>()> make;
+};
+
+void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
+
+class StorageTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { storage_ = GetParam().make(); }
+
+  Storage& storage() { return *storage_; }
+  int64_t new_study(const std::string& name = "study",
+                    std::vector<StudyDirection> directions = {kMin}) {
+    return storage_->create_study(name, directions);
+  }
+  // A trial moved to `state` (COMPLETE with `value`).
+  int64_t finished_trial(int64_t study, TrialState state, double value = 0.0) {
+    int64_t id = storage_->create_trial(study);
+    std::vector<double> values;
+    if (state == TrialState::kComplete) values = {value};
+    EXPECT_TRUE(storage_->set_trial_state_values(id, state, values));
+    return id;
+  }
+
+  std::unique_ptr<Storage> storage_;
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, StorageTest,
+    ::testing::Values(Backend{"InMemory", [] { return std::make_unique<InMemoryStorage>(); }},
+                      Backend{"Sqlite", [] { return std::make_unique<SqliteStorage>(":memory:"); }}),
+    [](const ::testing::TestParamInfo<Backend>& info) { return std::string(info.param.name); });
+
+// The microsecond a storage can keep (SQLite stores text with microseconds).
+TimePoint to_micros(TimePoint t) { return std::chrono::time_point_cast<std::chrono::microseconds>(t); }
+
+// Compares JSON values by their text, so NaN equals NaN.
+std::map<std::string, std::string> texts(const std::map<std::string, Json>& attrs) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : attrs) out[key] = dumps(value);
+  return out;
+}
+
+// ---------------------------------------------------------------- studies
+
+TEST_P(StorageTest, CreatedStudyIsFoundByNameAndId) {
+  int64_t id = new_study("lr-search");
+  EXPECT_EQ(storage().study_id_from_name("lr-search"), id);
+  EXPECT_EQ(storage().study_name_from_id(id), "lr-search");
+}
+
+TEST_P(StorageTest, StudiesGetDistinctIds) {
+  int64_t a = new_study("a"), b = new_study("b");
+  EXPECT_NE(a, b);
+}
+
+TEST_P(StorageTest, DuplicateStudyNameIsAlreadyExists) {
+  new_study("dup");
+  EXPECT_THROW(new_study("dup"), AlreadyExists);
+  EXPECT_EQ(storage().all_studies().size(), 1u);
+}
+
+TEST_P(StorageTest, MalformedStudiesAreInvalidArgument) {
+  struct Case {
+    const char* name;
+    std::string study_name;
+    std::vector<StudyDirection> directions;
+  };
+  const std::vector<Case> cases = {
+      {"empty name", "", {kMin}},
+      {"no directions", "s", {}},
+      {"NOT_SET direction", "s", {StudyDirection::kNotSet}},
+      {"NOT_SET second direction", "s", {kMin, StudyDirection::kNotSet}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_THROW(storage().create_study(c.study_name, c.directions), InvalidArgument);
+  }
+  EXPECT_TRUE(storage().all_studies().empty());
+}
+
+TEST_P(StorageTest, DirectionsRoundTrip) {
+  int64_t single = new_study("single", {kMax});
+  int64_t multi = new_study("multi", {kMin, kMax, kMin});
+  EXPECT_EQ(storage().study_directions(single), std::vector<StudyDirection>({kMax}));
+  EXPECT_EQ(storage().study_directions(multi), std::vector<StudyDirection>({kMin, kMax, kMin}));
+}
+
+TEST_P(StorageTest, UnknownStudyOrTrialIsNotFound) {
+  int64_t real = new_study("real");
+  int64_t real_trial = storage().create_trial(real);
+  const int64_t bad = real + 1000, bad_trial = real_trial + 1000;
+  const FloatDistribution d(0, 1);
+  struct Case {
+    const char* name;
+    std::function<void()> call;
+  };
+  const std::vector<Case> cases = {
+      {"study_id_from_name", [&] { storage().study_id_from_name("nope"); }},
+      {"study_name_from_id", [&] { storage().study_name_from_id(bad); }},
+      {"study_directions", [&] { storage().study_directions(bad); }},
+      {"delete_study", [&] { storage().delete_study(bad); }},
+      {"set_study_user_attr", [&] { storage().set_study_user_attr(bad, "k", 1); }},
+      {"set_study_system_attr", [&] { storage().set_study_system_attr(bad, "k", 1); }},
+      {"study_user_attrs", [&] { storage().study_user_attrs(bad); }},
+      {"study_system_attrs", [&] { storage().study_system_attrs(bad); }},
+      {"create_trial", [&] { storage().create_trial(bad); }},
+      {"create_trials_once", [&] { storage().create_trials_once(bad, "k", {}); }},
+      {"claim_waiting_trial", [&] { storage().claim_waiting_trial(bad); }},
+      {"trials", [&] { storage().trials(bad); }},
+      {"n_trials", [&] { storage().n_trials(bad); }},
+      {"trial", [&] { storage().trial(bad_trial); }},
+      {"set_trial_param", [&] { storage().set_trial_param(bad_trial, "x", 0.5, d); }},
+      {"set_trial_state_values",
+       [&] { storage().set_trial_state_values(bad_trial, TrialState::kComplete, {1.0}); }},
+      {"set_trial_intermediate_value",
+       [&] { storage().set_trial_intermediate_value(bad_trial, 0, 1.0); }},
+      {"set_trial_user_attr", [&] { storage().set_trial_user_attr(bad_trial, "k", 1); }},
+      {"set_trial_system_attr", [&] { storage().set_trial_system_attr(bad_trial, "k", 1); }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_THROW(c.call(), NotFound);
+  }
+}
+
+TEST_P(StorageTest, NotFoundMessageNamesTheStudy) {
+  try {
+    storage().study_id_from_name("missing-study");
+    FAIL() << "no exception";
+  } catch (const NotFound& e) {
+    EXPECT_NE(std::string(e.what()).find("missing-study"), std::string::npos) << e.what();
+  }
+}
+
+TEST_P(StorageTest, DeleteStudyRemovesItAndOnlyItsTrials) {
+  int64_t doomed = new_study("doomed"), kept = new_study("kept");
+  int64_t doomed_trial = storage().create_trial(doomed);
+  storage().set_trial_param(doomed_trial, "x", 0.5, FloatDistribution(0, 1));
+  storage().set_trial_intermediate_value(doomed_trial, 0, 1.0);
+  storage().set_trial_user_attr(doomed_trial, "k", "v");
+  int64_t kept_trial = storage().create_trial(kept);
+  storage().set_trial_param(kept_trial, "x", 0.25, FloatDistribution(0, 1));
+
+  storage().delete_study(doomed);
+
+  EXPECT_THROW(storage().study_id_from_name("doomed"), NotFound);
+  EXPECT_THROW(storage().trial(doomed_trial), NotFound);
+  EXPECT_EQ(storage().n_trials(kept), 1);
+  EXPECT_EQ(storage().trial(kept_trial).internal_params.at("x"), 0.25);
+  ASSERT_EQ(storage().all_studies().size(), 1u);
+  EXPECT_EQ(storage().all_studies()[0].study_name, "kept");
+}
+
+TEST_P(StorageTest, DeletedNameCanBeReusedWithFreshTrials) {
+  int64_t first = new_study("again");
+  storage().create_trial(first);
+  storage().delete_study(first);
+  int64_t second = new_study("again");
+  EXPECT_EQ(storage().n_trials(second), 0);
+  EXPECT_EQ(storage().trial(storage().create_trial(second)).number, 0);
+}
+
+TEST_P(StorageTest, AllStudiesListsEveryStudyInCreationOrder) {
+  for (const char* name : {"c", "a", "b"}) new_study(name);
+  std::vector<std::string> names;
+  for (const auto& s : storage().all_studies()) names.push_back(s.study_name);
+  EXPECT_EQ(names, std::vector<std::string>({"c", "a", "b"}));
+}
+
+// ---------------------------------------------------------------- study attributes
+
+const std::vector<std::pair<std::string, Json>>& attr_values() {
+  static const std::vector<std::pair<std::string, Json>> values = {
+      {"int", 3},
+      {"negative", -9007199254740993},
+      {"float", 0.1},
+      {"string", "adam"},
+      {"unicode", "\u00e9\u65e5\U0001F600"},
+      {"bool", true},
+      {"null", nullptr},
+      {"array", Json::array({1, "two", 3.5, nullptr})},
+      {"object", Json::object({{"z", 1}, {"a", Json::array({true})}})},
+      {"nan", kNan},
+      {"inf", Json::array({kInf, -kInf})},
+  };
+  return values;
+}
+
+TEST_P(StorageTest, StudyUserAttrsRoundTripJson) {
+  int64_t id = new_study();
+  std::map<std::string, std::string> expected;
+  for (const auto& [key, value] : attr_values()) {
+    storage().set_study_user_attr(id, key, value);
+    expected[key] = dumps(value);
+  }
+  EXPECT_EQ(texts(storage().study_user_attrs(id)), expected);
+}
+
+TEST_P(StorageTest, StudySystemAttrsAreSeparateFromUserAttrs) {
+  int64_t id = new_study();
+  storage().set_study_user_attr(id, "k", "user");
+  storage().set_study_system_attr(id, "k", "system");
+  storage().set_study_system_attr(id, "only_system", 1);
+  EXPECT_EQ(texts(storage().study_user_attrs(id)),
+            (std::map<std::string, std::string>{{"k", "\"user\""}}));
+  EXPECT_EQ(texts(storage().study_system_attrs(id)),
+            (std::map<std::string, std::string>{{"k", "\"system\""}, {"only_system", "1"}}));
+}
+
+TEST_P(StorageTest, SettingAnAttrAgainOverwritesIt) {
+  int64_t id = new_study();
+  storage().set_study_user_attr(id, "k", 1);
+  storage().set_study_user_attr(id, "k", Json::array({2}));
+  EXPECT_EQ(dumps(storage().study_user_attrs(id).at("k")), "[2]");
+}
+
+TEST_P(StorageTest, AttrsBelongToTheirStudy) {
+  int64_t a = new_study("a"), b = new_study("b");
+  storage().set_study_user_attr(a, "k", 1);
+  EXPECT_TRUE(storage().study_user_attrs(b).empty());
+}
+
+// ---------------------------------------------------------------- trial creation
+
+TEST_P(StorageTest, TrialNumbersCountFromZeroPerStudy) {
+  int64_t a = new_study("a"), b = new_study("b");
+  std::vector<int64_t> a_numbers, b_numbers;
+  for (int i = 0; i < 4; ++i) {
+    a_numbers.push_back(storage().trial(storage().create_trial(a)).number);
+    if (i % 2 == 0) b_numbers.push_back(storage().trial(storage().create_trial(b)).number);
+  }
+  EXPECT_EQ(a_numbers, std::vector<int64_t>({0, 1, 2, 3}));
+  EXPECT_EQ(b_numbers, std::vector<int64_t>({0, 1}));
+}
+
+TEST_P(StorageTest, NewTrialIsRunningEmptyAndStarted) {
+  TimePoint before = to_micros(now());
+  int64_t id = storage().create_trial(new_study());
+  FrozenTrial t = storage().trial(id);
+  EXPECT_EQ(t.trial_id, id);
+  EXPECT_EQ(t.state, TrialState::kRunning);
+  ASSERT_TRUE(t.datetime_start.has_value());
+  EXPECT_GE(*t.datetime_start, before);
+  EXPECT_FALSE(t.datetime_complete.has_value());
+  EXPECT_TRUE(t.values.empty());
+  EXPECT_TRUE(t.internal_params.empty());
+  EXPECT_TRUE(t.intermediate_values.empty());
+  EXPECT_TRUE(t.user_attrs.empty());
+}
+
+TEST_P(StorageTest, WaitingTemplateKeepsFixedParamsAndHasNoStart) {
+  int64_t study = new_study();
+  FrozenTrial templ;
+  templ.state = TrialState::kWaiting;
+  templ.internal_params = {{"lr", 0.01}, {"opt", 1.0}};
+  templ.distributions = {{"lr", FloatDistribution(1e-4, 1, true)},
+                         {"opt", CategoricalDistribution({std::string("sgd"), std::string("adam")})}};
+  templ.system_attrs = {{"fixed_params", Json::object({{"lr", 0.01}, {"opt", "adam"}})}};
+  FrozenTrial t = storage().trial(storage().create_trial(study, &templ));
+  EXPECT_EQ(t.state, TrialState::kWaiting);
+  EXPECT_EQ(t.number, 0);
+  EXPECT_FALSE(t.datetime_start.has_value());
+  EXPECT_EQ(t.param("lr"), ParamValue(0.01));
+  EXPECT_EQ(t.param("opt"), ParamValue(std::string("adam")));
+  EXPECT_EQ(t.distributions.at("lr"), Distribution(FloatDistribution(1e-4, 1, true)));
+  EXPECT_EQ(dumps(t.system_attrs.at("fixed_params")), R"({"lr": 0.01, "opt": "adam"})");
+}
+
+TEST_P(StorageTest, CompleteTemplateCopiesEverything) {
+  int64_t study = new_study("s", {kMin, kMax});
+  const TimePoint start = to_micros(now()) - std::chrono::seconds(90);
+  const TimePoint end = start + std::chrono::microseconds(61'000'123);
+  FrozenTrial templ;
+  templ.trial_id = 12345;  // ignored
+  templ.number = 77;       // ignored
+  templ.state = TrialState::kComplete;
+  templ.values = {0.25, -kInf};
+  templ.internal_params = {{"n", 3.0}, {"x", 0.5}};
+  templ.distributions = {{"n", IntDistribution(1, 9, false, 2)}, {"x", FloatDistribution(0, 1)}};
+  templ.intermediate_values = {{0, 1.5}, {1, kNan}, {5, kInf}};
+  templ.user_attrs = {{"note", "copied"}};
+  templ.system_attrs = {{"sys", Json::array({1, 2})}};
+  templ.datetime_start = start;
+  templ.datetime_complete = end;
+
+  int64_t id = storage().create_trial(study, &templ);
+  FrozenTrial t = storage().trial(id);
+  EXPECT_EQ(t.trial_id, id);
+  EXPECT_EQ(t.number, 0);
+  EXPECT_EQ(t.state, TrialState::kComplete);
+  EXPECT_EQ(t.values, std::vector<double>({0.25, -kInf}));
+  EXPECT_EQ(t.param("n"), ParamValue(int64_t{3}));
+  EXPECT_EQ(t.param("x"), ParamValue(0.5));
+  EXPECT_EQ(t.distributions, templ.distributions);
+  ASSERT_EQ(t.intermediate_values.size(), 3u);
+  EXPECT_EQ(t.intermediate_values.at(0), 1.5);
+  EXPECT_TRUE(std::isnan(t.intermediate_values.at(1)));
+  EXPECT_EQ(t.intermediate_values.at(5), kInf);
+  EXPECT_EQ(texts(t.user_attrs), (std::map<std::string, std::string>{{"note", "\"copied\""}}));
+  EXPECT_EQ(texts(t.system_attrs), (std::map<std::string, std::string>{{"sys", "[1, 2]"}}));
+  EXPECT_EQ(t.datetime_start, start);
+  EXPECT_EQ(t.datetime_complete, end);
+  EXPECT_DOUBLE_EQ(*t.duration_seconds(), 61.000123);
+}
+
+TEST_P(StorageTest, MalformedTemplatesAreRefusedAndLeaveNoTrace) {
+  int64_t study = new_study();
+  int64_t first = storage().create_trial(study);
+  storage().set_trial_param(first, "x", 0.5, FloatDistribution(0, 1));
+  struct Case {
+    const char* name;
+    FrozenTrial templ;
+  };
+  auto make = [](auto&& fill) {
+    FrozenTrial t;
+    t.state = TrialState::kComplete;
+    fill(t);
+    return t;
+  };
+  const std::vector<Case> cases = {
+      {"NaN value", make([](FrozenTrial& t) { t.values = {kNan}; })},
+      {"param without distribution", make([](FrozenTrial& t) { t.internal_params = {{"y", 1.0}}; })},
+      {"param of another kind",
+       make([](FrozenTrial& t) {
+         // "a" is new and fine; "x" clashes with the study's FloatDistribution.
+         t.internal_params = {{"a", 0.0}, {"x", 1.0}};
+         t.distributions = {{"a", FloatDistribution(0, 1)}, {"x", IntDistribution(0, 3)}};
+       })},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_THROW(storage().create_trial(study, &c.templ), InvalidArgument);
+    EXPECT_EQ(storage().n_trials(study), 1);
+  }
+  // The refused template must not have claimed "a" for FloatDistribution.
+  int64_t next = storage().create_trial(study);
+  EXPECT_NO_THROW(storage().set_trial_param(next, "a", 1.0, IntDistribution(0, 3)));
+  EXPECT_EQ(storage().trial(next).number, 1);
+}
+
+TEST_P(StorageTest, CreateTrialsOnceCreatesOnlyOnce) {
+  int64_t study = new_study();
+  std::vector<FrozenTrial> grid(3);
+  for (size_t i = 0; i < grid.size(); ++i) {
+    grid[i].state = TrialState::kWaiting;
+    grid[i].internal_params = {{"x", static_cast<double>(i)}};
+    grid[i].distributions = {{"x", IntDistribution(0, 2)}};
+  }
+  EXPECT_TRUE(storage().create_trials_once(study, "grid:v1", grid));
+  EXPECT_FALSE(storage().create_trials_once(study, "grid:v1", grid));
+  EXPECT_EQ(storage().n_trials(study), 3);
+  EXPECT_EQ(storage().n_trials(study, TrialState::kWaiting), 3);
+  EXPECT_TRUE(storage().study_system_attrs(study).count("grid:v1"));
+  auto trials = storage().trials(study);
+  for (size_t i = 0; i < trials.size(); ++i) {
+    EXPECT_EQ(trials[i].number, static_cast<int64_t>(i));
+    EXPECT_EQ(trials[i].internal_params.at("x"), static_cast<double>(i));
+  }
+}
+
+TEST_P(StorageTest, CreateTrialsOnceIsPerKeyAndPerStudy) {
+  int64_t a = new_study("a"), b = new_study("b");
+  std::vector<FrozenTrial> one(1);
+  one[0].state = TrialState::kWaiting;
+  EXPECT_TRUE(storage().create_trials_once(a, "k1", one));
+  EXPECT_TRUE(storage().create_trials_once(a, "k2", one));
+  EXPECT_TRUE(storage().create_trials_once(b, "k1", one));
+  EXPECT_EQ(storage().n_trials(a), 2);
+  EXPECT_EQ(storage().n_trials(b), 1);
+}
+
+TEST_P(StorageTest, CreateTrialsOnceFromManyThreadsCreatesOnce) {
+  int64_t study = new_study();
+  std::vector<FrozenTrial> grid(5);
+  for (auto& t : grid) t.state = TrialState::kWaiting;
+  std::atomic<int> created{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] { created += storage().create_trials_once(study, "once", grid); });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(storage().n_trials(study), 5);
+}
+
+// ---------------------------------------------------------------- claiming WAITING trials
+
+TEST_P(StorageTest, ClaimTakesWaitingTrialsOldestFirst) {
+  int64_t study = new_study();
+  FrozenTrial waiting;
+  waiting.state = TrialState::kWaiting;
+  storage().create_trial(study);  // RUNNING: never claimed
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(storage().create_trial(study, &waiting));
+  finished_trial(study, TrialState::kComplete);
+
+  TimePoint before = to_micros(now());
+  for (int64_t expected : ids) {
+    auto claimed = storage().claim_waiting_trial(study);
+    ASSERT_EQ(claimed, expected);
+    FrozenTrial t = storage().trial(*claimed);
+    EXPECT_EQ(t.state, TrialState::kRunning);
+    ASSERT_TRUE(t.datetime_start.has_value());
+    EXPECT_GE(*t.datetime_start, before);
+  }
+  EXPECT_EQ(storage().claim_waiting_trial(study), std::nullopt);
+}
+
+TEST_P(StorageTest, ClaimOnlyLooksAtItsStudy) {
+  int64_t a = new_study("a"), b = new_study("b");
+  FrozenTrial waiting;
+  waiting.state = TrialState::kWaiting;
+  storage().create_trial(a, &waiting);
+  EXPECT_EQ(storage().claim_waiting_trial(b), std::nullopt);
+  EXPECT_TRUE(storage().claim_waiting_trial(a).has_value());
+}
+
+TEST_P(StorageTest, ClaimFromManyThreadsGivesEachTrialOnce) {
+  int64_t study = new_study();
+  FrozenTrial waiting;
+  waiting.state = TrialState::kWaiting;
+  const int n = 40;
+  std::set<int64_t> enqueued;
+  for (int i = 0; i < n; ++i) enqueued.insert(storage().create_trial(study, &waiting));
+  std::vector<std::vector<int64_t>> claimed(4);
+  std::vector<std::thread> threads;
+  for (auto& mine : claimed) {
+    threads.emplace_back([&, out = &mine] {
+      while (auto id = storage().claim_waiting_trial(study)) out->push_back(*id);
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::multiset<int64_t> all;
+  for (const auto& mine : claimed) all.insert(mine.begin(), mine.end());
+  EXPECT_EQ(all.size(), static_cast<size_t>(n));
+  EXPECT_EQ(std::set<int64_t>(all.begin(), all.end()), enqueued);
+}
+
+// ---------------------------------------------------------------- parameters
+
+TEST_P(StorageTest, ParamsRoundTripWithTheirDistributions) {
+  int64_t study = new_study();
+  int64_t id = storage().create_trial(study);
+  const CategoricalDistribution choices({std::monostate{}, true, int64_t{3}, 0.5, std::string("x")});
+  storage().set_trial_param(id, "lr", 0.001, FloatDistribution(1e-5, 1, true));
+  storage().set_trial_param(id, "layers", 4, IntDistribution(1, 8));
+  storage().set_trial_param(id, "step", 0.9, FloatDistribution(0, 1, false, 0.3));
+  for (int i = 0; i < 5; ++i) {
+    storage().set_trial_param(id, "c" + std::to_string(i), i, choices);
+  }
+  FrozenTrial t = storage().trial(id);
+  EXPECT_EQ(t.param("lr"), ParamValue(0.001));
+  EXPECT_EQ(t.param("layers"), ParamValue(int64_t{4}));
+  EXPECT_EQ(t.param("step"), ParamValue(0.9));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(t.param("c" + std::to_string(i)), choices.choices[i]);
+  EXPECT_EQ(t.distributions.at("lr"), Distribution(FloatDistribution(1e-5, 1, true)));
+  EXPECT_EQ(t.distributions.at("c0"), Distribution(choices));
+  EXPECT_THROW(t.param("missing"), NotFound);
+}
+
+TEST_P(StorageTest, IncompatibleParamIsRefusedNamingIt) {
+  struct Case {
+    const char* name;
+    Distribution first, second;
+    double value;  // inside both
+  };
+  const std::vector<Case> cases = {
+      {"different kind", FloatDistribution(0, 1), IntDistribution(0, 1), 1},
+      {"different categorical choices", CategoricalDistribution({std::string("a")}),
+       CategoricalDistribution({std::string("a"), std::string("b")}), 0},
+      {"different log flag", FloatDistribution(1e-3, 1, true), FloatDistribution(1e-3, 1), 0.5},
+      {"different int log flag", IntDistribution(1, 8), IntDistribution(1, 8, true), 2},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    int64_t study = new_study(c.name);
+    storage().set_trial_param(storage().create_trial(study), "p", c.value, c.first);
+    int64_t second = storage().create_trial(study);
+    try {
+      storage().set_trial_param(second, "p", c.value, c.second);
+      ADD_FAILURE() << "no exception";
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find("'p'"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(storage().trial(second).internal_params.empty());
+  }
+}
+
+TEST_P(StorageTest, CompatibleParamChangesAreAccepted) {
+  int64_t study = new_study();
+  storage().set_trial_param(storage().create_trial(study), "x", 0.5, FloatDistribution(0, 1));
+  int64_t second = storage().create_trial(study);
+  EXPECT_NO_THROW(storage().set_trial_param(second, "x", 7, FloatDistribution(0, 10, false, 1)));
+  EXPECT_EQ(storage().trial(second).param("x"), ParamValue(7.0));
+}
+
+TEST_P(StorageTest, SameParamNameMayHaveOtherKindsInOtherStudies) {
+  int64_t a = new_study("a"), b = new_study("b");
+  storage().set_trial_param(storage().create_trial(a), "x", 0.5, FloatDistribution(0, 1));
+  EXPECT_NO_THROW(
+      storage().set_trial_param(storage().create_trial(b), "x", 0, CategoricalDistribution({1.5})));
+}
+
+// ---------------------------------------------------------------- states and values
+
+TEST_P(StorageTest, StateTransitionsFollowOptuna) {
+  struct Case {
+    TrialState from, to;
+    bool allowed;
+  };
+  using S = TrialState;
+  const std::vector<Case> cases = {
+      {S::kRunning, S::kComplete, true}, {S::kRunning, S::kPruned, true},
+      {S::kRunning, S::kFail, true},     {S::kRunning, S::kRunning, false},
+      {S::kWaiting, S::kRunning, true},  {S::kWaiting, S::kFail, true},
+      {S::kComplete, S::kRunning, false}, {S::kComplete, S::kFail, false},
+      {S::kComplete, S::kComplete, false}, {S::kPruned, S::kComplete, false},
+      {S::kFail, S::kRunning, false},    {S::kFail, S::kWaiting, false},
+  };
+  int64_t study = new_study();
+  for (const auto& c : cases) {
+    SCOPED_TRACE(to_string(c.from) + " -> " + to_string(c.to));
+    FrozenTrial templ;
+    templ.state = c.from;
+    if (c.from == S::kComplete) templ.values = {1.0};
+    int64_t id = storage().create_trial(study, &templ);
+    std::vector<double> values;
+    if (c.to == S::kComplete) values = {2.0};
+    EXPECT_EQ(storage().set_trial_state_values(id, c.to, values), c.allowed);
+    FrozenTrial t = storage().trial(id);
+    EXPECT_EQ(t.state, c.allowed ? c.to : c.from);
+    if (c.from == S::kComplete) {
+      EXPECT_EQ(t.values, std::vector<double>({1.0}));
+    }
+  }
+}
+
+TEST_P(StorageTest, FinishingSetsCompletionTime) {
+  int64_t study = new_study();
+  int64_t id = storage().create_trial(study);
+  TimePoint before = to_micros(now());
+  ASSERT_TRUE(storage().set_trial_state_values(id, TrialState::kPruned));
+  FrozenTrial t = storage().trial(id);
+  ASSERT_TRUE(t.datetime_complete.has_value());
+  EXPECT_GE(*t.datetime_complete, before);
+  EXPECT_GE(*t.duration_seconds(), 0.0);
+}
+
+TEST_P(StorageTest, FinishedTrialRefusesEveryWrite) {
+  int64_t study = new_study();
+  int64_t id = storage().create_trial(study);
+  storage().set_trial_param(id, "x", 0.5, FloatDistribution(0, 1));
+  ASSERT_TRUE(storage().set_trial_state_values(id, TrialState::kComplete, {3.0}));
+  struct Case {
+    const char* name;
+    std::function<void()> write;
+  };
+  const std::vector<Case> writes = {
+      {"set_trial_param", [&] { storage().set_trial_param(id, "y", 0.5, FloatDistribution(0, 1)); }},
+      {"set_trial_intermediate_value", [&] { storage().set_trial_intermediate_value(id, 0, 1.0); }},
+      {"set_trial_user_attr", [&] { storage().set_trial_user_attr(id, "k", 1); }},
+      {"set_trial_system_attr", [&] { storage().set_trial_system_attr(id, "k", 1); }},
+  };
+  for (const auto& w : writes) {
+    SCOPED_TRACE(w.name);
+    EXPECT_THROW(w.write(), Error);
+  }
+  EXPECT_FALSE(storage().set_trial_state_values(id, TrialState::kComplete, {4.0}));
+  FrozenTrial t = storage().trial(id);
+  EXPECT_EQ(t.values, std::vector<double>({3.0}));
+  EXPECT_EQ(t.internal_params.size(), 1u);
+  EXPECT_TRUE(t.intermediate_values.empty());
+  EXPECT_TRUE(t.user_attrs.empty());
+  EXPECT_TRUE(t.system_attrs.empty());
+}
+
+TEST_P(StorageTest, ObjectiveValuesRoundTripIncludingInfinities) {
+  const std::vector<std::vector<double>> cases = {
+      {0.0}, {-1.5}, {1e308}, {4.9e-324}, {kInf}, {-kInf}, {1.0, -kInf, kInf},
+  };
+  int64_t study = new_study("s", {kMin, kMax, kMin});
+  for (const auto& values : cases) {
+    int64_t id = storage().create_trial(study);
+    ASSERT_TRUE(storage().set_trial_state_values(id, TrialState::kComplete, values));
+    EXPECT_EQ(storage().trial(id).values, values);
+  }
+}
+
+TEST_P(StorageTest, NanObjectiveValueIsRefused) {
+  int64_t study = new_study("s", {kMin, kMin});
+  int64_t id = storage().create_trial(study);
+  for (const auto& values : std::vector<std::vector<double>>{{kNan}, {1.0, kNan}}) {
+    EXPECT_THROW(storage().set_trial_state_values(id, TrialState::kComplete, values),
+                 InvalidArgument);
+  }
+  FrozenTrial t = storage().trial(id);
+  EXPECT_EQ(t.state, TrialState::kRunning);
+  EXPECT_TRUE(t.values.empty());
+}
+
+TEST_P(StorageTest, IntermediateValuesRoundTripIncludingNanAndInfinities) {
+  const std::vector<std::pair<int64_t, double>> steps = {
+      {0, 0.5}, {1, kNan}, {2, kInf}, {3, -kInf}, {4, -0.0}, {10, 1e-300}, {1000000, -7.25},
+  };
+  int64_t id = storage().create_trial(new_study());
+  for (const auto& [step, value] : steps) storage().set_trial_intermediate_value(id, step, value);
+  FrozenTrial t = storage().trial(id);
+  ASSERT_EQ(t.intermediate_values.size(), steps.size());
+  for (const auto& [step, value] : steps) {
+    SCOPED_TRACE(step);
+    double got = t.intermediate_values.at(step);
+    if (std::isnan(value)) {
+      EXPECT_TRUE(std::isnan(got));
+    } else {
+      EXPECT_EQ(got, value);
+    }
+  }
+  EXPECT_EQ(t.last_step()->first, 1000000);
+}
+
+TEST_P(StorageTest, IntermediateValueForAStepCanBeReplaced) {
+  int64_t id = storage().create_trial(new_study());
+  storage().set_trial_intermediate_value(id, 3, 1.0);
+  storage().set_trial_intermediate_value(id, 3, 2.0);
+  EXPECT_EQ(storage().trial(id).intermediate_values, (std::map<int64_t, double>{{3, 2.0}}));
+}
+
+TEST_P(StorageTest, TrialAttrsRoundTripJson) {
+  int64_t id = storage().create_trial(new_study());
+  std::map<std::string, std::string> expected;
+  for (const auto& [key, value] : attr_values()) {
+    storage().set_trial_user_attr(id, key, value);
+    storage().set_trial_system_attr(id, "sys:" + key, value);
+    expected[key] = dumps(value);
+  }
+  FrozenTrial t = storage().trial(id);
+  EXPECT_EQ(texts(t.user_attrs), expected);
+  EXPECT_EQ(t.system_attrs.size(), attr_values().size());
+  EXPECT_EQ(dumps(t.system_attrs.at("sys:object")), R"({"z": 1, "a": [true]})");
+}
+
+// ---------------------------------------------------------------- reading trials
+
+TEST_P(StorageTest, TrialsAreOrderedByNumberAndFilteredByState) {
+  using S = TrialState;
+  int64_t study = new_study();
+  const std::vector<S> states = {S::kComplete, S::kRunning, S::kPruned, S::kComplete,
+                                 S::kFail,     S::kWaiting, S::kComplete};
+  for (S state : states) {
+    FrozenTrial templ;
+    templ.state = state;
+    if (state == S::kComplete) templ.values = {1.0};
+    storage().create_trial(study, &templ);
+  }
+  auto numbers = [&](const std::vector<S>& filter) {
+    std::vector<int64_t> out;
+    for (const auto& t : storage().trials(study, filter)) out.push_back(t.number);
+    return out;
+  };
+  EXPECT_EQ(numbers({}), std::vector<int64_t>({0, 1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(numbers({S::kComplete}), std::vector<int64_t>({0, 3, 6}));
+  EXPECT_EQ(numbers({S::kWaiting, S::kPruned}), std::vector<int64_t>({2, 5}));
+  EXPECT_EQ(numbers({S::kFail, S::kRunning}), std::vector<int64_t>({1, 4}));
+  EXPECT_EQ(storage().n_trials(study), 7);
+  EXPECT_EQ(storage().n_trials(study, S::kComplete), 3);
+  EXPECT_EQ(storage().n_trials(study, S::kWaiting), 1);
+}
+
+TEST_P(StorageTest, EmptyStudyHasNoTrials) {
+  int64_t study = new_study();
+  EXPECT_TRUE(storage().trials(study).empty());
+  EXPECT_EQ(storage().n_trials(study), 0);
+  EXPECT_EQ(storage().n_trials(study, TrialState::kComplete), 0);
+}
+
+// ---------------------------------------------------------------- summaries
+
+TEST_P(StorageTest, SummaryCountsTrialsAndFindsTheBest) {
+  struct Case {
+    StudyDirection direction;
+    double best;
+  };
+  for (const Case& c : {Case{kMin, -2.0}, Case{kMax, 9.0}}) {
+    SCOPED_TRACE(to_string(c.direction));
+    int64_t study = new_study(to_string(c.direction), {c.direction});
+    storage().set_study_user_attr(study, "owner", "me");
+    for (double v : {3.0, -2.0, 9.0, 0.5}) finished_trial(study, TrialState::kComplete, v);
+    finished_trial(study, TrialState::kPruned);
+    finished_trial(study, TrialState::kFail);
+    storage().create_trial(study);
+
+    auto summaries = storage().all_studies();
+    auto it = std::find_if(summaries.begin(), summaries.end(),
+                           [&](const StudySummary& s) { return s.study_id == study; });
+    ASSERT_NE(it, summaries.end());
+    EXPECT_EQ(it->study_name, to_string(c.direction));
+    EXPECT_EQ(it->directions, std::vector<StudyDirection>({c.direction}));
+    EXPECT_EQ(dumps(it->user_attrs.at("owner")), "\"me\"");
+    EXPECT_EQ(it->trial_counts.at(TrialState::kComplete), 4);
+    EXPECT_EQ(it->trial_counts.at(TrialState::kPruned), 1);
+    EXPECT_EQ(it->trial_counts.at(TrialState::kFail), 1);
+    EXPECT_EQ(it->trial_counts.at(TrialState::kRunning), 1);
+    EXPECT_EQ(it->trial_counts.count(TrialState::kWaiting), 0u);
+    EXPECT_EQ(it->n_trials(), 7);
+    ASSERT_TRUE(it->best_trial.has_value());
+    EXPECT_EQ(it->best_trial->value(), c.best);
+    EXPECT_TRUE(it->datetime_start.has_value());
+  }
+}
+
+TEST_P(StorageTest, SummaryHasNoBestWithoutCompleteTrialsOrWithSeveralObjectives) {
+  int64_t empty = new_study("empty");
+  finished_trial(empty, TrialState::kFail);
+  int64_t multi = new_study("multi", {kMin, kMax});
+  int64_t id = storage().create_trial(multi);
+  storage().set_trial_state_values(id, TrialState::kComplete, {1.0, 2.0});
+  for (const auto& s : storage().all_studies()) {
+    SCOPED_TRACE(s.study_name);
+    EXPECT_FALSE(s.best_trial.has_value());
+    EXPECT_EQ(s.n_trials(), 1);
+  }
+}
+
+// ---------------------------------------------------------------- threads
+
+TEST_P(StorageTest, ThreadsCreatingTrialsGetDistinctConsecutiveNumbers) {
+  int64_t study = new_study();
+  const int threads_n = 4, per_thread = 25;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < threads_n; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < per_thread; ++i) {
+        int64_t id = storage().create_trial(study);
+        storage().set_trial_param(id, "w", w, IntDistribution(0, threads_n - 1));
+        storage().set_trial_state_values(id, TrialState::kComplete, {static_cast<double>(i)});
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto trials = storage().trials(study);
+  ASSERT_EQ(trials.size(), static_cast<size_t>(threads_n * per_thread));
+  std::map<int64_t, int> per_worker;
+  for (size_t i = 0; i < trials.size(); ++i) {
+    EXPECT_EQ(trials[i].number, static_cast<int64_t>(i));
+    EXPECT_EQ(trials[i].state, TrialState::kComplete);
+    ++per_worker[std::get<int64_t>(trials[i].param("w"))];
+  }
+  for (int w = 0; w < threads_n; ++w) EXPECT_EQ(per_worker[w], per_thread);
+}
+
+}  // namespace
+}  // namespace knob

@@ -1,6 +1,7 @@
 // Rules every storage backend applies the same way (internal to the storage module).
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,24 @@ inline void check_directions(const std::vector<StudyDirection>& directions) {
   for (auto d : directions) {
     KNOB_CHECK(d != StudyDirection::kNotSet, "direction", to_string(d),
                "must be minimize or maximize");
+  }
+}
+
+// Throws InvalidArgument for a NaN objective value (+-inf are allowed, as in Optuna).
+inline void check_values(const std::vector<double>& values) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    KNOB_CHECK(!std::isnan(values[i]), "values[" + std::to_string(i) + "]", values[i],
+               "must not be NaN");
+  }
+}
+
+// Throws InvalidArgument for a template no trial can be created from: a NaN value, or a
+// parameter without its distribution.
+inline void check_template(const FrozenTrial& templ) {
+  check_values(templ.values);
+  for (const auto& [name, value] : templ.internal_params) {
+    KNOB_CHECK(templ.distributions.count(name) != 0, "distributions['" + name + "']",
+               std::string("(missing)"), "each parameter of a trial template needs its distribution");
   }
 }
 

@@ -5,6 +5,8 @@
 #include <exception>
 #include <thread>
 
+#include <unistd.h>
+
 #include "knob/core/error.h"
 #include "knob/core/random.h"
 #include "knob/storage/open_storage.h"
@@ -43,23 +45,28 @@ class Progress {
       best_number_ = trial.number;
     }
     if (!enabled_) return;
+    // On a terminal the line redraws in place; in a log, a line every few seconds.
+    const bool final = n_trials_ && done_ >= *n_trials_;
+    if (!final && seconds_between(last_print_, now()) < (tty_ ? 0.1 : 5.0)) return;
+    last_print_ = now();
     double elapsed = seconds_between(start_, now());
     std::string total = n_trials_ ? "/" + std::to_string(*n_trials_) : "";
     std::string best = best_ ? dumps(Json(*best_)) : "-";
     if (best_number_ >= 0) best += " (trial " + std::to_string(best_number_) + ")";
     std::fprintf(stderr,
-                 "\r[knob] %lld%s trials | best %s | %lld complete, %lld pruned, %lld failed | "
-                 "%.1f trials/s   ",
-                 static_cast<long long>(done_), total.c_str(), best.c_str(),
+                 "%s[knob] %lld%s trials | best %s | %lld complete, %lld pruned, %lld failed | "
+                 "%.1f trials/s%s",
+                 tty_ ? "\r" : "", static_cast<long long>(done_), total.c_str(), best.c_str(),
                  static_cast<long long>(by_state_[TrialState::kComplete]),
                  static_cast<long long>(by_state_[TrialState::kPruned]),
                  static_cast<long long>(by_state_[TrialState::kFail]),
-                 elapsed > 0 ? done_ / elapsed : 0.0);
+                 elapsed > 0 ? done_ / elapsed : 0.0, tty_ ? "   " : "\n");
+    printed_ = true;
     std::fflush(stderr);
   }
 
   ~Progress() {
-    if (enabled_ && done_ > 0) std::fprintf(stderr, "\n");
+    if (enabled_ && tty_ && printed_) std::fprintf(stderr, "\n");
   }
 
  private:
@@ -71,6 +78,9 @@ class Progress {
   int64_t done_ = 0;
   std::map<TrialState, int64_t> by_state_;
   TimePoint start_ = now();
+  TimePoint last_print_ = TimePoint{};
+  bool tty_ = isatty(STDERR_FILENO) != 0;
+  bool printed_ = false;
   std::mutex mutex_;
 };
 
@@ -121,9 +131,37 @@ std::optional<Trial> Study::ask_impl(bool always) {
 
 Trial Study::ask() { return *ask_impl(/*always=*/true); }
 
+void Study::buffer_report(int64_t trial_id, int64_t step, double value) {
+  bool due;
+  {
+    std::lock_guard<std::mutex> lock(shared_->reports_mutex);
+    UnsavedReports& unsaved = shared_->unsaved_reports[trial_id];
+    unsaved.values[step] = value;
+    due = seconds_between(unsaved.last_flush, now()) >= 1.0;
+  }
+  if (due) flush_reports(trial_id);
+}
+
+void Study::flush_reports(int64_t trial_id) {
+  std::map<int64_t, double> values;
+  {
+    std::lock_guard<std::mutex> lock(shared_->reports_mutex);
+    auto it = shared_->unsaved_reports.find(trial_id);
+    if (it == shared_->unsaved_reports.end()) return;
+    values.swap(it->second.values);
+    it->second.last_flush = now();
+  }
+  if (!values.empty()) storage_->set_trial_intermediate_values(trial_id, values);
+}
+
 FrozenTrial Study::finish(int64_t trial_id, const FrozenTrial& snapshot, TrialState state,
                           ObjectiveValues values, std::string fail_reason) {
   KNOB_CHECK(is_finished(state), "state", to_string(state), "must be COMPLETE, PRUNED or FAIL");
+  flush_reports(trial_id);
+  {
+    std::lock_guard<std::mutex> lock(shared_->reports_mutex);
+    shared_->unsaved_reports.erase(trial_id);
+  }
   if (state == TrialState::kComplete) {
     if (values.size() != directions_.size()) {
       fail_reason = "the objective returned " + std::to_string(values.size()) +
@@ -159,15 +197,32 @@ FrozenTrial Study::finish(int64_t trial_id, const FrozenTrial& snapshot, TrialSt
   return done;
 }
 
+namespace {
+
+// A second tell must change nothing: not the sampler (after_trial), not the attributes.
+void check_not_finished(const FrozenTrial& stored) {
+  if (is_finished(stored.state)) {
+    throw Error("trial " + std::to_string(stored.number) + " has already finished as " +
+                to_string(stored.state) + "; it cannot be told again");
+  }
+}
+
+}  // namespace
+
 FrozenTrial Study::tell(Trial& trial, TrialState state, const ObjectiveValues& values,
                         const std::string& fail_reason) {
+  check_not_finished(storage_->trial(trial.trial_id()));
   return finish(trial.trial_id(), trial.snapshot(), state, values, fail_reason);
 }
 
 FrozenTrial Study::tell(int64_t trial_number, TrialState state, const ObjectiveValues& values,
                         const std::string& fail_reason) {
   for (const auto& t : storage_->trials(study_id_)) {
-    if (t.number == trial_number) return finish(t.trial_id, t, state, values, fail_reason);
+    if (t.number == trial_number) {
+      check_not_finished(t);
+      flush_reports(t.trial_id);  // the stored trial must hold every reported value
+      return finish(t.trial_id, storage_->trial(t.trial_id), state, values, fail_reason);
+    }
   }
   throw NotFound("study '" + name_ + "' has no trial number " + std::to_string(trial_number));
 }

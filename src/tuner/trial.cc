@@ -94,9 +94,11 @@ void Trial::report(double value, int64_t step) {
   }
   KNOB_CHECK(step >= 0, "step", step, "must be >= 0");
   if (snapshot_.intermediate_values.count(step)) return;  // first report of a step wins
-  study_.storage().set_trial_intermediate_value(snapshot_.trial_id, step, value);
   snapshot_.intermediate_values[step] = value;
+  study_.buffer_report(snapshot_.trial_id, step, value);
 }
+
+void Trial::flush_reports() { study_.flush_reports(snapshot_.trial_id); }
 
 bool Trial::should_prune() {
   if (study_.is_multi_objective()) {

@@ -8,7 +8,9 @@
 //   KNOB_CHECK(low <= high, "low", low, "must be <= high (" + std::to_string(high) + ")");
 #pragma once
 
+#include <charconv>
 #include <sstream>
+#include <string_view>
 #include <stdexcept>
 #include <string>
 
@@ -44,6 +46,12 @@ class StorageError : public Error {
   using Error::Error;
 };
 
+// Training stopped on a NaN/Inf or exploding loss: an outcome, not bad input (CLI exit 1).
+class TrainingDiverged : public Error {
+ public:
+  using Error::Error;
+};
+
 // Thrown inside an objective to end the trial as PRUNED (like optuna.TrialPruned).
 class TrialPruned : public Error {
  public:
@@ -60,8 +68,11 @@ std::string format_value(const T& value) {
     out << '"' << std::string(value) << '"';
   } else if constexpr (std::is_same_v<T, bool>) {
     out << (value ? "true" : "false");
+  } else if constexpr (std::is_floating_point_v<T>) {
+    char text[32];  // the shortest text that reads back as the same number: 0.1, not 0.1000...01
+    auto end = std::to_chars(text, text + sizeof text, static_cast<double>(value)).ptr;
+    out << std::string_view(text, static_cast<size_t>(end - text));
   } else {
-    out.precision(17);
     out << value;
   }
   return out.str();

@@ -49,7 +49,8 @@ class SqliteStorage : public Storage {
                        const Distribution& distribution) override;
   bool set_trial_state_values(int64_t trial_id, TrialState state,
                               const std::vector<double>& values = {}) override;
-  void set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) override;
+  void set_trial_intermediate_values(int64_t trial_id,
+                                     const std::map<int64_t, double>& values) override;
   void set_trial_user_attr(int64_t trial_id, const std::string& key, const Json& value) override;
   void set_trial_system_attr(int64_t trial_id, const std::string& key, const Json& value) override;
   FrozenTrial trial(int64_t trial_id) override;
@@ -76,6 +77,7 @@ class SqliteStorage : public Storage {
                                        const std::vector<TrialState>& states);
 
   std::string where_;
+  int busy_timeout_ms_;
   std::unique_ptr<detail::SqliteConnection> db_;
   std::mutex mutex_;
 };

@@ -64,7 +64,12 @@ class Storage {
   // if the trial is already finished, or when asking RUNNING of a trial no longer WAITING.
   virtual bool set_trial_state_values(int64_t trial_id, TrialState state,
                                       const std::vector<double>& values = {}) = 0;
-  virtual void set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) = 0;
+  // Records intermediate values (step -> value; NaN and +-inf allowed) in one write.
+  virtual void set_trial_intermediate_values(int64_t trial_id,
+                                             const std::map<int64_t, double>& values) = 0;
+  void set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) {
+    set_trial_intermediate_values(trial_id, {{step, value}});
+  }
   virtual void set_trial_user_attr(int64_t trial_id, const std::string& key, const Json& value) = 0;
   virtual void set_trial_system_attr(int64_t trial_id, const std::string& key,
                                      const Json& value) = 0;

@@ -144,9 +144,20 @@ class Study {
   std::vector<StudyDirection> directions_;
   std::shared_ptr<Sampler> sampler_;
   std::shared_ptr<Pruner> pruner_;
+  // Intermediate values wait here and reach the storage at most a second late (one write
+  // instead of one per step), and always before the trial is told.
+  void buffer_report(int64_t trial_id, int64_t step, double value);
+  void flush_reports(int64_t trial_id);
+
+  struct UnsavedReports {
+    std::map<int64_t, double> values;
+    TimePoint last_flush = now();
+  };
   struct Shared {
     std::recursive_mutex model_mutex;  // serializes sampler and pruner calls
     std::atomic<bool> stop_requested{false};
+    std::mutex reports_mutex;
+    std::map<int64_t, UnsavedReports> unsaved_reports;  // by trial id
   };
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
 };

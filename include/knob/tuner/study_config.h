@@ -52,7 +52,7 @@ struct StudyConfig {
   std::optional<int64_t> n_trials;
   std::optional<double> timeout;
   int64_t jobs = 1;
-  std::vector<SearchParam> search;  // in file order
+  std::vector<SearchParam> search;  // sorted by name
 };
 
 StudyConfig parse_study_config(const std::string& toml_text, const std::string& origin);

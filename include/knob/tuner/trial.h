@@ -29,8 +29,8 @@ namespace knob {
 class Study;
 
 struct FloatOptions {
-  std::optional<double> step;  // values on low + k*step
-  bool log = false;            // sample log-uniformly (needs low > 0, no step)
+  std::optional<double> step = std::nullopt;  // values on low + k*step
+  bool log = false;                           // sample log-uniformly (needs low > 0, no step)
 };
 
 struct IntOptions {
@@ -57,7 +57,11 @@ class Trial {
   ParamValue suggest(const std::string& name, const Distribution& distribution);
 
   // Records an intermediate objective value (loss or accuracy after `step`, e.g. an epoch).
+  // Values reach the storage in batches — at most a second late, and all of them when the
+  // trial is told — so a study of short steps costs one write per second, not one per step.
   void report(double value, int64_t step);
+  // Writes the reported values not yet stored (telling the trial does it too).
+  void flush_reports();
   // Whether the study's pruner would stop this trial now (after the last report).
   bool should_prune();
 

@@ -1,0 +1,110 @@
+#include "knob/tuner/study_config.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "knob/core/error.h"
+#include "knob/tuner/grid_sampler.h"
+#include "knob/tuner/median_pruner.h"
+#include "knob/tuner/random_sampler.h"
+
+namespace knob {
+namespace {
+
+TEST(StudyConfigTest, ReadsStudyAndSearch) {
+  StudyConfig c = parse_study_config(R"(
+[study]
+storage = "sqlite:///x.db"
+name = "s"
+direction = "maximize"
+seed = 3
+n_trials = 7
+timeout = 60
+jobs = 2
+pruner = "none"
+[search]
+"optimizer.lr" = { low = 1e-4, high = 1e-1, log = true }
+"batch.size" = { low = 16, high = 512, log = true }
+"model.dropout" = { low = 0, high = 0.5, step = 0.1 }
+"optimizer.kind" = { choices = ["sgd", "adam"] }
+[search.train]
+epochs = { low = 1, high = 20 }
+[optimizer]
+lr = 0.5
+)",
+                                     "s.toml");
+  EXPECT_EQ(c.storage, "sqlite:///x.db");
+  EXPECT_EQ(c.name, "s");
+  EXPECT_EQ(c.directions, std::vector<StudyDirection>{StudyDirection::kMaximize});
+  EXPECT_EQ(c.seed, 3u);
+  EXPECT_EQ(c.n_trials, 7);
+  EXPECT_EQ(c.timeout, 60.0);
+  EXPECT_EQ(c.jobs, 2);
+  ASSERT_EQ(c.search.size(), 5u);
+  std::map<std::string, Distribution> space;
+  for (const auto& p : c.search) space.emplace(p.name, p.distribution);
+  EXPECT_EQ(space.at("optimizer.lr"), Distribution(FloatDistribution(1e-4, 1e-1, true)));
+  EXPECT_EQ(space.at("batch.size"), Distribution(IntDistribution(16, 512, true)));
+  EXPECT_EQ(space.at("model.dropout"), Distribution(FloatDistribution(0, 0.5, false, 0.1)));
+  EXPECT_EQ(space.at("optimizer.kind"),
+            Distribution(CategoricalDistribution({std::string("sgd"), std::string("adam")})));
+  EXPECT_EQ(space.at("train.epochs"), Distribution(IntDistribution(1, 20)));  // nested table
+  EXPECT_NE(dynamic_cast<NopPruner*>(make_pruner(c).get()), nullptr);
+  EXPECT_NE(dynamic_cast<RandomSampler*>(make_sampler(c).get()), nullptr);
+}
+
+TEST(StudyConfigTest, GridUsesTheChoices) {
+  StudyConfig c = parse_study_config(R"(
+[study]
+sampler = "grid"
+[search]
+lr = { choices = [0.001, 0.01, 0.1] }
+bs = { choices = [32, 64] }
+)",
+                                     "g.toml");
+  auto grid = std::dynamic_pointer_cast<GridSampler>(make_sampler(c));
+  ASSERT_NE(grid, nullptr);
+  EXPECT_EQ(grid->size(), 6u);
+  EXPECT_NE(dynamic_cast<MedianPruner*>(make_pruner(c).get()), nullptr);
+}
+
+TEST(StudyConfigTest, MalformedInputIsNamed) {
+  struct Case {
+    std::string name, toml;
+    std::vector<std::string> fragments;
+  };
+  const std::vector<Case> cases = {
+      {"not toml", "[study\n", {"bad.toml:1", "not valid TOML"}},
+      {"unknown study key", "[study]\nsampler_name = \"tpe\"\n", {"study.sampler_name", "unknown"}},
+      {"unknown sampler", "[study]\nsampler = \"tpe\"\n", {"study.sampler", "tpe", "random or grid"}},
+      {"unknown pruner", "[study]\npruner = \"asha\"\n", {"study.pruner", "asha"}},
+      {"bad direction", "[study]\ndirection = \"up\"\n", {"study.direction", "up"}},
+      {"zero trials", "[study]\nn_trials = 0\n", {"study.n_trials", ">= 1"}},
+      {"jobs type", "[study]\njobs = \"two\"\n", {"study.jobs", "integer"}},
+      {"low > high", "[search]\nx = { low = 2.0, high = 1.0 }\n", {"search.x", "low", "2"}},
+      {"log low 0", "[search]\nx = { low = 0.0, high = 1.0, log = true }\n", {"search.x", "low", "> 0"}},
+      {"missing high", "[search]\nx = { low = 1 }\n", {"search.x", "low and high"}},
+      {"unknown param key", "[search]\nx = { low = 1, high = 2, scale = \"log\" }\n",
+       {"search.x.scale", "unknown"}},
+      {"empty choices", "[search]\nx = { choices = [] }\n", {"search.x.choices", "non-empty"}},
+      {"bare value", "[search]\nx = 3\n", {"search.x", "table"}},
+      {"grid needs lists", "[study]\nsampler = \"grid\"\n[search]\nx = { low = 1, high = 2 }\n",
+       {"search.x", "choices"}},
+      {"bad type", "[search]\nx = { low = 1, high = 2, type = \"double\" }\n", {"search.x.type"}},
+  };
+  for (const auto& c : cases) {
+    try {
+      parse_study_config(c.toml, "bad.toml");
+      ADD_FAILURE() << c.name << ": no error";
+    } catch (const InvalidArgument& e) {
+      for (const auto& f : c.fragments) {
+        EXPECT_NE(std::string(e.what()).find(f), std::string::npos)
+            << c.name << ": '" << f << "' not in: " << e.what();
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace knob
