@@ -298,22 +298,23 @@ std::map<std::string, Json> SqliteStorage::read_attrs(const char* table, const c
   return out;
 }
 
-void SqliteStorage::set_study_user_attr(int64_t study_id, const std::string& key,
-                                        const Json& value) {
+void SqliteStorage::set_study_attr(const char* table, int64_t study_id, const std::string& key,
+                                   const Json& value) {
   Lock lock(mutex_);
   SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
   check_study_exists(study_id);
-  upsert_attr("study_user_attributes", "study_id", study_id, key, value);
+  upsert_attr(table, "study_id", study_id, key, value);
   tx.commit();
+}
+
+void SqliteStorage::set_study_user_attr(int64_t study_id, const std::string& key,
+                                        const Json& value) {
+  set_study_attr("study_user_attributes", study_id, key, value);
 }
 
 void SqliteStorage::set_study_system_attr(int64_t study_id, const std::string& key,
                                           const Json& value) {
-  Lock lock(mutex_);
-  SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
-  check_study_exists(study_id);
-  upsert_attr("study_system_attributes", "study_id", study_id, key, value);
-  tx.commit();
+  set_study_attr("study_system_attributes", study_id, key, value);
 }
 
 std::map<std::string, Json> SqliteStorage::study_user_attrs(int64_t study_id) {
@@ -549,22 +550,23 @@ void SqliteStorage::set_trial_intermediate_values(int64_t trial_id,
   tx.commit();
 }
 
-void SqliteStorage::set_trial_user_attr(int64_t trial_id, const std::string& key,
-                                        const Json& value) {
+void SqliteStorage::set_trial_attr(const char* table, int64_t trial_id, const std::string& key,
+                                   const Json& value) {
   Lock lock(mutex_);
   SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
   updatable_trial(trial_id);
-  upsert_attr("trial_user_attributes", "trial_id", trial_id, key, value);
+  upsert_attr(table, "trial_id", trial_id, key, value);
   tx.commit();
+}
+
+void SqliteStorage::set_trial_user_attr(int64_t trial_id, const std::string& key,
+                                        const Json& value) {
+  set_trial_attr("trial_user_attributes", trial_id, key, value);
 }
 
 void SqliteStorage::set_trial_system_attr(int64_t trial_id, const std::string& key,
                                           const Json& value) {
-  Lock lock(mutex_);
-  SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
-  updatable_trial(trial_id);
-  upsert_attr("trial_system_attributes", "trial_id", trial_id, key, value);
-  tx.commit();
+  set_trial_attr("trial_system_attributes", trial_id, key, value);
 }
 
 // ---------------------------------------------------------------- trials (reads)

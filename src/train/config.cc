@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "knob/core/error.h"
+#include "knob/core/text_file.h"
 
 namespace knob {
 namespace {
@@ -258,11 +259,7 @@ TrainConfig parse_train_config(const std::string& toml_text, const std::string& 
 }
 
 TrainConfig load_train_config(const std::string& path) {
-  std::ifstream in(path);
-  KNOB_CHECK(in.good(), "config", path, "must be a readable TOML file");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_train_config(text.str(), path);
+  return parse_train_config(read_text_file(path, "config"), path);
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "knob/core/error.h"
+#include "knob/core/text_file.h"
 #include "knob/tuner/grid_sampler.h"
 #include "knob/tuner/median_pruner.h"
 #include "knob/tuner/random_sampler.h"
@@ -166,11 +167,7 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
 }
 
 StudyConfig load_study_config(const std::string& path) {
-  std::ifstream in(path);
-  KNOB_CHECK(in.good(), "config", path, "must be a readable TOML file");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_study_config(text.str(), path);
+  return parse_study_config(read_text_file(path, "config"), path);
 }
 
 std::shared_ptr<Sampler> make_sampler(const StudyConfig& c) {

@@ -100,6 +100,14 @@ void Trial::report(double value, int64_t step) {
 
 void Trial::flush_reports() { study_.flush_reports(snapshot_.trial_id); }
 
+Trial::~Trial() {
+  try {
+    flush_reports();
+  } catch (...) {
+    // A destructor must not throw; the storage has already reported the failure elsewhere.
+  }
+}
+
 bool Trial::should_prune() {
   if (study_.is_multi_objective()) {
     throw Error("Trial::should_prune is not supported in multi-objective studies (as in Optuna)");

@@ -199,7 +199,7 @@ class TuneListShowExport(KnobTestCase):
                 complete = [t for t in trials if t["state"] == "COMPLETE"]
                 best = min(complete, key=lambda t: t["values"][0])
                 # tune's own summary
-                match = re.match(r"best value (\S+) \(trial (\d+);", tune_out)
+                match = re.match(r"best value (\S+) \(trial (\d+)\)", tune_out)
                 self.assertIsNotNone(match, tune_out)
                 self.assertEqual(float(match.group(1)), best["values"][0])
                 self.assertEqual(int(match.group(2)), best["number"])

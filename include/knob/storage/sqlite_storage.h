@@ -70,6 +70,10 @@ class SqliteStorage : public Storage {
   int64_t insert_trial(int64_t study_id, const FrozenTrial& templ);
   void insert_param(int64_t trial_id, int64_t study_id, const std::string& name, double value,
                     const Distribution& distribution);
+  void set_study_attr(const char* table, int64_t study_id, const std::string& key,
+                      const Json& value);
+  void set_trial_attr(const char* table, int64_t trial_id, const std::string& key,
+                      const Json& value);
   void upsert_attr(const char* table, const char* owner, int64_t id, const std::string& key,
                    const Json& value);
   std::map<std::string, Json> read_attrs(const char* table, const char* owner, int64_t id);

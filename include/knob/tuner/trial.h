@@ -41,6 +41,9 @@ struct IntOptions {
 class Trial {
  public:
   Trial(Study& study, int64_t trial_id);
+  Trial(const Trial&) = default;
+  // Stores the values reported and not yet written, even if the trial is never told.
+  ~Trial();
 
   int64_t number() const { return snapshot_.number; }
   int64_t trial_id() const { return snapshot_.trial_id; }
