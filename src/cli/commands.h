@@ -10,7 +10,7 @@ namespace knob::cli {
 void add_study_commands(CLI::App& app);
 // knob tune: run a study on a built-in objective or, from a TOML config, on the trainer.
 void add_tune_command(CLI::App& app);
-// knob train CONFIG.toml (registered only when the build has libtorch).
+// knob train CONFIG.toml (trains through the trainer plugin, loaded on first use).
 void add_train_command(CLI::App& app);
 
 }  // namespace knob::cli

@@ -4,12 +4,10 @@
 #include "commands.h"
 #include "knob/core/error.h"
 #include "knob/train/config.h"
-#include "knob/train/trainer.h"
+#include "knob/train/trainer_plugin.h"
 #include "trainer_objective.h"
 
 namespace knob::cli {
-
-bool trainer_available() { return true; }
 
 std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
                                                      const std::vector<SearchParam>& space) {
@@ -18,7 +16,6 @@ std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
     for (const auto& p : space) set_config_value(config, p.name, trial.suggest(p.name, p.distribution));
     config.output.progress = false;
     config.output.metrics.clear();
-    Trainer trainer(config);
     Json history = {{"val_accuracy", Json::array()}, {"val_loss", Json::array()},
                     {"train_loss", Json::array()},   {"lr", Json::array()},
                     {"batch_size", Json::array()},   {"seconds", Json::array()}};
@@ -32,7 +29,7 @@ std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
     };
     TrainResult result;
     try {
-      result = trainer.fit([&](const EpochMetrics& m) {
+      result = train_with_plugin(config, [&](const EpochMetrics& m) {
         record(m);
         trial.report(m.val_accuracy, m.epoch);
         if (trial.should_prune()) {
@@ -66,11 +63,11 @@ void run_train(const TrainFlags& flags) {
   for (const auto& o : flags.overrides) apply_override(config, o);
   if (!flags.metrics.empty()) config.output.metrics = flags.metrics;
   if (flags.quiet) config.output.progress = false;
-  Trainer trainer(config);  // validates and loads the data before anything trains
+  validate(config);  // before the plugin loads: bad input answers at once
   std::cerr << "[knob] training " << config.model.kind << " with " << config.optimizer.kind
             << " lr " << config.optimizer.lr << ", batch " << config.batch.size << ", "
             << config.train.epochs << " epochs\n";
-  TrainResult result = trainer.fit([](const EpochMetrics& m) {
+  TrainResult result = train_with_plugin(config, [](const EpochMetrics& m) {
     std::printf("epoch %3lld  train_loss %.4f  val_loss %.4f  val_accuracy %.4f  lr %.3g  batch %lld  %.1fs  %.0f samples/s\n",
                 static_cast<long long>(m.epoch + 1), m.train_loss, m.val_loss, m.val_accuracy,
                 m.lr, static_cast<long long>(m.batch_size), m.seconds, m.samples_per_second);

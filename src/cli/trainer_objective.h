@@ -16,10 +16,7 @@ struct TrainConfig;
 
 namespace knob::cli {
 
-// Whether this build has the trainer (libtorch).
-bool trainer_available();
-
-// Throws Error when the build has no trainer.
+// Trains through the trainer plugin (trainer_plugin.h), loaded on the first trial.
 std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
                                                      const std::vector<SearchParam>& space);
 

@@ -1,0 +1,29 @@
+// The trainer as a plugin: libknob_trainer.so holds everything that links libtorch, and
+// programs that only sometimes train (the knob CLI) load it on first use, so `knob study list`
+// does not pay libtorch's start-up (~300 shared libraries, over a second here).
+//
+// Torch-free: the types crossing the boundary (TrainConfig, EpochMetrics, TrainResult) are.
+//
+// Example:
+//   knob::TrainResult r = knob::train_with_plugin(config, [](const knob::EpochMetrics& m) {});
+#pragma once
+
+#include "knob/train/trainer.h"
+
+namespace knob {
+
+// What libknob_trainer.so exports, through `extern "C" const TrainerPlugin* knob_trainer_plugin()`.
+struct TrainerPlugin {
+  int abi_version;
+  const char* knob_version;
+  TrainResult (*fit)(const TrainConfig& config, const EpochCallback& on_epoch);
+};
+
+inline constexpr int kTrainerPluginAbi = 1;
+
+// Loads the plugin on first call (from $KNOB_TRAINER_PLUGIN, beside the executable, in ../lib,
+// or where it was installed) and trains. Throws Error when it cannot be found or loaded,
+// saying where it looked; training errors come through unchanged.
+TrainResult train_with_plugin(const TrainConfig& config, const EpochCallback& on_epoch = {});
+
+}  // namespace knob

@@ -1,0 +1,16 @@
+// The entry point of libknob_trainer.so (see knob/train/trainer_plugin.h).
+#include "knob/train/trainer_plugin.h"
+
+namespace {
+
+knob::TrainResult fit(const knob::TrainConfig& config, const knob::EpochCallback& on_epoch) {
+  return knob::Trainer(config).fit(on_epoch);
+}
+
+const knob::TrainerPlugin kPlugin = {knob::kTrainerPluginAbi, KNOB_VERSION, &fit};
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) const knob::TrainerPlugin* knob_trainer_plugin() {
+  return &kPlugin;
+}
