@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Training throughput driver: knob's trainer (train_bench, C++/libtorch) beside PyTorch 1.13
+(torch_peer.py) on the same work — one epoch of the seed MLP (784-128-10, ReLU, dropout 0.2,
+Adam lr 1e-3) over the 50000 Fashion-MNIST training images, one thread, per batch size —
+alternating, several repetitions; prints the medians and their ratio.
+
+  bench/train_throughput/run.py [--build DIR] [--reps R] [--batch 32,128,512]
+
+Both children run with OMP_NUM_THREADS=1 and OPENBLAS_NUM_THREADS=1 (and set one intra-op
+thread themselves). knob's figure is its EpochMetrics::samples_per_second, whose epoch time
+also covers the end-of-epoch validation pass (10000 images, forward only); the peer times its
+training loop alone. Must run with Debian's /usr/bin/python3 (python3-torch).
+"""
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MACHINE_LIMIT = 450_000  # samples/s: the estimated limit of this machine for this model
+GOALS = {32: 2.0, 512: 1.2}  # the issue's goals: knob >= this x PyTorch at that batch size
+
+
+def run_one(cmd, env):
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"{shlex.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    out = {}
+    for line in proc.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            record = json.loads(line)
+            out[int(record["batch"])] = float(record["samples_per_s"])
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default=os.path.join(HERE, "..", "..", "build"),
+                        help="CMake build directory holding bench/train_throughput/train_bench")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions (median reported)")
+    parser.add_argument("--batch", default="32,128,512", help="comma-separated batch sizes")
+    args = parser.parse_args()
+    batches = [int(b) for b in args.batch.split(",")]
+    bench = os.path.join(args.build, "bench", "train_throughput", "train_bench")
+    if not os.access(bench, os.X_OK):
+        sys.exit(f"{bench} not found: build it (ninja -C {args.build} train_bench)")
+    python = "/usr/bin/python3"  # Debian's, with python3-torch
+    peer = os.path.join(HERE, "torch_peer.py")
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    print("command: " + shlex.join([sys.executable, *sys.argv]), flush=True)
+
+    batch_arg = ",".join(str(b) for b in batches)
+    runs = {"knob": [bench, "--batch", batch_arg], "pytorch": [python, peer, "--batch", batch_arg]}
+    results = {name: {b: [] for b in batches} for name in runs}
+    for rep in range(args.reps):
+        for name, cmd in runs.items():
+            got = run_one(cmd, env)
+            for b in batches:
+                if b not in got:
+                    sys.exit(f"{shlex.join(cmd)} printed no result for batch {b}")
+                results[name][b].append(got[b])
+        print(f"rep {rep + 1}/{args.reps}: " + "; ".join(
+            f"batch {b}: knob {results['knob'][b][-1]:.0f}, pytorch {results['pytorch'][b][-1]:.0f}"
+            for b in batches) + " samples/s", flush=True)
+    for name, cmd in runs.items():
+        print(f"  {name}: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 {shlex.join(cmd)}")
+
+    med = {name: {b: statistics.median(v) for b, v in per.items()} for name, per in results.items()}
+    print(f"\ntrain throughput: seed MLP 784-128-10, Adam, 1 epoch of 50000 Fashion-MNIST images, "
+          f"1 thread; median of {args.reps}")
+    header = ["batch", "knob samples/s", "PyTorch samples/s", "ratio"]
+    rows = [[str(b), f"{med['knob'][b]:.0f}", f"{med['pytorch'][b]:.0f}",
+             f"{med['knob'][b] / med['pytorch'][b]:.2f}x"] for b in batches]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
+    for b, goal in GOALS.items():
+        if b not in batches:
+            print(f"goal knob >= {goal}x PyTorch at batch {b}: not measured")
+            continue
+        ratio = med["knob"][b] / med["pytorch"][b]
+        verdict = "met" if ratio >= goal else "NOT met"
+        print(f"goal knob >= {goal}x PyTorch at batch {b}: {verdict} ({ratio:.2f}x)")
+    best = max(batches, key=lambda b: med["knob"][b])
+    shares = ", ".join(f"{100 * med['knob'][b] / MACHINE_LIMIT:.1f}% at batch {b}"
+                       for b in batches)
+    print(f"machine limit ~{MACHINE_LIMIT:,} samples/s (estimated): knob reaches {shares}"
+          f" — best {med['knob'][best]:.0f} samples/s, "
+          f"{MACHINE_LIMIT / med['knob'][best]:.1f}x below the limit")
+
+
+if __name__ == "__main__":
+    main()
