@@ -38,7 +38,8 @@ double objective(knob::Trial& t) {
   double x = t.suggest_float("x", -10.0, 10.0);
   double lr = t.suggest_float("lr", 1e-5, 1e-1, {.step = std::nullopt, .log = true});
   int64_t units = t.suggest_int("units", 1, 128);
-  std::string optimizer = t.suggest_categorical<std::string>("optimizer", {"sgd", "adam", "rmsprop"});
+  std::string optimizer =
+      t.suggest_categorical<std::string>("optimizer", {"sgd", "adam", "rmsprop"});
   double base = x * x + std::fabs(std::log10(lr) + 3.0) + 1.0 / static_cast<double>(units) +
                 (optimizer == "adam" ? 0.0 : 0.5);
   double value = base;

@@ -167,9 +167,10 @@ void run_export(const StudyFlags& flags) {
   if (flags.format == "csv") {
     write_output(trials_to_csv(trials, directions.size()), flags.output);
   } else {
-    write_output(dumps(study_to_json(flags.study_name, directions, storage->study_user_attrs(id),
-                                     trials)) + "\n",
-                 flags.output);
+    write_output(
+        dumps(study_to_json(flags.study_name, directions, storage->study_user_attrs(id), trials)) +
+            "\n",
+        flags.output);
   }
 }
 
@@ -183,8 +184,9 @@ void add_study_commands(CLI::App& app) {
   CLI::App* create = study->add_subcommand("create", "Create a new study");
   add_storage_flag(*create, *flags);
   add_study_name_flag(*create, *flags);
-  create->add_option("--direction,--directions", flags->directions,
-                     "minimize or maximize; several for a multi-objective study")
+  create
+      ->add_option("--direction,--directions", flags->directions,
+                   "minimize or maximize; several for a multi-objective study")
       ->expected(1, -1);
   create->add_flag("--skip-if-exists", flags->skip_if_exists,
                    "Succeed without change if the study exists");

@@ -13,7 +13,8 @@ std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
                                                      const std::vector<SearchParam>& space) {
   return [base, space](Trial& trial) {
     TrainConfig config = base;
-    for (const auto& p : space) set_config_value(config, p.name, trial.suggest(p.name, p.distribution));
+    for (const auto& p : space)
+      set_config_value(config, p.name, trial.suggest(p.name, p.distribution));
     config.output.progress = false;
     config.output.metrics.clear();
     Json history = {{"val_accuracy", Json::array()}, {"val_loss", Json::array()},
@@ -44,7 +45,8 @@ std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
     trial.set_user_attr("history", history);
     trial.set_user_attr("stop_reason", result.stop_reason);
     if (result.test_accuracy) trial.set_user_attr("test_accuracy", *result.test_accuracy);
-    if (result.stop_reason == "diverged") throw TrainingDiverged("training diverged: " + result.divergence);
+    if (result.stop_reason == "diverged")
+      throw TrainingDiverged("training diverged: " + result.divergence);
     return result.final_val_accuracy;
   };
 }
@@ -68,9 +70,11 @@ void run_train(const TrainFlags& flags) {
             << " lr " << config.optimizer.lr << ", batch " << config.batch.size << ", "
             << config.train.epochs << " epochs\n";
   TrainResult result = train_with_plugin(config, [](const EpochMetrics& m) {
-    std::printf("epoch %3lld  train_loss %.4f  val_loss %.4f  val_accuracy %.4f  lr %.3g  batch %lld  %.1fs  %.0f samples/s\n",
-                static_cast<long long>(m.epoch + 1), m.train_loss, m.val_loss, m.val_accuracy,
-                m.lr, static_cast<long long>(m.batch_size), m.seconds, m.samples_per_second);
+    std::printf(
+        "epoch %3lld  train_loss %.4f  val_loss %.4f  val_accuracy %.4f  lr %.3g  batch %lld  "
+        "%.1fs  %.0f samples/s\n",
+        static_cast<long long>(m.epoch + 1), m.train_loss, m.val_loss, m.val_accuracy, m.lr,
+        static_cast<long long>(m.batch_size), m.seconds, m.samples_per_second);
     std::fflush(stdout);
   });
   std::printf("stopped: %s%s%s\n", result.stop_reason.c_str(),
@@ -81,7 +85,8 @@ void run_train(const TrainFlags& flags) {
                 result.final_val_accuracy);
   }
   if (result.test_accuracy) std::printf("test_accuracy %.4f\n", *result.test_accuracy);
-  if (result.stop_reason == "diverged") throw TrainingDiverged("training diverged: " + result.divergence);
+  if (result.stop_reason == "diverged")
+    throw TrainingDiverged("training diverged: " + result.divergence);
 }
 
 }  // namespace

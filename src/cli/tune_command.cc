@@ -69,8 +69,8 @@ GridSampler::SearchSpace parse_grid(const std::vector<std::string>& specs) {
     size_t start = eq + 1;
     while (start <= spec.size()) {
       size_t comma = spec.find(',', start);
-      std::string item = spec.substr(start, comma == std::string::npos ? std::string::npos
-                                                                      : comma - start);
+      std::string item =
+          spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       KNOB_CHECK(!item.empty(), "--grid " + name, spec, "must not have empty values");
       Json parsed = Json::parse(item, nullptr, false);
       if (parsed.is_number() || parsed.is_boolean()) {
@@ -205,8 +205,8 @@ void run_tune(const TuneFlags& flags) {
             << "\n";
   study.optimize(objective.function, options);
   print_best(study);
-  std::cout << "known minimum of " << objective.name << ": "
-            << dumps(Json(objective.known_minimum)) << "\n";
+  std::cout << "known minimum of " << objective.name << ": " << dumps(Json(objective.known_minimum))
+            << "\n";
 }
 
 }  // namespace
@@ -236,9 +236,9 @@ void add_tune_command(CLI::App& app) {
   tune->add_option("--pruner", flags->pruner, "median or none")
       ->check(CLI::IsMember({"median", "none"}))
       ->capture_default_str();
-  flags->options["--n-trials"] =
-      tune->add_option("--n-trials", flags->n_trials, "Trials to run (default 50 without --timeout)")
-          ->check(at_least(0, true, "an integer >= 0"));
+  flags->options["--n-trials"] = tune->add_option("--n-trials", flags->n_trials,
+                                                  "Trials to run (default 50 without --timeout)")
+                                     ->check(at_least(0, true, "an integer >= 0"));
   flags->options["--timeout"] = tune->add_option("--timeout", flags->timeout, "Seconds to run")
                                     ->check(at_least(0, false, "a number of seconds >= 0"));
   flags->options["--jobs"] = tune->add_option("--jobs", flags->jobs, "Trials at once")

@@ -24,8 +24,10 @@ bool is_nan(const ParamValue& v) {
 bool choices_equal(const ParamValue& a, const ParamValue& b) {
   if (is_nan(a) && is_nan(b)) return true;
   if (a.index() == b.index()) return a == b;
-  bool a_num = !std::holds_alternative<std::string>(a) && !std::holds_alternative<std::monostate>(a);
-  bool b_num = !std::holds_alternative<std::string>(b) && !std::holds_alternative<std::monostate>(b);
+  bool a_num =
+      !std::holds_alternative<std::string>(a) && !std::holds_alternative<std::monostate>(a);
+  bool b_num =
+      !std::holds_alternative<std::string>(b) && !std::holds_alternative<std::monostate>(b);
   return a_num && b_num && as_double(a) == as_double(b);
 }
 
@@ -99,7 +101,8 @@ double adjust_high_onto_grid(double low, double high, double step) {
 
 }  // namespace
 
-FloatDistribution::FloatDistribution(double low_, double high_, bool log_, std::optional<double> step_)
+FloatDistribution::FloatDistribution(double low_, double high_, bool log_,
+                                     std::optional<double> step_)
     : low(low_), high(high_), log(log_), step(step_) {
   KNOB_CHECK(std::isfinite(low), "low", low, "must be a finite number");
   KNOB_CHECK(std::isfinite(high), "high", high, "must be a finite number");
@@ -156,9 +159,9 @@ double to_internal(const Distribution& distribution, const ParamValue& value,
     }
     return static_cast<double>(index);
   }
-  KNOB_CHECK(!std::holds_alternative<std::string>(value) &&
-                 !std::holds_alternative<std::monostate>(value),
-             field, to_string(value), "must be a number");
+  KNOB_CHECK(
+      !std::holds_alternative<std::string>(value) && !std::holds_alternative<std::monostate>(value),
+      field, to_string(value), "must be a number");
   double x = as_double(value, field);
   KNOB_CHECK(!std::isnan(x), field, x, "must not be NaN");
   return x;
@@ -330,12 +333,22 @@ void check_compatible(const std::string& param_name, const Distribution& existin
     }
     return;
   }
-  bool old_log = std::visit([](const auto& d) {
-    if constexpr (requires { d.log; }) return d.log; else return false;
-  }, existing);
-  bool new_log = std::visit([](const auto& d) {
-    if constexpr (requires { d.log; }) return d.log; else return false;
-  }, requested);
+  bool old_log = std::visit(
+      [](const auto& d) {
+        if constexpr (requires { d.log; })
+          return d.log;
+        else
+          return false;
+      },
+      existing);
+  bool new_log = std::visit(
+      [](const auto& d) {
+        if constexpr (requires { d.log; })
+          return d.log;
+        else
+          return false;
+      },
+      requested);
   if (old_log != new_log) {
     throw_invalid(field + " log", new_log,
                   std::string("was already suggested with log = ") + (old_log ? "true" : "false") +

@@ -131,9 +131,12 @@ std::string mark_non_finite(const std::string& text, bool& found) {
 void unmark_non_finite(Json& value) {
   if (value.is_string()) {
     const auto& s = value.get_ref<const std::string&>();
-    if (s == kNanMark) value = std::nan("");
-    else if (s == kPosInfMark) value = HUGE_VAL;
-    else if (s == kNegInfMark) value = -HUGE_VAL;
+    if (s == kNanMark)
+      value = std::nan("");
+    else if (s == kPosInfMark)
+      value = HUGE_VAL;
+    else if (s == kNegInfMark)
+      value = -HUGE_VAL;
   } else if (value.is_structured()) {
     for (auto& item : value) unmark_non_finite(item);
   }

@@ -127,9 +127,9 @@ TEST(JsonLoads, KeepsIntegersAndFloatsApart) {
 
 TEST(JsonLoads, RejectsGarbageNamingTheField) {
   const std::vector<std::string> garbage = {
-      "",         " ",          "nan",        "-NaN",      "NaNa",     "Infinityx", "inf",
-      "+1",       "{",          "[1,]",       "{'a': 1}",  "1 2",      "tru",       "\"open",
-      "[1] junk", "{\"a\" 1}",  "01",         "None",      "[NaN,]",   "{\"a\": }",
+      "",         " ",         "nan",  "-NaN",     "NaNa",   "Infinityx", "inf",
+      "+1",       "{",         "[1,]", "{'a': 1}", "1 2",    "tru",       "\"open",
+      "[1] junk", "{\"a\" 1}", "01",   "None",     "[NaN,]", "{\"a\": }",
   };
   for (const auto& text : garbage) {
     SCOPED_TRACE(text);

@@ -5,8 +5,9 @@
 namespace knob {
 
 Rng::Rng(std::optional<uint64_t> seed)
-    : engine_(seed ? *seed : (static_cast<uint64_t>(std::random_device{}()) << 32) ^
-                                 std::random_device{}()) {}
+    : engine_(seed ? *seed
+                   : (static_cast<uint64_t>(std::random_device{}()) << 32) ^
+                         std::random_device{}()) {}
 
 double Rng::uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
 

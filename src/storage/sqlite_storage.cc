@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 #include <cmath>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "knob/core/error.h"
@@ -167,8 +167,9 @@ void SqliteStorage::open_schema() {
     SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
     if (table_names().empty()) {  // another process may have created it meanwhile
       db_->exec(kSchema);
-      db_->prepare("INSERT INTO version_info (version_info_id, schema_version, library_version) "
-                   "VALUES (1, ?, '3.1.0')")
+      db_->prepare(
+             "INSERT INTO version_info (version_info_id, schema_version, library_version) "
+             "VALUES (1, ?, '3.1.0')")
           .bind(1, kSchemaVersion)
           .run();
       db_->prepare("INSERT INTO alembic_version (version_num) VALUES (?)")
@@ -235,9 +236,9 @@ void SqliteStorage::delete_study(int64_t study_id) {
   Lock lock(mutex_);
   SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
   check_study_exists(study_id);
-  for (const char* table : {"trial_params", "trial_values", "trial_intermediate_values",
-                            "trial_user_attributes", "trial_system_attributes",
-                            "trial_heartbeats"}) {
+  for (const char* table :
+       {"trial_params", "trial_values", "trial_intermediate_values", "trial_user_attributes",
+        "trial_system_attributes", "trial_heartbeats"}) {
     db_->prepare(std::string("DELETE FROM ") + table +
                  " WHERE trial_id IN (SELECT trial_id FROM trials WHERE study_id = ?)")
         .bind(1, study_id)
@@ -245,7 +246,9 @@ void SqliteStorage::delete_study(int64_t study_id) {
   }
   for (const char* table : {"trials", "study_directions", "study_user_attributes",
                             "study_system_attributes", "studies"}) {
-    db_->prepare(std::string("DELETE FROM ") + table + " WHERE study_id = ?").bind(1, study_id).run();
+    db_->prepare(std::string("DELETE FROM ") + table + " WHERE study_id = ?")
+        .bind(1, study_id)
+        .run();
   }
   tx.commit();
 }
@@ -269,8 +272,8 @@ std::string SqliteStorage::study_name_from_id(int64_t study_id) {
 std::vector<StudyDirection> SqliteStorage::study_directions(int64_t study_id) {
   Lock lock(mutex_);
   std::vector<StudyDirection> out;
-  auto q = db_->prepare(
-      "SELECT direction FROM study_directions WHERE study_id = ? ORDER BY objective");
+  auto q =
+      db_->prepare("SELECT direction FROM study_directions WHERE study_id = ? ORDER BY objective");
   q.bind(1, study_id);
   while (q.step()) out.push_back(parse_direction(q.text(0), "study_directions.direction"));
   if (out.empty()) check_study_exists(study_id);
@@ -366,8 +369,9 @@ int64_t SqliteStorage::insert_trial(int64_t study_id, const FrozenTrial& t) {
   }
   std::optional<TimePoint> start = t.datetime_start;
   if (t.state == TrialState::kRunning && !start) start = now();
-  db_->prepare("INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) "
-               "VALUES (?, ?, ?, ?, ?)")
+  db_->prepare(
+         "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) "
+         "VALUES (?, ?, ?, ?, ?)")
       .bind(1, number)
       .bind(2, study_id)
       .bind(3, to_string(t.state))
@@ -379,8 +383,9 @@ int64_t SqliteStorage::insert_trial(int64_t study_id, const FrozenTrial& t) {
     insert_param(trial_id, study_id, name, value, t.distributions.at(name));
   }
   for (size_t i = 0; i < t.values.size(); ++i) {
-    db_->prepare("INSERT INTO trial_values (trial_id, objective, value, value_type) "
-                 "VALUES (?, ?, ?, ?)")
+    db_->prepare(
+           "INSERT INTO trial_values (trial_id, objective, value, value_type) "
+           "VALUES (?, ?, ?, ?)")
         .bind(1, trial_id)
         .bind(2, static_cast<int64_t>(i))
         .bind(3, std::isfinite(t.values[i]) ? t.values[i] : std::nan(""))  // +-inf: NULL + tag
@@ -388,8 +393,9 @@ int64_t SqliteStorage::insert_trial(int64_t study_id, const FrozenTrial& t) {
         .run();
   }
   for (const auto& [step, value] : t.intermediate_values) {
-    db_->prepare("INSERT INTO trial_intermediate_values "
-                 "(trial_id, step, intermediate_value, intermediate_value_type) VALUES (?, ?, ?, ?)")
+    db_->prepare(
+           "INSERT INTO trial_intermediate_values "
+           "(trial_id, step, intermediate_value, intermediate_value_type) VALUES (?, ?, ?, ?)")
         .bind(1, trial_id)
         .bind(2, step)
         .bind(3, std::isfinite(value) ? value : std::nan(""))
@@ -424,9 +430,10 @@ void SqliteStorage::insert_param(int64_t trial_id, int64_t study_id, const std::
                        distribution);
     }
   }
-  db_->prepare("INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) "
-               "VALUES (?, ?, ?, ?) ON CONFLICT (trial_id, param_name) DO UPDATE SET "
-               "param_value = excluded.param_value, distribution_json = excluded.distribution_json")
+  db_->prepare(
+         "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) "
+         "VALUES (?, ?, ?, ?) ON CONFLICT (trial_id, param_name) DO UPDATE SET "
+         "param_value = excluded.param_value, distribution_json = excluded.distribution_json")
       .bind(1, trial_id)
       .bind(2, name)
       .bind(3, value)
@@ -448,8 +455,7 @@ bool SqliteStorage::create_trials_once(int64_t study_id, const std::string& once
   Lock lock(mutex_);
   SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
   check_study_exists(study_id);
-  auto q = db_->prepare(
-      "SELECT 1 FROM study_system_attributes WHERE study_id = ? AND \"key\" = ?");
+  auto q = db_->prepare("SELECT 1 FROM study_system_attributes WHERE study_id = ? AND \"key\" = ?");
   if (q.bind(1, study_id).bind(2, once_key).step()) return false;
   upsert_attr("study_system_attributes", "study_id", study_id, once_key, true);
   for (const auto& templ : templates) insert_trial(study_id, templ);
@@ -508,18 +514,27 @@ bool SqliteStorage::set_trial_state_values(int64_t trial_id, TrialState state,
   const std::string time = format_datetime(now());
   if (state == TrialState::kRunning) {
     db_->prepare("UPDATE trials SET state = ?, datetime_start = ? WHERE trial_id = ?")
-        .bind(1, to_string(state)).bind(2, time).bind(3, trial_id).run();
+        .bind(1, to_string(state))
+        .bind(2, time)
+        .bind(3, trial_id)
+        .run();
   } else if (is_finished(state)) {
     db_->prepare("UPDATE trials SET state = ?, datetime_complete = ? WHERE trial_id = ?")
-        .bind(1, to_string(state)).bind(2, time).bind(3, trial_id).run();
+        .bind(1, to_string(state))
+        .bind(2, time)
+        .bind(3, trial_id)
+        .run();
   } else {
     db_->prepare("UPDATE trials SET state = ? WHERE trial_id = ?")
-        .bind(1, to_string(state)).bind(2, trial_id).run();
+        .bind(1, to_string(state))
+        .bind(2, trial_id)
+        .run();
   }
   for (size_t i = 0; i < values.size(); ++i) {
-    db_->prepare("INSERT INTO trial_values (trial_id, objective, value, value_type) "
-                 "VALUES (?, ?, ?, ?) ON CONFLICT (trial_id, objective) DO UPDATE SET "
-                 "value = excluded.value, value_type = excluded.value_type")
+    db_->prepare(
+           "INSERT INTO trial_values (trial_id, objective, value, value_type) "
+           "VALUES (?, ?, ?, ?) ON CONFLICT (trial_id, objective) DO UPDATE SET "
+           "value = excluded.value, value_type = excluded.value_type")
         .bind(1, trial_id)
         .bind(2, static_cast<int64_t>(i))
         .bind(3, std::isfinite(values[i]) ? values[i] : std::nan(""))  // +-inf: NULL + tag
@@ -536,11 +551,12 @@ void SqliteStorage::set_trial_intermediate_values(int64_t trial_id,
   SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
   updatable_trial(trial_id);
   for (const auto& [step, value] : values) {
-    db_->prepare("INSERT INTO trial_intermediate_values "
-                 "(trial_id, step, intermediate_value, intermediate_value_type) VALUES (?, ?, ?, ?) "
-                 "ON CONFLICT (trial_id, step) DO UPDATE SET intermediate_value = "
-                 "excluded.intermediate_value, intermediate_value_type = "
-                 "excluded.intermediate_value_type")
+    db_->prepare(
+           "INSERT INTO trial_intermediate_values "
+           "(trial_id, step, intermediate_value, intermediate_value_type) VALUES (?, ?, ?, ?) "
+           "ON CONFLICT (trial_id, step) DO UPDATE SET intermediate_value = "
+           "excluded.intermediate_value, intermediate_value_type = "
+           "excluded.intermediate_value_type")
         .bind(1, trial_id)
         .bind(2, step)
         .bind(3, std::isfinite(value) ? value : std::nan(""))
@@ -601,8 +617,10 @@ std::vector<FrozenTrial> SqliteStorage::read_trials(const std::string& where_cla
     return out;
   }
   auto rows = [&](const std::string& select, const std::string& table, auto&& read_row) {
-    auto q = db_->prepare(select + " FROM " + table + " x JOIN trials t ON t.trial_id = x.trial_id"
-                          " WHERE " + where_clause);
+    auto q = db_->prepare(select + " FROM " + table +
+                          " x JOIN trials t ON t.trial_id = x.trial_id"
+                          " WHERE " +
+                          where_clause);
     q.bind(1, key);
     while (q.step()) {
       auto it = index.find(q.int64(0));
@@ -647,7 +665,8 @@ std::vector<FrozenTrial> SqliteStorage::read_trials(const std::string& where_cla
 FrozenTrial SqliteStorage::trial(int64_t trial_id) {
   Lock lock(mutex_);
   auto found = read_trials("t.trial_id = ?", trial_id, {});
-  if (found.empty()) throw NotFound("no trial with id " + std::to_string(trial_id) + " in " + where_);
+  if (found.empty())
+    throw NotFound("no trial with id " + std::to_string(trial_id) + " in " + where_);
   return std::move(found.front());
 }
 

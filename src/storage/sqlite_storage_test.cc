@@ -174,11 +174,19 @@ TEST_F(SqliteFileTest, FileHasOptunasTablesAndVersions) {
   std::vector<std::string> tables =
       query(file, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
   EXPECT_EQ(tables, std::vector<std::string>({
-                        "alembic_version", "studies", "study_directions",
-                        "study_system_attributes", "study_user_attributes",
-                        "trial_heartbeats", "trial_intermediate_values", "trial_params",
-                        "trial_system_attributes", "trial_user_attributes", "trial_values",
-                        "trials", "version_info",
+                        "alembic_version",
+                        "studies",
+                        "study_directions",
+                        "study_system_attributes",
+                        "study_user_attributes",
+                        "trial_heartbeats",
+                        "trial_intermediate_values",
+                        "trial_params",
+                        "trial_system_attributes",
+                        "trial_user_attributes",
+                        "trial_values",
+                        "trials",
+                        "version_info",
                     }));
   EXPECT_EQ(query(file, "SELECT schema_version FROM version_info"),
             std::vector<std::string>({"12"}));
@@ -193,8 +201,8 @@ TEST_F(SqliteFileTest, RowsAreStoredAsOptunaStoresThem) {
   const CategoricalDistribution opt({std::string("sgd"), std::string("adam")});
   {
     SqliteStorage storage(file);
-    int64_t study = storage.create_study("rows", {StudyDirection::kMinimize,
-                                                  StudyDirection::kMaximize});
+    int64_t study =
+        storage.create_study("rows", {StudyDirection::kMinimize, StudyDirection::kMaximize});
     int64_t id = storage.create_trial(study);
     storage.set_trial_param(id, "lr", 0.01, lr);
     storage.set_trial_param(id, "opt", 1, opt);
@@ -209,21 +217,25 @@ TEST_F(SqliteFileTest, RowsAreStoredAsOptunaStoresThem) {
   std::vector<std::string> trial = query(file, "SELECT number, state FROM trials");
   EXPECT_EQ(trial, std::vector<std::string>({"0|COMPLETE"}));
   // Optuna asserts value IS NULL for infinite values (TrialValueModel.stored_repr_to_value).
-  EXPECT_EQ(query(file, "SELECT objective, value IS NULL, value_type FROM trial_values "
-                        "ORDER BY objective"),
+  EXPECT_EQ(query(file,
+                  "SELECT objective, value IS NULL, value_type FROM trial_values "
+                  "ORDER BY objective"),
             std::vector<std::string>({"0|1|INF_POS", "1|1|INF_NEG"}));
-  EXPECT_EQ(query(file, "SELECT step, intermediate_value, intermediate_value_type "
-                        "FROM trial_intermediate_values ORDER BY step"),
+  EXPECT_EQ(query(file,
+                  "SELECT step, intermediate_value, intermediate_value_type "
+                  "FROM trial_intermediate_values ORDER BY step"),
             std::vector<std::string>({"0|NULL|NAN", "1|NULL|INF_NEG", "2|0.5|FINITE"}));
-  EXPECT_EQ(query(file, "SELECT param_name, param_value, distribution_json FROM trial_params "
-                        "ORDER BY param_name"),
-            std::vector<std::string>({"lr|0.01|" + distribution_to_json(lr),
-                                      "opt|1.0|" + distribution_to_json(opt)}));
+  EXPECT_EQ(query(file,
+                  "SELECT param_name, param_value, distribution_json FROM trial_params "
+                  "ORDER BY param_name"),
+            std::vector<std::string>(
+                {"lr|0.01|" + distribution_to_json(lr), "opt|1.0|" + distribution_to_json(opt)}));
   EXPECT_EQ(query(file, "SELECT value_json FROM trial_user_attributes"),
             std::vector<std::string>({R"({"k": NaN})"}));
   // "YYYY-MM-DD HH:MM:SS.ffffff": parsing and formatting again gives the same text.
-  auto times = query(file, "SELECT datetime_start FROM trials UNION ALL "
-                           "SELECT datetime_complete FROM trials");
+  auto times = query(file,
+                     "SELECT datetime_start FROM trials UNION ALL "
+                     "SELECT datetime_complete FROM trials");
   ASSERT_EQ(times.size(), 2u);
   for (const auto& text : times) {
     SCOPED_TRACE(text);
@@ -242,11 +254,16 @@ TEST_F(SqliteFileTest, ReadsValuesWrittenInOptunasOwnRepresentation) {
     trial_id = storage.create_trial(storage.create_study("s", {StudyDirection::kMinimize}));
   }
   // As SQLAlchemy would write them for Optuna: infinities as NULL + a tag.
-  exec(file, "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (" +
-                 std::to_string(trial_id) + ", 0, NULL, 'INF_NEG');"
-             "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, "
-             "intermediate_value_type) VALUES (" + std::to_string(trial_id) + ", 4, NULL, 'INF_POS');"
-             "UPDATE trials SET state = 'COMPLETE', datetime_complete = '2024-05-06 07:08:09.123456'");
+  exec(
+      file,
+      "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (" +
+          std::to_string(trial_id) +
+          ", 0, NULL, 'INF_NEG');"
+          "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, "
+          "intermediate_value_type) VALUES (" +
+          std::to_string(trial_id) +
+          ", 4, NULL, 'INF_POS');"
+          "UPDATE trials SET state = 'COMPLETE', datetime_complete = '2024-05-06 07:08:09.123456'");
   SqliteStorage storage(file);
   FrozenTrial t = storage.trial(trial_id);
   EXPECT_EQ(t.values, std::vector<double>({-kInf}));
@@ -284,8 +301,9 @@ TEST_F(SqliteFileTest, CorruptFilesAreRefusedAndLeftUntouched) {
 
 TEST_F(SqliteFileTest, ForeignDatabaseIsRefusedAndLeftUntouched) {
   const std::string file = path("foreign.db");
-  exec(file, "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);"
-             "INSERT INTO users (name) VALUES ('ada'), ('grace');");
+  exec(file,
+       "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);"
+       "INSERT INTO users (name) VALUES ('ada'), ('grace');");
   expect_refused_untouched(file, "not an Optuna/knob study database");
   EXPECT_EQ(query(file, "SELECT name FROM users ORDER BY id"),
             std::vector<std::string>({"ada", "grace"}));
@@ -306,16 +324,16 @@ TEST_F(SqliteFileTest, OtherSchemaVersionIsRefusedNamingItAndLeftUntouched) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     const std::string file = path(std::string(c.name) + ".db");
-    exec(file, std::string(
-                   "CREATE TABLE version_info (version_info_id INTEGER NOT NULL PRIMARY KEY, "
-                   "schema_version INTEGER, library_version VARCHAR(256));"
-                   "CREATE TABLE trials (trial_id INTEGER NOT NULL PRIMARY KEY, number INTEGER, "
-                   "study_id INTEGER, state VARCHAR(8) NOT NULL, datetime_start DATETIME, "
-                   "datetime_complete DATETIME);"
-                   "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY);"
-                   "INSERT INTO version_info VALUES (1, ") +
-                   c.schema_version + ", '2.10.0');INSERT INTO alembic_version VALUES ('" +
-                   c.revision + "');");
+    exec(file,
+         std::string("CREATE TABLE version_info (version_info_id INTEGER NOT NULL PRIMARY KEY, "
+                     "schema_version INTEGER, library_version VARCHAR(256));"
+                     "CREATE TABLE trials (trial_id INTEGER NOT NULL PRIMARY KEY, number INTEGER, "
+                     "study_id INTEGER, state VARCHAR(8) NOT NULL, datetime_start DATETIME, "
+                     "datetime_complete DATETIME);"
+                     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY);"
+                     "INSERT INTO version_info VALUES (1, ") +
+             c.schema_version + ", '2.10.0');INSERT INTO alembic_version VALUES ('" + c.revision +
+             "');");
     expect_refused_untouched(file, c.names);
   }
 }
@@ -358,9 +376,9 @@ TEST_F(SqliteFileTest, OpenStorageUnderstandsOptunasUrls) {
 
 TEST(OpenStorage, MalformedUrlsAreInvalidArgumentNamingTheUrl) {
   const std::vector<std::string> urls = {
-      "sqlite:///",          "sqlite://",          "sqlite:/x.db",     "sqlite:x.db",
-      "SQLITE:///x.db",      "study.db",           "/tmp/study.db",    "mysql://u@h/db",
-      "postgresql://h/db",   "redis://localhost",  "memory",           " sqlite:///x.db",
+      "sqlite:///",        "sqlite://",         "sqlite:/x.db",  "sqlite:x.db",
+      "SQLITE:///x.db",    "study.db",          "/tmp/study.db", "mysql://u@h/db",
+      "postgresql://h/db", "redis://localhost", "memory",        " sqlite:///x.db",
   };
   for (const auto& url : urls) {
     SCOPED_TRACE(url);

@@ -10,8 +10,8 @@
 #include <functional>
 #include <limits>
 #include <map>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <set>
 #include <string>
 #include <thread>
@@ -60,11 +60,14 @@ class StorageTest : public ::testing::TestWithParam<Backend> {
 INSTANTIATE_TEST_SUITE_P(
     Backends, StorageTest,
     ::testing::Values(Backend{"InMemory", [] { return std::make_unique<InMemoryStorage>(); }},
-                      Backend{"Sqlite", [] { return std::make_unique<SqliteStorage>(":memory:"); }}),
+                      Backend{"Sqlite",
+                              [] { return std::make_unique<SqliteStorage>(":memory:"); }}),
     [](const ::testing::TestParamInfo<Backend>& info) { return std::string(info.param.name); });
 
 // The microsecond a storage can keep (SQLite stores text with microseconds).
-TimePoint to_micros(TimePoint t) { return std::chrono::time_point_cast<std::chrono::microseconds>(t); }
+TimePoint to_micros(TimePoint t) {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(t);
+}
 
 // Compares JSON values by their text, so NaN equals NaN.
 std::map<std::string, std::string> texts(const std::map<std::string, Json>& attrs) {
@@ -286,8 +289,9 @@ TEST_P(StorageTest, WaitingTemplateKeepsFixedParamsAndHasNoStart) {
   FrozenTrial templ;
   templ.state = TrialState::kWaiting;
   templ.internal_params = {{"lr", 0.01}, {"opt", 1.0}};
-  templ.distributions = {{"lr", FloatDistribution(1e-4, 1, true)},
-                         {"opt", CategoricalDistribution({std::string("sgd"), std::string("adam")})}};
+  templ.distributions = {
+      {"lr", FloatDistribution(1e-4, 1, true)},
+      {"opt", CategoricalDistribution({std::string("sgd"), std::string("adam")})}};
   templ.system_attrs = {{"fixed_params", Json::object({{"lr", 0.01}, {"opt", "adam"}})}};
   FrozenTrial t = storage().trial(storage().create_trial(study, &templ));
   EXPECT_EQ(t.state, TrialState::kWaiting);
@@ -352,9 +356,10 @@ TEST_P(StorageTest, MalformedTemplatesAreRefusedAndLeaveNoTrace) {
   };
   const std::vector<Case> cases = {
       {"NaN value", make([](FrozenTrial& t) { t.values = {kNan}; })},
-      {"param without distribution", make([](FrozenTrial& t) { t.internal_params = {{"y", 1.0}}; })},
-      {"param of another kind",
-       make([](FrozenTrial& t) {
+      {"param without distribution", make([](FrozenTrial& t) {
+         t.internal_params = {{"y", 1.0}};
+       })},
+      {"param of another kind", make([](FrozenTrial& t) {
          // "a" is new and fine; "x" clashes with the study's FloatDistribution.
          t.internal_params = {{"a", 0.0}, {"x", 1.0}};
          t.distributions = {{"a", FloatDistribution(0, 1)}, {"x", IntDistribution(0, 3)}};
@@ -474,7 +479,8 @@ TEST_P(StorageTest, ClaimFromManyThreadsGivesEachTrialOnce) {
 TEST_P(StorageTest, ParamsRoundTripWithTheirDistributions) {
   int64_t study = new_study();
   int64_t id = storage().create_trial(study);
-  const CategoricalDistribution choices({std::monostate{}, true, int64_t{3}, 0.5, std::string("x")});
+  const CategoricalDistribution choices(
+      {std::monostate{}, true, int64_t{3}, 0.5, std::string("x")});
   storage().set_trial_param(id, "lr", 0.001, FloatDistribution(1e-5, 1, true));
   storage().set_trial_param(id, "layers", 4, IntDistribution(1, 8));
   storage().set_trial_param(id, "step", 0.9, FloatDistribution(0, 1, false, 0.3));
@@ -543,12 +549,12 @@ TEST_P(StorageTest, StateTransitionsFollowOptuna) {
   };
   using S = TrialState;
   const std::vector<Case> cases = {
-      {S::kRunning, S::kComplete, true}, {S::kRunning, S::kPruned, true},
-      {S::kRunning, S::kFail, true},     {S::kRunning, S::kRunning, false},
-      {S::kWaiting, S::kRunning, true},  {S::kWaiting, S::kFail, true},
-      {S::kComplete, S::kRunning, false}, {S::kComplete, S::kFail, false},
+      {S::kRunning, S::kComplete, true},   {S::kRunning, S::kPruned, true},
+      {S::kRunning, S::kFail, true},       {S::kRunning, S::kRunning, false},
+      {S::kWaiting, S::kRunning, true},    {S::kWaiting, S::kFail, true},
+      {S::kComplete, S::kRunning, false},  {S::kComplete, S::kFail, false},
       {S::kComplete, S::kComplete, false}, {S::kPruned, S::kComplete, false},
-      {S::kFail, S::kRunning, false},    {S::kFail, S::kWaiting, false},
+      {S::kFail, S::kRunning, false},      {S::kFail, S::kWaiting, false},
   };
   int64_t study = new_study();
   for (const auto& c : cases) {
@@ -589,7 +595,8 @@ TEST_P(StorageTest, FinishedTrialRefusesEveryWrite) {
     std::function<void()> write;
   };
   const std::vector<Case> writes = {
-      {"set_trial_param", [&] { storage().set_trial_param(id, "y", 0.5, FloatDistribution(0, 1)); }},
+      {"set_trial_param",
+       [&] { storage().set_trial_param(id, "y", 0.5, FloatDistribution(0, 1)); }},
       {"set_trial_intermediate_value", [&] { storage().set_trial_intermediate_value(id, 0, 1.0); }},
       {"set_trial_user_attr", [&] { storage().set_trial_user_attr(id, "k", 1); }},
       {"set_trial_system_attr", [&] { storage().set_trial_system_attr(id, "k", 1); }},
@@ -677,7 +684,7 @@ TEST_P(StorageTest, TrialAttrsRoundTripJson) {
 TEST_P(StorageTest, TrialsAreOrderedByNumberAndFilteredByState) {
   using S = TrialState;
   int64_t study = new_study();
-  const std::vector<S> states = {S::kComplete, S::kRunning, S::kPruned, S::kComplete,
+  const std::vector<S> states = {S::kComplete, S::kRunning, S::kPruned,  S::kComplete,
                                  S::kFail,     S::kWaiting, S::kComplete};
   for (S state : states) {
     FrozenTrial templ;

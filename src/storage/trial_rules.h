@@ -47,7 +47,8 @@ inline void check_template(const FrozenTrial& templ) {
   check_values(templ.values);
   for (const auto& [name, value] : templ.internal_params) {
     KNOB_CHECK(templ.distributions.count(name) != 0, "distributions['" + name + "']",
-               std::string("(missing)"), "each parameter of a trial template needs its distribution");
+               std::string("(missing)"),
+               "each parameter of a trial template needs its distribution");
   }
 }
 

@@ -23,39 +23,81 @@ struct Field {
   std::function<FieldRef(TrainConfig&)> ref;
 };
 
-#define KNOB_FIELD(section, name) \
-  Field { #section "." #name, [](TrainConfig& c) -> FieldRef { return &c.section.name; } }
+#define KNOB_FIELD(section, name)                                                   \
+  Field {                                                                           \
+#section "." #name, [](TrainConfig & c) -> FieldRef { return &c.section.name; } \
+  }
 
 const std::vector<Field>& registry() {
   static const std::vector<Field> kFields = {
-      KNOB_FIELD(data, source), KNOB_FIELD(data, dir), KNOB_FIELD(data, train_images),
-      KNOB_FIELD(data, train_labels), KNOB_FIELD(data, test_images),
-      KNOB_FIELD(data, test_labels), KNOB_FIELD(data, train_csv), KNOB_FIELD(data, test_csv),
-      KNOB_FIELD(data, label_column), KNOB_FIELD(data, validation), KNOB_FIELD(data, split),
-      KNOB_FIELD(data, normalize), KNOB_FIELD(data, limit),
-      KNOB_FIELD(model, kind), KNOB_FIELD(model, hidden), KNOB_FIELD(model, channels),
+      KNOB_FIELD(data, source),
+      KNOB_FIELD(data, dir),
+      KNOB_FIELD(data, train_images),
+      KNOB_FIELD(data, train_labels),
+      KNOB_FIELD(data, test_images),
+      KNOB_FIELD(data, test_labels),
+      KNOB_FIELD(data, train_csv),
+      KNOB_FIELD(data, test_csv),
+      KNOB_FIELD(data, label_column),
+      KNOB_FIELD(data, validation),
+      KNOB_FIELD(data, split),
+      KNOB_FIELD(data, normalize),
+      KNOB_FIELD(data, limit),
+      KNOB_FIELD(model, kind),
+      KNOB_FIELD(model, hidden),
+      KNOB_FIELD(model, channels),
       KNOB_FIELD(model, dropout),
-      KNOB_FIELD(optimizer, kind), KNOB_FIELD(optimizer, lr), KNOB_FIELD(optimizer, momentum),
-      KNOB_FIELD(optimizer, nesterov), KNOB_FIELD(optimizer, weight_decay),
-      KNOB_FIELD(optimizer, l1), KNOB_FIELD(optimizer, beta1), KNOB_FIELD(optimizer, beta2),
-      KNOB_FIELD(optimizer, eps), KNOB_FIELD(optimizer, alpha),
-      KNOB_FIELD(schedule, kind), KNOB_FIELD(schedule, per), KNOB_FIELD(schedule, warmup),
-      KNOB_FIELD(schedule, warmup_start_factor), KNOB_FIELD(schedule, gamma),
-      KNOB_FIELD(schedule, step_size), KNOB_FIELD(schedule, milestones),
-      KNOB_FIELD(schedule, alpha), KNOB_FIELD(schedule, power), KNOB_FIELD(schedule, t_max),
-      KNOB_FIELD(schedule, eta_min), KNOB_FIELD(schedule, t_0), KNOB_FIELD(schedule, t_mult),
-      KNOB_FIELD(schedule, max_lr), KNOB_FIELD(schedule, step_size_up),
-      KNOB_FIELD(schedule, mode), KNOB_FIELD(schedule, pct_start), KNOB_FIELD(schedule, factor),
-      KNOB_FIELD(schedule, patience), KNOB_FIELD(schedule, threshold),
+      KNOB_FIELD(optimizer, kind),
+      KNOB_FIELD(optimizer, lr),
+      KNOB_FIELD(optimizer, momentum),
+      KNOB_FIELD(optimizer, nesterov),
+      KNOB_FIELD(optimizer, weight_decay),
+      KNOB_FIELD(optimizer, l1),
+      KNOB_FIELD(optimizer, beta1),
+      KNOB_FIELD(optimizer, beta2),
+      KNOB_FIELD(optimizer, eps),
+      KNOB_FIELD(optimizer, alpha),
+      KNOB_FIELD(schedule, kind),
+      KNOB_FIELD(schedule, per),
+      KNOB_FIELD(schedule, warmup),
+      KNOB_FIELD(schedule, warmup_start_factor),
+      KNOB_FIELD(schedule, gamma),
+      KNOB_FIELD(schedule, step_size),
+      KNOB_FIELD(schedule, milestones),
+      KNOB_FIELD(schedule, alpha),
+      KNOB_FIELD(schedule, power),
+      KNOB_FIELD(schedule, t_max),
+      KNOB_FIELD(schedule, eta_min),
+      KNOB_FIELD(schedule, t_0),
+      KNOB_FIELD(schedule, t_mult),
+      KNOB_FIELD(schedule, max_lr),
+      KNOB_FIELD(schedule, step_size_up),
+      KNOB_FIELD(schedule, mode),
+      KNOB_FIELD(schedule, pct_start),
+      KNOB_FIELD(schedule, factor),
+      KNOB_FIELD(schedule, patience),
+      KNOB_FIELD(schedule, threshold),
       KNOB_FIELD(schedule, min_lr),
-      KNOB_FIELD(batch, size), KNOB_FIELD(batch, grow_at), KNOB_FIELD(batch, grow_factor),
-      KNOB_FIELD(batch, max_size), KNOB_FIELD(batch, scale_lr), KNOB_FIELD(batch, base),
-      KNOB_FIELD(train, epochs), KNOB_FIELD(train, seed), KNOB_FIELD(train, threads),
-      KNOB_FIELD(train, max_seconds), KNOB_FIELD(train, monitor), KNOB_FIELD(train, patience),
-      KNOB_FIELD(train, min_delta), KNOB_FIELD(train, baseline),
-      KNOB_FIELD(train, start_from_epoch), KNOB_FIELD(train, restore_best),
+      KNOB_FIELD(batch, size),
+      KNOB_FIELD(batch, grow_at),
+      KNOB_FIELD(batch, grow_factor),
+      KNOB_FIELD(batch, max_size),
+      KNOB_FIELD(batch, scale_lr),
+      KNOB_FIELD(batch, base),
+      KNOB_FIELD(train, epochs),
+      KNOB_FIELD(train, seed),
+      KNOB_FIELD(train, threads),
+      KNOB_FIELD(train, max_seconds),
+      KNOB_FIELD(train, monitor),
+      KNOB_FIELD(train, patience),
+      KNOB_FIELD(train, min_delta),
+      KNOB_FIELD(train, baseline),
+      KNOB_FIELD(train, start_from_epoch),
+      KNOB_FIELD(train, restore_best),
       KNOB_FIELD(train, divergence_factor),
-      KNOB_FIELD(output, metrics), KNOB_FIELD(output, progress), KNOB_FIELD(output, test),
+      KNOB_FIELD(output, metrics),
+      KNOB_FIELD(output, progress),
+      KNOB_FIELD(output, test),
   };
   return kFields;
 }
@@ -141,7 +183,8 @@ void set_config_value(TrainConfig& config, const std::string& key, const ConfigV
           auto i = as_integer(value);
           if (!i || *i < 0) throw_invalid(key, value_text(value), "must be an integer >= 0");
           *target = static_cast<uint64_t>(*i);
-        } else if constexpr (std::is_same_v<T, double> || std::is_same_v<T, std::optional<double>>) {
+        } else if constexpr (std::is_same_v<T, double> ||
+                             std::is_same_v<T, std::optional<double>>) {
           auto d = as_number(value);
           if (!d) throw_invalid(key, value_text(value), "must be a number");
           *target = *d;
@@ -235,8 +278,8 @@ TrainConfig parse_train_config(const std::string& toml_text, const std::string& 
     parsed = toml::parse(toml_text, origin);
   } catch (const toml::parse_error& error) {
     throw InvalidArgument(origin + ":" + std::to_string(error.source().begin.line) + ":" +
-                          std::to_string(error.source().begin.column) + ": not valid TOML: " +
-                          std::string(error.description()));
+                          std::to_string(error.source().begin.column) +
+                          ": not valid TOML: " + std::string(error.description()));
   }
   TrainConfig config;
   for (const auto& [table_name, node] : parsed) {
@@ -322,9 +365,9 @@ void validate(const TrainConfig& c) {
   check_one_of("schedule.mode", s.mode, {"triangular", "triangular2", "exp_range"});
   KNOB_CHECK(s.warmup >= 0, "schedule.warmup", s.warmup, "must be >= 0");
   if (s.per == "epoch") {
-    KNOB_CHECK(s.warmup < c.train.epochs, "schedule.warmup", s.warmup,
-               "must be shorter than training (train.epochs = " + std::to_string(c.train.epochs) +
-                   ")");
+    KNOB_CHECK(
+        s.warmup < c.train.epochs, "schedule.warmup", s.warmup,
+        "must be shorter than training (train.epochs = " + std::to_string(c.train.epochs) + ")");
   }
   KNOB_CHECK(s.kind != "plateau" || s.per == "epoch", "schedule.per", s.per,
              "must be \"epoch\" for the plateau schedule (it reads the epoch's metric)");

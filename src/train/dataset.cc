@@ -45,7 +45,9 @@ std::string read_file(const std::string& path) {
 }
 
 uint32_t big_endian(const std::string& data, size_t offset) {
-  auto b = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(data[offset + i])); };
+  auto b = [&](size_t i) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(data[offset + i]));
+  };
   return b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
 }
 
@@ -84,7 +86,8 @@ Dataset read_csv(const std::string& path, const std::string& label_column) {
   std::ifstream in(path);
   if (!in) throw_invalid("data file", path, "must exist and be readable");
   std::string line;
-  if (!std::getline(in, line)) throw_invalid("data file", path, "is empty (a header row is needed)");
+  if (!std::getline(in, line))
+    throw_invalid("data file", path, "is empty (a header row is needed)");
   std::vector<std::string> header;
   {
     std::stringstream row(line);
@@ -111,7 +114,8 @@ Dataset read_csv(const std::string& path, const std::string& label_column) {
       char* end = nullptr;
       double v = std::strtod(cell.c_str(), &end);
       if (cell.empty() || *end != '\0') {
-        throw_invalid(path + ":" + std::to_string(line_number) + " column " + header.at(std::min(column, header.size() - 1)),
+        throw_invalid(path + ":" + std::to_string(line_number) + " column " +
+                          header.at(std::min(column, header.size() - 1)),
                       cell, "must be a number");
       }
       if (static_cast<int>(column) == label_index) {
@@ -133,8 +137,9 @@ Dataset read_csv(const std::string& path, const std::string& label_column) {
   if (labels.empty()) throw_invalid("data file", path, "has no rows");
   const auto n = static_cast<int64_t>(labels.size());
   Dataset d;
-  d.inputs = torch::from_blob(values.data(), {n, static_cast<int64_t>(header.size()) - 1},
-                              torch::kFloat32).clone();
+  d.inputs =
+      torch::from_blob(values.data(), {n, static_cast<int64_t>(header.size()) - 1}, torch::kFloat32)
+          .clone();
   d.labels = torch::from_blob(labels.data(), {n}, torch::kInt64).clone();
   d.num_classes = d.labels.max().item<int64_t>() + 1;
   return d;
@@ -168,14 +173,15 @@ struct RawData {
 std::shared_ptr<const RawData> read_raw(const DataConfig& c) {
   static std::mutex mutex;
   static std::map<std::string, std::weak_ptr<const RawData>> cache;
-  std::string key = c.source + "|" + c.dir + "|" + c.train_images + "|" + c.train_csv + "|" +
-                    c.label_column;
+  std::string key =
+      c.source + "|" + c.dir + "|" + c.train_images + "|" + c.train_csv + "|" + c.label_column;
   std::lock_guard<std::mutex> lock(mutex);
   if (auto cached = cache[key].lock()) return cached;
   auto raw = std::make_shared<RawData>();
   if (c.source == "fashion-mnist") {
     const std::string d = c.dir + "/";
-    raw->train = read_idx_pair(d + "train-images-idx3-ubyte.gz", d + "train-labels-idx1-ubyte.gz", 10);
+    raw->train =
+        read_idx_pair(d + "train-images-idx3-ubyte.gz", d + "train-labels-idx1-ubyte.gz", 10);
     raw->test = read_idx_pair(d + "t10k-images-idx3-ubyte.gz", d + "t10k-labels-idx1-ubyte.gz", 10);
   } else if (c.source == "idx") {
     raw->train = read_idx_pair(c.train_images, c.train_labels, 0);

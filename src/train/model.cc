@@ -11,8 +11,8 @@ torch::nn::Sequential make_model(const ModelConfig& config,
   int64_t features = 1;
   for (int64_t d : example_shape) features *= d;
   if (config.kind == "cnn") {
-    KNOB_CHECK(example_shape.size() == 2 || example_shape.size() == 3, "model.kind",
-               config.kind, "needs image inputs (HxW or CxHxW); use \"mlp\" for tabular data");
+    KNOB_CHECK(example_shape.size() == 2 || example_shape.size() == 3, "model.kind", config.kind,
+               "needs image inputs (HxW or CxHxW); use \"mlp\" for tabular data");
     int64_t channels = example_shape.size() == 3 ? example_shape[0] : 1;
     int64_t height = example_shape[example_shape.size() - 2];
     int64_t width = example_shape.back();

@@ -95,9 +95,9 @@ SchedulePtr cosine(double lr, int64_t t_max, double eta_min) {
   check_steps("t_max", t_max);
   KNOB_CHECK(eta_min >= 0 && eta_min <= lr, "eta_min", eta_min, "must be in [0, lr]");
   return make([=](int64_t t) {
-    return eta_min + (lr - eta_min) *
-                         (1.0 + std::cos(M_PI * static_cast<double>(t) / static_cast<double>(t_max))) /
-                         2.0;
+    return eta_min +
+           (lr - eta_min) *
+               (1.0 + std::cos(M_PI * static_cast<double>(t) / static_cast<double>(t_max))) / 2.0;
   });
 }
 
@@ -112,9 +112,9 @@ SchedulePtr cosine_warm_restarts(double lr, int64_t t_0, int64_t t_mult, double 
       t_cur -= t_i;
       t_i *= t_mult;
     }
-    return eta_min + (lr - eta_min) *
-                         (1.0 + std::cos(M_PI * static_cast<double>(t_cur) / static_cast<double>(t_i))) /
-                         2.0;
+    return eta_min +
+           (lr - eta_min) *
+               (1.0 + std::cos(M_PI * static_cast<double>(t_cur) / static_cast<double>(t_i))) / 2.0;
   });
 }
 
@@ -134,9 +134,12 @@ SchedulePtr cyclic(double base_lr, double max_lr, int64_t step_size_up, int64_t 
     double scale = x <= ratio ? x / ratio : (x - 1.0) / (ratio - 1.0);
     double height = (max_lr - base_lr) * scale;
     switch (mode) {
-      case CyclicMode::kTriangular: return base_lr + height;
-      case CyclicMode::kTriangular2: return base_lr + height / std::pow(2.0, cycle - 1.0);
-      case CyclicMode::kExpRange: return base_lr + height * std::pow(gamma, static_cast<double>(t));
+      case CyclicMode::kTriangular:
+        return base_lr + height;
+      case CyclicMode::kTriangular2:
+        return base_lr + height / std::pow(2.0, cycle - 1.0);
+      case CyclicMode::kExpRange:
+        return base_lr + height * std::pow(gamma, static_cast<double>(t));
     }
     return base_lr;
   });
@@ -218,7 +221,8 @@ SchedulePtr sequential(std::vector<SchedulePtr> schedules, std::vector<int64_t> 
 PlateauSchedule::PlateauSchedule(double lr, PlateauOptions options)
     : options_(options), lr_(lr), best_(options.maximize ? -HUGE_VAL : HUGE_VAL) {
   check_lr("lr", lr);
-  KNOB_CHECK(options.factor > 0 && options.factor < 1, "factor", options.factor, "must be in (0, 1)");
+  KNOB_CHECK(options.factor > 0 && options.factor < 1, "factor", options.factor,
+             "must be in (0, 1)");
   KNOB_CHECK(options.patience >= 0, "patience", options.patience, "must be >= 0");
   KNOB_CHECK(options.cooldown >= 0, "cooldown", options.cooldown, "must be >= 0");
   KNOB_CHECK(options.threshold >= 0, "threshold", options.threshold, "must be >= 0");

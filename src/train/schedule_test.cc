@@ -20,7 +20,10 @@ void expect_close(double expected, double actual, const std::string& where) {
 const std::map<std::string, std::function<SchedulePtr()>>& knob_cases() {
   static const std::map<std::string, std::function<SchedulePtr()>> kCases = {
       {"step", [] { return step_decay(0.1, 7, 0.5); }},
-      {"multistep", [] { return multistep(0.1, {25, 10, 40}, 0.3); }},
+      {"multistep",
+       [] {
+         return multistep(0.1, {25, 10, 40}, 0.3);
+       }},
       {"exponential", [] { return exponential(0.1, 0.95); }},
       {"polynomial", [] { return polynomial(0.1, 40, 2.0); }},
       {"cosine", [] { return cosine(0.1, 50, 0.001); }},
@@ -41,7 +44,9 @@ const std::map<std::string, std::function<SchedulePtr()>>& knob_cases() {
        }},
       {"warmup_cosine", [] { return linear_warmup(cosine(0.1, 50), 10, 0.1); }},
       {"sequential_constant_exponential",
-       [] { return sequential({constant(0.1), exponential(0.1, 0.9)}, {20}); }},
+       [] {
+         return sequential({constant(0.1), exponential(0.1, 0.9)}, {20});
+       }},
   };
   return kCases;
 }
@@ -118,14 +123,35 @@ TEST(ScheduleTest, MalformedSettingsNameTheField) {
       {"eta_min", [] { cosine(0.1, 10, 0.5); }},
       {"t_mult", [] { cosine_warm_restarts(0.1, 5, 0); }},
       {"step_size_up", [] { cyclic(0.01, 0.1, 0); }},
-      {"pct_start", [] { OneCycleOptions o; o.pct_start = 1.5; one_cycle(0.1, 10, o); }},
+      {"pct_start",
+       [] {
+         OneCycleOptions o;
+         o.pct_start = 1.5;
+         one_cycle(0.1, 10, o);
+       }},
       {"warmup_steps", [] { linear_warmup(constant(0.1), -1); }},
       {"warmup_start_factor", [] { linear_warmup(constant(0.1), 5, 2.0); }},
-      {"milestones", [] { sequential({constant(0.1), constant(0.2)}, {}); }},
-      {"milestones[1]", [] { sequential({constant(0.1), constant(0.2), constant(0.3)}, {5, 5}); }},
+      {"milestones",
+       [] {
+         sequential({constant(0.1), constant(0.2)}, {});
+       }},
+      {"milestones[1]",
+       [] {
+         sequential({constant(0.1), constant(0.2), constant(0.3)}, {5, 5});
+       }},
       {"milestones[0]", [] { multistep(0.1, {-1}); }},
-      {"factor", [] { PlateauOptions o; o.factor = 1.0; PlateauSchedule(0.1, o); }},
-      {"patience", [] { PlateauOptions o; o.patience = -1; PlateauSchedule(0.1, o); }},
+      {"factor",
+       [] {
+         PlateauOptions o;
+         o.factor = 1.0;
+         PlateauSchedule(0.1, o);
+       }},
+      {"patience",
+       [] {
+         PlateauOptions o;
+         o.patience = -1;
+         PlateauSchedule(0.1, o);
+       }},
   };
   for (const auto& c : cases) {
     try {

@@ -31,7 +31,8 @@ struct Trainer::State {
   std::shared_ptr<const DataSplits> data;
 };
 
-Trainer::Trainer(TrainConfig config) : config_(std::move(config)), state_(std::make_unique<State>()) {
+Trainer::Trainer(TrainConfig config)
+    : config_(std::move(config)), state_(std::make_unique<State>()) {
   validate(config_);
   state_->data = load_data(config_.data, config_.train.seed);
   const int64_t n = state_->data->train.size();
@@ -87,22 +88,30 @@ Evaluation evaluate(torch::nn::Sequential& model, const DataSplits& data, const 
 // Per-epoch metrics to CSV or, for a .jsonl path, JSON lines.
 class MetricsWriter {
  public:
-  explicit MetricsWriter(const std::string& path) : jsonl_(path.size() > 6 && path.substr(path.size() - 6) == ".jsonl") {
+  explicit MetricsWriter(const std::string& path)
+      : jsonl_(path.size() > 6 && path.substr(path.size() - 6) == ".jsonl") {
     if (path.empty()) return;
     out_.open(path);
     KNOB_CHECK(out_.good(), "output.metrics", path, "must be a writable file path");
-    if (!jsonl_) out_ << "epoch,train_loss,val_loss,val_accuracy,lr,batch_size,seconds,samples_per_second\n";
+    if (!jsonl_)
+      out_ << "epoch,train_loss,val_loss,val_accuracy,lr,batch_size,seconds,samples_per_second\n";
   }
   void write(const EpochMetrics& m) {
     if (!out_.is_open()) return;
     if (jsonl_) {
-      Json j = {{"epoch", m.epoch}, {"train_loss", m.train_loss}, {"val_loss", m.val_loss},
-                {"val_accuracy", m.val_accuracy}, {"lr", m.lr}, {"batch_size", m.batch_size},
-                {"seconds", m.seconds}, {"samples_per_second", m.samples_per_second}};
+      Json j = {{"epoch", m.epoch},
+                {"train_loss", m.train_loss},
+                {"val_loss", m.val_loss},
+                {"val_accuracy", m.val_accuracy},
+                {"lr", m.lr},
+                {"batch_size", m.batch_size},
+                {"seconds", m.seconds},
+                {"samples_per_second", m.samples_per_second}};
       out_ << dumps(j) << "\n";
     } else {
       out_ << m.epoch << "," << m.train_loss << "," << m.val_loss << "," << m.val_accuracy << ","
-           << m.lr << "," << m.batch_size << "," << m.seconds << "," << m.samples_per_second << "\n";
+           << m.lr << "," << m.batch_size << "," << m.seconds << "," << m.samples_per_second
+           << "\n";
     }
     out_.flush();
   }
@@ -116,14 +125,16 @@ class MetricsWriter {
 class ProgressBar {
  public:
   explicit ProgressBar(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO)) {}
-  void update(int64_t epoch, int64_t epochs, int64_t batch, int64_t batches, double loss,
-              double lr, double samples_per_second, double eta_seconds) {
+  void update(int64_t epoch, int64_t epochs, int64_t batch, int64_t batches, double loss, double lr,
+              double samples_per_second, double eta_seconds) {
     if (!enabled_ || seconds_since(last_) < 0.2) return;
     last_ = Clock::now();
-    std::fprintf(stderr, "\r  epoch %lld/%lld  batch %lld/%lld  loss %.4f  lr %.3g  %.0f samples/s  ETA %.0fs   ",
-                 static_cast<long long>(epoch + 1), static_cast<long long>(epochs),
-                 static_cast<long long>(batch), static_cast<long long>(batches), loss, lr,
-                 samples_per_second, eta_seconds);
+    std::fprintf(
+        stderr,
+        "\r  epoch %lld/%lld  batch %lld/%lld  loss %.4f  lr %.3g  %.0f samples/s  ETA %.0fs   ",
+        static_cast<long long>(epoch + 1), static_cast<long long>(epochs),
+        static_cast<long long>(batch), static_cast<long long>(batches), loss, lr,
+        samples_per_second, eta_seconds);
   }
   void clear() {
     if (enabled_) std::fprintf(stderr, "\r%100s\r", "");
@@ -187,7 +198,8 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
     }
     return lr;
   };
-  SchedulePtr schedule = make_schedule(c.schedule, c.optimizer.lr, per_step ? total_steps : c.train.epochs);
+  SchedulePtr schedule =
+      make_schedule(c.schedule, c.optimizer.lr, per_step ? total_steps : c.train.epochs);
   std::optional<PlateauSchedule> plateau;
   if (c.schedule.kind == "plateau") {
     PlateauOptions o;
@@ -221,7 +233,8 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
     const auto epoch_start = Clock::now();
     const int64_t batch_size = batch_size_at(c.batch, epoch, n_train);
     const int64_t batches = (n_train + batch_size - 1) / batch_size;
-    auto generator = at::detail::createCPUGenerator(c.train.seed * 1000003 + static_cast<uint64_t>(epoch));
+    auto generator =
+        at::detail::createCPUGenerator(c.train.seed * 1000003 + static_cast<uint64_t>(epoch));
     torch::Tensor order = torch::randperm(n_train, generator, torch::kInt64);
     double loss_sum = 0;
     int64_t seen = 0;
@@ -232,7 +245,8 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
       lr = lr_at(epoch, step, schedule) * plateau_factor;
       set_learning_rate(*optimizer, lr);
       optimizer->zero_grad();
-      torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(data.to_float(batch.inputs)), batch.labels);
+      torch::Tensor loss = torch::nn::functional::cross_entropy(
+          model->forward(data.to_float(batch.inputs)), batch.labels);
       double loss_value = loss.item<double>();
       if (c.optimizer.l1 > 0) {
         torch::Tensor penalty = torch::zeros({});

@@ -125,10 +125,10 @@ TEST(TrainerTest, ScheduleWarmupAndBatchGrowthShowInTheHistory) {
   c.batch.base = 32;
   TrainResult r = Trainer(c).fit();
   ASSERT_EQ(r.history.size(), 4u);
-  EXPECT_DOUBLE_EQ(r.history[0].lr, 0.0005);   // warm-up: 0.5 x 0.001
-  EXPECT_DOUBLE_EQ(r.history[1].lr, 0.001);    // step schedule, its step 0
-  EXPECT_EQ(r.history[2].batch_size, 64);      // grown at epoch 2 ...
-  EXPECT_DOUBLE_EQ(r.history[2].lr, 0.001);    // ... 0.0005 x (64 / 32)
+  EXPECT_DOUBLE_EQ(r.history[0].lr, 0.0005);  // warm-up: 0.5 x 0.001
+  EXPECT_DOUBLE_EQ(r.history[1].lr, 0.001);   // step schedule, its step 0
+  EXPECT_EQ(r.history[2].batch_size, 64);     // grown at epoch 2 ...
+  EXPECT_DOUBLE_EQ(r.history[2].lr, 0.001);   // ... 0.0005 x (64 / 32)
   EXPECT_EQ(r.history[1].batch_size, 32);
 }
 

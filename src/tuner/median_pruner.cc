@@ -15,8 +15,7 @@ MedianPruner::MedianPruner(MedianPrunerOptions options) : options_(options) {
              "must be >= 0");
   KNOB_CHECK(options_.interval_steps() >= 1, "interval_steps", options_.interval_steps(),
              "must be >= 1");
-  KNOB_CHECK(options_.n_min_trials() >= 1, "n_min_trials", options_.n_min_trials(),
-             "must be >= 1");
+  KNOB_CHECK(options_.n_min_trials() >= 1, "n_min_trials", options_.n_min_trials(), "must be >= 1");
 }
 
 double percentile(std::vector<double> values, double q) {

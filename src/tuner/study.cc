@@ -165,8 +165,7 @@ FrozenTrial Study::finish(int64_t trial_id, const FrozenTrial& snapshot, TrialSt
   if (state == TrialState::kComplete) {
     if (values.size() != directions_.size()) {
       fail_reason = "the objective returned " + std::to_string(values.size()) +
-                    " values; the study has " + std::to_string(directions_.size()) +
-                    " directions";
+                    " values; the study has " + std::to_string(directions_.size()) + " directions";
     }
     for (double v : values) {
       if (std::isnan(v)) fail_reason = "the objective returned NaN";

@@ -50,9 +50,11 @@ Distribution parse_param(const std::string& name, const toml::table& spec) {
   KNOB_CHECK(low && high, field, std::string("{...}"),
              "must give low and high (a range) or choices (a list)");
   bool log = spec["log"].value_or(false);
-  std::string type = spec["type"].value_or(std::string(low->is_integer() && high->is_integer() &&
-                                                       (!spec.get("step") || spec.get("step")->is_integer())
-                                                   ? "int" : "float"));
+  std::string type = spec["type"].value_or(
+      std::string(low->is_integer() && high->is_integer() &&
+                          (!spec.get("step") || spec.get("step")->is_integer())
+                      ? "int"
+                      : "float"));
   KNOB_CHECK(type == "int" || type == "float", field + ".type", type, "must be int or float");
   try {
     if (type == "int") {
@@ -62,7 +64,8 @@ Distribution parse_param(const std::string& name, const toml::table& spec) {
         return static_cast<int64_t>(x);
       };
       int64_t step = spec.get("step") ? as_int(*spec.get("step"), field + ".step") : 1;
-      return IntDistribution(as_int(*low, field + ".low"), as_int(*high, field + ".high"), log, step);
+      return IntDistribution(as_int(*low, field + ".low"), as_int(*high, field + ".high"), log,
+                             step);
     }
     std::optional<double> step;
     if (spec.get("step")) step = toml_number(*spec.get("step"), field + ".step");
@@ -80,8 +83,9 @@ void collect_search(const toml::table& table, const std::string& prefix,
   for (const auto& [key, node] : table) {
     const std::string name = prefix + std::string(key.str());
     const toml::table* spec = node.as_table();
-    KNOB_CHECK(spec, "search." + name, std::string("(a value)"),
-               "must be a table like { low = 1e-4, high = 1e-1, log = true } or { choices = [...] }");
+    KNOB_CHECK(
+        spec, "search." + name, std::string("(a value)"),
+        "must be a table like { low = 1e-4, high = 1e-1, log = true } or { choices = [...] }");
     if (spec->contains("low") || spec->contains("high") || spec->contains("choices")) {
       out.push_back({name, parse_param(name, *spec)});
     } else {
@@ -117,26 +121,37 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
           KNOB_CHECK(*v >= min, field, *v, "must be >= " + std::to_string(min));
           return *v;
         };
-        if (k == "storage") c.storage = text();
-        else if (k == "name") c.name = text();
-        else if (k == "direction") c.directions = {parse_direction(text(), field)};
+        if (k == "storage")
+          c.storage = text();
+        else if (k == "name")
+          c.name = text();
+        else if (k == "direction")
+          c.directions = {parse_direction(text(), field)};
         else if (k == "directions") {
           c.directions.clear();
           const toml::array* list = node.as_array();
           KNOB_CHECK(list && !list->empty(), field, std::string("(not a list)"),
                      "must be a list such as [\"maximize\", \"minimize\"]");
-          for (const auto& d : *list) c.directions.push_back(parse_direction(d.value_or(std::string()), field));
-        } else if (k == "sampler") c.sampler = text();
-        else if (k == "seed") c.seed = static_cast<uint64_t>(integer(0));
-        else if (k == "pruner") c.pruner = text();
-        else if (k == "n_startup_trials") c.n_startup_trials = integer(0);
-        else if (k == "n_warmup_steps") c.n_warmup_steps = integer(0);
-        else if (k == "n_trials") c.n_trials = integer(1);
+          for (const auto& d : *list)
+            c.directions.push_back(parse_direction(d.value_or(std::string()), field));
+        } else if (k == "sampler")
+          c.sampler = text();
+        else if (k == "seed")
+          c.seed = static_cast<uint64_t>(integer(0));
+        else if (k == "pruner")
+          c.pruner = text();
+        else if (k == "n_startup_trials")
+          c.n_startup_trials = integer(0);
+        else if (k == "n_warmup_steps")
+          c.n_warmup_steps = integer(0);
+        else if (k == "n_trials")
+          c.n_trials = integer(1);
         else if (k == "timeout") {
           double t = toml_number(node, field);
           KNOB_CHECK(t > 0, field, t, "must be > 0 seconds");
           c.timeout = t;
-        } else if (k == "jobs") c.jobs = integer(1);
+        } else if (k == "jobs")
+          c.jobs = integer(1);
         else {
           throw_invalid(field, std::string("(set)"),
                         "is unknown; [study] takes storage, name, direction(s), sampler, seed, "
@@ -150,13 +165,14 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
     if (c.pruner != "median" && c.pruner != "none") {
       throw_invalid("study.pruner", c.pruner, "must be median or none");
     }
-    if (const toml::table* search = root["search"].as_table()) collect_search(*search, "", c.search);
+    if (const toml::table* search = root["search"].as_table())
+      collect_search(*search, "", c.search);
     if (c.sampler == "grid") {
       KNOB_CHECK(!c.search.empty(), "search", std::string("{}"),
                  "must list parameters when study.sampler is grid");
       for (const auto& p : c.search) {
-        KNOB_CHECK(std::holds_alternative<CategoricalDistribution>(p.distribution), "search." + p.name,
-                   distribution_name(p.distribution),
+        KNOB_CHECK(std::holds_alternative<CategoricalDistribution>(p.distribution),
+                   "search." + p.name, distribution_name(p.distribution),
                    "must list its values (choices = [...]) when study.sampler is grid");
       }
     }
@@ -173,7 +189,8 @@ StudyConfig load_study_config(const std::string& path) {
 std::shared_ptr<Sampler> make_sampler(const StudyConfig& c) {
   if (c.sampler == "grid") {
     GridSampler::SearchSpace space;
-    for (const auto& p : c.search) space[p.name] = std::get<CategoricalDistribution>(p.distribution).choices;
+    for (const auto& p : c.search)
+      space[p.name] = std::get<CategoricalDistribution>(p.distribution).choices;
     return std::make_shared<GridSampler>(space, c.seed);
   }
   return std::make_shared<RandomSampler>(c.seed);

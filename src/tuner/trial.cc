@@ -18,7 +18,8 @@ auto make_distribution(const std::string& call, const std::string& name, Make&& 
 
 double single_value(const Distribution& distribution) {
   if (const auto* f = std::get_if<FloatDistribution>(&distribution)) return f->low;
-  if (const auto* i = std::get_if<IntDistribution>(&distribution)) return static_cast<double>(i->low);
+  if (const auto* i = std::get_if<IntDistribution>(&distribution))
+    return static_cast<double>(i->low);
   return 0.0;
 }
 
@@ -35,11 +36,9 @@ double Trial::suggest_float(const std::string& name, double low, double high,
   return std::get<double>(suggest(name, distribution));
 }
 
-int64_t Trial::suggest_int(const std::string& name, int64_t low, int64_t high,
-                           IntOptions options) {
-  auto distribution = make_distribution("suggest_int", name, [&] {
-    return IntDistribution(low, high, options.log, options.step);
-  });
+int64_t Trial::suggest_int(const std::string& name, int64_t low, int64_t high, IntOptions options) {
+  auto distribution = make_distribution(
+      "suggest_int", name, [&] { return IntDistribution(low, high, options.log, options.step); });
   return std::get<int64_t>(suggest(name, distribution));
 }
 

@@ -155,9 +155,8 @@ int main(int argc, char** argv) {
     out["studies"] = knob::Json::array();
     for (const char* name : {"knob-rich", "knob-multi"}) {
       int64_t id = storage->study_id_from_name(name);
-      out["studies"].push_back(knob::study_to_json(name, storage->study_directions(id),
-                                                   storage->study_user_attrs(id),
-                                                   storage->trials(id)));
+      out["studies"].push_back(knob::study_to_json(
+          name, storage->study_directions(id), storage->study_user_attrs(id), storage->trials(id)));
     }
     std::ofstream file(argv[2], std::ios::binary);
     file << knob::dumps(out) << "\n";

@@ -10,9 +10,9 @@
 
 #include <charconv>
 #include <sstream>
-#include <string_view>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace knob {
 
@@ -96,7 +96,7 @@ template <typename T>
 }  // namespace knob
 
 // Checks user input; on failure throws knob::InvalidArgument("field = value: allowed").
-#define KNOB_CHECK(cond, field, value, allowed) \
-  do {                                          \
+#define KNOB_CHECK(cond, field, value, allowed)                      \
+  do {                                                               \
     if (!(cond)) ::knob::throw_invalid((field), (value), (allowed)); \
   } while (false)

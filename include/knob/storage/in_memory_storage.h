@@ -46,7 +46,7 @@ class InMemoryStorage : public Storage {
     std::vector<StudyDirection> directions;
     std::map<std::string, Json> user_attrs;
     std::map<std::string, Json> system_attrs;
-    std::vector<int64_t> trial_ids;  // index = trial number
+    std::vector<int64_t> trial_ids;                           // index = trial number
     std::map<std::string, Distribution> param_distributions;  // first seen, per name
   };
   StudyRecord& study_locked(int64_t study_id);

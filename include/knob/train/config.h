@@ -25,10 +25,10 @@
 namespace knob {
 
 struct DataConfig {
-  std::string source = "fashion-mnist";  // fashion-mnist | idx | csv
-  std::string dir = "/usr/share/datasets/fashion-mnist";  // fashion-mnist: the IDX files
+  std::string source = "fashion-mnist";                              // fashion-mnist | idx | csv
+  std::string dir = "/usr/share/datasets/fashion-mnist";             // fashion-mnist: the IDX files
   std::string train_images, train_labels, test_images, test_labels;  // idx
-  std::string train_csv, test_csv;  // csv
+  std::string train_csv, test_csv;                                   // csv
   std::string label_column = "label";
   int64_t validation = 10000;  // examples held out for validation
   std::string split = "last";  // last (the last N, like Keras) | random (seeded)
@@ -37,8 +37,8 @@ struct DataConfig {
 };
 
 struct ModelConfig {
-  std::string kind = "mlp";              // mlp | cnn
-  std::vector<int64_t> hidden = {128};   // mlp: hidden widths
+  std::string kind = "mlp";                  // mlp | cnn
+  std::vector<int64_t> hidden = {128};       // mlp: hidden widths
   std::vector<int64_t> channels = {32, 64};  // cnn: conv channels (3x3 conv, ReLU, 2x2 pool)
   double dropout = 0.2;
 };
@@ -46,12 +46,12 @@ struct ModelConfig {
 struct OptimizerConfig {
   std::string kind = "adam";  // sgd | adam | adamw | rmsprop | adagrad
   double lr = 0.001;
-  double momentum = 0.0;      // sgd, rmsprop
-  bool nesterov = false;      // sgd
-  double weight_decay = 0.0;  // L2 (decoupled for adamw)
-  double l1 = 0.0;            // L1 penalty added to the loss
+  double momentum = 0.0;                          // sgd, rmsprop
+  bool nesterov = false;                          // sgd
+  double weight_decay = 0.0;                      // L2 (decoupled for adamw)
+  double l1 = 0.0;                                // L1 penalty added to the loss
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam, adamw (eps also rmsprop, adagrad)
-  double alpha = 0.99;        // rmsprop smoothing
+  double alpha = 0.99;                            // rmsprop smoothing
 };
 
 struct ScheduleConfig {
@@ -61,39 +61,39 @@ struct ScheduleConfig {
   std::string per = "epoch";  // epoch | step: what t counts
   int64_t warmup = 0;         // linear warm-up length, in the same unit
   double warmup_start_factor = 0.0;
-  double gamma = 0.1;         // step, multistep, exponential, cyclic exp_range
-  int64_t step_size = 10;     // step
+  double gamma = 0.1;               // step, multistep, exponential, cyclic exp_range
+  int64_t step_size = 10;           // step
   std::vector<int64_t> milestones;  // multistep
-  double alpha = 1.0;         // inverse_time: lr / (1 + alpha * t)
-  double power = 1.0;         // polynomial
-  int64_t t_max = 0;          // cosine, polynomial: length (0: the whole run after warm-up)
-  double eta_min = 0.0;       // cosine, cosine_restarts
-  int64_t t_0 = 10;           // cosine_restarts
+  double alpha = 1.0;               // inverse_time: lr / (1 + alpha * t)
+  double power = 1.0;               // polynomial
+  int64_t t_max = 0;                // cosine, polynomial: length (0: the whole run after warm-up)
+  double eta_min = 0.0;             // cosine, cosine_restarts
+  int64_t t_0 = 10;                 // cosine_restarts
   int64_t t_mult = 1;
-  double max_lr = 0.0;        // cyclic, one_cycle (0: 10 x optimizer.lr)
-  int64_t step_size_up = 0;   // cyclic (0: half an epoch... see trainer docs)
+  double max_lr = 0.0;              // cyclic, one_cycle (0: 10 x optimizer.lr)
+  int64_t step_size_up = 0;         // cyclic (0: half an epoch... see trainer docs)
   std::string mode = "triangular";  // cyclic: triangular | triangular2 | exp_range
-  double pct_start = 0.3;     // one_cycle
-  double factor = 0.1;        // plateau
-  int64_t patience = 10;      // plateau
-  double threshold = 1e-4;    // plateau
-  double min_lr = 0.0;        // plateau
+  double pct_start = 0.3;           // one_cycle
+  double factor = 0.1;              // plateau
+  int64_t patience = 10;            // plateau
+  double threshold = 1e-4;          // plateau
+  double min_lr = 0.0;              // plateau
 };
 
 struct BatchConfig {
   int64_t size = 32;
   std::vector<int64_t> grow_at;  // epochs at which the batch grows (Smith et al. 2017)
   double grow_factor = 2.0;
-  int64_t max_size = 0;          // cap for growth (0: none)
-  bool scale_lr = false;         // linear scaling rule: lr x size / base (Goyal et al. 2017)
+  int64_t max_size = 0;   // cap for growth (0: none)
+  bool scale_lr = false;  // linear scaling rule: lr x size / base (Goyal et al. 2017)
   int64_t base = 32;
 };
 
 struct LoopConfig {
   int64_t epochs = 10;
   uint64_t seed = 0;
-  int64_t threads = 1;          // libtorch (and BLAS) threads
-  double max_seconds = 0.0;     // wall-clock budget (0: none)
+  int64_t threads = 1;       // libtorch (and BLAS) threads
+  double max_seconds = 0.0;  // wall-clock budget (0: none)
   // Early stopping (patience 0: off).
   std::string monitor = "val_accuracy";  // val_accuracy | val_loss | train_loss
   int64_t patience = 0;

@@ -12,7 +12,7 @@ namespace knob {
 
 // `example_shape` is one input's shape without the batch dimension ({28, 28} for an image,
 // {features} for tabular data). Throws InvalidArgument when the CNN needs images.
-torch::nn::Sequential make_model(const ModelConfig& config, const std::vector<int64_t>& example_shape,
-                                 int64_t num_classes);
+torch::nn::Sequential make_model(const ModelConfig& config,
+                                 const std::vector<int64_t>& example_shape, int64_t num_classes);
 
 }  // namespace knob

@@ -51,10 +51,10 @@ SchedulePtr cyclic(double base_lr, double max_lr, int64_t step_size_up, int64_t 
                    CyclicMode mode = CyclicMode::kTriangular, double gamma = 1.0);
 
 struct OneCycleOptions {
-  double pct_start = 0.3;           // share of the steps spent increasing the lr
-  bool cosine_anneal = true;        // false: linear
-  double div_factor = 25.0;         // initial lr = max_lr / div_factor
-  double final_div_factor = 1e4;    // min lr = initial lr / final_div_factor
+  double pct_start = 0.3;         // share of the steps spent increasing the lr
+  bool cosine_anneal = true;      // false: linear
+  double div_factor = 25.0;       // initial lr = max_lr / div_factor
+  double final_div_factor = 1e4;  // min lr = initial lr / final_div_factor
   bool three_phase = false;
 };
 // Up from max_lr / div_factor to max_lr, then down to the minimum  (PyTorch OneCycleLR).
@@ -70,7 +70,7 @@ SchedulePtr sequential(std::vector<SchedulePtr> schedules, std::vector<int64_t> 
 // Reduce the learning rate by `factor` when a metric stops improving (PyTorch
 // ReduceLROnPlateau, same options and defaults). Stateful: feed it one metric per epoch.
 struct PlateauOptions {
-  bool maximize = false;        // mode "max": the metric should grow (accuracy)
+  bool maximize = false;  // mode "max": the metric should grow (accuracy)
   double factor = 0.1;
   int64_t patience = 10;
   double threshold = 1e-4;

@@ -179,8 +179,9 @@ template <typename Objective>
 void Study::optimize(Objective&& objective, const OptimizeOptions& options) {
   using Result = std::invoke_result_t<Objective&, Trial&>;
   if constexpr (std::is_convertible_v<Result, double>) {
-    run_optimize([&objective](Trial& t) { return ObjectiveValues{static_cast<double>(objective(t))}; },
-                 options);
+    run_optimize(
+        [&objective](Trial& t) { return ObjectiveValues{static_cast<double>(objective(t))}; },
+        options);
   } else {
     run_optimize([&objective](Trial& t) { return ObjectiveValues(objective(t)); }, options);
   }
