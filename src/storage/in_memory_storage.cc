@@ -203,6 +203,16 @@ FrozenTrial InMemoryStorage::trial(int64_t trial_id) {
   return it->second;
 }
 
+int64_t InMemoryStorage::trial_id_from_number(int64_t study_id, int64_t number) {
+  Lock lock(mutex_);
+  const auto& ids = study_locked(study_id).trial_ids;
+  if (number < 0 || number >= static_cast<int64_t>(ids.size())) {
+    throw NotFound("study " + std::to_string(study_id) + " has no trial number " +
+                   std::to_string(number));
+  }
+  return ids[static_cast<size_t>(number)];
+}
+
 std::vector<FrozenTrial> InMemoryStorage::trials(int64_t study_id,
                                                  const std::vector<TrialState>& states) {
   Lock lock(mutex_);

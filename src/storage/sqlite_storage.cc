@@ -670,6 +670,16 @@ FrozenTrial SqliteStorage::trial(int64_t trial_id) {
   return std::move(found.front());
 }
 
+int64_t SqliteStorage::trial_id_from_number(int64_t study_id, int64_t number) {
+  Lock lock(mutex_);
+  auto q = db_->prepare("SELECT trial_id FROM trials WHERE study_id = ? AND number = ?");
+  if (!q.bind(1, study_id).bind(2, number).step()) {
+    throw NotFound("study " + std::to_string(study_id) + " has no trial number " +
+                   std::to_string(number) + " in " + where_);
+  }
+  return q.int64(0);
+}
+
 std::vector<FrozenTrial> SqliteStorage::trials(int64_t study_id,
                                                const std::vector<TrialState>& states) {
   Lock lock(mutex_);

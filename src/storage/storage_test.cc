@@ -84,6 +84,21 @@ TEST_P(StorageTest, CreatedStudyIsFoundByNameAndId) {
   EXPECT_EQ(storage().study_name_from_id(id), "lr-search");
 }
 
+TEST_P(StorageTest, TrialIdFromNumberFindsEachTrialOfItsStudy) {
+  int64_t a = new_study("a");
+  int64_t b = new_study("b");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(storage().create_trial(a));
+    storage().create_trial(b);  // interleaved: numbers are per study
+  }
+  for (int64_t number = 0; number < 3; ++number) {
+    EXPECT_EQ(storage().trial_id_from_number(a, number), ids[static_cast<size_t>(number)]);
+  }
+  EXPECT_THROW(storage().trial_id_from_number(a, 3), NotFound);
+  EXPECT_THROW(storage().trial_id_from_number(a, -1), NotFound);
+}
+
 TEST_P(StorageTest, StudiesGetDistinctIds) {
   int64_t a = new_study("a"), b = new_study("b");
   EXPECT_NE(a, b);

@@ -142,7 +142,7 @@ void Study::buffer_report(int64_t trial_id, int64_t step, double value) {
   if (due) flush_reports(trial_id);
 }
 
-void Study::flush_reports(int64_t trial_id) {
+void Study::flush_reports(int64_t trial_id, bool forget) {
   std::map<int64_t, double> values;
   {
     std::lock_guard<std::mutex> lock(shared_->reports_mutex);
@@ -150,6 +150,7 @@ void Study::flush_reports(int64_t trial_id) {
     if (it == shared_->unsaved_reports.end()) return;
     values.swap(it->second.values);
     it->second.last_flush = now();
+    if (forget) shared_->unsaved_reports.erase(it);
   }
   if (!values.empty()) storage_->set_trial_intermediate_values(trial_id, values);
 }
@@ -157,11 +158,7 @@ void Study::flush_reports(int64_t trial_id) {
 FrozenTrial Study::finish(int64_t trial_id, const FrozenTrial& snapshot, TrialState state,
                           ObjectiveValues values, std::string fail_reason) {
   KNOB_CHECK(is_finished(state), "state", to_string(state), "must be COMPLETE, PRUNED or FAIL");
-  flush_reports(trial_id);
-  {
-    std::lock_guard<std::mutex> lock(shared_->reports_mutex);
-    shared_->unsaved_reports.erase(trial_id);
-  }
+  flush_reports(trial_id, /*forget=*/true);
   if (state == TrialState::kComplete) {
     if (values.size() != directions_.size()) {
       fail_reason = "the objective returned " + std::to_string(values.size()) +
@@ -216,14 +213,16 @@ FrozenTrial Study::tell(Trial& trial, TrialState state, const ObjectiveValues& v
 
 FrozenTrial Study::tell(int64_t trial_number, TrialState state, const ObjectiveValues& values,
                         const std::string& fail_reason) {
-  for (const auto& t : storage_->trials(study_id_)) {
-    if (t.number == trial_number) {
-      check_not_finished(t);
-      flush_reports(t.trial_id);  // the stored trial must hold every reported value
-      return finish(t.trial_id, storage_->trial(t.trial_id), state, values, fail_reason);
-    }
+  int64_t trial_id;
+  try {
+    trial_id = storage_->trial_id_from_number(study_id_, trial_number);
+  } catch (const NotFound&) {
+    throw NotFound("study '" + name_ + "' has no trial number " + std::to_string(trial_number));
   }
-  throw NotFound("study '" + name_ + "' has no trial number " + std::to_string(trial_number));
+  flush_reports(trial_id);  // the stored trial must hold every reported value
+  FrozenTrial stored = storage_->trial(trial_id);
+  check_not_finished(stored);
+  return finish(trial_id, stored, state, values, fail_reason);
 }
 
 FrozenTrial Study::run_trial(const std::function<ObjectiveValues(Trial&)>& objective,

@@ -36,6 +36,7 @@ class InMemoryStorage : public Storage {
   void set_trial_user_attr(int64_t trial_id, const std::string& key, const Json& value) override;
   void set_trial_system_attr(int64_t trial_id, const std::string& key, const Json& value) override;
   FrozenTrial trial(int64_t trial_id) override;
+  int64_t trial_id_from_number(int64_t study_id, int64_t number) override;
   std::vector<FrozenTrial> trials(int64_t study_id,
                                   const std::vector<TrialState>& states = {}) override;
   int64_t n_trials(int64_t study_id, std::optional<TrialState> state = std::nullopt) override;

@@ -76,6 +76,8 @@ class Storage {
 
   // Throws NotFound.
   virtual FrozenTrial trial(int64_t trial_id) = 0;
+  // The id of the study's trial with that number; throws NotFound.
+  virtual int64_t trial_id_from_number(int64_t study_id, int64_t number) = 0;
   // The study's trials ordered by number, optionally only those in `states`.
   virtual std::vector<FrozenTrial> trials(int64_t study_id,
                                           const std::vector<TrialState>& states = {}) = 0;

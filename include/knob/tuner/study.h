@@ -147,7 +147,8 @@ class Study {
   // Intermediate values wait here and reach the storage at most a second late (one write
   // instead of one per step), and always before the trial is told.
   void buffer_report(int64_t trial_id, int64_t step, double value);
-  void flush_reports(int64_t trial_id);
+  // `forget`: the trial is being told; drop its buffer.
+  void flush_reports(int64_t trial_id, bool forget = false);
 
   struct UnsavedReports {
     std::map<int64_t, double> values;
