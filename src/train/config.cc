@@ -16,7 +16,7 @@ namespace {
 
 // A pointer to one field of a TrainConfig, whatever its type.
 using FieldRef = std::variant<bool*, int64_t*, double*, std::string*, std::vector<int64_t>*,
-                              std::optional<double>*, uint64_t*>;
+                              std::vector<std::string>*, std::optional<double>*, uint64_t*>;
 
 struct Field {
   std::string key;
@@ -78,6 +78,8 @@ const std::vector<Field>& registry() {
       KNOB_FIELD(schedule, patience),
       KNOB_FIELD(schedule, threshold),
       KNOB_FIELD(schedule, min_lr),
+      KNOB_FIELD(schedule, phases),
+      KNOB_FIELD(schedule, switch_at),
       KNOB_FIELD(batch, size),
       KNOB_FIELD(batch, grow_at),
       KNOB_FIELD(batch, grow_factor),
@@ -98,6 +100,9 @@ const std::vector<Field>& registry() {
       KNOB_FIELD(output, metrics),
       KNOB_FIELD(output, progress),
       KNOB_FIELD(output, test),
+      KNOB_FIELD(checkpoint, path),
+      KNOB_FIELD(checkpoint, every),
+      KNOB_FIELD(checkpoint, resume),
   };
   return kFields;
 }
@@ -106,7 +111,7 @@ const std::vector<Field>& registry() {
 
 const std::set<std::string>& sections() {
   static const std::set<std::string> kSections = {"data",  "model", "optimizer", "schedule",
-                                                  "batch", "train", "output"};
+                                                  "batch", "train", "output",    "checkpoint"};
   return kSections;
 }
 
@@ -116,8 +121,6 @@ std::string value_text(const ConfigValue& value) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::string>) {
           return "\"" + v + "\"";
-        } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
-          return dumps(Json(v));
         } else {
           return dumps(Json(v));
         }
@@ -192,13 +195,24 @@ void set_config_value(TrainConfig& config, const std::string& key, const ConfigV
           const auto* s = std::get_if<std::string>(&value);
           if (!s) throw_invalid(key, value_text(value), "must be a string");
           *target = *s;
-        } else {
+        } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
           if (const auto* list = std::get_if<std::vector<int64_t>>(&value)) {
             *target = *list;
           } else if (auto i = as_integer(value)) {
             *target = {*i};  // a single number for a list: a list of one
           } else {
             throw_invalid(key, value_text(value), "must be a list of integers");
+          }
+        } else {
+          if (const auto* list = std::get_if<std::vector<std::string>>(&value)) {
+            *target = *list;
+          } else if (const auto* s = std::get_if<std::string>(&value)) {
+            *target = {*s};  // a single string for a list: a list of one
+          } else if (const auto* ints = std::get_if<std::vector<int64_t>>(&value);
+                     ints && ints->empty()) {
+            target->clear();  // [] parses as an empty list of integers
+          } else {
+            throw_invalid(key, value_text(value), "must be a list of strings");
           }
         }
       },
@@ -243,10 +257,19 @@ ConfigValue from_toml(const toml::node& node, const std::string& key) {
   if (auto v = node.as_floating_point()) return v->get();
   if (auto v = node.as_string()) return v->get();
   if (auto array = node.as_array()) {
+    if (!array->empty() && array->front().is_string()) {
+      std::vector<std::string> out;
+      for (const auto& item : *array) {
+        auto s = item.as_string();
+        if (!s) throw_invalid(key, std::string("[...]"), "must be a list of strings");
+        out.push_back(s->get());
+      }
+      return out;
+    }
     std::vector<int64_t> out;
     for (const auto& item : *array) {
       auto i = item.as_integer();
-      if (!i) throw_invalid(key, std::string("[...]"), "must be a list of integers");
+      if (!i) throw_invalid(key, std::string("[...]"), "must be a list of integers or of strings");
       out.push_back(i->get());
     }
     return out;
@@ -307,6 +330,19 @@ TrainConfig load_train_config(const std::string& path) {
 
 namespace {
 
+// A list as it is written in TOML, for messages: schedule.switch_at = [5, 3]: ...
+struct ListText {
+  std::string text;
+  friend std::ostream& operator<<(std::ostream& out, const ListText& list) {
+    return out << list.text;
+  }
+};
+
+template <typename T>
+ListText as_list(const std::vector<T>& values) {
+  return {dumps(Json(values))};
+}
+
 void check_one_of(const std::string& key, const std::string& value,
                   const std::vector<std::string>& allowed) {
   for (const auto& a : allowed) {
@@ -358,9 +394,34 @@ void validate(const TrainConfig& c) {
   KNOB_CHECK(o.alpha > 0 && o.alpha < 1, "optimizer.alpha", o.alpha, "must be in (0, 1)");
 
   const auto& s = c.schedule;
-  check_one_of("schedule.kind", s.kind,
-               {"constant", "inverse_time", "step", "multistep", "exponential", "polynomial",
-                "cosine", "cosine_restarts", "cyclic", "one_cycle", "plateau"});
+  const std::vector<std::string> time_schedules = {
+      "constant", "inverse_time",    "step",   "multistep", "exponential", "polynomial",
+      "cosine",   "cosine_restarts", "cyclic", "one_cycle"};
+  std::vector<std::string> kinds = time_schedules;
+  kinds.insert(kinds.end(), {"plateau", "sequential"});
+  check_one_of("schedule.kind", s.kind, kinds);
+  if (s.kind == "sequential") {
+    KNOB_CHECK(s.phases.size() >= 2, "schedule.phases", as_list(s.phases),
+               "must list at least two schedules when schedule.kind is \"sequential\"");
+    for (const auto& phase : s.phases) check_one_of("schedule.phases", phase, time_schedules);
+    KNOB_CHECK(
+        s.switch_at.size() + 1 == s.phases.size(), "schedule.switch_at", as_list(s.switch_at),
+        "must have one entry fewer than schedule.phases (" + std::to_string(s.phases.size()) + ")");
+    for (size_t i = 0; i < s.switch_at.size(); ++i) {
+      KNOB_CHECK(s.switch_at[i] > (i ? s.switch_at[i - 1] : s.warmup), "schedule.switch_at",
+                 as_list(s.switch_at),
+                 "must be increasing and after the warm-up (schedule.warmup = " +
+                     std::to_string(s.warmup) + ")");
+    }
+    if (s.per == "epoch") {
+      KNOB_CHECK(s.switch_at.back() < c.train.epochs, "schedule.switch_at", as_list(s.switch_at),
+                 "must switch before training ends (train.epochs = " +
+                     std::to_string(c.train.epochs) + ")");
+    }
+  } else {
+    KNOB_CHECK(s.phases.empty(), "schedule.phases", as_list(s.phases),
+               "is used only when schedule.kind is \"sequential\" (it is \"" + s.kind + "\")");
+  }
   check_one_of("schedule.per", s.per, {"epoch", "step"});
   check_one_of("schedule.mode", s.mode, {"triangular", "triangular2", "exp_range"});
   KNOB_CHECK(s.warmup >= 0, "schedule.warmup", s.warmup, "must be >= 0");
@@ -388,6 +449,10 @@ void validate(const TrainConfig& c) {
              "must be >= 0");
   KNOB_CHECK(c.train.divergence_factor == 0 || c.train.divergence_factor > 1,
              "train.divergence_factor", c.train.divergence_factor, "must be 0 (off) or > 1");
+
+  KNOB_CHECK(c.checkpoint.every >= 1, "checkpoint.every", c.checkpoint.every, "must be >= 1");
+  KNOB_CHECK(!c.checkpoint.resume || !c.checkpoint.path.empty(), "checkpoint.resume",
+             c.checkpoint.resume, "needs checkpoint.path (the file to resume from)");
 }
 
 }  // namespace knob

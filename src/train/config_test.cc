@@ -67,6 +67,28 @@ anything = "left to the study reader"
   EXPECT_NO_THROW(validate(c));
 }
 
+TEST(TrainConfigTest, ParsesSequentialScheduleAndCheckpoint) {
+  TrainConfig c = parse_train_config(R"(
+[schedule]
+kind = "sequential"
+phases = ["constant", "cosine"]
+switch_at = [4]
+[checkpoint]
+path = "run.ckpt"
+every = 2
+resume = true
+)",
+                                     "inline.toml");
+  EXPECT_EQ(c.schedule.phases, (std::vector<std::string>{"constant", "cosine"}));
+  EXPECT_EQ(c.schedule.switch_at, std::vector<int64_t>{4});
+  EXPECT_EQ(c.checkpoint.path, "run.ckpt");
+  EXPECT_EQ(c.checkpoint.every, 2);
+  EXPECT_TRUE(c.checkpoint.resume);
+  EXPECT_NO_THROW(validate(c));
+  apply_override(c, "schedule.phases=[\"step\", \"exponential\"]");
+  EXPECT_EQ(c.schedule.phases, (std::vector<std::string>{"step", "exponential"}));
+}
+
 TEST(TrainConfigTest, IntegersWidenToDoublesAndExactDoublesNarrow) {
   TrainConfig c;
   set_config_value(c, "optimizer.lr", ConfigValue(int64_t{1}));
@@ -148,6 +170,56 @@ TEST(TrainConfigTest, MalformedInputIsNamed) {
       {"negative seed", [&] { validated("train.seed=-1"); }, {"train.seed", ">= 0"}},
       {"idx without files", [&] { validated("data.source=idx"); }, {"data.train_images"}},
       {"monitor", [&] { validated("train.monitor=accuracy"); }, {"train.monitor", "val_accuracy"}},
+      {"sequential without phases",
+       [&] { validated("schedule.kind=sequential"); },
+       {"schedule.phases", "at least two"}},
+      {"sequential unknown phase",
+       [&] {
+         TrainConfig c = parse(
+             "[schedule]\nkind = \"sequential\"\nphases = [\"constant\", \"zigzag\"]\n"
+             "switch_at = [3]\n");
+         validate(c);
+       },
+       {"schedule.phases", "zigzag", "cosine"}},
+      {"sequential nested",
+       [&] {
+         TrainConfig c = parse(
+             "[schedule]\nkind = \"sequential\"\nphases = [\"constant\", \"plateau\"]\n"
+             "switch_at = [3]\n");
+         validate(c);
+       },
+       {"schedule.phases", "plateau"}},
+      {"switch_at count",
+       [&] {
+         TrainConfig c =
+             parse("[schedule]\nkind = \"sequential\"\nphases = [\"constant\", \"cosine\"]\n");
+         validate(c);
+       },
+       {"schedule.switch_at = []", "one entry fewer"}},
+      {"switch_at after the end",
+       [&] {
+         TrainConfig c = parse(
+             "[schedule]\nkind = \"sequential\"\nphases = [\"constant\", \"cosine\"]\n"
+             "switch_at = [12]\n");
+         validate(c);
+       },
+       {"schedule.switch_at = [12]", "train.epochs = 10"}},
+      {"switch_at in warm-up",
+       [&] {
+         TrainConfig c = parse(
+             "[schedule]\nkind = \"sequential\"\nphases = [\"constant\", \"cosine\"]\n"
+             "switch_at = [2]\nwarmup = 3\n");
+         validate(c);
+       },
+       {"schedule.switch_at = [2]", "after the warm-up"}},
+      {"phases without sequential",
+       [&] { validated("schedule.phases=[\"constant\", \"cosine\"]"); },
+       {"schedule.phases", "only when"}},
+      {"mixed list", [&] { parse("[schedule]\nphases = [\"a\", 1]\n"); }, {"schedule.phases"}},
+      {"checkpoint every", [&] { validated("checkpoint.every=0"); }, {"checkpoint.every", ">= 1"}},
+      {"resume without path",
+       [&] { validated("checkpoint.resume=true"); },
+       {"checkpoint.resume", "checkpoint.path"}},
   };
   for (const auto& c : cases) {
     try {

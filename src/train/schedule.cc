@@ -268,38 +268,53 @@ void PlateauSchedule::restore(const State& s) {
 
 namespace knob {
 
-SchedulePtr make_schedule(const ScheduleConfig& c, double lr, int64_t total) {
-  const int64_t main_length = std::max<int64_t>(1, total - c.warmup);
+namespace {
+
+// One schedule of kind `kind` (not sequential, not plateau) running `length` units.
+SchedulePtr make_phase(const ScheduleConfig& c, const std::string& kind, double lr,
+                       int64_t length) {
   const double max_lr = c.max_lr > 0 ? c.max_lr : 10 * lr;
-  SchedulePtr main;
-  if (c.kind == "inverse_time") {
-    main = inverse_time(lr, c.alpha);
-  } else if (c.kind == "step") {
-    main = step_decay(lr, c.step_size, c.gamma);
-  } else if (c.kind == "multistep") {
-    main = multistep(lr, c.milestones, c.gamma);
-  } else if (c.kind == "exponential") {
-    main = exponential(lr, c.gamma);
-  } else if (c.kind == "polynomial") {
-    main = polynomial(lr, c.t_max > 0 ? c.t_max : main_length, c.power);
-  } else if (c.kind == "cosine") {
-    main = cosine(lr, c.t_max > 0 ? c.t_max : main_length, c.eta_min);
-  } else if (c.kind == "cosine_restarts") {
-    main = cosine_warm_restarts(lr, c.t_0, c.t_mult, c.eta_min);
-  } else if (c.kind == "cyclic") {
+  if (kind == "inverse_time") return inverse_time(lr, c.alpha);
+  if (kind == "step") return step_decay(lr, c.step_size, c.gamma);
+  if (kind == "multistep") return multistep(lr, c.milestones, c.gamma);
+  if (kind == "exponential") return exponential(lr, c.gamma);
+  if (kind == "polynomial") return polynomial(lr, c.t_max > 0 ? c.t_max : length, c.power);
+  if (kind == "cosine") return cosine(lr, c.t_max > 0 ? c.t_max : length, c.eta_min);
+  if (kind == "cosine_restarts") return cosine_warm_restarts(lr, c.t_0, c.t_mult, c.eta_min);
+  if (kind == "cyclic") {
     CyclicMode mode = c.mode == "triangular2" ? CyclicMode::kTriangular2
                       : c.mode == "exp_range" ? CyclicMode::kExpRange
                                               : CyclicMode::kTriangular;
-    int64_t up = c.step_size_up > 0 ? c.step_size_up : std::max<int64_t>(1, main_length / 4);
-    main = cyclic(lr, max_lr, up, 0, mode, c.gamma);  // gamma matters for exp_range only
-  } else if (c.kind == "one_cycle") {
+    int64_t up = c.step_size_up > 0 ? c.step_size_up : std::max<int64_t>(1, length / 4);
+    return cyclic(lr, max_lr, up, 0, mode, c.gamma);  // gamma matters for exp_range only
+  }
+  if (kind == "one_cycle") {
     OneCycleOptions o;
     o.pct_start = c.pct_start;
-    main = one_cycle(max_lr, main_length, o);
-  } else {
-    main = constant(lr);  // "constant", and "plateau" whose changes come from metrics
+    return one_cycle(max_lr, length, o);
   }
-  return linear_warmup(main, c.warmup, c.warmup_start_factor);
+  return constant(lr);  // "constant", and "plateau" whose changes come from metrics
+}
+
+}  // namespace
+
+SchedulePtr make_schedule(const ScheduleConfig& c, double lr, int64_t total) {
+  const int64_t main_length = std::max<int64_t>(1, total - c.warmup);
+  if (c.kind != "sequential") {
+    return linear_warmup(make_phase(c, c.kind, lr, main_length), c.warmup, c.warmup_start_factor);
+  }
+  // switch_at counts from the start of training; the phases run after the warm-up.
+  std::vector<int64_t> starts = {c.warmup};
+  starts.insert(starts.end(), c.switch_at.begin(), c.switch_at.end());
+  std::vector<SchedulePtr> phases;
+  std::vector<int64_t> milestones;
+  for (size_t i = 0; i < c.phases.size(); ++i) {
+    const int64_t end = i + 1 < starts.size() ? starts[i + 1] : total;
+    phases.push_back(make_phase(c, c.phases[i], lr, std::max<int64_t>(1, end - starts[i])));
+    if (i > 0) milestones.push_back(starts[i] - c.warmup);
+  }
+  return linear_warmup(sequential(std::move(phases), std::move(milestones)), c.warmup,
+                       c.warmup_start_factor);
 }
 
 }  // namespace knob

@@ -107,6 +107,24 @@ TEST(ScheduleTest, ClosedForms) {
   EXPECT_DOUBLE_EQ(cosine_warm_restarts(1.0, 4, 1)->lr(4), 1.0);  // restart
 }
 
+// A sequential config: 2 warm-up epochs, constant until epoch 5, then cosine to the end.
+TEST(ScheduleTest, SequentialConfigSwitchesAtItsEpochs) {
+  ScheduleConfig c;
+  c.kind = "sequential";
+  c.phases = {"constant", "cosine"};
+  c.switch_at = {5};
+  c.warmup = 2;
+  SchedulePtr s = make_schedule(c, 0.1, 20);
+  EXPECT_DOUBLE_EQ(s->lr(0), 0.0);   // warm-up from 0
+  EXPECT_DOUBLE_EQ(s->lr(1), 0.05);  // halfway
+  for (int64_t t = 2; t < 5; ++t) EXPECT_DOUBLE_EQ(s->lr(t), 0.1) << t;
+  // The cosine runs its own t = 0..15 over the 15 remaining epochs.
+  for (int64_t t = 5; t < 20; ++t) {
+    expect_close(0.1 * (1 + std::cos(M_PI * static_cast<double>(t - 5) / 15.0)) / 2, s->lr(t),
+                 "epoch " + std::to_string(t));
+  }
+}
+
 TEST(ScheduleTest, MalformedSettingsNameTheField) {
   struct Case {
     std::string field;

@@ -6,8 +6,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 
+#include "checkpoint.h"
 #include "knob/core/error.h"
 #include "knob/core/json.h"
 #include "knob/train/dataset.h"
@@ -29,11 +32,13 @@ void set_compute_threads(int64_t threads) {
 
 struct Trainer::State {
   std::shared_ptr<const DataSplits> data;
+  ModelFactory model_factory;
 };
 
-Trainer::Trainer(TrainConfig config)
+Trainer::Trainer(TrainConfig config, ModelFactory model)
     : config_(std::move(config)), state_(std::make_unique<State>()) {
   validate(config_);
+  state_->model_factory = std::move(model);
   state_->data = load_data(config_.data, config_.train.seed);
   const int64_t n = state_->data->train.size();
   KNOB_CHECK(config_.batch.size <= n, "batch.size", config_.batch.size,
@@ -177,7 +182,12 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
 
   std::vector<int64_t> example_shape(data.train.inputs.sizes().begin() + 1,
                                      data.train.inputs.sizes().end());
-  torch::nn::Sequential model = make_model(c.model, example_shape, data.train.num_classes);
+  torch::nn::Sequential model;
+  if (state_->model_factory) {
+    model->push_back(state_->model_factory(example_shape, data.train.num_classes));
+  } else {
+    model = make_model(c.model, example_shape, data.train.num_classes);
+  }
   auto optimizer = make_optimizer(c.optimizer, model->parameters());
 
   // Learning rate: base (scaled by the linear scaling rule), schedule, plateau.
@@ -220,16 +230,45 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
   stop_options.start_from_epoch = c.train.start_from_epoch;
   EarlyStopping early_stopping(stop_options);
   EarlyStopping best_tracker({.maximize = true});  // best validation accuracy, for the result
-  std::vector<torch::Tensor> best_weights;
+
+  TrainResult result;
+  CheckpointState run;  // what a checkpoint holds besides the model and the optimizer
+  run.first_loss = NAN;
+  bool stop = false;
+  // The metric-driven policies after an epoch: best so far, early stopping, plateau.
+  auto end_epoch = [&](const EpochMetrics& m) {
+    run.history.push_back(m);
+    best_tracker.update(m.epoch, m.val_accuracy);
+    const double monitored = c.train.monitor == "val_accuracy" ? m.val_accuracy
+                             : c.train.monitor == "val_loss"   ? m.val_loss
+                                                               : m.train_loss;
+    if (early_stopping.update(m.epoch, monitored)) {
+      result.stop_reason = "early_stopping";
+      stop = true;
+    }
+    if (plateau) plateau_factor = plateau->step(monitored) / c.optimizer.lr;
+  };
+
+  if (c.checkpoint.resume) {
+    if (std::filesystem::exists(c.checkpoint.path)) {
+      CheckpointState saved = load_checkpoint(c.checkpoint.path, c, *model, *optimizer);
+      run.step = saved.step;
+      run.first_loss = saved.first_loss;
+      run.best_weights = std::move(saved.best_weights);
+      for (const auto& m : saved.history) end_epoch(m);  // replays the policies' state
+      result.resumed_epochs = static_cast<int64_t>(saved.history.size());
+    } else {
+      std::cerr << "[knob] no checkpoint at " << c.checkpoint.path << ": starting at epoch 1\n";
+    }
+  }
 
   MetricsWriter metrics(c.output.metrics);
+  for (const auto& m : run.history) metrics.write(m);
   ProgressBar bar(c.output.progress);
-  TrainResult result;
-  int64_t step = 0;
-  double first_loss = NAN;
-  bool stop = false;
+  int64_t& step = run.step;
+  double& first_loss = run.first_loss;
 
-  for (int64_t epoch = 0; epoch < c.train.epochs && !stop; ++epoch) {
+  for (int64_t epoch = result.resumed_epochs; epoch < c.train.epochs && !stop; ++epoch) {
     const auto epoch_start = Clock::now();
     const int64_t batch_size = batch_size_at(c.batch, epoch, n_train);
     const int64_t batches = (n_train + batch_size - 1) / batch_size;
@@ -294,29 +333,27 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
     m.batch_size = batch_size;
     m.seconds = seconds_since(epoch_start);
     m.samples_per_second = static_cast<double>(seen) / std::max(m.seconds, 1e-9);
-    result.history.push_back(m);
     metrics.write(m);
-
-    best_tracker.update(epoch, m.val_accuracy);
-    const double monitored = c.train.monitor == "val_accuracy" ? m.val_accuracy
-                             : c.train.monitor == "val_loss"   ? m.val_loss
-                                                               : m.train_loss;
-    if (early_stopping.update(epoch, monitored)) {
-      result.stop_reason = "early_stopping";
-      stop = true;
+    end_epoch(m);
+    if (c.train.restore_best && early_stopping.improved()) {
+      run.best_weights = copy_parameters(model);
     }
-    if (c.train.restore_best && early_stopping.improved()) best_weights = copy_parameters(model);
-    if (plateau) plateau_factor = plateau->step(monitored) / c.optimizer.lr;
+    const bool whole_epoch = seen == n_train;  // not cut by the time budget
+    if (!c.checkpoint.path.empty() && whole_epoch &&
+        ((epoch + 1) % c.checkpoint.every == 0 || stop || epoch + 1 == c.train.epochs)) {
+      save_checkpoint(c.checkpoint.path, c, *model, *optimizer, run);
+    }
     if (on_epoch) on_epoch(m);  // may throw to stop the run (pruning)
   }
 
+  result.history = run.history;
   if (!result.history.empty()) {
     result.best_epoch = best_tracker.best_epoch();
     result.best_val_accuracy = *best_tracker.best();
     result.final_val_accuracy = result.history.back().val_accuracy;
   }
-  if (c.train.restore_best && !best_weights.empty()) {
-    load_parameters(model, best_weights);
+  if (c.train.restore_best && !run.best_weights.empty()) {
+    load_parameters(model, run.best_weights);
     result.final_val_accuracy = evaluate(model, data, data.validation).accuracy;
   }
   if (c.output.test && data.test.size() > 0 && result.stop_reason != "diverged") {

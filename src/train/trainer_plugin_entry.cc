@@ -1,6 +1,8 @@
 // The entry point of libknob_trainer.so (see knob/train/trainer_plugin.h).
 #include "knob/train/trainer_plugin.h"
 
+#include "knob/train/trainer.h"
+
 namespace {
 
 knob::TrainResult fit(const knob::TrainConfig& config, const knob::EpochCallback& on_epoch) {

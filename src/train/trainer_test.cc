@@ -142,6 +142,170 @@ TEST(TrainerTest, EpochCallbackCanStopTheRun) {
   EXPECT_EQ(calls, 1);
 }
 
+// Stops a run after `epochs` epochs, as a crash or a pre-empted job would.
+struct Interrupt {};
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Interrupted after 2 of 4 epochs and resumed from the checkpoint, a run gives the numbers of
+// an uninterrupted one: model, optimizer state, per-step schedule, plateau and early-stopping
+// state, best weights and the dropout generator all come back.
+TEST(TrainerTest, ResumedRunRepeatsTheUninterruptedOne) {
+  TempDir dir;
+  TrainConfig adam_cosine = small_config();
+  adam_cosine.schedule.kind = "cosine";
+  adam_cosine.schedule.per = "step";
+  adam_cosine.schedule.warmup = 20;
+  TrainConfig sgd_plateau = small_config();
+  sgd_plateau.optimizer.kind = "sgd";
+  sgd_plateau.optimizer.lr = 0.05;
+  sgd_plateau.optimizer.momentum = 0.9;
+  sgd_plateau.optimizer.nesterov = true;
+  sgd_plateau.schedule.kind = "plateau";
+  sgd_plateau.schedule.patience = 0;
+  sgd_plateau.schedule.factor = 0.5;
+  sgd_plateau.train.restore_best = true;
+  sgd_plateau.train.patience = 3;
+  sgd_plateau.batch.grow_at = {3};
+  for (TrainConfig c : {adam_cosine, sgd_plateau}) {
+    c.train.epochs = 4;
+    const std::string label = c.optimizer.kind;
+    TrainResult whole = Trainer(c).fit();
+    ASSERT_EQ(whole.history.size(), 4u) << label;
+
+    c.checkpoint.path = dir.file(label + ".ckpt");
+    EXPECT_THROW(Trainer(c).fit([](const EpochMetrics& m) {
+      if (m.epoch == 1) throw Interrupt();
+    }),
+                 Interrupt);
+    c.checkpoint.resume = true;
+    TrainResult resumed = Trainer(c).fit();
+    EXPECT_EQ(resumed.resumed_epochs, 2) << label;
+    ASSERT_EQ(resumed.history.size(), 4u) << label;
+    for (size_t i = 0; i < 4; ++i) {
+      EXPECT_EQ(resumed.history[i].train_loss, whole.history[i].train_loss) << label << " " << i;
+      EXPECT_EQ(resumed.history[i].val_loss, whole.history[i].val_loss) << label << " " << i;
+      EXPECT_EQ(resumed.history[i].lr, whole.history[i].lr) << label << " " << i;
+    }
+    EXPECT_GT(whole.final_val_accuracy, 0.5) << label;
+    EXPECT_EQ(resumed.final_val_accuracy, whole.final_val_accuracy) << label;
+    EXPECT_GE(whole.best_epoch, 0) << label;
+    EXPECT_EQ(resumed.best_epoch, whole.best_epoch) << label;
+    // A checkpoint of a finished run resumes to the same result without training.
+    TrainResult again = Trainer(c).fit();
+    EXPECT_EQ(again.resumed_epochs, 4) << label;
+    EXPECT_EQ(again.final_val_accuracy, whole.final_val_accuracy) << label;
+  }
+}
+
+TEST(TrainerTest, ResumeWithoutACheckpointStartsFresh) {
+  TempDir dir;
+  TrainConfig c = small_config();
+  c.train.epochs = 1;
+  c.checkpoint.path = dir.file("new.ckpt");
+  c.checkpoint.resume = true;
+  TrainResult r = Trainer(c).fit();
+  EXPECT_EQ(r.resumed_epochs, 0);
+  EXPECT_EQ(r.history.size(), 1u);
+  EXPECT_TRUE(fs::exists(c.checkpoint.path));
+}
+
+// Checkpoints that cannot be resumed: each an InvalidArgument naming the file and what
+// differs, and the file left as it was.
+TEST(TrainerTest, MalformedCheckpointsAreNamedAndKept) {
+  TempDir dir;
+  TrainConfig base = small_config();
+  base.train.epochs = 1;
+  base.checkpoint.path = dir.file("run.ckpt");
+  Trainer(base).fit();
+  write_bytes(dir.file("garbage.ckpt"), "not a checkpoint at all");
+  write_bytes(dir.file("empty.ckpt"), "");
+
+  struct Case {
+    std::string name, path;
+    std::function<void(TrainConfig&)> change;
+    std::vector<std::string> fragments;
+  };
+  const std::vector<Case> cases = {
+      {"garbage", dir.file("garbage.ckpt"), [](TrainConfig&) {}, {"garbage.ckpt", "checkpoint"}},
+      {"empty", dir.file("empty.ckpt"), [](TrainConfig&) {}, {"empty.ckpt"}},
+      {"other model",
+       base.checkpoint.path,
+       [](TrainConfig& c) { c.model.hidden = {64}; },
+       {"run.ckpt", "model.hidden = [128]", "[64]"}},
+      {"other optimizer",
+       base.checkpoint.path,
+       [](TrainConfig& c) { c.optimizer.kind = "sgd"; },
+       {"run.ckpt", "optimizer.kind", "\"adam\"", "\"sgd\""}},
+      {"other data",
+       base.checkpoint.path,
+       [](TrainConfig& c) { c.data.limit = 2000; },
+       {"data.limit = 3000", "2000"}},
+  };
+  for (const auto& k : cases) {
+    const std::string before = read_bytes(k.path);
+    TrainConfig c = base;
+    c.train.epochs = 2;
+    c.checkpoint.path = k.path;
+    c.checkpoint.resume = true;
+    k.change(c);
+    try {
+      Trainer(c).fit();
+      ADD_FAILURE() << k.name << ": no error";
+    } catch (const InvalidArgument& e) {
+      for (const auto& fragment : k.fragments) {
+        EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
+            << k.name << ": '" << fragment << "' not in: " << e.what();
+      }
+    }
+    EXPECT_EQ(read_bytes(k.path), before) << k.name;
+  }
+}
+
+// A module written by the user: a residual MLP block, not expressible in [model].
+struct ResidualNetImpl : torch::nn::Module {
+  ResidualNetImpl(int64_t features, int64_t classes)
+      : input(register_module("input", torch::nn::Linear(features, 64))),
+        hidden(register_module("hidden", torch::nn::Linear(64, 64))),
+        output(register_module("output", torch::nn::Linear(64, classes))) {}
+  torch::Tensor forward(torch::Tensor x) {
+    x = torch::relu(input(x.flatten(1)));
+    x = x + torch::relu(hidden(x));
+    return output(x);
+  }
+  torch::nn::Linear input, hidden, output;
+};
+TORCH_MODULE(ResidualNet);
+
+TEST(TrainerTest, CustomModuleTrainsAndCheckpoints) {
+  TempDir dir;
+  std::vector<int64_t> seen_shape;
+  ModelFactory factory = [&](const std::vector<int64_t>& shape, int64_t classes) {
+    seen_shape = shape;
+    int64_t features = 1;
+    for (int64_t d : shape) features *= d;
+    return torch::nn::AnyModule(ResidualNet(features, classes));
+  };
+  TrainConfig c = small_config();
+  c.checkpoint.path = dir.file("custom.ckpt");
+  TrainResult r = Trainer(c, factory).fit();
+  EXPECT_EQ(seen_shape, (std::vector<int64_t>{28, 28}));
+  EXPECT_EQ(r.stop_reason, "completed") << r.divergence;
+  EXPECT_EQ(r.history.size(), 2u);
+  EXPECT_GT(r.final_val_accuracy, 0.70);
+  c.checkpoint.resume = true;
+  c.train.epochs = 3;  // one more epoch on top of the checkpoint
+  TrainResult more = Trainer(c, factory).fit();
+  EXPECT_EQ(more.resumed_epochs, 2);
+  EXPECT_EQ(more.history.size(), 3u);
+  // The seed MLP's parameters do not fit the custom module's checkpoint.
+  TrainConfig mlp = c;
+  EXPECT_THROW(Trainer(mlp).fit(), InvalidArgument);
+}
+
 TEST(TrainerTest, CsvDataTrains) {
   TempDir dir;
   std::ofstream csv(dir.file("xor.csv"));

@@ -56,7 +56,7 @@ struct OptimizerConfig {
 
 struct ScheduleConfig {
   // constant | inverse_time | step | multistep | exponential | polynomial | cosine |
-  // cosine_restarts | cyclic | one_cycle | plateau
+  // cosine_restarts | cyclic | one_cycle | plateau | sequential
   std::string kind = "constant";
   std::string per = "epoch";  // epoch | step: what t counts
   int64_t warmup = 0;         // linear warm-up length, in the same unit
@@ -78,6 +78,11 @@ struct ScheduleConfig {
   int64_t patience = 10;            // plateau
   double threshold = 1e-4;          // plateau
   double min_lr = 0.0;              // plateau
+  // sequential: phases[i] (a kind above, with the options above) runs from switch_at[i-1] to
+  // switch_at[i], each from its own t = 0 (PyTorch SequentialLR). switch_at counts from the
+  // start of training, warm-up included; it has one entry fewer than phases.
+  std::vector<std::string> phases;
+  std::vector<int64_t> switch_at;
 };
 
 struct BatchConfig {
@@ -112,6 +117,15 @@ struct OutputConfig {
   bool test = true;      // evaluate on the test set at the end
 };
 
+// Checkpoints: the whole training state (model, optimizer, schedule, early stopping, history,
+// random generators) saved at the end of every `every` epochs; a resumed run continues with
+// the same numbers as an uninterrupted one (at 1 thread).
+struct CheckpointConfig {
+  std::string path;     // file ("": no checkpoints)
+  int64_t every = 1;    // epochs between saves
+  bool resume = false;  // continue from `path` when it exists (else start and say so)
+};
+
 struct TrainConfig {
   DataConfig data;
   ModelConfig model;
@@ -120,9 +134,11 @@ struct TrainConfig {
   BatchConfig batch;
   LoopConfig train;
   OutputConfig output;
+  CheckpointConfig checkpoint;
 };
 
-using ConfigValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>>;
+using ConfigValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>,
+                                 std::vector<std::string>>;
 
 // Sets one field by dotted key. Numbers convert where exact (3 -> 3.0 for a double field, 4.0 ->
 // 4 for an int field); throws InvalidArgument naming the key, the value and the type expected,
@@ -137,8 +153,8 @@ ConfigValue get_config_value(const TrainConfig& config, const std::string& key);
 // Every dotted key, in registry order.
 std::vector<std::string> config_keys();
 
-// Reads the [data] [model] [optimizer] [schedule] [batch] [train] [output] tables of a TOML
-// file (other tables, such as [study] and [search], are left to their readers). Throws
+// Reads the [data] [model] [optimizer] [schedule] [batch] [train] [output] [checkpoint] tables of a
+// TOML file (other tables, such as [study] and [search], are left to their readers). Throws
 // InvalidArgument naming file, table and key.
 TrainConfig load_train_config(const std::string& path);
 // The same from TOML text; `origin` names it in messages.

@@ -1,10 +1,11 @@
 // Trainer: trains a classifier from a TrainConfig on libtorch — data, model, optimizer,
-// learning-rate schedule with warm-up, batch-size policy, early stopping, a wall-clock budget
-// and divergence detection — and returns the per-epoch history.
+// learning-rate schedule with warm-up, batch-size policy, early stopping, a wall-clock budget,
+// divergence detection and checkpoints — and returns the per-epoch history.
 //
 // Divergence (a NaN/Inf loss, or a loss above train.divergence_factor x the first batch's
 // loss) never crashes or hangs: the run stops and the result says where.
 // An epoch callback sees each epoch's metrics; it may throw (a tuner's TrialPruned) to stop.
+// The model is the config's (MLP or CNN) or any libtorch module a ModelFactory builds.
 // Not thread-safe per object; several Trainers may run in parallel threads (set
 // train.threads = 1 each).
 //
@@ -12,44 +13,37 @@
 //   knob::TrainConfig config = knob::load_train_config("examples/fashion_mnist_mlp.toml");
 //   knob::TrainResult result = knob::Trainer(config).fit();
 //   std::cout << result.final_val_accuracy << "\n";
+//
+// Example (a custom module: anything with `Tensor forward(Tensor)` returning logits):
+//   struct NetImpl : torch::nn::Module { ... torch::Tensor forward(torch::Tensor x); };
+//   TORCH_MODULE(Net);
+//   knob::Trainer trainer(config, [](const std::vector<int64_t>& shape, int64_t classes) {
+//     return torch::nn::AnyModule(Net(shape, classes));
+//   });
 #pragma once
 
+#include <torch/torch.h>
+
 #include <functional>
-#include <optional>
-#include <string>
+#include <memory>
 #include <vector>
 
 #include "knob/train/config.h"
+#include "knob/train/train_result.h"
 
 namespace knob {
 
-struct EpochMetrics {
-  int64_t epoch = 0;  // 0-based
-  double train_loss = 0, val_loss = 0, val_accuracy = 0;
-  double lr = 0;
-  int64_t batch_size = 0;
-  double seconds = 0;             // this epoch's wall time
-  double samples_per_second = 0;  // training throughput of this epoch
-};
-
-struct TrainResult {
-  std::vector<EpochMetrics> history;
-  // "completed", "early_stopping", "time_budget" or "diverged".
-  std::string stop_reason = "completed";
-  std::string divergence;  // what diverged and at which step, when stop_reason is "diverged"
-  int64_t best_epoch = -1;
-  double best_val_accuracy = 0;
-  double final_val_accuracy = 0;  // of the model the run ends with (best if restored)
-  std::optional<double> test_accuracy;
-  double seconds = 0;
-};
-
-using EpochCallback = std::function<void(const EpochMetrics&)>;
+// Builds the model for inputs of `example_shape` (one example, without the batch dimension:
+// {28, 28} for Fashion-MNIST, {features} for CSV data) and `num_classes` outputs (logits).
+// Called once per fit(), after the run's seed is set, so initialization is reproducible.
+using ModelFactory = std::function<torch::nn::AnyModule(const std::vector<int64_t>& example_shape,
+                                                        int64_t num_classes)>;
 
 class Trainer {
  public:
-  // Validates the config (InvalidArgument naming the key) and loads the data.
-  explicit Trainer(TrainConfig config);
+  // Validates the config (InvalidArgument naming the key) and loads the data. Without a
+  // factory the model is the config's [model].
+  explicit Trainer(TrainConfig config, ModelFactory model = {});
   ~Trainer();
   TrainResult fit(const EpochCallback& on_epoch = {});
 

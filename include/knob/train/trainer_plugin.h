@@ -3,12 +3,14 @@
 // does not pay libtorch's start-up (~300 shared libraries, over a second here).
 //
 // Torch-free: the types crossing the boundary (TrainConfig, EpochMetrics, TrainResult) are.
+// Custom models (ModelFactory) need the library itself: link knob::train and use Trainer.
 //
 // Example:
 //   knob::TrainResult r = knob::train_with_plugin(config, [](const knob::EpochMetrics& m) {});
 #pragma once
 
-#include "knob/train/trainer.h"
+#include "knob/train/config.h"
+#include "knob/train/train_result.h"
 
 namespace knob {
 

@@ -1,0 +1,38 @@
+// What a training run produces: per-epoch metrics and the result of the whole run. Torch-free,
+// so programs that train through the plugin (trainer_plugin.h) see them without libtorch.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace knob {
+
+struct EpochMetrics {
+  int64_t epoch = 0;  // 0-based
+  double train_loss = 0, val_loss = 0, val_accuracy = 0;
+  double lr = 0;
+  int64_t batch_size = 0;
+  double seconds = 0;             // this epoch's wall time
+  double samples_per_second = 0;  // training throughput of this epoch
+};
+
+struct TrainResult {
+  std::vector<EpochMetrics> history;  // a resumed run's includes the epochs before the resume
+  // "completed", "early_stopping", "time_budget" or "diverged".
+  std::string stop_reason = "completed";
+  std::string divergence;  // what diverged and at which step, when stop_reason is "diverged"
+  int64_t best_epoch = -1;
+  double best_val_accuracy = 0;
+  double final_val_accuracy = 0;  // of the model the run ends with (best if restored)
+  std::optional<double> test_accuracy;
+  int64_t resumed_epochs = 0;  // epochs read from a checkpoint instead of trained
+  double seconds = 0;
+};
+
+// Sees each epoch's metrics; it may throw (a tuner's TrialPruned) to stop the run.
+using EpochCallback = std::function<void(const EpochMetrics&)>;
+
+}  // namespace knob
