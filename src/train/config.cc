@@ -103,6 +103,14 @@ const std::vector<Field>& registry() {
       KNOB_FIELD(checkpoint, path),
       KNOB_FIELD(checkpoint, every),
       KNOB_FIELD(checkpoint, resume),
+      KNOB_FIELD(lr_find, start),
+      KNOB_FIELD(lr_find, end),
+      KNOB_FIELD(lr_find, steps),
+      KNOB_FIELD(lr_find, mode),
+      KNOB_FIELD(lr_find, beta),
+      KNOB_FIELD(lr_find, diverge),
+      KNOB_FIELD(lr_find, suggestion),
+      KNOB_FIELD(lr_find, use),
   };
   return kFields;
 }
@@ -170,6 +178,14 @@ std::vector<std::string> config_keys() {
 }
 
 void set_config_value(TrainConfig& config, const std::string& key, const ConfigValue& value) {
+  if (key == "optimizer.lr") {
+    if (const auto* s = std::get_if<std::string>(&value)) {
+      if (*s != "find") throw_invalid(key, *s, "must be a number > 0 or \"find\"");
+      config.lr_find.use = true;  // the range test chooses the learning rate
+      return;
+    }
+    config.lr_find.use = false;
+  }
   const Field& field = find_field(key);
   std::visit(
       [&](auto* target) {
@@ -449,6 +465,18 @@ void validate(const TrainConfig& c) {
              "must be >= 0");
   KNOB_CHECK(c.train.divergence_factor == 0 || c.train.divergence_factor > 1,
              "train.divergence_factor", c.train.divergence_factor, "must be 0 (off) or > 1");
+
+  const auto& f = c.lr_find;
+  KNOB_CHECK(std::isfinite(f.start) && f.start > 0, "lr_find.start", f.start,
+             "must be a number > 0");
+  KNOB_CHECK(std::isfinite(f.end) && f.end > f.start, "lr_find.end", f.end,
+             "must be a number > lr_find.start (" + detail::format_value(f.start) + ")");
+  KNOB_CHECK(f.steps >= 10, "lr_find.steps", f.steps,
+             "must be >= 10 (the suggestions leave out the first tenth and the last 5 points)");
+  check_one_of("lr_find.mode", f.mode, {"exp", "linear"});
+  KNOB_CHECK(f.beta >= 0 && f.beta < 1, "lr_find.beta", f.beta, "must be in [0, 1)");
+  KNOB_CHECK(f.diverge > 1, "lr_find.diverge", f.diverge, "must be > 1");
+  check_one_of("lr_find.suggestion", f.suggestion, {"valley", "steepest", "minimum"});
 
   KNOB_CHECK(c.checkpoint.every >= 1, "checkpoint.every", c.checkpoint.every, "must be >= 1");
   KNOB_CHECK(!c.checkpoint.resume || !c.checkpoint.path.empty(), "checkpoint.resume",

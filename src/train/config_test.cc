@@ -89,6 +89,17 @@ resume = true
   EXPECT_EQ(c.schedule.phases, (std::vector<std::string>{"step", "exponential"}));
 }
 
+TEST(TrainConfigTest, LrFindSetsTheRangeTestOn) {
+  TrainConfig c = parse_train_config("[optimizer]\nlr = \"find\"\n", "inline.toml");
+  EXPECT_TRUE(c.lr_find.use);
+  EXPECT_NO_THROW(validate(c));
+  apply_override(c, "optimizer.lr=0.01");
+  EXPECT_FALSE(c.lr_find.use);
+  EXPECT_DOUBLE_EQ(c.optimizer.lr, 0.01);
+  set_config_value(c, "optimizer.lr", ParamValue(std::string("find")));
+  EXPECT_TRUE(c.lr_find.use);
+}
+
 TEST(TrainConfigTest, IntegersWidenToDoublesAndExactDoublesNarrow) {
   TrainConfig c;
   set_config_value(c, "optimizer.lr", ConfigValue(int64_t{1}));
@@ -216,6 +227,17 @@ TEST(TrainConfigTest, MalformedInputIsNamed) {
        [&] { validated("schedule.phases=[\"constant\", \"cosine\"]"); },
        {"schedule.phases", "only when"}},
       {"mixed list", [&] { parse("[schedule]\nphases = [\"a\", 1]\n"); }, {"schedule.phases"}},
+      {"lr find start", [&] { validated("lr_find.start=0"); }, {"lr_find.start", "> 0"}},
+      {"lr find empty range",
+       [&] { validated("lr_find.end=1e-8"); },
+       {"lr_find.end = 1e-08", "> lr_find.start (1e-07)"}},
+      {"lr find few steps", [&] { validated("lr_find.steps=5"); }, {"lr_find.steps = 5", ">= 10"}},
+      {"lr find mode", [&] { validated("lr_find.mode=log"); }, {"lr_find.mode", "exp, linear"}},
+      {"lr find beta", [&] { validated("lr_find.beta=1"); }, {"lr_find.beta", "[0, 1)"}},
+      {"lr find suggestion",
+       [&] { validated("lr_find.suggestion=best"); },
+       {"lr_find.suggestion", "valley"}},
+      {"lr word", [&] { validated("optimizer.lr=fast"); }, {"optimizer.lr", "\"find\""}},
       {"checkpoint every", [&] { validated("checkpoint.every=0"); }, {"checkpoint.every", ">= 1"}},
       {"resume without path",
        [&] { validated("checkpoint.resume=true"); },

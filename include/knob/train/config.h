@@ -126,6 +126,21 @@ struct CheckpointConfig {
   bool resume = false;  // continue from `path` when it exists (else start and say so)
 };
 
+// The learning-rate range test (knob lr-find, and optimizer.lr = "find"): the learning rate
+// swept from `start` to `end` over `steps` mini-batches (exponentially or linearly), the loss
+// smoothed by a bias-corrected moving average with factor `beta`, stopped once the smoothed loss
+// passes `diverge` x its best. Defaults as fastai's lr_find and torch-lr-finder.
+struct LrFindConfig {
+  double start = 1e-7;
+  double end = 10.0;
+  int64_t steps = 100;
+  std::string mode = "exp";  // exp | linear
+  double beta = 0.98;
+  double diverge = 4.0;
+  std::string suggestion = "valley";  // valley | steepest | minimum: the one used and marked
+  bool use = false;  // set by optimizer.lr = "find": train with the chosen suggestion
+};
+
 struct TrainConfig {
   DataConfig data;
   ModelConfig model;
@@ -135,12 +150,14 @@ struct TrainConfig {
   LoopConfig train;
   OutputConfig output;
   CheckpointConfig checkpoint;
+  LrFindConfig lr_find;
 };
 
 using ConfigValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>,
                                  std::vector<std::string>>;
 
-// Sets one field by dotted key. Numbers convert where exact (3 -> 3.0 for a double field, 4.0 ->
+// Sets one field by dotted key. `optimizer.lr = "find"` sets lr_find.use (the learning rate
+// then comes from the range test). Numbers convert where exact (3 -> 3.0 for a double field, 4.0 ->
 // 4 for an int field); throws InvalidArgument naming the key, the value and the type expected,
 // or listing the keys of the table when the key is unknown.
 void set_config_value(TrainConfig& config, const std::string& key, const ConfigValue& value);
@@ -153,9 +170,9 @@ ConfigValue get_config_value(const TrainConfig& config, const std::string& key);
 // Every dotted key, in registry order.
 std::vector<std::string> config_keys();
 
-// Reads the [data] [model] [optimizer] [schedule] [batch] [train] [output] [checkpoint] tables of a
-// TOML file (other tables, such as [study] and [search], are left to their readers). Throws
-// InvalidArgument naming file, table and key.
+// Reads the [data] [model] [optimizer] [schedule] [batch] [train] [output] [checkpoint]
+// [lr_find] tables of a TOML file (other tables, such as [study] and [search], are left to
+// their readers). Throws InvalidArgument naming file, table and key.
 TrainConfig load_train_config(const std::string& path);
 // The same from TOML text; `origin` names it in messages.
 TrainConfig parse_train_config(const std::string& toml_text, const std::string& origin);
