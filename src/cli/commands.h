@@ -12,5 +12,7 @@ void add_study_commands(CLI::App& app);
 void add_tune_command(CLI::App& app);
 // knob train CONFIG.toml (trains through the trainer plugin, loaded on first use).
 void add_train_command(CLI::App& app);
+// knob lr-find CONFIG.toml: the learning-rate range test with its plot.
+void add_lr_find_command(CLI::App& app);
 
 }  // namespace knob::cli

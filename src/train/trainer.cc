@@ -9,12 +9,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 
 #include "checkpoint.h"
 #include "knob/core/error.h"
 #include "knob/core/json.h"
 #include "knob/train/dataset.h"
 #include "knob/train/early_stopping.h"
+#include "knob/train/lr_range.h"
 #include "knob/train/model.h"
 #include "knob/train/optimizer.h"
 #include "knob/train/schedule.h"
@@ -162,32 +164,145 @@ void load_parameters(torch::nn::Sequential& model, const std::vector<torch::Tens
   for (size_t i = 0; i < params.size(); ++i) params[i].copy_(saved[i]);
 }
 
-}  // namespace
+// The config's model, or the factory's module, for the data's inputs and classes.
+torch::nn::Sequential build_model(const ModelConfig& config, const ModelFactory& factory,
+                                  const DataSplits& data) {
+  std::vector<int64_t> example_shape(data.train.inputs.sizes().begin() + 1,
+                                     data.train.inputs.sizes().end());
+  if (!factory) return make_model(config, example_shape, data.train.num_classes);
+  torch::nn::Sequential model;
+  model->push_back(factory(example_shape, data.train.num_classes));
+  return model;
+}
 
-TrainResult Trainer::fit(const EpochCallback& on_epoch) {
+// Runs `body`, turning libtorch's errors (whose messages carry a C++ backtrace) into knob
+// errors that keep the sentence and drop the frames.
+template <typename Body>
+auto without_backtrace(Body body) {
   try {
-    return fit_impl(on_epoch);
+    return body();
   } catch (const c10::Error& e) {
-    // libtorch's messages carry a C++ backtrace: keep the sentence, drop the frames.
     throw Error(std::string("libtorch: ") + e.what_without_backtrace());
   }
 }
 
-TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
+}  // namespace
+
+TrainResult Trainer::fit(const EpochCallback& on_epoch) {
+  return without_backtrace([&] { return fit_impl(on_epoch); });
+}
+
+LrFindResult Trainer::find_lr() {
+  return without_backtrace([&] { return find_lr_impl(); });
+}
+
+// The sweep trains its own model, initialized as fit() initializes it, and puts the global
+// random generator back: a fit() after it starts exactly as if the test had not run.
+LrFindResult Trainer::find_lr_impl() {
   const TrainConfig& c = config_;
+  const LrFindConfig& f = c.lr_find;
   const DataSplits& data = *state_->data;
   const auto start = Clock::now();
+  at::Generator global = at::detail::getDefaultCPUGenerator();
+  torch::Tensor saved_rng;
+  {
+    std::lock_guard<std::mutex> lock(global.mutex());
+    saved_rng = global.get_state();
+  }
+  struct RestoreRng {
+    at::Generator& generator;
+    torch::Tensor& state;
+    ~RestoreRng() {
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(state);
+    }
+  } restore{global, saved_rng};
+
+  set_compute_threads(c.train.threads);
+  torch::manual_seed(c.train.seed);
+  torch::nn::Sequential model = build_model(c.model, state_->model_factory, data);
+  auto optimizer = make_optimizer(c.optimizer, model->parameters());
+
+  LrFindResult result;
+  const int64_t n_train = data.train.size();
+  result.batch_size = batch_size_at(c.batch, 0, n_train);
+  const int64_t batches = n_train / result.batch_size;  // whole batches only
+  KNOB_CHECK(batches >= 1, "batch.size", result.batch_size,
+             "must leave at least one whole batch of the " + std::to_string(n_train) +
+                 " training examples for the range test");
+  LrSmoother smoother(f.beta);
+  double best = INFINITY;
+  torch::Tensor order;
+  const std::vector<double> lrs = sweep_learning_rates(f);
+  result.stop_reason = "completed";
+  for (int64_t step = 0; step < f.steps; ++step) {
+    const int64_t b = step % batches;
+    if (b == 0) {  // a new pass over the data, in a seeded order
+      auto generator = at::detail::createCPUGenerator(c.train.seed * 1000003 + 999983 +
+                                                      static_cast<uint64_t>(step / batches));
+      order = torch::randperm(n_train, generator, torch::kInt64);
+    }
+    Dataset batch = data.train.select(order.narrow(0, b * result.batch_size, result.batch_size));
+    const double lr = lrs[static_cast<size_t>(step)];
+    set_learning_rate(*optimizer, lr);
+    optimizer->zero_grad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(
+        model->forward(data.to_float(batch.inputs)), batch.labels);
+    const double value = loss.item<double>();
+    if (step == 0 && !std::isfinite(value)) {
+      throw TrainingDiverged("lr-find: the loss is " + std::to_string(value) +
+                             " at the first step (lr " + detail::format_value(lr) +
+                             "), before any update: the model or the data produce it, not the "
+                             "learning rate");
+    }
+    const double smoothed = std::isfinite(value) ? smoother.add(value) : value;
+    result.lrs.push_back(lr);
+    result.losses.push_back(value);
+    result.smoothed.push_back(smoothed);
+    if (!std::isfinite(smoothed) || (step > 0 && smoothed > f.diverge * best)) {
+      result.stop_reason = "diverged";
+      break;
+    }
+    best = std::min(best, smoothed);
+    loss.backward();
+    optimizer->step();
+  }
+  result.suggestions = suggest_learning_rates(result.lrs, result.smoothed, f.steps);
+  result.lr = NAN;
+  for (const auto& s : result.suggestions) {
+    if (s.name == f.suggestion) {
+      result.chosen = s.name;
+      result.lr = s.lr;
+    }
+  }
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
+  TrainConfig c = config_;
+  const DataSplits& data = *state_->data;
+  const auto start = Clock::now();
+  TrainResult result;
+  if (c.lr_find.use) {  // optimizer.lr = "find": the range test's suggestion
+    result.lr_find = find_lr_impl();
+    if (result.lr_find->chosen.empty()) {
+      throw TrainingDiverged("lr-find: the loss diverged after " +
+                             std::to_string(result.lr_find->lrs.size()) +
+                             " steps, too few for a suggestion (" + c.lr_find.suggestion +
+                             "); lower lr_find.end or set optimizer.lr");
+    }
+    // The suggestion is the learning rate at this batch size: undo the linear scaling rule.
+    c.optimizer.lr = result.lr_find->lr;
+    if (c.batch.scale_lr) {
+      c.optimizer.lr *= static_cast<double>(c.batch.base) /
+                        static_cast<double>(batch_size_at(c.batch, 0, data.train.size()));
+    }
+  }
   set_compute_threads(c.train.threads);
   torch::manual_seed(c.train.seed);
 
-  std::vector<int64_t> example_shape(data.train.inputs.sizes().begin() + 1,
-                                     data.train.inputs.sizes().end());
-  torch::nn::Sequential model;
-  if (state_->model_factory) {
-    model->push_back(state_->model_factory(example_shape, data.train.num_classes));
-  } else {
-    model = make_model(c.model, example_shape, data.train.num_classes);
-  }
+  torch::nn::Sequential model = build_model(c.model, state_->model_factory, data);
   auto optimizer = make_optimizer(c.optimizer, model->parameters());
 
   // Learning rate: base (scaled by the linear scaling rule), schedule, plateau.
@@ -231,7 +346,6 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
   EarlyStopping early_stopping(stop_options);
   EarlyStopping best_tracker({.maximize = true});  // best validation accuracy, for the result
 
-  TrainResult result;
   CheckpointState run;  // what a checkpoint holds besides the model and the optimizer
   run.first_loss = NAN;
   bool stop = false;

@@ -65,4 +65,8 @@ TrainResult train_with_plugin(const TrainConfig& config, const EpochCallback& on
   return load_plugin().fit(config, on_epoch);
 }
 
+LrFindResult find_lr_with_plugin(const TrainConfig& config) {
+  return load_plugin().find_lr(config);
+}
+
 }  // namespace knob

@@ -9,7 +9,11 @@ knob::TrainResult fit(const knob::TrainConfig& config, const knob::EpochCallback
   return knob::Trainer(config).fit(on_epoch);
 }
 
-const knob::TrainerPlugin kPlugin = {knob::kTrainerPluginAbi, KNOB_VERSION, &fit};
+knob::LrFindResult find_lr(const knob::TrainConfig& config) {
+  return knob::Trainer(config).find_lr();
+}
+
+const knob::TrainerPlugin kPlugin = {knob::kTrainerPluginAbi, KNOB_VERSION, &fit, &find_lr};
 
 }  // namespace
 

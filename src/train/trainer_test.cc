@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -304,6 +305,68 @@ TEST(TrainerTest, CustomModuleTrainsAndCheckpoints) {
   // The seed MLP's parameters do not fit the custom module's checkpoint.
   TrainConfig mlp = c;
   EXPECT_THROW(Trainer(mlp).fit(), InvalidArgument);
+}
+
+TEST(TrainerTest, LrFindIsReproducibleAndSuggestsAWorkingRate) {
+  TrainConfig c = small_config();
+  LrFindResult a = Trainer(c).find_lr();
+  LrFindResult b = Trainer(c).find_lr();
+  ASSERT_GE(a.lrs.size(), 17u);
+  EXPECT_EQ(a.losses, b.losses);  // same seed, same curve, same suggestion
+  EXPECT_EQ(a.lr, b.lr);
+  EXPECT_EQ(a.stop_reason, "diverged");  // Adam at lr 10 does diverge
+  EXPECT_LT(a.lrs.size(), 100u);
+  EXPECT_EQ(a.chosen, "valley");
+  ASSERT_EQ(a.suggestions.size(), 3u);
+  for (const auto& s : a.suggestions) {
+    EXPECT_GT(s.lr, 1e-6) << s.name;
+    EXPECT_LT(s.lr, 1.0) << s.name;
+  }
+  // The smoothed loss falls from its start before it diverges.
+  EXPECT_LT(*std::min_element(a.smoothed.begin(), a.smoothed.end()), 0.8 * a.smoothed.front());
+  // The suggested rate trains: better than chance by far in one epoch.
+  TrainConfig with = c;
+  with.optimizer.lr = a.lr;
+  with.train.epochs = 1;
+  EXPECT_GT(Trainer(with).fit().final_val_accuracy, 0.7);
+}
+
+// optimizer.lr = "find" trains exactly as the suggested rate set by hand: the range test
+// leaves nothing behind (model, optimizer, random generator).
+TEST(TrainerTest, LrFindThenFitEqualsFitAtTheSuggestedRate) {
+  TrainConfig c = small_config();
+  c.lr_find.use = true;
+  TrainResult found = Trainer(c).fit();
+  ASSERT_TRUE(found.lr_find.has_value());
+  TrainConfig manual = small_config();
+  manual.optimizer.lr = found.lr_find->lr;
+  TrainResult by_hand = Trainer(manual).fit();
+  ASSERT_EQ(found.history.size(), by_hand.history.size());
+  for (size_t i = 0; i < found.history.size(); ++i) {
+    EXPECT_EQ(found.history[i].lr, found.lr_find->lr);
+    EXPECT_EQ(found.history[i].train_loss, by_hand.history[i].train_loss) << i;
+    EXPECT_EQ(found.history[i].val_loss, by_hand.history[i].val_loss) << i;
+  }
+}
+
+// A model whose output is NaN before any update: a clear error, not a curve of NaN.
+struct NanNetImpl : torch::nn::Module {
+  NanNetImpl() : linear(register_module("linear", torch::nn::Linear(784, 10))) {}
+  torch::Tensor forward(torch::Tensor x) { return linear(x.flatten(1)) * NAN; }
+  torch::nn::Linear linear;
+};
+TORCH_MODULE(NanNet);
+
+TEST(TrainerTest, LrFindNamesANanModel) {
+  Trainer trainer(small_config(), [](const std::vector<int64_t>&, int64_t) {
+    return torch::nn::AnyModule(NanNet());
+  });
+  try {
+    trainer.find_lr();
+    FAIL() << "no error";
+  } catch (const TrainingDiverged& e) {
+    EXPECT_NE(std::string(e.what()).find("first step"), std::string::npos) << e.what();
+  }
 }
 
 TEST(TrainerTest, CsvDataTrains) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "knob/train/lr_range.h"
+
 namespace knob {
 
 struct EpochMetrics {
@@ -28,7 +30,8 @@ struct TrainResult {
   double best_val_accuracy = 0;
   double final_val_accuracy = 0;  // of the model the run ends with (best if restored)
   std::optional<double> test_accuracy;
-  int64_t resumed_epochs = 0;  // epochs read from a checkpoint instead of trained
+  int64_t resumed_epochs = 0;           // epochs read from a checkpoint instead of trained
+  std::optional<LrFindResult> lr_find;  // the range test run for optimizer.lr = "find"
   double seconds = 0;
 };
 

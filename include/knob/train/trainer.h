@@ -46,10 +46,16 @@ class Trainer {
   explicit Trainer(TrainConfig config, ModelFactory model = {});
   ~Trainer();
   TrainResult fit(const EpochCallback& on_epoch = {});
+  // The learning-rate range test with the config's [lr_find] settings, at batch.size, on a
+  // model initialized as fit() initializes it; nothing of it carries over into fit(). The
+  // same seed gives the same curve and suggestion. A loss that is NaN/Inf at the very first
+  // step throws TrainingDiverged (the model or data, not the learning rate, produce it).
+  LrFindResult find_lr();
 
  private:
   struct State;
   TrainResult fit_impl(const EpochCallback& on_epoch);
+  LrFindResult find_lr_impl();
   TrainConfig config_;
   std::unique_ptr<State> state_;
 };

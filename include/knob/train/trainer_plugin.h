@@ -19,13 +19,16 @@ struct TrainerPlugin {
   int abi_version;
   const char* knob_version;
   TrainResult (*fit)(const TrainConfig& config, const EpochCallback& on_epoch);
+  LrFindResult (*find_lr)(const TrainConfig& config);
 };
 
-inline constexpr int kTrainerPluginAbi = 1;
+inline constexpr int kTrainerPluginAbi = 2;
 
 // Loads the plugin on first call (from $KNOB_TRAINER_PLUGIN, beside the executable, in ../lib,
 // or where it was installed) and trains. Throws Error when it cannot be found or loaded,
 // saying where it looked; training errors come through unchanged.
 TrainResult train_with_plugin(const TrainConfig& config, const EpochCallback& on_epoch = {});
+// The learning-rate range test (Trainer::find_lr) through the plugin.
+LrFindResult find_lr_with_plugin(const TrainConfig& config);
 
 }  // namespace knob
