@@ -1,3 +1,7 @@
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
@@ -8,6 +12,25 @@
 #include "trainer_objective.h"
 
 namespace knob::cli {
+namespace {
+
+// A trial's "history" user attribute: per-epoch metrics, one list each.
+Json empty_history() {
+  return {{"val_accuracy", Json::array()}, {"val_loss", Json::array()},
+          {"train_loss", Json::array()},   {"lr", Json::array()},
+          {"batch_size", Json::array()},   {"seconds", Json::array()}};
+}
+
+void record_epoch(Json& history, const EpochMetrics& m) {
+  history["val_accuracy"].push_back(m.val_accuracy);
+  history["val_loss"].push_back(m.val_loss);
+  history["train_loss"].push_back(m.train_loss);
+  history["lr"].push_back(m.lr);
+  history["batch_size"].push_back(m.batch_size);
+  history["seconds"].push_back(m.seconds);
+}
+
+}  // namespace
 
 std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
                                                      const std::vector<SearchParam>& space) {
@@ -17,17 +40,8 @@ std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
       set_config_value(config, p.name, trial.suggest(p.name, p.distribution));
     config.output.progress = false;
     config.output.metrics.clear();
-    Json history = {{"val_accuracy", Json::array()}, {"val_loss", Json::array()},
-                    {"train_loss", Json::array()},   {"lr", Json::array()},
-                    {"batch_size", Json::array()},   {"seconds", Json::array()}};
-    auto record = [&](const EpochMetrics& m) {
-      history["val_accuracy"].push_back(m.val_accuracy);
-      history["val_loss"].push_back(m.val_loss);
-      history["train_loss"].push_back(m.train_loss);
-      history["lr"].push_back(m.lr);
-      history["batch_size"].push_back(m.batch_size);
-      history["seconds"].push_back(m.seconds);
-    };
+    Json history = empty_history();
+    auto record = [&](const EpochMetrics& m) { record_epoch(history, m); };
     TrainResult result;
     try {
       result = train_with_plugin(config, [&](const EpochMetrics& m) {
@@ -58,7 +72,36 @@ struct TrainFlags {
   std::vector<std::string> overrides;
   std::string metrics;
   bool quiet = false;
+  bool protocol = false;
 };
+
+// One protocol line on stdout, flushed at once: the parent acts on it (command_objective.h).
+void protocol_line(const std::string& line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+// knob train --protocol: a trial of `knob tune --isolate`. Stores what the in-process trainer
+// objective stores — the history after every epoch (so a pruned trial keeps it), the stop
+// reason and test accuracy — then the value; a diverged run exits 1 with the reason.
+void run_train_protocol(const TrainConfig& config) {
+  // Nobody reads a trial whose parent has died: go with it.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  Json history = empty_history();
+  TrainResult result = train_with_plugin(config, [&](const EpochMetrics& m) {
+    record_epoch(history, m);
+    protocol_line("knob:attr history " + dumps(history));
+    protocol_line("knob:report " + std::to_string(m.epoch) + " " + dumps(Json(m.val_accuracy)));
+  });
+  protocol_line("knob:attr history " + dumps(history));
+  protocol_line("knob:attr stop_reason " + dumps(Json(result.stop_reason)));
+  if (result.test_accuracy)
+    protocol_line("knob:attr test_accuracy " + dumps(Json(*result.test_accuracy)));
+  if (result.stop_reason == "diverged")
+    throw TrainingDiverged("training diverged: " + result.divergence);
+  protocol_line("knob:value " + dumps(Json(result.final_val_accuracy)));
+}
 
 void run_train(const TrainFlags& flags) {
   TrainConfig config = load_train_config(flags.config);
@@ -66,6 +109,10 @@ void run_train(const TrainFlags& flags) {
   if (!flags.metrics.empty()) config.output.metrics = flags.metrics;
   if (flags.quiet) config.output.progress = false;
   validate(config);  // before the plugin loads: bad input answers at once
+  if (flags.protocol) {
+    run_train_protocol(config);
+    return;
+  }
   std::cerr << "[knob] training " << config.model.kind << " with " << config.optimizer.kind
             << " lr " << config.optimizer.lr << ", batch " << config.batch.size << ", "
             << config.train.epochs << " epochs\n";
@@ -100,6 +147,10 @@ void add_train_command(CLI::App& app) {
   train->add_option("--set", flags->overrides, "Override a config key: table.key=value (repeat)");
   train->add_option("--metrics", flags->metrics, "Per-epoch metrics file (.csv or .jsonl)");
   train->add_flag("--quiet", flags->quiet, "No progress bar");
+  train->add_flag("--protocol", flags->protocol,
+                  "Print knob's trial protocol instead of the epoch table (knob:report EPOCH "
+                  "VAL_ACCURACY per epoch, knob:attr ..., knob:value FINAL_VAL_ACCURACY), as "
+                  "`knob tune --isolate` reads it; exits when its parent does");
   train->callback([flags] { run_train(*flags); });
 }
 

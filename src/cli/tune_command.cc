@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "commands.h"
 #include "knob/core/error.h"
 #include "knob/train/config.h"
+#include "knob/tuner/command_objective.h"
 #include "knob/tuner/grid_sampler.h"
 #include "knob/tuner/median_pruner.h"
 #include "knob/tuner/random_sampler.h"
@@ -36,6 +38,7 @@ struct TuneFlags {
   bool quiet = false;
   std::string config;                  // a study TOML: the trainer is the objective
   std::vector<std::string> overrides;  // --set table.key=value for the trainer config
+  bool isolate = false;                // each trainer trial in a child process
   // Flags given on the command line override the config file's [study] table.
   std::map<std::string, CLI::Option*> options;
   bool given(const std::string& name) const { return options.at(name)->count() > 0; }
@@ -110,6 +113,57 @@ FrozenTrial print_best(Study& study) {
   return best;
 }
 
+// A parameter value as TOML text, so `knob train --set key=TEXT` reads back exactly the value
+// the trial suggested: floats as Python writes them (shortest text that round-trips), strings
+// quoted and escaped.
+std::string toml_text(const std::string& name, const ParamValue& value) {
+  if (const double* x = std::get_if<double>(&value)) {
+    if (std::isnan(*x)) return "nan";
+    if (std::isinf(*x)) return *x > 0 ? "inf" : "-inf";
+    return dumps(Json(*x));  // always with '.' or 'e': 3.0, 1e-05
+  }
+  if (const std::string* text = std::get_if<std::string>(&value)) {
+    std::string out = "\"";
+    for (unsigned char c : *text) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20 || c == 0x7f) {
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, "\\u%04X", c);
+        out += escaped;
+      } else {
+        out += static_cast<char>(c);  // UTF-8 passes through
+      }
+    }
+    return out + "\"";
+  }
+  if (const bool* b = std::get_if<bool>(&value)) return *b ? "true" : "false";
+  if (const int64_t* i = std::get_if<int64_t>(&value)) return std::to_string(*i);
+  throw_invalid("search." + name, std::string("None"),
+                "cannot be passed to `knob train --set` (TOML has no null)");
+}
+
+// Each trial runs `knob train CONFIG --set ... --quiet --protocol` (this very binary, through
+// /proc/self/exe) as a command objective: a crash or an out-of-memory kill fails one trial.
+CommandObjective make_isolated_trainer_objective(const TuneFlags& flags,
+                                                 const StudyConfig& study_config,
+                                                 std::optional<int64_t> threads) {
+  std::vector<std::string> argv = {"/proc/self/exe", "train", escape_placeholders(flags.config)};
+  for (const auto& o : flags.overrides) argv.insert(argv.end(), {"--set", escape_placeholders(o)});
+  if (threads) argv.insert(argv.end(), {"--set", "train.threads=" + std::to_string(*threads)});
+  argv.insert(argv.end(), {"--set", "output.metrics=\"\""});
+  for (const auto& p : study_config.search) {
+    argv.insert(argv.end(), {"--set", escape_placeholders(p.name) + "={" + p.name + "}"});
+  }
+  argv.insert(argv.end(), {"--quiet", "--protocol"});
+  return CommandObjective(argv, study_config.search,
+                          CommandOptions()
+                              .storage_url(study_config.storage)
+                              .format_value(toml_text)
+                              .name("knob train"));
+}
+
 // knob tune CONFIG.toml: the trainer tuned over the config's [search] space.
 void run_config_tune(const TuneFlags& flags) {
   StudyConfig study_config = load_study_config(flags.config);
@@ -129,14 +183,19 @@ void run_config_tune(const TuneFlags& flags) {
   if (flags.given("--timeout")) study_config.timeout = flags.timeout;
   if (flags.given("--jobs")) study_config.jobs = flags.jobs;
   if (flags.given("--seed")) study_config.seed = flags.seed;
+  if (flags.given("--isolate")) study_config.isolate = flags.isolate;
   if (study_config.name.empty()) {
     study_config.name = std::filesystem::path(flags.config).stem().string();
   }
+  std::optional<int64_t> threads;
   if (study_config.jobs > 1) {  // one libtorch thread per trial beats sharing threads here
     int64_t cores = std::max(1u, std::thread::hardware_concurrency());
-    base.train.threads = std::max<int64_t>(1, cores / study_config.jobs);
+    threads = base.train.threads = std::max<int64_t>(1, cores / study_config.jobs);
   }
   auto objective = make_trainer_objective(base, study_config.search);
+  std::optional<CommandObjective> isolated;
+  if (study_config.isolate)
+    isolated = make_isolated_trainer_objective(flags, study_config, threads);
   Study study = create_study(StudyOptions()
                                  .storage(study_config.storage)
                                  .study_name(study_config.name)
@@ -154,8 +213,13 @@ void run_config_tune(const TuneFlags& flags) {
   }
   std::cerr << "[knob] study '" << study_config.name << "' in " << study_config.storage
             << ": training " << base.model.kind << " on " << base.data.source << ", "
-            << study_config.search.size() << " parameters searched\n";
-  study.optimize(objective, options);
+            << study_config.search.size() << " parameters searched"
+            << (study_config.isolate ? ", each trial in its own process" : "") << "\n";
+  if (isolated) {
+    study.optimize(*isolated, options);
+  } else {
+    study.optimize(objective, options);
+  }
   FrozenTrial best = print_best(study);
   auto test = best.user_attrs.find("test_accuracy");
   if (test != best.user_attrs.end()) {
@@ -170,6 +234,9 @@ void run_tune(const TuneFlags& flags) {
   }
   KNOB_CHECK(flags.overrides.empty(), "--set", flags.overrides.front(),
              "needs a study config (knob tune CONFIG.toml --set ...)");
+  KNOB_CHECK(!flags.isolate, "--isolate", true,
+             "needs a study config (knob tune CONFIG.toml --isolate): built-in objectives run "
+             "in-process");
   const BuiltinObjective& objective = find_builtin_objective(flags.objective);
   std::shared_ptr<Sampler> sampler;
   if (flags.sampler == "grid") {
@@ -247,6 +314,10 @@ void add_tune_command(CLI::App& app) {
   flags->options["--seed"] = tune->add_option("--seed", flags->seed, "Sampler seed")
                                  ->check(at_least(0, true, "an integer >= 0"));
   tune->add_flag("--quiet", flags->quiet, "No progress line");
+  flags->options["--isolate"] = tune->add_flag(
+      "--isolate", flags->isolate,
+      "With a config: run each trial as a child `knob train ... --protocol`, so a crash or an "
+      "out-of-memory kill fails one trial, not the study ([study] isolate)");
   tune->callback([flags] { run_tune(*flags); });
 }
 

@@ -152,10 +152,19 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
           c.timeout = t;
         } else if (k == "jobs")
           c.jobs = integer(1);
-        else {
+        else if (k == "isolate") {
+          auto v = node.value_exact<bool>();
+          if (!v && node.is_string())
+            throw_invalid(field, *node.value<std::string>(), "must be true or false");
+          if (!v && node.is_integer())
+            throw_invalid(field, *node.value<int64_t>(), "must be true or false");
+          KNOB_CHECK(v.has_value(), field, std::string("(not a bool)"), "must be true or false");
+          c.isolate = *v;
+        } else {
           throw_invalid(field, std::string("(set)"),
                         "is unknown; [study] takes storage, name, direction(s), sampler, seed, "
-                        "pruner, n_startup_trials, n_warmup_steps, n_trials, timeout, jobs");
+                        "pruner, n_startup_trials, n_warmup_steps, n_trials, timeout, jobs, "
+                        "isolate");
         }
       }
     }

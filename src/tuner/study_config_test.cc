@@ -23,6 +23,7 @@ n_trials = 7
 timeout = 60
 jobs = 2
 pruner = "none"
+isolate = true
 [search]
 "optimizer.lr" = { low = 1e-4, high = 1e-1, log = true }
 "batch.size" = { low = 16, high = 512, log = true }
@@ -41,6 +42,8 @@ lr = 0.5
   EXPECT_EQ(c.n_trials, 7);
   EXPECT_EQ(c.timeout, 60.0);
   EXPECT_EQ(c.jobs, 2);
+  EXPECT_TRUE(c.isolate);
+  EXPECT_FALSE(parse_study_config("", "empty.toml").isolate);  // in-process by default
   ASSERT_EQ(c.search.size(), 5u);
   std::map<std::string, Distribution> space;
   for (const auto& p : c.search) space.emplace(p.name, p.distribution);
@@ -98,6 +101,10 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
        "[study]\nsampler = \"grid\"\n[search]\nx = { low = 1, high = 2 }\n",
        {"search.x", "choices"}},
       {"bad type", "[search]\nx = { low = 1, high = 2, type = \"double\" }\n", {"search.x.type"}},
+      {"isolate as a string",
+       "[study]\nisolate = \"yes\"\n",
+       {"study.isolate = \"yes\"", "true or false"}},
+      {"isolate as a number", "[study]\nisolate = 1\n", {"study.isolate = 1", "true or false"}},
   };
   for (const auto& c : cases) {
     try {

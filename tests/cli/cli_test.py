@@ -380,6 +380,11 @@ MALFORMED = [
      ["--format", "xml", "csv", "json"]),
     ("show -f yaml", ["study", "show", "--storage", GOOD, "--study", "s1", "-f", "yaml"],
      ["--format", "yaml", "table", "json"]),
+    ("--isolate without a config", ["tune", "--storage", GOOD, "--isolate"],
+     ["--isolate", "needs a study config"]),
+    ("isolate not a bool in a study config",
+     ["tune", "isolate.toml", "--storage", GOOD, "--n-trials", "1"],
+     ["study.isolate", '"yes"', "true or false", "isolate.toml"]),
     ("export to an unwritable path",
      ["study", "export", "--storage", GOOD, "--study", "s1", "--format", "csv", "-o",
       "no/such/dir/out.csv"],
@@ -398,13 +403,15 @@ def _snapshot(directory):
 
 
 class MalformedInput(KnobTestCase):
-    FILES = ["corrupt.db", "foreign.db", "good.db"]
+    FILES = ["corrupt.db", "foreign.db", "good.db", "isolate.toml"]
 
     def setUp(self):
         super().setUp()
         self.knob("tune", "--storage", GOOD, "--study", "s1", "--n-trials", "4", "--quiet")
         _write_corrupt(self.path("corrupt.db"))
         _write_foreign(self.path("foreign.db"))
+        with open(self.path("isolate.toml"), "w") as f:
+            f.write('[study]\nisolate = "yes"\n[search]\n"optimizer.lr" = { low = 0.001, high = 0.1 }\n')
 
     def run_case(self, index):
         """Runs one case in its own copy of the files; returns (proc, before, after)."""

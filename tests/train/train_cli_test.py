@@ -8,15 +8,38 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
+import warnings
 
 import optuna
 
 ARGS = None
 SMALL = ["--set", "data.limit=3000", "--set", "data.validation=1000"]
+# A study small enough to run in seconds, in-process or isolated.
+TINY_STUDY = """
+[study]
+name = "tiny"
+direction = "maximize"
+seed = 3
+pruner = "median"
+n_startup_trials = 1
+[search]
+"optimizer.lr" = { low = 1e-4, high = 1e-1, log = true }
+"optimizer.kind" = { choices = ["sgd", "adam"] }
+"batch.size" = { low = 32, high = 128 }
+"model.dropout" = { low = 0.0, high = 0.5 }
+[data]
+limit = 2000
+validation = 500
+[train]
+epochs = 3
+threads = 1
+"""
 
 
 def knob(*args, expect=0, cwd=None):
@@ -30,6 +53,39 @@ def knob(*args, expect=0, cwd=None):
 
 def example(name):
     return os.path.join(ARGS.examples, name)
+
+
+def system_attrs(trial):
+    with warnings.catch_warnings():  # deprecated in Optuna 3.1, still the way to read them
+        warnings.simplefilter("ignore")
+        return trial.system_attrs
+
+
+def process_state(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def find_trial_process(parent, trial_number):
+    """The child of `parent` running trial `trial_number` (from its KNOB_TRIAL_NUMBER)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                ppid = next(int(line.split()[1]) for line in f if line.startswith("PPid:"))
+            if ppid != parent:
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except (OSError, StopIteration):
+            continue
+        if f"KNOB_TRIAL_NUMBER={trial_number}".encode() in env:
+            return int(entry)
+    return None
 
 
 class TrainTest(unittest.TestCase):
@@ -86,6 +142,98 @@ class TuneConfigTest(unittest.TestCase):
                 self.assertIn("test_accuracy", t.user_attrs)
         self.assertEqual(study.direction, optuna.study.StudyDirection.MAXIMIZE)
 
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_isolate_stores_the_same_trials_as_in_process(self):
+        # Seeded sampler, one job, one libtorch thread: both modes train the same models, so
+        # the stored trials must agree — params, values, reports, states (the median pruner
+        # may prune) and user attributes (but the wall times in history["seconds"]).
+        config = self.write("tiny.toml", TINY_STUDY)
+        urls = {}
+        for mode in ("in-process", "isolate"):
+            urls[mode] = "sqlite:///" + os.path.join(self.dir, mode + ".db")
+            extra = ["--isolate"] if mode == "isolate" else []
+            knob("tune", config, "--storage", urls[mode], "--n-trials", "4", "--quiet", *extra)
+        studies = {mode: optuna.load_study(study_name="tiny", storage=url)
+                   for mode, url in urls.items()}
+        inproc, isolated = studies["in-process"].trials, studies["isolate"].trials
+        self.assertEqual(len(isolated), 4)
+        for a, b in zip(inproc, isolated):
+            with self.subTest(trial=a.number):
+                self.assertIn(b.state, (optuna.trial.TrialState.COMPLETE,
+                                        optuna.trial.TrialState.PRUNED))
+                self.assertEqual(b.state, a.state)
+                self.assertEqual(b.params, a.params)  # floats round-trip through --set exactly
+                self.assertEqual(b.values, a.values)
+                self.assertEqual(b.intermediate_values, a.intermediate_values)
+                self.assertEqual(set(b.user_attrs), set(a.user_attrs))
+                for attrs in (a.user_attrs, b.user_attrs):
+                    self.assertEqual(len(attrs["history"].pop("seconds")),
+                                     len(attrs["history"]["val_accuracy"]))
+                self.assertEqual(b.user_attrs, a.user_attrs)
+                history = b.user_attrs["history"]["val_accuracy"]
+                self.assertEqual(len(history), len(b.intermediate_values))
+                if b.state == optuna.trial.TrialState.COMPLETE:
+                    self.assertEqual(b.value, history[-1])
+                    self.assertEqual(b.user_attrs["stop_reason"], "completed")
+                    self.assertGreater(b.user_attrs["test_accuracy"], 0.1)
+
+    def test_isolated_trial_killed_by_sigkill_fails_and_the_study_goes_on(self):
+        # No test hook: the trial's process is found and killed from outside, as the kernel's
+        # out-of-memory killer would.
+        config = self.write("kill.toml", TINY_STUDY.replace("pruner = \"median\"",
+                                                            "pruner = \"none\"\nisolate = true"))
+        url = "sqlite:///" + os.path.join(self.dir, "kill.db")
+        tune = subprocess.Popen([ARGS.knob, "tune", config, "--storage", url, "--n-trials", "3",
+                                 "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        try:
+            victim = None
+            deadline = time.time() + 120
+            while victim is None and time.time() < deadline and tune.poll() is None:
+                victim = find_trial_process(tune.pid, trial_number=0)
+                time.sleep(0.02)
+            self.assertIsNotNone(victim, "trial 0's process never appeared")
+            time.sleep(0.5)  # let it start training
+            os.kill(victim, signal.SIGKILL)
+            out, err = tune.communicate(timeout=600)
+        finally:
+            if tune.poll() is None:
+                tune.kill()
+                tune.wait()
+        self.assertEqual(tune.returncode, 0, err)
+        self.assertIn("best value", out)
+        trials = optuna.load_study(study_name="tiny", storage=url).trials
+        self.assertEqual([t.state for t in trials],
+                         [optuna.trial.TrialState.FAIL] + [optuna.trial.TrialState.COMPLETE] * 2)
+        reason = system_attrs(trials[0])["fail_reason"]
+        self.assertIn("signal 9 (SIGKILL, possibly out of memory)", reason)
+        for t in trials[1:]:
+            self.assertEqual(t.value, t.user_attrs["history"]["val_accuracy"][-1])
+        self.assertFalse(os.path.exists(f"/proc/{victim}") and process_state(victim) != "Z")
+
+    def test_isolated_divergence_fails_with_the_reason(self):
+        # SGD at lr 10000 diverges whatever the searched batch size and dropout.
+        config = self.write("div.toml", TINY_STUDY.replace('"optimizer.lr"', "# ").replace(
+            '"optimizer.kind"', "# ") + '[optimizer]\nkind = "sgd"\nlr = 10000.0\n')
+        url = "sqlite:///" + os.path.join(self.dir, "div.db")
+        proc = knob("tune", config, "--storage", url, "--n-trials", "2", "--quiet", "--isolate",
+                    expect=2)
+        self.assertIn("no trial of study 'tiny' completed", proc.stderr)
+        trials = optuna.load_study(study_name="tiny", storage=url).trials
+        self.assertEqual(len(trials), 2)
+        for t in trials:
+            self.assertEqual(t.state, optuna.trial.TrialState.FAIL)
+            reason = system_attrs(t)["fail_reason"]
+            self.assertIn("exited with code 1", reason)
+            self.assertIn("training diverged", reason)
+            self.assertIn("at step", reason)
+            self.assertEqual(t.user_attrs["stop_reason"], "diverged")
+
     def test_malformed_configs_exit_2_and_write_nothing(self):
         def write(name, text):
             path = os.path.join(self.dir, name)
@@ -114,17 +262,23 @@ class TuneConfigTest(unittest.TestCase):
              ["truncated", "truncated-images.idx"]),
             ("batch larger than data", write("g.toml", "[batch]\nsize = 100000\n"),
              ["batch.size = 100000"]),
+            ("isolate as a string", write("h.toml", '[study]\nisolate = "yes"\n'),
+             ["study.isolate", '"yes"', "true or false", "h.toml"]),
         ]
-        search_only = ("unknown search key", "bad search range")  # `knob train` reads no [search]
+        # `knob train` reads no [search] nor [study].
+        search_only = ("unknown search key", "bad search range", "isolate as a string")
+        in_trial = ("truncated data", "batch larger than data")
         for name, path, fragments in cases:
             with self.subTest(case=name):
                 db = os.path.join(self.dir, name.replace(" ", "_") + ".db")
                 verbs = [["tune", path, "--storage", "sqlite:///" + db, "--quiet", "--n-trials", "1"]]
+                if name in in_trial:  # the reason must come back from a child process too
+                    verbs.append(verbs[0] + ["--isolate"])
                 if name not in search_only:
                     verbs.append(["train", path, "--quiet"])
                 for verb in verbs:
                     proc = knob(*verb, expect=None)
-                    if verb[0] == "tune" and name in ("truncated data", "batch larger than data"):
+                    if verb[0] == "tune" and name in in_trial:
                         # Found when the first trial loads the data: that trial FAILs with the
                         # reason and the study reports that none completed.
                         self.assertEqual(proc.returncode, 2, proc.stderr)

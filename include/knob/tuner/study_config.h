@@ -13,6 +13,7 @@
 //   n_warmup_steps = 0
 //   n_trials = 20                     # and/or timeout = 600 (seconds)
 //   jobs = 2                          # trials at once
+//   isolate = false                   # true: each trial in a child process of its own
 //
 //   [search]                          # parameter name = its distribution
 //   "optimizer.lr" = { low = 1e-4, high = 1e-1, log = true }
@@ -21,7 +22,9 @@
 //   "optimizer.kind" = { choices = ["sgd", "adam", "rmsprop"] }
 //
 // With sampler = "grid" every parameter lists its values (`choices`) and each combination
-// runs once. Errors name the file, the table and the key.
+// runs once. With isolate = true a crash or out-of-memory kill ends one trial FAIL, not the
+// study (`knob tune` runs each trial as `knob train ... --protocol`, command_objective.h).
+// Errors name the file, the table and the key.
 #pragma once
 
 #include <memory>
@@ -52,6 +55,7 @@ struct StudyConfig {
   std::optional<int64_t> n_trials;
   std::optional<double> timeout;
   int64_t jobs = 1;
+  bool isolate = false;             // each trial in its own process
   std::vector<SearchParam> search;  // sorted by name
 };
 
