@@ -14,5 +14,7 @@ void add_tune_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 // knob lr-find CONFIG.toml: the learning-rate range test with its plot.
 void add_lr_find_command(CLI::App& app);
+// knob batch-find CONFIG.toml: the batch-size finder with its plot.
+void add_batch_find_command(CLI::App& app);
 
 }  // namespace knob::cli

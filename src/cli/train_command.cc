@@ -71,6 +71,8 @@ struct TrainFlags {
   std::string config;
   std::vector<std::string> overrides;
   std::string metrics;
+  std::string checkpoint;
+  bool resume = false;
   bool quiet = false;
   bool protocol = false;
 };
@@ -107,6 +109,8 @@ void run_train(const TrainFlags& flags) {
   TrainConfig config = load_train_config(flags.config);
   for (const auto& o : flags.overrides) apply_override(config, o);
   if (!flags.metrics.empty()) config.output.metrics = flags.metrics;
+  if (!flags.checkpoint.empty()) config.checkpoint.path = flags.checkpoint;
+  if (flags.resume) config.checkpoint.resume = true;
   if (flags.quiet) config.output.progress = false;
   validate(config);  // before the plugin loads: bad input answers at once
   if (flags.protocol) {
@@ -114,8 +118,10 @@ void run_train(const TrainFlags& flags) {
     return;
   }
   std::cerr << "[knob] training " << config.model.kind << " with " << config.optimizer.kind
-            << " lr " << config.optimizer.lr << ", batch " << config.batch.size << ", "
-            << config.train.epochs << " epochs\n";
+            << " lr "
+            << (config.lr_find.use ? std::string("from the range test")
+                                   : detail::format_value(config.optimizer.lr))
+            << ", batch " << config.batch.size << ", " << config.train.epochs << " epochs\n";
   TrainResult result = train_with_plugin(config, [](const EpochMetrics& m) {
     std::printf(
         "epoch %3lld  train_loss %.4f  val_loss %.4f  val_accuracy %.4f  lr %.3g  batch %lld  "
@@ -124,6 +130,14 @@ void run_train(const TrainFlags& flags) {
         static_cast<long long>(m.batch_size), m.seconds, m.samples_per_second);
     std::fflush(stdout);
   });
+  if (result.lr_find) {
+    std::printf("lr-find: %s suggestion %.3g, after %zu steps of the range test\n",
+                result.lr_find->chosen.c_str(), result.lr_find->lr, result.lr_find->lrs.size());
+  }
+  if (result.resumed_epochs > 0) {
+    std::printf("resumed from %s after epoch %lld\n", config.checkpoint.path.c_str(),
+                static_cast<long long>(result.resumed_epochs));
+  }
   std::printf("stopped: %s%s%s\n", result.stop_reason.c_str(),
               result.divergence.empty() ? "" : " — ", result.divergence.c_str());
   if (result.best_epoch >= 0) {
@@ -146,6 +160,10 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   train->add_option("--set", flags->overrides, "Override a config key: table.key=value (repeat)");
   train->add_option("--metrics", flags->metrics, "Per-epoch metrics file (.csv or .jsonl)");
+  train->add_option("--checkpoint", flags->checkpoint,
+                    "Save the training state to this file after every epoch (checkpoint.path)");
+  train->add_flag("--resume", flags->resume,
+                  "Continue from the checkpoint when it exists (checkpoint.resume)");
   train->add_flag("--quiet", flags->quiet, "No progress bar");
   train->add_flag("--protocol", flags->protocol,
                   "Print knob's trial protocol instead of the epoch table (knob:report EPOCH "

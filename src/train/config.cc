@@ -111,6 +111,13 @@ const std::vector<Field>& registry() {
       KNOB_FIELD(lr_find, diverge),
       KNOB_FIELD(lr_find, suggestion),
       KNOB_FIELD(lr_find, use),
+      KNOB_FIELD(batch_find, start),
+      KNOB_FIELD(batch_find, max_size),
+      KNOB_FIELD(batch_find, memory_budget),
+      KNOB_FIELD(batch_find, steps),
+      KNOB_FIELD(batch_find, noise_batches),
+      KNOB_FIELD(batch_find, noise_warmup),
+      KNOB_FIELD(batch_find, use),
   };
   return kFields;
 }
@@ -118,8 +125,9 @@ const std::vector<Field>& registry() {
 #undef KNOB_FIELD
 
 const std::set<std::string>& sections() {
-  static const std::set<std::string> kSections = {"data",  "model", "optimizer", "schedule",
-                                                  "batch", "train", "output",    "checkpoint"};
+  static const std::set<std::string> kSections = {"data",    "model",     "optimizer", "schedule",
+                                                  "batch",   "train",     "output",    "checkpoint",
+                                                  "lr_find", "batch_find"};
   return kSections;
 }
 
@@ -185,6 +193,14 @@ void set_config_value(TrainConfig& config, const std::string& key, const ConfigV
       return;
     }
     config.lr_find.use = false;
+  }
+  if (key == "batch.size") {
+    if (const auto* s = std::get_if<std::string>(&value)) {
+      if (*s != "find") throw_invalid(key, *s, "must be an integer >= 1 or \"find\"");
+      config.batch_find.use = true;  // the batch-size finder chooses the size
+      return;
+    }
+    config.batch_find.use = false;
   }
   const Field& field = find_field(key);
   std::visit(
@@ -477,6 +493,21 @@ void validate(const TrainConfig& c) {
   KNOB_CHECK(f.beta >= 0 && f.beta < 1, "lr_find.beta", f.beta, "must be in [0, 1)");
   KNOB_CHECK(f.diverge > 1, "lr_find.diverge", f.diverge, "must be > 1");
   check_one_of("lr_find.suggestion", f.suggestion, {"valley", "steepest", "minimum"});
+
+  const auto& bf = c.batch_find;
+  KNOB_CHECK(bf.start >= 1, "batch_find.start", bf.start, "must be >= 1");
+  KNOB_CHECK(bf.max_size >= 0, "batch_find.max_size", bf.max_size,
+             "must be >= 0 (0: the training-set size, at most 65536)");
+  KNOB_CHECK(bf.max_size == 0 || bf.start <= bf.max_size, "batch_find.start", bf.start,
+             "must be at most batch_find.max_size (" + std::to_string(bf.max_size) + ")");
+  if (bf.memory_budget) {
+    KNOB_CHECK(std::isfinite(*bf.memory_budget) && *bf.memory_budget > 0,
+               "batch_find.memory_budget", *bf.memory_budget,
+               "must be a number of MiB > 0 (leave it out for 50% of MemAvailable)");
+  }
+  KNOB_CHECK(bf.steps >= 1, "batch_find.steps", bf.steps, "must be >= 1");
+  KNOB_CHECK(bf.noise_batches >= 1, "batch_find.noise_batches", bf.noise_batches, "must be >= 1");
+  KNOB_CHECK(bf.noise_warmup >= 0, "batch_find.noise_warmup", bf.noise_warmup, "must be >= 0");
 
   KNOB_CHECK(c.checkpoint.every >= 1, "checkpoint.every", c.checkpoint.every, "must be >= 1");
   KNOB_CHECK(!c.checkpoint.resume || !c.checkpoint.path.empty(), "checkpoint.resume",

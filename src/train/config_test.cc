@@ -100,6 +100,27 @@ TEST(TrainConfigTest, LrFindSetsTheRangeTestOn) {
   EXPECT_TRUE(c.lr_find.use);
 }
 
+TEST(TrainConfigTest, BatchFindSetsTheFinderOnAndItsTablesAreRead) {
+  TrainConfig c = parse_train_config(
+      "[batch]\nsize = \"find\"\n[batch_find]\nstart = 8\nmax_size = 512\n"
+      "memory_budget = 64.5\nnoise_batches = 4\n[lr_find]\nsteps = 40\n",
+      "inline.toml");
+  EXPECT_TRUE(c.batch_find.use);
+  EXPECT_EQ(c.batch.size, 32);  // untouched: the finder's answer replaces it in fit()
+  EXPECT_EQ(c.batch_find.start, 8);
+  EXPECT_EQ(c.batch_find.max_size, 512);
+  EXPECT_EQ(c.batch_find.memory_budget, 64.5);
+  EXPECT_EQ(c.batch_find.noise_batches, 4);
+  EXPECT_EQ(c.lr_find.steps, 40);  // [lr_find] is read from files too
+  EXPECT_NO_THROW(validate(c));
+  apply_override(c, "batch.size=64");
+  EXPECT_FALSE(c.batch_find.use);
+  EXPECT_EQ(c.batch.size, 64);
+  set_config_value(c, "batch.size", ParamValue(std::string("find")));
+  EXPECT_TRUE(c.batch_find.use);
+  EXPECT_FALSE(TrainConfig().batch_find.memory_budget.has_value());
+}
+
 TEST(TrainConfigTest, IntegersWidenToDoublesAndExactDoublesNarrow) {
   TrainConfig c;
   set_config_value(c, "optimizer.lr", ConfigValue(int64_t{1}));
@@ -238,6 +259,28 @@ TEST(TrainConfigTest, MalformedInputIsNamed) {
        [&] { validated("lr_find.suggestion=best"); },
        {"lr_find.suggestion", "valley"}},
       {"lr word", [&] { validated("optimizer.lr=fast"); }, {"optimizer.lr", "\"find\""}},
+      {"batch size word", [&] { validated("batch.size=auto"); }, {"batch.size", "\"find\""}},
+      {"batch find zero budget",
+       [&] { validated("batch_find.memory_budget=0"); },
+       {"batch_find.memory_budget = 0", "MiB > 0"}},
+      {"batch find negative budget",
+       [&] { validated("batch_find.memory_budget=-5"); },
+       {"batch_find.memory_budget = -5", "> 0"}},
+      {"batch find start above cap",
+       [&] {
+         validated("batch_find.max_size=64");
+         TrainConfig c;
+         apply_override(c, "batch_find.max_size=64");
+         apply_override(c, "batch_find.start=128");
+         validate(c);
+       },
+       {"batch_find.start = 128", "at most batch_find.max_size (64)"}},
+      {"batch find start", [&] { validated("batch_find.start=0"); }, {"batch_find.start = 0"}},
+      {"batch find cap", [&] { validated("batch_find.max_size=-1"); }, {"batch_find.max_size"}},
+      {"batch find steps", [&] { validated("batch_find.steps=0"); }, {"batch_find.steps = 0"}},
+      {"batch find noise batches",
+       [&] { validated("batch_find.noise_batches=0"); },
+       {"batch_find.noise_batches = 0"}},
       {"checkpoint every", [&] { validated("checkpoint.every=0"); }, {"checkpoint.every", ">= 1"}},
       {"resume without path",
        [&] { validated("checkpoint.resume=true"); },

@@ -69,4 +69,8 @@ LrFindResult find_lr_with_plugin(const TrainConfig& config) {
   return load_plugin().find_lr(config);
 }
 
+BatchFindResult find_batch_size_with_plugin(const TrainConfig& config) {
+  return load_plugin().find_batch_size(config);
+}
+
 }  // namespace knob

@@ -13,7 +13,12 @@ knob::LrFindResult find_lr(const knob::TrainConfig& config) {
   return knob::Trainer(config).find_lr();
 }
 
-const knob::TrainerPlugin kPlugin = {knob::kTrainerPluginAbi, KNOB_VERSION, &fit, &find_lr};
+knob::BatchFindResult find_batch_size(const knob::TrainConfig& config) {
+  return knob::Trainer(config).find_batch_size();
+}
+
+const knob::TrainerPlugin kPlugin = {knob::kTrainerPluginAbi, KNOB_VERSION, &fit, &find_lr,
+                                     &find_batch_size};
 
 }  // namespace
 

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <set>
 
 #include "knob/core/error.h"
 #include "knob/train/dataset.h"
@@ -367,6 +369,160 @@ TEST(TrainerTest, LrFindNamesANanModel) {
   } catch (const TrainingDiverged& e) {
     EXPECT_NE(std::string(e.what()).find("first step"), std::string::npos) << e.what();
   }
+}
+
+// The batch-size finder on 2000 training examples, with short timing and noise runs.
+TrainConfig finder_config() {
+  TrainConfig c = small_config();
+  c.batch_find.steps = 1;
+  c.batch_find.noise_batches = 5;
+  c.batch_find.noise_warmup = 20;
+  return c;
+}
+
+std::vector<int64_t> trial_sizes(const BatchFindResult& r) {
+  std::vector<int64_t> out;
+  for (const auto& t : r.trials) out.push_back(t.size);
+  return out;
+}
+
+// Every number reported is one measured: recommended and largest sizes are trials that fit.
+void expect_only_tested_sizes_reported(const BatchFindResult& r) {
+  std::set<int64_t> fitting;
+  for (const auto& t : r.trials) {
+    EXPECT_LE(t.size, r.cap);
+    EXPECT_GE(t.size, 1);
+    if (t.fits) fitting.insert(t.size);
+  }
+  const std::vector<int64_t> sizes = trial_sizes(r);
+  EXPECT_EQ(std::set<int64_t>(sizes.begin(), sizes.end()).size(), sizes.size());  // none twice
+  EXPECT_TRUE(fitting.count(r.largest_fitting)) << r.largest_fitting;
+  EXPECT_TRUE(fitting.count(r.recommended)) << r.recommended;
+  EXPECT_DOUBLE_EQ(r.lr, r.base_lr * static_cast<double>(r.recommended) / r.base);
+}
+
+TEST(TrainerTest, BatchFindDoublesUpToTheCapWithinABigBudget) {
+  TrainConfig c = finder_config();
+  c.batch_find.max_size = 1000;
+  c.batch_find.memory_budget = 1e6;  // about a terabyte: everything fits
+  BatchFindResult r = Trainer(c).find_batch_size();
+  EXPECT_EQ(trial_sizes(r), (std::vector<int64_t>{16, 32, 64, 128, 256, 512, 1000}));
+  EXPECT_EQ(r.cap, 1000);
+  EXPECT_EQ(r.largest_fitting, 1000);
+  expect_only_tested_sizes_reported(r);
+  for (size_t i = 0; i < r.trials.size(); ++i) {
+    const BatchTrial& t = r.trials[i];
+    EXPECT_TRUE(t.fits);
+    EXPECT_GT(t.samples_per_second, 0);
+    // The float batch alone is size x 784 x 4 bytes; the step holds more (activations, ...).
+    EXPECT_GT(t.peak_mib * 1024 * 1024, static_cast<double>(t.size) * 784 * 4) << t.size;
+    // At small sizes the optimizer's step (parameter-sized temporaries) sets the peak.
+    if (i > 0) EXPECT_GE(t.peak_mib, r.trials[i - 1].peak_mib) << t.size;
+  }
+  // At large sizes the batch does: from 512 to 1000 at least the 488 more float inputs, which
+  // the first layer keeps for its backward pass.
+  EXPECT_GT((r.trials[6].peak_mib - r.trials[5].peak_mib) * 1024 * 1024, 488.0 * 784 * 4);
+  // Noise scale from batches of 16 and 250 (1/8 of the 2000 training examples).
+  EXPECT_EQ(r.noise.b_small, 16);
+  EXPECT_EQ(r.noise.b_big, 250);
+  EXPECT_EQ(r.noise.batches, 5);
+  EXPECT_GT(r.noise.mean_small_sq, r.noise.mean_big_sq);  // smaller batches, noisier gradients
+  EXPECT_GT(r.noise.trace, 0);
+}
+
+TEST(TrainerTest, BatchFindStopsWhereTheBudgetRunsOutAndIsReproducible) {
+  TrainConfig c = finder_config();
+  c.batch_find.memory_budget = 1e6;
+  BatchFindResult wide = Trainer(c).find_batch_size();
+  ASSERT_EQ(wide.cap, 2000);  // the training-set size
+  std::map<int64_t, double> peak;
+  for (const auto& t : wide.trials) peak[t.size] = t.peak_mib;
+  ASSERT_TRUE(peak.count(256) && peak.count(512));
+  // A budget between the steps of 256 and 512: the search must stop in [256, 512).
+  c.batch_find.memory_budget = (peak[256] + peak[512]) / 2;
+  BatchFindResult a = Trainer(c).find_batch_size();
+  BatchFindResult b = Trainer(c).find_batch_size();
+  expect_only_tested_sizes_reported(a);
+  EXPECT_GE(a.largest_fitting, 256);
+  EXPECT_LT(a.largest_fitting, 512);
+  bool tried_512 = false;
+  for (const auto& t : a.trials) {
+    EXPECT_LE(t.size, 512);
+    if (t.size == 512) {
+      tried_512 = true;
+      EXPECT_FALSE(t.fits);
+      EXPECT_DOUBLE_EQ(t.peak_mib, peak[512]);  // the same step needs the same memory
+    }
+    EXPECT_EQ(t.fits, t.peak_mib <= *c.batch_find.memory_budget) << t.size;
+  }
+  EXPECT_TRUE(tried_512);
+  // Same seed: the same sizes, memory, noise scale and recommendation.
+  EXPECT_EQ(trial_sizes(a), trial_sizes(b));
+  EXPECT_EQ(a.noise.b_simple, b.noise.b_simple);
+  EXPECT_EQ(a.recommended, b.recommended);
+  EXPECT_LE(a.recommended, a.largest_fitting);
+}
+
+TEST(TrainerTest, BatchFindMalformedInputIsNamed) {
+  struct Case {
+    std::string name;
+    std::function<void(TrainConfig&)> set;
+    std::vector<std::string> fragments;
+  };
+  const std::vector<Case> cases = {
+      {"cap above the training set",
+       [](TrainConfig& c) { c.batch_find.max_size = 5000; },
+       {"batch_find.max_size = 5000", "number of training examples (2000)"}},
+      {"start above the default cap",
+       [](TrainConfig& c) { c.batch_find.start = 4096; },
+       {"batch_find.start = 4096", "(2000, the training-set size"}},
+      {"budget too small for the start",
+       [](TrainConfig& c) { c.batch_find.memory_budget = 0.01; },
+       {"batch_find.memory_budget = 0.01", "too small for batch_find.start = 16", "MiB"}},
+      {"budget zero",
+       [](TrainConfig& c) { c.batch_find.memory_budget = 0.0; },
+       {"batch_find.memory_budget = 0", "> 0"}},
+      {"start above the cap",
+       [](TrainConfig& c) {
+         c.batch_find.max_size = 64;
+         c.batch_find.start = 128;
+       },
+       {"batch_find.start = 128", "batch_find.max_size (64)"}},
+  };
+  for (const auto& k : cases) {
+    TrainConfig c = finder_config();
+    k.set(c);
+    try {
+      Trainer(c).find_batch_size();
+      ADD_FAILURE() << k.name << ": no error";
+    } catch (const InvalidArgument& e) {
+      for (const auto& fragment : k.fragments) {
+        EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
+            << k.name << ": '" << fragment << "' not in: " << e.what();
+      }
+    }
+  }
+}
+
+// batch.size = "find" trains at the recommended size, with the scaled lr under scale_lr.
+TEST(TrainerTest, BatchSizeFindTrainsAtTheRecommendedSize) {
+  TrainConfig c = finder_config();
+  c.train.epochs = 1;
+  c.batch_find.max_size = 256;
+  c.batch_find.memory_budget = 1e6;
+  c.batch_find.use = true;
+  c.batch.scale_lr = true;
+  TrainResult r = Trainer(c).fit();
+  ASSERT_TRUE(r.batch_find.has_value());
+  ASSERT_EQ(r.history.size(), 1u);
+  EXPECT_EQ(r.history[0].batch_size, r.batch_find->recommended);
+  EXPECT_DOUBLE_EQ(r.history[0].lr, r.batch_find->lr);
+  // Nothing of the finder carries over: the same run with the size set by hand is identical.
+  TrainConfig manual = c;
+  manual.batch_find.use = false;
+  manual.batch.size = r.batch_find->recommended;
+  TrainResult by_hand = Trainer(manual).fit();
+  EXPECT_EQ(r.history[0].train_loss, by_hand.history[0].train_loss);
 }
 
 TEST(TrainerTest, CsvDataTrains) {

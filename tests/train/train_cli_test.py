@@ -115,6 +115,71 @@ class TrainTest(unittest.TestCase):
         self.assertIn("diverged", proc.stdout + proc.stderr)
         self.assertIn("at step", proc.stderr)
 
+    def test_resume_continues_with_the_numbers_of_an_uninterrupted_run(self):
+        def epoch_lines(stdout):  # the epoch table without its wall-time columns
+            return [line.split("  ")[:7] for line in stdout.splitlines()
+                    if line.startswith("epoch")]
+
+        whole = knob("train", example("fashion_mnist_mlp.toml"), *SMALL, "--set",
+                     "train.epochs=3", "--quiet")
+        checkpoint = os.path.join(self.dir, "run.ckpt")
+        knob("train", example("fashion_mnist_mlp.toml"), *SMALL, "--set", "train.epochs=2",
+             "--checkpoint", checkpoint, "--quiet")
+        resumed = knob("train", example("fashion_mnist_mlp.toml"), *SMALL, "--set",
+                       "train.epochs=3", "--checkpoint", checkpoint, "--resume", "--quiet")
+        self.assertIn("resumed from " + checkpoint + " after epoch 2", resumed.stdout)
+        self.assertIn("train.epochs 2 -> 3", resumed.stderr)  # the change is named
+        self.assertEqual(len(epoch_lines(resumed.stdout)), 1)  # only epoch 3 was trained
+        self.assertEqual(epoch_lines(resumed.stdout)[0], epoch_lines(whole.stdout)[2])
+        # A checkpoint of another model is refused by name and kept as it was.
+        before = open(checkpoint, "rb").read()
+        proc = knob("train", example("fashion_mnist_mlp.toml"), *SMALL, "--set",
+                    "model.hidden=[64]", "--checkpoint", checkpoint, "--resume", expect=2)
+        self.assertIn("model.hidden = [128]", proc.stderr)
+        self.assertEqual(open(checkpoint, "rb").read(), before)
+
+    def test_lr_find_writes_the_curve_and_plot_and_train_uses_its_suggestion(self):
+        out = os.path.join(self.dir, "lr")
+        proc = knob("lr-find", example("fashion_mnist_mlp.toml"), *SMALL, "--out", out)
+        suggested = [line for line in proc.stdout.splitlines() if line.startswith("suggested:")]
+        self.assertEqual(len(suggested), 1, proc.stdout)
+        lr = float(suggested[0].rsplit("=", 1)[1])
+        self.assertTrue(1e-6 < lr < 1, lr)
+        with open(out + ".csv") as f:
+            rows = f.read().splitlines()
+        self.assertEqual(rows[0], "step,lr,loss,smoothed_loss")
+        self.assertGreater(len(rows), 20)
+        self.assertEqual(float(rows[1].split(",")[1]), 1e-7)
+        with open(out + ".svg") as f:
+            svg = f.read()
+        self.assertIn("valley", svg)
+        self.assertIn("(chosen)", svg)
+        with open(out + ".png", "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        # The same seed gives the same suggestion, and optimizer.lr = "find" trains at it.
+        again = knob("lr-find", example("fashion_mnist_mlp.toml"), *SMALL, "--out", out)
+        self.assertIn(suggested[0], again.stdout)
+        train = knob("train", example("fashion_mnist_mlp.toml"), *SMALL, "--set",
+                     "optimizer.lr=find", "--set", "train.epochs=1", "--quiet")
+        self.assertIn(f"valley suggestion {lr:.3g}", train.stdout)
+        self.assertIn(f"lr {lr:.3g}", train.stdout)
+
+    def test_lr_find_bad_input_exits_2_naming_the_key(self):
+        cases = [
+            (["lr_find.end=1e-9"], ["lr_find.end = 1e-09", "lr_find.start"]),
+            (["lr_find.start=0"], ["lr_find.start = 0", "> 0"]),
+            (["lr_find.steps=5"], ["lr_find.steps = 5", ">= 10"]),
+            (["optimizer.lr=fastest"], ["optimizer.lr", "\"find\""]),
+        ]
+        for sets, fragments in cases:
+            with self.subTest(sets=sets):
+                args = [a for kv in sets for a in ("--set", kv)]
+                proc = knob("lr-find", example("fashion_mnist_mlp.toml"), *SMALL, *args,
+                            "--out", os.path.join(self.dir, "bad"), expect=2)
+                for fragment in fragments:
+                    self.assertIn(fragment, proc.stderr)
+                self.assertFalse(os.path.exists(os.path.join(self.dir, "bad.csv")))
+
 
 class TuneConfigTest(unittest.TestCase):
     def setUp(self):
@@ -291,6 +356,73 @@ class TuneConfigTest(unittest.TestCase):
                                          "a bad config must not create a study")
                     for fragment in fragments:
                         self.assertIn(fragment, proc.stderr, f"{verb}: {proc.stderr}")
+
+
+class BatchFindCliTest(unittest.TestCase):
+    """`knob batch-find`: the files it writes, the recommendation, bad input, batch.size = "find"."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="knob_batch_find_")
+        self.small = [*SMALL, "--set", "batch_find.noise_batches=5",
+                      "--set", "batch_find.noise_warmup=20", "--set", "batch_find.steps=1"]
+
+    def test_writes_table_plot_and_recommendation(self):
+        import csv
+        import xml.etree.ElementTree as ET
+        out = os.path.join(self.dir, "bf")
+        proc = knob("batch-find", example("fashion_mnist_mlp.toml"), *self.small,
+                    "--set", "batch_find.max_size=1000", "--out", out)
+        with open(out + ".csv") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(list(rows[0].keys()),
+                         ["batch_size", "fits", "peak_mib", "samples_per_second"])
+        sizes = [int(r["batch_size"]) for r in rows]
+        self.assertEqual(sizes[0], 16)
+        self.assertLessEqual(max(sizes), 1000)  # the cap
+        self.assertEqual(len(sizes), len(set(sizes)))
+        fitting = {int(r["batch_size"]) for r in rows if r["fits"] == "true"}
+        for r in rows:
+            self.assertGreater(float(r["peak_mib"]), 0)
+            if r["fits"] == "true":
+                self.assertGreater(float(r["samples_per_second"]), 0)
+        recommended = [line for line in proc.stdout.splitlines()
+                       if line.startswith("recommended batch size:")]
+        self.assertEqual(len(recommended), 1, proc.stdout)
+        self.assertIn(int(recommended[0].split(":")[1].split()[0]), fitting)  # a tested size
+        self.assertIn("noise scale", proc.stdout)
+        self.assertIn("--set batch.size=", proc.stdout)
+        root = ET.parse(out + ".svg").getroot()
+        self.assertTrue(root.tag.endswith("svg"))
+        with open(out + ".png", "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+
+    def test_malformed_input_exits_2_and_writes_nothing(self):
+        cases = [
+            ("budget zero", ["batch_find.memory_budget=0"], ["batch_find.memory_budget = 0", "> 0"]),
+            ("budget negative", ["batch_find.memory_budget=-1"], ["batch_find.memory_budget = -1"]),
+            ("start above cap", ["batch_find.max_size=64", "batch_find.start=128"],
+             ["batch_find.start = 128", "batch_find.max_size (64)"]),
+            ("cap above training set", ["batch_find.max_size=100000"],
+             ["batch_find.max_size = 100000", "number of training examples (2000)"]),
+            ("budget too small", ["batch_find.memory_budget=0.01"],
+             ["batch_find.memory_budget = 0.01", "too small for batch_find.start = 16"]),
+        ]
+        for name, sets, fragments in cases:
+            with self.subTest(case=name):
+                out = os.path.join(self.dir, name.replace(" ", "_"))
+                args = [a for s in sets for a in ("--set", s)]
+                proc = knob("batch-find", example("fashion_mnist_mlp.toml"), *SMALL, *args,
+                            "--out", out, expect=2)
+                for fragment in fragments:
+                    self.assertIn(fragment, proc.stderr)
+                for ext in (".csv", ".svg", ".png"):
+                    self.assertFalse(os.path.exists(out + ext), ext)
+
+    def test_train_with_batch_size_find(self):
+        proc = knob("train", example("fashion_mnist_mlp.toml"), *self.small,
+                    "--set", "batch.size=find", "--set", "batch_find.max_size=256",
+                    "--set", "train.epochs=1", "--quiet")
+        self.assertIn("[knob] batch-find: batch size", proc.stderr)
 
 
 if __name__ == "__main__":

@@ -141,6 +141,21 @@ struct LrFindConfig {
   bool use = false;  // set by optimizer.lr = "find": train with the chosen suggestion
 };
 
+// The batch-size finder (knob batch-find, and batch.size = "find"; see knob/train/batch_find.h):
+// the largest batch from `start` up to `max_size` whose training step stays under
+// `memory_budget`, the throughput of each size tried, the gradient noise scale measured at
+// `start` and a big batch over `noise_batches` batches after `noise_warmup` training steps, and
+// the recommended size.
+struct BatchFindConfig {
+  int64_t start = 16;
+  int64_t max_size = 0;                 // cap (0: the training-set size, at most 65536)
+  std::optional<double> memory_budget;  // MiB (unset: 50% of MemAvailable in /proc/meminfo)
+  int64_t steps = 3;                    // timed steps per size (after one warm-up step)
+  int64_t noise_batches = 20;           // batches averaged for the noise scale
+  int64_t noise_warmup = 100;           // training steps at batch.base before measuring it
+  bool use = false;  // set by batch.size = "find": train with the recommended size
+};
+
 struct TrainConfig {
   DataConfig data;
   ModelConfig model;
@@ -151,15 +166,16 @@ struct TrainConfig {
   OutputConfig output;
   CheckpointConfig checkpoint;
   LrFindConfig lr_find;
+  BatchFindConfig batch_find;
 };
 
 using ConfigValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>,
                                  std::vector<std::string>>;
 
 // Sets one field by dotted key. `optimizer.lr = "find"` sets lr_find.use (the learning rate
-// then comes from the range test). Numbers convert where exact (3 -> 3.0 for a double field, 4.0 ->
-// 4 for an int field); throws InvalidArgument naming the key, the value and the type expected,
-// or listing the keys of the table when the key is unknown.
+// then comes from the range test); `batch.size = "find"` sets batch_find.use. Numbers convert where
+// exact (3 -> 3.0 for a double field, 4.0 -> 4 for an int field); throws InvalidArgument naming the
+// key, the value and the type expected, or listing the keys of the table when the key is unknown.
 void set_config_value(TrainConfig& config, const std::string& key, const ConfigValue& value);
 // The same for a tuner parameter value.
 void set_config_value(TrainConfig& config, const std::string& key, const ParamValue& value);
@@ -171,8 +187,8 @@ ConfigValue get_config_value(const TrainConfig& config, const std::string& key);
 std::vector<std::string> config_keys();
 
 // Reads the [data] [model] [optimizer] [schedule] [batch] [train] [output] [checkpoint]
-// [lr_find] tables of a TOML file (other tables, such as [study] and [search], are left to
-// their readers). Throws InvalidArgument naming file, table and key.
+// [lr_find] [batch_find] tables of a TOML file (other tables, such as [study] and [search], are
+// left to their readers). Throws InvalidArgument naming file, table and key.
 TrainConfig load_train_config(const std::string& path);
 // The same from TOML text; `origin` names it in messages.
 TrainConfig parse_train_config(const std::string& toml_text, const std::string& origin);

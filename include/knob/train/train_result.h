@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "knob/train/batch_find.h"
 #include "knob/train/lr_range.h"
 
 namespace knob {
@@ -17,8 +18,8 @@ struct EpochMetrics {
   double train_loss = 0, val_loss = 0, val_accuracy = 0;
   double lr = 0;
   int64_t batch_size = 0;
-  double seconds = 0;             // this epoch's wall time
-  double samples_per_second = 0;  // training throughput of this epoch
+  double seconds = 0;             // this epoch's wall time, validation included
+  double samples_per_second = 0;  // training throughput of this epoch (the training loop alone)
 };
 
 struct TrainResult {
@@ -30,8 +31,9 @@ struct TrainResult {
   double best_val_accuracy = 0;
   double final_val_accuracy = 0;  // of the model the run ends with (best if restored)
   std::optional<double> test_accuracy;
-  int64_t resumed_epochs = 0;           // epochs read from a checkpoint instead of trained
-  std::optional<LrFindResult> lr_find;  // the range test run for optimizer.lr = "find"
+  int64_t resumed_epochs = 0;                 // epochs read from a checkpoint instead of trained
+  std::optional<LrFindResult> lr_find;        // the range test run for optimizer.lr = "find"
+  std::optional<BatchFindResult> batch_find;  // the finder run for batch.size = "find"
   double seconds = 0;
 };
 

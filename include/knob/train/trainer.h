@@ -51,11 +51,28 @@ class Trainer {
   // same seed gives the same curve and suggestion. A loss that is NaN/Inf at the very first
   // step throws TrainingDiverged (the model or data, not the learning rate, produce it).
   LrFindResult find_lr();
+  // The batch-size finder with the config's [batch_find] settings (knob/train/batch_find.h):
+  // sizes from batch_find.start, doubled, then bisected, up to the cap; each size runs two
+  // training steps of a model initialized as fit() initializes it, and fits when their peak
+  // tensor memory stays within the budget; then a few timed steps give its throughput.
+  // "Memory" is what libtorch's CPU allocator hands out on this thread during the step (model,
+  // gradients, optimizer state, the batch, activations), counted exactly by a memory reporter
+  // (c10::MemoryReportingInfoBase). Not counted: the data set already in memory, the BLAS
+  // library's own work buffers, malloc's overhead and fragmentation, the process itself, and
+  // allocations on other threads (exact at train.threads = 1, a lower bound above). So keep a
+  // margin: the default budget is half of MemAvailable. Then the gradient noise scale B_simple
+  // at batch_find.start and a big batch (at most the largest fitting size and 1/8 of the
+  // training set), after batch_find.noise_warmup steps at batch.base, and the recommendation.
+  // The same seed gives the same sizes, memory, noise scale and recommendation (throughput
+  // varies). Nothing carries over into fit(). A budget too small for batch_find.start, or a
+  // cap above the training-set size, throws InvalidArgument.
+  BatchFindResult find_batch_size();
 
  private:
   struct State;
   TrainResult fit_impl(const EpochCallback& on_epoch);
-  LrFindResult find_lr_impl();
+  LrFindResult find_lr_impl(const TrainConfig& config);
+  BatchFindResult find_batch_impl(const TrainConfig& config);
   TrainConfig config_;
   std::unique_ptr<State> state_;
 };

@@ -20,9 +20,10 @@ struct TrainerPlugin {
   const char* knob_version;
   TrainResult (*fit)(const TrainConfig& config, const EpochCallback& on_epoch);
   LrFindResult (*find_lr)(const TrainConfig& config);
+  BatchFindResult (*find_batch_size)(const TrainConfig& config);
 };
 
-inline constexpr int kTrainerPluginAbi = 2;
+inline constexpr int kTrainerPluginAbi = 3;
 
 // Loads the plugin on first call (from $KNOB_TRAINER_PLUGIN, beside the executable, in ../lib,
 // or where it was installed) and trains. Throws Error when it cannot be found or loaded,
@@ -30,5 +31,7 @@ inline constexpr int kTrainerPluginAbi = 2;
 TrainResult train_with_plugin(const TrainConfig& config, const EpochCallback& on_epoch = {});
 // The learning-rate range test (Trainer::find_lr) through the plugin.
 LrFindResult find_lr_with_plugin(const TrainConfig& config);
+// The batch-size finder (Trainer::find_batch_size) through the plugin.
+BatchFindResult find_batch_size_with_plugin(const TrainConfig& config);
 
 }  // namespace knob
