@@ -8,25 +8,16 @@
 #include <memory>
 
 #include "commands.h"
+#include "finder_command.h"
 #include "knob/core/error.h"
 #include "knob/report/batch_find_chart.h"
-#include "knob/report/chart.h"
-#include "knob/report/png.h"
-#include "knob/train/config.h"
 #include "knob/train/trainer_plugin.h"
 
 namespace knob::cli {
 namespace {
 
-struct BatchFindFlags {
-  std::string config;
-  std::vector<std::string> overrides;
-  std::string out = "batch_find";
-};
-
 void write_table_csv(const BatchFindResult& r, const std::string& path) {
-  std::ofstream out(path);
-  KNOB_CHECK(out.good(), "--out", path, "must name a writable file prefix");
+  std::ofstream out = open_output(path);
   out << "batch_size,fits,peak_mib,samples_per_second\n";
   char line[160];
   for (const auto& t : r.trials) {
@@ -38,11 +29,7 @@ void write_table_csv(const BatchFindResult& r, const std::string& path) {
   }
 }
 
-void run_batch_find(const BatchFindFlags& flags) {
-  TrainConfig config = load_train_config(flags.config);
-  for (const auto& o : flags.overrides) apply_override(config, o);
-  config.output.progress = false;
-  validate(config);  // before the plugin loads: bad input answers at once
+void run_batch_find(const TrainConfig& config, const FinderFlags& flags) {
   const BatchFindConfig& f = config.batch_find;
   std::cerr << "[knob] batch-find: " << config.model.kind << ", " << config.optimizer.kind
             << ", from batch " << f.start << " up to "
@@ -54,13 +41,7 @@ void run_batch_find(const BatchFindFlags& flags) {
   BatchFindResult r = find_batch_size_with_plugin(config);
 
   write_table_csv(r, flags.out + ".csv");
-  const std::string svg = to_svg(batch_find_chart(r));
-  {
-    std::ofstream out(flags.out + ".svg");
-    KNOB_CHECK(out.good(), "--out", flags.out + ".svg", "must name a writable file prefix");
-    out << svg;
-  }
-  write_png(svg, flags.out + ".png", 1600);
+  write_chart_files(batch_find_chart(r), flags.out);
 
   std::printf("%zu batch sizes tried in %.1fs (cap %lld), budget %.0f MiB (%s)\n", r.trials.size(),
               r.seconds, static_cast<long long>(r.cap), r.budget_mib, r.budget_source.c_str());
@@ -98,19 +79,10 @@ void run_batch_find(const BatchFindFlags& flags) {
 }  // namespace
 
 void add_batch_find_command(CLI::App& app) {
-  auto flags = std::make_shared<BatchFindFlags>();
-  CLI::App* cmd = app.add_subcommand(
-      "batch-find",
-      "Batch-size finder: largest batch within a memory budget, throughput, noise scale");
-  cmd->add_option("config", flags->config, "TOML config ([data] [model] [batch_find] ...)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--set", flags->overrides,
-                  "Override a config key: table.key=value (repeat), e.g. "
-                  "batch_find.memory_budget=512");
-  cmd->add_option("--out", flags->out, "Prefix of the files written: PREFIX.csv, .svg, .png")
-      ->capture_default_str();
-  cmd->callback([flags] { run_batch_find(*flags); });
+  add_finder_command(
+      app, "batch-find",
+      "Batch-size finder: largest batch within a memory budget, throughput, noise scale",
+      "batch_find", "batch_find.memory_budget=512", run_batch_find);
 }
 
 }  // namespace knob::cli

@@ -15,9 +15,13 @@
 
 #include "knob/core/error.h"
 #include "knob/train/dataset.h"
+#include "testing/test_support.h"
 
 namespace knob {
 namespace {
+
+using testing::expect_contains;
+using testing::TempDir;
 
 namespace fs = std::filesystem;
 
@@ -31,18 +35,6 @@ TrainConfig small_config() {
   c.output.test = false;
   return c;
 }
-
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("knob_train_test_" + std::to_string(::getpid()))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
@@ -417,7 +409,9 @@ TEST(TrainerTest, BatchFindDoublesUpToTheCapWithinABigBudget) {
     // The float batch alone is size x 784 x 4 bytes; the step holds more (activations, ...).
     EXPECT_GT(t.peak_mib * 1024 * 1024, static_cast<double>(t.size) * 784 * 4) << t.size;
     // At small sizes the optimizer's step (parameter-sized temporaries) sets the peak.
-    if (i > 0) EXPECT_GE(t.peak_mib, r.trials[i - 1].peak_mib) << t.size;
+    if (i > 0) {
+      EXPECT_GE(t.peak_mib, r.trials[i - 1].peak_mib) << t.size;
+    }
   }
   // At large sizes the batch does: from 512 to 1000 at least the 488 more float inputs, which
   // the first layer keeps for its backward pass.

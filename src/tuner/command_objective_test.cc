@@ -20,32 +20,13 @@
 
 #include "knob/core/error.h"
 #include "knob/storage/sqlite_storage.h"
+#include "testing/test_support.h"
 
 namespace knob {
 namespace {
 
-void expect_contains(const std::string& text, const std::vector<std::string>& parts) {
-  for (const auto& part : parts) {
-    EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
-  }
-}
-
-// A private directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ =
-        (std::filesystem::temp_directory_path() / "knob-command-test-XXXXXX").string();
-    if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string path() const { return path_.string(); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::expect_contains;
+using testing::TempDir;
 
 Study new_study(std::vector<StudyDirection> directions = {StudyDirection::kMinimize},
                 std::shared_ptr<Pruner> pruner = std::make_shared<NopPruner>()) {

@@ -21,27 +21,13 @@
 #include "knob/tuner/grid_sampler.h"
 #include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
+#include "testing/test_support.h"
 
 namespace knob {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ =
-        (std::filesystem::temp_directory_path() / "knob-samplers-test-XXXXXX").string();
-    if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::expect_contains;
+using testing::TempDir;
 
 Study memory_study(std::shared_ptr<Sampler> sampler, const std::string& backend = "memory") {
   std::shared_ptr<Storage> storage;

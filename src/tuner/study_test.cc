@@ -26,9 +26,13 @@
 #include "knob/storage/sqlite_storage.h"
 #include "knob/tuner/median_pruner.h"
 #include "knob/tuner/random_sampler.h"
+#include "testing/test_support.h"
 
 namespace knob {
 namespace {
+
+using testing::expect_contains;
+using testing::TempDir;
 
 // Runs `fn`, expects it to throw E, and returns the message (empty on failure).
 template <typename E>
@@ -44,31 +48,6 @@ std::string message_of(const std::function<void()>& fn) {
   ADD_FAILURE() << "did not throw";
   return "";
 }
-
-void expect_contains(const std::string& text, const std::vector<std::string>& parts) {
-  for (const auto& part : parts) {
-    EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
-  }
-}
-
-// A private directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ =
-        (std::filesystem::temp_directory_path() / "knob-study-test-XXXXXX").string();
-    if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string url(const std::string& file) const { return "sqlite:///" + (path_ / file).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 const char* const kBackends[] = {"memory", "sqlite"};
 

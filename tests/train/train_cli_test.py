@@ -179,6 +179,11 @@ class TrainTest(unittest.TestCase):
                 for fragment in fragments:
                     self.assertIn(fragment, proc.stderr)
                 self.assertFalse(os.path.exists(os.path.join(self.dir, "bad.csv")))
+        # An --out nobody can write to is refused before the sweep runs.
+        proc = knob("lr-find", example("fashion_mnist_mlp.toml"), "--out",
+                    "/nonexistent-dir/lr", expect=2)
+        self.assertIn('--out = "/nonexistent-dir/lr"', proc.stderr)
+        self.assertNotIn("lr-find: adam", proc.stderr)
 
 
 class TuneConfigTest(unittest.TestCase):

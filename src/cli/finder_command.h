@@ -1,0 +1,35 @@
+// What the finder verbs (knob lr-find, knob batch-find) share: the same arguments (a config,
+// --set overrides, an --out prefix), the config read and checked before the trainer plugin
+// loads, and their files written under the prefix.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "knob/report/chart.h"
+#include "knob/train/config.h"
+
+namespace knob::cli {
+
+struct FinderFlags {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string out;  // prefix of PREFIX.csv, PREFIX.svg, PREFIX.png
+};
+
+// Registers `name` with the shared arguments; `run` gets the validated config and the flags.
+void add_finder_command(CLI::App& app, const std::string& name, const std::string& description,
+                        const std::string& default_out, const std::string& set_example,
+                        std::function<void(const TrainConfig&, const FinderFlags&)> run);
+
+// A file to write, or InvalidArgument naming --out.
+std::ofstream open_output(const std::string& path);
+
+// PREFIX.svg and PREFIX.png (1600 px wide) of the chart.
+void write_chart_files(const Chart& chart, const std::string& prefix);
+
+}  // namespace knob::cli
