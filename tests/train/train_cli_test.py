@@ -155,7 +155,11 @@ class TrainTest(unittest.TestCase):
         self.assertIn("valley", svg)
         self.assertIn("(chosen)", svg)
         with open(out + ".png", "rb") as f:
-            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+            png = f.read()
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+        self.assertEqual((width, height), (1600, 1000))  # the chart's 800x500, rendered at 2x
+        self.assertGreater(len(png), 20000)  # curves and text, not a blank canvas
         # The same seed gives the same suggestion, and optimizer.lr = "find" trains at it.
         again = knob("lr-find", example("fashion_mnist_mlp.toml"), *SMALL, "--out", out)
         self.assertIn(suggested[0], again.stdout)
