@@ -19,6 +19,7 @@
 #include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
 #include "knob/tuner/study_config.h"
+#include "knob/tuner/tpe_sampler.h"
 #include "trainer_objective.h"
 
 namespace knob::cli {
@@ -246,7 +247,11 @@ void run_tune(const TuneFlags& flags) {
   } else {
     KNOB_CHECK(flags.grid.empty(), "--grid", flags.grid.front(),
                "is used only with --sampler grid (the sampler is " + flags.sampler + ")");
-    sampler = std::make_shared<RandomSampler>(flags.seed);
+    if (flags.sampler == "tpe") {
+      sampler = std::make_shared<TpeSampler>(TpeOptions().seed(flags.seed));
+    } else {
+      sampler = std::make_shared<RandomSampler>(flags.seed);
+    }
   }
   std::shared_ptr<Pruner> pruner;
   if (flags.pruner == "none") {
@@ -296,8 +301,8 @@ void add_tune_command(CLI::App& app) {
   for (const auto& o : builtin_objectives()) names += (names.empty() ? "" : ", ") + o.name;
   tune->add_option("--objective", flags->objective, "Built-in objective: " + names)
       ->capture_default_str();
-  tune->add_option("--sampler", flags->sampler, "random or grid")
-      ->check(CLI::IsMember({"random", "grid"}))
+  tune->add_option("--sampler", flags->sampler, "random, grid or tpe")
+      ->check(CLI::IsMember({"random", "grid", "tpe"}))
       ->capture_default_str();
   tune->add_option("--grid", flags->grid, "Grid values NAME=V1,V2,... (repeat per parameter)");
   tune->add_option("--pruner", flags->pruner, "median or none")

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -10,6 +11,7 @@
 #include "knob/tuner/grid_sampler.h"
 #include "knob/tuner/median_pruner.h"
 #include "knob/tuner/random_sampler.h"
+#include "knob/tuner/tpe_sampler.h"
 
 namespace knob {
 namespace {
@@ -94,6 +96,57 @@ void collect_search(const toml::table& table, const std::string& prefix,
   }
 }
 
+// [study] tpe = { multivariate = true, ... } (or a [study.tpe] table): TpeOptions.
+void parse_tpe(const toml::node& node, TpeOptions& tpe) {
+  const toml::table* table = node.as_table();
+  KNOB_CHECK(table, "study.tpe", std::string("(not a table)"),
+             "must be a table such as { multivariate = true, n_startup_trials = 10 }");
+  for (const auto& [key, value] : *table) {
+    const std::string k(key.str());
+    const std::string field = "study.tpe." + k;
+    auto flag = [&] {
+      auto v = value.value_exact<bool>();
+      KNOB_CHECK(v.has_value(), field, std::string("(not a bool)"), "must be true or false");
+      return *v;
+    };
+    auto integer = [&](int64_t min) {
+      auto v = value.value_exact<int64_t>();
+      KNOB_CHECK(v.has_value(), field, std::string("(not an integer)"), "must be an integer");
+      KNOB_CHECK(*v >= min && *v <= 1000000, field, *v,
+                 "must be an integer in [" + std::to_string(min) + ", 1000000]");
+      return static_cast<int>(*v);
+    };
+    if (k == "n_startup_trials") {
+      tpe.n_startup_trials(integer(0));
+    } else if (k == "n_ei_candidates") {
+      tpe.n_ei_candidates(integer(1));
+    } else if (k == "prior_weight") {
+      double w = toml_number(value, field);
+      KNOB_CHECK(std::isfinite(w) && w > 0, field, w, "must be a finite number > 0");
+      tpe.prior_weight(w);
+    } else if (k == "consider_prior") {
+      tpe.consider_prior(flag());
+    } else if (k == "consider_magic_clip") {
+      tpe.consider_magic_clip(flag());
+    } else if (k == "consider_endpoints") {
+      tpe.consider_endpoints(flag());
+    } else if (k == "multivariate") {
+      tpe.multivariate(flag());
+    } else if (k == "group") {
+      tpe.group(flag());
+    } else if (k == "constant_liar") {
+      tpe.constant_liar(flag());
+    } else {
+      throw_invalid(field, std::string("(set)"),
+                    "is unknown; study.tpe takes n_startup_trials, n_ei_candidates, "
+                    "prior_weight, consider_prior, consider_magic_clip, consider_endpoints, "
+                    "multivariate, group, constant_liar");
+    }
+  }
+  KNOB_CHECK(!tpe.group() || tpe.multivariate(), "study.tpe.group", std::string("true"),
+             "needs multivariate = true");
+}
+
 }  // namespace
 
 StudyConfig parse_study_config(const std::string& toml_text, const std::string& origin) {
@@ -160,16 +213,18 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
             throw_invalid(field, *node.value<int64_t>(), "must be true or false");
           KNOB_CHECK(v.has_value(), field, std::string("(not a bool)"), "must be true or false");
           c.isolate = *v;
+        } else if (k == "tpe") {
+          parse_tpe(node, c.tpe);
         } else {
           throw_invalid(field, std::string("(set)"),
                         "is unknown; [study] takes storage, name, direction(s), sampler, seed, "
                         "pruner, n_startup_trials, n_warmup_steps, n_trials, timeout, jobs, "
-                        "isolate");
+                        "isolate, tpe");
         }
       }
     }
-    if (c.sampler != "random" && c.sampler != "grid") {
-      throw_invalid("study.sampler", c.sampler, "must be random or grid");
+    if (c.sampler != "random" && c.sampler != "grid" && c.sampler != "tpe") {
+      throw_invalid("study.sampler", c.sampler, "must be random, grid or tpe");
     }
     if (c.pruner != "median" && c.pruner != "none") {
       throw_invalid("study.pruner", c.pruner, "must be median or none");
@@ -202,6 +257,7 @@ std::shared_ptr<Sampler> make_sampler(const StudyConfig& c) {
       space[p.name] = std::get<CategoricalDistribution>(p.distribution).choices;
     return std::make_shared<GridSampler>(space, c.seed);
   }
+  if (c.sampler == "tpe") return std::make_shared<TpeSampler>(TpeOptions(c.tpe).seed(c.seed));
   return std::make_shared<RandomSampler>(c.seed);
 }
 

@@ -8,6 +8,7 @@
 #include "knob/tuner/grid_sampler.h"
 #include "knob/tuner/median_pruner.h"
 #include "knob/tuner/random_sampler.h"
+#include "knob/tuner/tpe_sampler.h"
 
 namespace knob {
 namespace {
@@ -72,6 +73,38 @@ bs = { choices = [32, 64] }
   EXPECT_NE(dynamic_cast<MedianPruner*>(make_pruner(c).get()), nullptr);
 }
 
+TEST(StudyConfigTest, TpeTakesItsOptionsFromTheStudyTable) {
+  StudyConfig c = parse_study_config(R"(
+[study]
+sampler = "tpe"
+seed = 3
+[study.tpe]
+n_startup_trials = 4
+n_ei_candidates = 48
+prior_weight = 0.5
+consider_endpoints = true
+multivariate = true
+group = true
+constant_liar = true
+)",
+                                     "t.toml");
+  auto tpe = std::dynamic_pointer_cast<TpeSampler>(make_sampler(c));
+  ASSERT_NE(tpe, nullptr);
+  const TpeOptions& o = tpe->options();
+  EXPECT_EQ(o.n_startup_trials(), 4);
+  EXPECT_EQ(o.n_ei_candidates(), 48);
+  EXPECT_EQ(o.prior_weight(), 0.5);
+  EXPECT_TRUE(o.consider_endpoints() && o.multivariate() && o.group() && o.constant_liar());
+  EXPECT_TRUE(o.consider_prior() && o.consider_magic_clip());
+  EXPECT_EQ(o.seed(), std::optional<uint64_t>(3));
+  // Defaults without a tpe table.
+  auto plain = std::dynamic_pointer_cast<TpeSampler>(
+      make_sampler(parse_study_config("[study]\nsampler = \"tpe\"\n", "p.toml")));
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(plain->options().n_startup_trials(), 10);
+  EXPECT_FALSE(plain->options().multivariate());
+}
+
 TEST(StudyConfigTest, MalformedInputIsNamed) {
   struct Case {
     std::string name, toml;
@@ -81,8 +114,28 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
       {"not toml", "[study\n", {"bad.toml:1", "not valid TOML"}},
       {"unknown study key", "[study]\nsampler_name = \"tpe\"\n", {"study.sampler_name", "unknown"}},
       {"unknown sampler",
-       "[study]\nsampler = \"tpe\"\n",
-       {"study.sampler", "tpe", "random or grid"}},
+       "[study]\nsampler = \"cmaes\"\n",
+       {"study.sampler", "cmaes", "random, grid or tpe"}},
+      {"tpe not a table", "[study]\ntpe = true\n", {"study.tpe", "table"}},
+      {"tpe unknown key",
+       "[study]\ntpe = { gamma = 0.1 }\n",
+       {"study.tpe.gamma", "unknown", "n_ei_candidates"}},
+      {"tpe negative startup",
+       "[study]\ntpe = { n_startup_trials = -1 }\n",
+       {"study.tpe.n_startup_trials = -1", "[0, 1000000]"}},
+      {"tpe zero candidates",
+       "[study]\ntpe = { n_ei_candidates = 0 }\n",
+       {"study.tpe.n_ei_candidates = 0", "[1, 1000000]"}},
+      {"tpe candidates as float",
+       "[study]\ntpe = { n_ei_candidates = 2.5 }\n",
+       {"study.tpe.n_ei_candidates", "integer"}},
+      {"tpe prior weight 0",
+       "[study]\ntpe = { prior_weight = 0 }\n",
+       {"study.tpe.prior_weight", "> 0"}},
+      {"tpe flag as string",
+       "[study]\ntpe = { multivariate = \"yes\" }\n",
+       {"study.tpe.multivariate", "true or false"}},
+      {"tpe group alone", "[study]\ntpe = { group = true }\n", {"study.tpe.group", "multivariate"}},
       {"unknown pruner", "[study]\npruner = \"asha\"\n", {"study.pruner", "asha"}},
       {"bad direction", "[study]\ndirection = \"up\"\n", {"study.direction", "up"}},
       {"zero trials", "[study]\nn_trials = 0\n", {"study.n_trials", ">= 1"}},

@@ -6,8 +6,11 @@
 //   storage = "sqlite:///knob.db"      # default
 //   name = "fashion-mnist"
 //   direction = "maximize"            # or directions = ["maximize", "minimize"]
-//   sampler = "random"                # random | grid
+//   sampler = "random"                # random | grid | tpe
 //   seed = 1
+//   tpe = { multivariate = true }     # TpeOptions: n_startup_trials, n_ei_candidates,
+//                                     # prior_weight, consider_prior, consider_magic_clip,
+//                                     # consider_endpoints, multivariate, group, constant_liar
 //   pruner = "median"                 # median | none
 //   n_startup_trials = 5              # median pruner options
 //   n_warmup_steps = 0
@@ -35,6 +38,7 @@
 #include "knob/core/distribution.h"
 #include "knob/tuner/pruner.h"
 #include "knob/tuner/sampler.h"
+#include "knob/tuner/tpe_sampler.h"
 
 namespace knob {
 
@@ -49,6 +53,7 @@ struct StudyConfig {
   std::vector<StudyDirection> directions = {StudyDirection::kMaximize};
   std::string sampler = "random";
   std::optional<uint64_t> seed;
+  TpeOptions tpe;  // with sampler = "tpe" (the seed is `seed`)
   std::string pruner = "median";
   int64_t n_startup_trials = 5;
   int64_t n_warmup_steps = 0;
