@@ -14,8 +14,8 @@ constexpr double kEps = 1e-12;
 constexpr double kSigma0Magnitude = 0.2;
 const double kLogSqrt2Pi = 0.5 * std::log(2.0 * M_PI);
 // Components whose weighted log density is this far below the best one add less than
-// 1e-17 of it: exp() is skipped for them (the sum is the same to double precision).
-constexpr double kNegligible = 40.0;
+// 1e-13 of it: exp() is skipped for them (the sum is the same to double precision).
+constexpr double kNegligible = 30.0;
 
 double ndtr(double a) {
   const double x = a * M_SQRT1_2;
@@ -223,10 +223,11 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
     } else {
       // Each kernel as wide as the larger gap to its neighbours (the bounds count as
       // neighbours). Stable order: ties keep chronological order.
+      std::vector<std::pair<double, size_t>> sorted(n_components);
+      for (size_t i = 0; i < n_components; ++i) sorted[i] = {k.mus[i], i};
+      std::sort(sorted.begin(), sorted.end());  // ties by index: a stable order
       std::vector<size_t> order(n_components);
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(),
-                       [&](size_t x, size_t y) { return k.mus[x] < k.mus[y]; });
+      for (size_t i = 0; i < n_components; ++i) order[i] = sorted[i].second;
       std::vector<double> with_ends(n_components + 2);
       with_ends[0] = low;
       for (size_t i = 0; i < n_components; ++i) with_ends[i + 1] = k.mus[order[i]];
@@ -252,8 +253,9 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
 
     log_p_accept_[p].resize(n_components);
     for (size_t j = 0; j < n_components; ++j) {
-      log_p_accept_[p][j] =
-          log_gauss_mass((low - k.mus[j]) / k.sigmas[j], (high - k.mus[j]) / k.sigmas[j]);
+      const double a = (low - k.mus[j]) / k.sigmas[j], b = (high - k.mus[j]) / k.sigmas[j];
+      // A kernel more than 9 sigmas inside both bounds has mass 1 - 2e-19: log 0 in doubles.
+      log_p_accept_[p][j] = (a < -9 && b > 9) ? 0.0 : log_gauss_mass(a, b);
     }
   }
 }

@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 #include <set>
+#include <tuple>
 
 #include "knob/core/error.h"
 #include "knob/tuner/study.h"
@@ -201,16 +202,13 @@ void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
   const int n_below = options_.gamma()(n);
   KNOB_CHECK(n_below >= 0, "gamma", "gamma(" + std::to_string(n) + ") = " + std::to_string(n_below),
              "must return a number >= 0");
-  std::vector<size_t> order(c.all.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const Observation& x = *c.all[a];
-    const Observation& y = *c.all[b];
-    return x.step != y.step ? x.step < y.step : x.value < y.value;
-  });
+  // (step, value, position): sorting these is the stable sort by score.
+  std::vector<std::tuple<double, double, size_t>> order(c.all.size());
+  for (size_t i = 0; i < c.all.size(); ++i) order[i] = {c.all[i]->step, c.all[i]->value, i};
+  std::sort(order.begin(), order.end());
   c.below.assign(c.all.size(), 0);
   for (size_t i = 0; i < order.size() && i < static_cast<size_t>(n_below); ++i)
-    c.below[order[i]] = 1;
+    c.below[std::get<2>(order[i])] = 1;
 }
 
 std::map<std::string, double> TpeSampler::sample_space(
