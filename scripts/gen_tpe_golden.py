@@ -4,7 +4,7 @@ weights, means, widths, categorical kernels, log densities) and its default_gamm
 default_weights / truncnorm helpers, for the cases parzen_estimator_test.cc builds with knob.
 Run with Debian's python3-optuna:
 
-    /usr/bin/python3 scripts/gen_tpe_golden.py > src/tuner/tpe_golden.h
+    /usr/bin/python3 scripts/gen_tpe_golden.py | clang-format --assume-filename=x.h > src/tuner/tpe_golden.h
 """
 import math
 

@@ -124,6 +124,23 @@ const std::vector<Field>& registry() {
 
 #undef KNOB_FIELD
 
+// Keys that also take the word "find": a finder then chooses the value before training.
+struct FindableKey {
+  std::string key;
+  std::string allowed;  // what else the key takes, for messages
+  bool& (*use)(TrainConfig&);
+};
+
+const std::vector<FindableKey>& findable_keys() {
+  static const std::vector<FindableKey> kKeys = {
+      {"optimizer.lr", "must be a number > 0",
+       [](TrainConfig& c) -> bool& { return c.lr_find.use; }},
+      {"batch.size", "must be an integer >= 1",
+       [](TrainConfig& c) -> bool& { return c.batch_find.use; }},
+  };
+  return kKeys;
+}
+
 const std::set<std::string>& sections() {
   static const std::set<std::string> kSections = {"data",    "model",     "optimizer", "schedule",
                                                   "batch",   "train",     "output",    "checkpoint",
@@ -186,21 +203,15 @@ std::vector<std::string> config_keys() {
 }
 
 void set_config_value(TrainConfig& config, const std::string& key, const ConfigValue& value) {
-  if (key == "optimizer.lr") {
+  for (const auto& findable : findable_keys()) {
+    if (key != findable.key) continue;
+    bool& use = findable.use(config);
     if (const auto* s = std::get_if<std::string>(&value)) {
-      if (*s != "find") throw_invalid(key, *s, "must be a number > 0 or \"find\"");
-      config.lr_find.use = true;  // the range test chooses the learning rate
+      if (*s != "find") throw_invalid(key, *s, findable.allowed + " or \"find\"");
+      use = true;  // the finder chooses the value before training
       return;
     }
-    config.lr_find.use = false;
-  }
-  if (key == "batch.size") {
-    if (const auto* s = std::get_if<std::string>(&value)) {
-      if (*s != "find") throw_invalid(key, *s, "must be an integer >= 1 or \"find\"");
-      config.batch_find.use = true;  // the batch-size finder chooses the size
-      return;
-    }
-    config.batch_find.use = false;
+    use = false;
   }
   const Field& field = find_field(key);
   std::visit(
