@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "knob/core/error.h"
+#include "sum_exp.h"
 
 namespace knob::detail {
 namespace {
@@ -13,8 +14,8 @@ namespace {
 constexpr double kEps = 1e-12;
 constexpr double kSigma0Magnitude = 0.2;
 const double kLogSqrt2Pi = 0.5 * std::log(2.0 * M_PI);
-// Components whose weighted log density is this far below the best one add less than
-// 1e-13 of it: exp() is skipped for them (the sum is the same to double precision).
+// Components whose weighted log mass is this far below the best one add less than 1e-13
+// of it: their exact mass (an erfc) is not computed.
 constexpr double kNegligible = 30.0;
 
 double ndtr(double a) {
@@ -318,6 +319,11 @@ std::vector<double> ParzenEstimator::log_pdf(
   const size_t n_components = weights_.size();
   std::vector<double> out(n_samples);
   std::vector<double> component(n_components);
+  // Reciprocal widths: a multiplication per kernel and sample instead of a division.
+  std::vector<std::vector<double>> inv_sigmas(space_.size());
+  for (size_t p = 0; p < space_.size(); ++p) {
+    for (double sigma : kernels_[p].sigmas) inv_sigmas[p].push_back(1.0 / sigma);
+  }
   for (size_t s = 0; s < n_samples; ++s) {
     component = log_weights_;
     for (size_t p = 0; p < space_.size(); ++p) {
@@ -341,8 +347,9 @@ std::vector<double> ParzenEstimator::log_pdf(
             component[j] = -std::numeric_limits<double>::infinity();
           }
         } else {
+          const std::vector<double>& inv = inv_sigmas[p];
           for (size_t j = 0; j < n_components; ++j) {
-            const double z = (x - k.mus[j]) / k.sigmas[j];
+            const double z = (x - k.mus[j]) * inv[j];
             component[j] += norm_logpdf(z) - accept[j];
           }
         }
@@ -383,16 +390,12 @@ std::vector<double> ParzenEstimator::log_pdf(
       }
     }
     // log-sum-exp over components.
-    const double m = *std::max_element(component.begin(), component.end());
+    const double m = max_value(component.data(), component.size());
     if (!std::isfinite(m)) {
       out[s] = m;
       continue;
     }
-    double sum = 0;
-    for (double c : component) {
-      if (c > m - kNegligible) sum += std::exp(c - m);
-    }
-    out[s] = m + std::log(sum);
+    out[s] = m + std::log(sum_exp_shifted(component.data(), component.size(), m));
   }
   return out;
 }

@@ -205,10 +205,11 @@ void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
   // (step, value, position): sorting these is the stable sort by score.
   std::vector<std::tuple<double, double, size_t>> order(c.all.size());
   for (size_t i = 0; i < c.all.size(); ++i) order[i] = {c.all[i]->step, c.all[i]->value, i};
-  std::sort(order.begin(), order.end());
+  // Only which gamma(n) are best matters, not their order: a selection, not a sort.
+  const size_t n_best = std::min(order.size(), static_cast<size_t>(n_below));
+  std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_best), order.end());
   c.below.assign(c.all.size(), 0);
-  for (size_t i = 0; i < order.size() && i < static_cast<size_t>(n_below); ++i)
-    c.below[std::get<2>(order[i])] = 1;
+  for (size_t i = 0; i < n_best; ++i) c.below[std::get<2>(order[i])] = 1;
 }
 
 std::map<std::string, double> TpeSampler::sample_space(
