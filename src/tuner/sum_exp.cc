@@ -7,16 +7,15 @@
 
 namespace knob::detail {
 
-__attribute__((target_clones("avx2", "default"))) double max_value(const double* x,
-                                                                    std::size_t n) {
+__attribute__((target_clones("avx2", "default"))) double max_value(const double* x, std::size_t n) {
   double m = x[0];
   for (std::size_t j = 1; j < n; ++j) m = x[j] > m ? x[j] : m;
   return m;
 }
 
 __attribute__((target_clones("avx2", "default"))) double sum_exp_shifted(const double* x,
-                                                                          std::size_t n,
-                                                                          double shift) {
+                                                                         std::size_t n,
+                                                                         double shift) {
   double sum = 0;
   for (std::size_t j = 0; j < n; ++j) {
     const double t = x[j] - shift;
