@@ -3,8 +3,16 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace knob::cli {
+
+// Thrown by a command to end knob with `code` after printing `message` to stderr (e.g. 130
+// after Ctrl-C, as shells expect).
+struct ExitRequest {
+  int code;
+  std::string message;
+};
 
 // knob study create|list|show|delete|export
 void add_study_commands(CLI::App& app);

@@ -1,6 +1,6 @@
 // knob: tune learning rate, batch size and epochs. Thin: parses, wires, maps errors to exit
 // codes — 0 ok, 1 a run that failed (training diverged, an unexpected error), 2 bad usage or
-// bad input.
+// bad input, 130 interrupted by Ctrl-C (SIGINT) or SIGTERM.
 #include <iostream>
 
 #include "commands.h"
@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
+  } catch (const knob::cli::ExitRequest& e) {
+    std::cerr << "knob: " << e.message << "\n";
+    return e.code;
   } catch (const knob::TrainingDiverged& e) {
     std::cerr << "knob: " << e.what() << "\n";
     return 1;

@@ -11,6 +11,7 @@
 
 #include "builtin_objectives.h"
 #include "commands.h"
+#include "interrupt_guard.h"
 #include "knob/core/error.h"
 #include "knob/train/config.h"
 #include "knob/tuner/command_objective.h"
@@ -40,6 +41,7 @@ struct TuneFlags {
   std::string config;                  // a study TOML: the trainer is the objective
   std::vector<std::string> overrides;  // --set table.key=value for the trainer config
   bool isolate = false;                // each trainer trial in a child process
+  bool resume = false;                 // continue an interrupted study to its n_trials
   // Flags given on the command line override the config file's [study] table.
   std::map<std::string, CLI::Option*> options;
   bool given(const std::string& name) const { return options.at(name)->count() > 0; }
@@ -112,6 +114,54 @@ FrozenTrial print_best(Study& study) {
     std::cout << "  " << param << " = " << to_string(value) << "\n";
   }
   return best;
+}
+
+// The study to run: created or continued; with --resume it must exist.
+Study open_study(StudyOptions options, bool resume) {
+  if (resume) {
+    try {
+      return load_study(options);
+    } catch (const NotFound& e) {
+      throw NotFound(std::string("--resume: nothing to resume: ") + e.what());
+    }
+  }
+  return create_study(options.load_if_exists(true));
+}
+
+// --resume: the interrupted trials go first, and n_trials counts every trial the study has
+// finished (those interrupted aside), so the study ends where it would have without the stop.
+void prepare_resume(Study& study, OptimizeOptions& options) {
+  const std::vector<int64_t> again = study.enqueue_interrupted_trials();
+  int64_t done = 0, running = 0;
+  for (const auto& t : study.trials()) {
+    if (t.state == TrialState::kRunning) ++running;
+    if (is_finished(t.state) && !t.system_attrs.count("knob:interrupted")) ++done;
+  }
+  if (options.n_trials()) options.n_trials(std::max<int64_t>(0, *options.n_trials() - done));
+  std::cerr << "[knob] resuming study '" << study.study_name() << "': " << done
+            << " trials finished, " << again.size() << " interrupted ones run again first";
+  if (options.n_trials()) std::cerr << ", " << *options.n_trials() << " to go";
+  std::cerr << "\n";
+  if (running > 0) {
+    std::cerr << "[knob] " << running
+              << " trials are still RUNNING (in another process, or in one that was killed); "
+                 "they are left as they are\n";
+  }
+}
+
+// Runs the study; Ctrl-C or SIGTERM interrupts it (interrupt_guard.h) and ends knob with 130
+// after the best trial so far, naming the command that resumes it.
+template <typename Objective>
+void run_study(Study& study, Objective& objective, const OptimizeOptions& options,
+               const std::string& resume_command) {
+  InterruptGuard guard(study);
+  study.optimize(objective, options);
+  if (!guard.interrupted()) return;
+  if (!study.trials({TrialState::kComplete}).empty()) print_best(study);
+  throw ExitRequest{130, "study '" + study.study_name() +
+                             "' interrupted; the interrupted trials are stored FAIL. Continue "
+                             "with: " +
+                             resume_command};
 }
 
 // A parameter value as TOML text, so `knob train --set key=TEXT` reads back exactly the value
@@ -197,13 +247,13 @@ void run_config_tune(const TuneFlags& flags) {
   std::optional<CommandObjective> isolated;
   if (study_config.isolate)
     isolated = make_isolated_trainer_objective(flags, study_config, threads);
-  Study study = create_study(StudyOptions()
-                                 .storage(study_config.storage)
-                                 .study_name(study_config.name)
-                                 .directions(study_config.directions)
-                                 .sampler(make_sampler(study_config))
-                                 .pruner(make_pruner(study_config))
-                                 .load_if_exists(true));
+  Study study = open_study(StudyOptions()
+                               .storage(study_config.storage)
+                               .study_name(study_config.name)
+                               .directions(study_config.directions)
+                               .sampler(make_sampler(study_config))
+                               .pruner(make_pruner(study_config)),
+                           flags.resume);
   OptimizeOptions options;
   options.n_jobs(static_cast<int>(study_config.jobs))
       .show_progress(!flags.quiet)
@@ -212,14 +262,18 @@ void run_config_tune(const TuneFlags& flags) {
   if (!study_config.n_trials && !study_config.timeout && study_config.sampler != "grid") {
     options.n_trials(20);
   }
+  if (flags.resume) prepare_resume(study, options);
   std::cerr << "[knob] study '" << study_config.name << "' in " << study_config.storage
             << ": training " << base.model.kind << " on " << base.data.source << ", "
             << study_config.search.size() << " parameters searched"
             << (study_config.isolate ? ", each trial in its own process" : "") << "\n";
+  const std::string resume_command = "knob tune " + flags.config + " --study-name '" +
+                                     study_config.name + "' --storage '" + study_config.storage +
+                                     "' --resume";
   if (isolated) {
-    study.optimize(*isolated, options);
+    run_study(study, *isolated, options, resume_command);
   } else {
-    study.optimize(objective, options);
+    run_study(study, objective, options, resume_command);
   }
   FrozenTrial best = print_best(study);
   auto test = best.user_attrs.find("test_accuracy");
@@ -260,12 +314,9 @@ void run_tune(const TuneFlags& flags) {
     pruner = std::make_shared<MedianPruner>();
   }
   std::string name = flags.study_name.empty() ? "knob-" + objective.name : flags.study_name;
-  Study study = create_study(StudyOptions()
-                                 .storage(flags.storage)
-                                 .study_name(name)
-                                 .sampler(sampler)
-                                 .pruner(pruner)
-                                 .load_if_exists(true));
+  Study study = open_study(
+      StudyOptions().storage(flags.storage).study_name(name).sampler(sampler).pruner(pruner),
+      flags.resume);
   OptimizeOptions options;
   options.n_jobs(flags.jobs).show_progress(!flags.quiet).timeout(flags.timeout);
   if (flags.n_trials) {
@@ -273,9 +324,12 @@ void run_tune(const TuneFlags& flags) {
   } else if (!flags.timeout && flags.sampler != "grid") {
     options.n_trials(50);
   }
+  if (flags.resume) prepare_resume(study, options);
   std::cerr << "[knob] study '" << name << "' in " << flags.storage << ": " << objective.description
             << "\n";
-  study.optimize(objective.function, options);
+  run_study(study, objective.function, options,
+            "knob tune --objective " + objective.name + " --study-name '" + name + "' --storage '" +
+                flags.storage + "' --resume");
   print_best(study);
   std::cout << "known minimum of " << objective.name << ": " << dumps(Json(objective.known_minimum))
             << "\n";
@@ -323,6 +377,9 @@ void add_tune_command(CLI::App& app) {
       "--isolate", flags->isolate,
       "With a config: run each trial as a child `knob train ... --protocol`, so a crash or an "
       "out-of-memory kill fails one trial, not the study ([study] isolate)");
+  tune->add_flag("--resume", flags->resume,
+                 "Continue an interrupted study (Ctrl-C): its interrupted trials run again "
+                 "first, and --n-trials counts the trials it has already finished");
   tune->callback([flags] { run_tune(*flags); });
 }
 

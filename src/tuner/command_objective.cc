@@ -32,6 +32,7 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kStderrTail = 4096;      // bytes of stderr kept for the failure reason
 constexpr size_t kMaxLine = 1 << 20;      // a longer stdout/stderr "line" is cut here
 constexpr double kLeftoverSeconds = 1.0;  // to drain pipes after the program has exited
+constexpr int kInterruptCheckMs = 200;    // how often a running program checks Study::interrupt()
 
 std::string seconds_text(double seconds) { return detail::format_value(seconds); }
 
@@ -310,6 +311,9 @@ class Run {
       if (deadline && now >= *deadline && ending_ == Ending::kNone) {
         terminate(Ending::kTimeout, "timed out after " + seconds_text(*options_.timeout()) + " s");
       }
+      if (trial_.study().interrupted() && ending_ == Ending::kNone) {
+        terminate(Ending::kInterrupted, display_ + " stopped: the study was interrupted");
+      }
       if (kill_at && now >= *kill_at) {
         child.signal_group(SIGKILL);
         kill_at.reset();
@@ -334,6 +338,8 @@ class Run {
       if (!child.reaped() && child.pid_fd() < 0) {
         timeout_ms = timeout_ms < 0 ? 50 : std::min(timeout_ms, 50);
       }
+      // Look at Study::interrupt() a few times a second.
+      timeout_ms = timeout_ms < 0 ? kInterruptCheckMs : std::min(timeout_ms, kInterruptCheckMs);
       pollfd fds[3];
       int n = 0;
       int out_index = -1, err_index = -1;
@@ -388,7 +394,7 @@ class Run {
   }
 
  private:
-  enum class Ending { kNone, kPruned, kTimeout, kProtocol };
+  enum class Ending { kNone, kPruned, kTimeout, kProtocol, kInterrupted };
 
   std::string stderr_tail() const { return tail_text(stderr_all_); }
 
@@ -406,6 +412,8 @@ class Run {
         throw Error(display_ + " " + ending_reason_);
       case Ending::kProtocol:
         throw Error(ending_reason_);
+      case Ending::kInterrupted:
+        throw TrialInterrupted(ending_reason_);
       case Ending::kNone:
         break;
     }

@@ -264,6 +264,30 @@ TEST(CommandObjectiveTest, TimeoutKillsAndFails) {
   EXPECT_TRUE(gone_soon(read_pid(dir.file("pid"))));
 }
 
+TEST(CommandObjectiveTest, InterruptStopsTheProgramAndFailsTheTrialAsInterrupted) {
+  TempDir dir;
+  Study study = new_study();
+  auto objective = CommandObjective::shell(
+      "echo $$ > \"$DIR/pid\"; echo 'knob:report 0 1'; sleep 30; echo knob:value 1", kSpace,
+      quiet().env({{"DIR", dir.path()}}).kill_grace(0.5));
+  std::thread interrupter([&] {
+    while (!std::filesystem::exists(dir.file("pid")))
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    study.interrupt();
+  });
+  auto start = std::chrono::steady_clock::now();
+  study.optimize(objective, 3);
+  interrupter.join();
+  EXPECT_LT(seconds_since(start), 10.0);
+  auto trials = study.trials();
+  ASSERT_EQ(trials.size(), 1u);  // no trial starts after the interruption
+  EXPECT_EQ(trials[0].state, TrialState::kFail);
+  expect_contains(fail_reason(trials[0]), {"stopped: the study was interrupted"});
+  EXPECT_EQ(trials[0].system_attrs.at("knob:interrupted"), Json(true));
+  EXPECT_EQ(trials[0].intermediate_values.size(), 1u);
+  EXPECT_TRUE(gone_soon(read_pid(dir.file("pid"))));
+}
+
 TEST(CommandObjectiveTest, NonZeroExitFailsWithTheCodeAndTheEndOfStderr) {
   Study study = new_study();
   FrozenTrial t =

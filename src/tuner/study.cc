@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <set>
 #include <thread>
 
 #include <unistd.h>
@@ -83,6 +84,16 @@ class Progress {
   bool printed_ = false;
   std::mutex mutex_;
 };
+
+// A WAITING trial whose parameters are fixed to `params` when it is claimed.
+FrozenTrial waiting_trial(const std::map<std::string, ParamValue>& params) {
+  FrozenTrial templ;
+  templ.state = TrialState::kWaiting;
+  Json fixed = Json::object();
+  for (const auto& [name, value] : params) fixed[name] = to_json(value);
+  templ.system_attrs["fixed_params"] = std::move(fixed);
+  return templ;
+}
 
 }  // namespace
 
@@ -237,6 +248,10 @@ FrozenTrial Study::run_trial(const std::function<ObjectiveValues(Trial&)>& objec
     values = objective(*trial);
   } catch (const TrialPruned&) {
     state = TrialState::kPruned;
+  } catch (const TrialInterrupted& e) {
+    state = TrialState::kFail;
+    reason = e.what();
+    storage_->set_trial_system_attr(trial->trial_id(), "knob:interrupted", true);
   } catch (const std::exception& e) {
     state = TrialState::kFail;
     reason = e.what();
@@ -278,7 +293,7 @@ void Study::run_optimize(const std::function<ObjectiveValues(Trial&)>& objective
   std::exception_ptr first_error;
 
   auto worker = [&] {
-    while (!shared_->stop_requested) {
+    while (!shared_->stop_requested && !shared_->interrupt_requested) {
       if (options.n_trials() && started.fetch_add(1) >= *options.n_trials()) break;
       if (options.timeout() && seconds_between(start, now()) >= *options.timeout()) break;
       try {
@@ -308,13 +323,33 @@ void Study::run_optimize(const std::function<ObjectiveValues(Trial&)>& objective
 
 void Study::enqueue_trial(const std::map<std::string, ParamValue>& params,
                           const std::map<std::string, Json>& user_attrs) {
-  FrozenTrial templ;
-  templ.state = TrialState::kWaiting;
-  Json fixed = Json::object();
-  for (const auto& [name, value] : params) fixed[name] = to_json(value);
-  templ.system_attrs["fixed_params"] = std::move(fixed);
+  FrozenTrial templ = waiting_trial(params);
   templ.user_attrs = user_attrs;
   storage_->create_trial(study_id_, &templ);
+}
+
+std::vector<int64_t> Study::enqueue_interrupted_trials() {
+  std::set<int64_t> retried;
+  std::vector<const FrozenTrial*> interrupted;
+  const std::vector<FrozenTrial> all = trials();
+  for (const auto& t : all) {
+    if (auto it = t.system_attrs.find("knob:retry_of");
+        it != t.system_attrs.end() && it->second.is_number_integer()) {
+      retried.insert(it->second.get<int64_t>());
+    }
+    if (t.state == TrialState::kFail && t.system_attrs.count("knob:interrupted")) {
+      interrupted.push_back(&t);
+    }
+  }
+  std::vector<int64_t> numbers;
+  for (const FrozenTrial* t : interrupted) {
+    if (retried.count(t->number)) continue;
+    FrozenTrial templ = waiting_trial(t->params());
+    templ.system_attrs["knob:retry_of"] = t->number;
+    storage_->create_trial(study_id_, &templ);
+    numbers.push_back(t->number);
+  }
+  return numbers;
 }
 
 std::vector<FrozenTrial> Study::trials(const std::vector<TrialState>& states) {

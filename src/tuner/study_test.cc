@@ -603,6 +603,70 @@ TEST_P(StudyTest, EnqueuedTrialsUseTheirFixedParamsInOrder) {
   EXPECT_EQ(asked.suggest_float("lr", 1e-4, 1.0, {.log = true}), 0.5);
 }
 
+TEST_P(StudyTest, InterruptEndsRunningTrialsAtTheirNextReportAndStartsNoMore) {
+  Study study = make_study();
+  // Two threads: trial 0 interrupts the study at its step 2; the other trial, mid-run, ends at
+  // its next report. No third trial starts.
+  study.optimize(
+      [&](Trial& t) {
+        t.suggest_float("x", 0, 1);
+        for (int64_t step = 0; step < 1000; ++step) {
+          if (t.number() == 0 && step == 2) t.study().interrupt();
+          t.report(0.5, step);
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        return 1.0;
+      },
+      OptimizeOptions().n_trials(10).n_jobs(2));
+  EXPECT_TRUE(study.interrupted());
+  auto trials = study.trials();
+  EXPECT_LE(trials.size(), 2u);
+  for (const auto& t : trials) {
+    EXPECT_EQ(t.state, TrialState::kFail) << t.number;
+    EXPECT_EQ(t.system_attrs.at("fail_reason"), Json("interrupted"));
+    EXPECT_EQ(t.system_attrs.at("knob:interrupted"), Json(true));
+    EXPECT_LT(t.intermediate_values.size(), 1000u);  // stopped early
+  }
+  EXPECT_EQ(trials[0].intermediate_values.size(), 3u);  // steps 0..2, stored before the throw
+}
+
+TEST_P(StudyTest, ResumingEnqueuesInterruptedTrialsOnce) {
+  Study first = make_study(StudyOptions().study_name("resumed"));
+  first.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, 2);
+  first.optimize(
+      [](Trial& t) {
+        t.suggest_float("x", 0, 1);
+        t.suggest_categorical<std::string>("opt", {"sgd", "adam"});
+        t.study().interrupt();
+        t.report(1.0, 0);
+        return 0.0;
+      },
+      5);
+  auto before = first.trials();
+  ASSERT_EQ(before.size(), 3u);
+  ASSERT_EQ(before[2].state, TrialState::kFail);
+
+  // A new process: a new Study object on the same storage.
+  Study again =
+      load_study(StudyOptions().storage_instance(first.storage_ptr()).study_name("resumed"));
+  EXPECT_EQ(again.enqueue_interrupted_trials(), std::vector<int64_t>{2});
+  EXPECT_TRUE(again.enqueue_interrupted_trials().empty());  // not twice
+  std::map<std::string, ParamValue> rerun;
+  again.optimize(
+      [&](Trial& t) {
+        t.suggest_float("x", 0, 1);
+        t.suggest_categorical<std::string>("opt", {"sgd", "adam"});
+        rerun = t.params();
+        return 0.0;
+      },
+      1);
+  EXPECT_EQ(rerun, before[2].params());
+  FrozenTrial retried = again.trials()[3];
+  EXPECT_EQ(retried.state, TrialState::kComplete);
+  EXPECT_EQ(retried.system_attrs.at("knob:retry_of"), Json(2));
+  EXPECT_TRUE(again.enqueue_interrupted_trials().empty());
+}
+
 TEST_P(StudyTest, EnqueuedValueOfTheWrongKindFailsTheTrialNamingTheParameter) {
   Study study = make_study();
   study.enqueue_trial({{"opt", std::string("rmsprop")}});

@@ -92,9 +92,11 @@ void Trial::report(double value, int64_t step) {
     throw Error("Trial::report is not supported in multi-objective studies (as in Optuna)");
   }
   KNOB_CHECK(step >= 0, "step", step, "must be >= 0");
-  if (snapshot_.intermediate_values.count(step)) return;  // first report of a step wins
-  snapshot_.intermediate_values[step] = value;
-  study_.buffer_report(snapshot_.trial_id, step, value);
+  if (!snapshot_.intermediate_values.count(step)) {  // first report of a step wins
+    snapshot_.intermediate_values[step] = value;
+    study_.buffer_report(snapshot_.trial_id, step, value);
+  }
+  if (study_.interrupted()) throw TrialInterrupted();
 }
 
 void Trial::flush_reports() { study_.flush_reports(snapshot_.trial_id); }
@@ -111,6 +113,7 @@ bool Trial::should_prune() {
   if (study_.is_multi_objective()) {
     throw Error("Trial::should_prune is not supported in multi-objective studies (as in Optuna)");
   }
+  if (study_.interrupted()) throw TrialInterrupted();
   std::lock_guard<std::recursive_mutex> lock(study_.shared_->model_mutex);
   return study_.pruner_->prune(study_, snapshot_);
 }

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -289,6 +290,68 @@ class TuneConfigTest(unittest.TestCase):
         for t in trials[1:]:
             self.assertEqual(t.value, t.user_attrs["history"]["val_accuracy"][-1])
         self.assertFalse(os.path.exists(f"/proc/{victim}") and process_state(victim) != "Z")
+
+    def test_ctrl_c_fails_running_trials_and_resume_finishes_the_budget(self):
+        # 20 epochs make a trial last seconds, so Ctrl-C lands in the middle of trial 1.
+        config = self.write("stop.toml", TINY_STUDY.replace('pruner = "median"', 'pruner = "none"')
+                            .replace("epochs = 3", "epochs = 20"))
+        for mode in ("in-process", "isolate"):
+            with self.subTest(mode=mode):
+                db = os.path.join(self.dir, mode + "-stop.db")
+                url = "sqlite:///" + db
+                extra = ["--isolate"] if mode == "isolate" else []
+                tune = subprocess.Popen([ARGS.knob, "tune", config, "--storage", url,
+                                         "--n-trials", "4", "--quiet", *extra],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                try:
+                    deadline = time.time() + 300
+                    while time.time() < deadline and tune.poll() is None:
+                        if os.path.exists(db):
+                            with sqlite3.connect(db) as con:
+                                try:
+                                    started = con.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+                                except sqlite3.OperationalError:  # tables not created yet
+                                    started = 0
+                            if started >= 2:
+                                break
+                        time.sleep(0.05)
+                    time.sleep(1.0)  # trial 1 is training
+                    os.kill(tune.pid, signal.SIGINT)
+                    out, err = tune.communicate(timeout=120)
+                finally:
+                    if tune.poll() is None:
+                        tune.kill()
+                        tune.wait()
+                self.assertEqual(tune.returncode, 130, err)
+                self.assertIn("interrupted", err)
+                self.assertIn("--resume", err)
+                trials = optuna.load_study(study_name="tiny", storage=url).trials
+                self.assertEqual([t.state for t in trials],
+                                 [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL])
+                self.assertIn("interrupted", system_attrs(trials[1])["fail_reason"])
+                self.assertLess(len(trials[1].intermediate_values), 20)
+
+                proc = knob("tune", config, "--storage", url, "--n-trials", "4", "--quiet",
+                            "--resume", *extra)
+                self.assertIn("1 interrupted ones run again first, 3 to go", proc.stderr)
+                trials = optuna.load_study(study_name="tiny", storage=url).trials
+                self.assertEqual([t.state for t in trials],
+                                 [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL] +
+                                 [optuna.trial.TrialState.COMPLETE] * 3)
+                self.assertEqual(system_attrs(trials[2])["knob:retry_of"], 1)
+                self.assertEqual(trials[2].params, trials[1].params)
+                # Resuming a finished study runs nothing more.
+                proc = knob("tune", config, "--storage", url, "--n-trials", "4", "--quiet",
+                            "--resume", *extra)
+                self.assertIn("0 to go", proc.stderr)
+                self.assertEqual(len(optuna.load_study(study_name="tiny", storage=url).trials), 5)
+
+    def test_resume_of_a_study_that_does_not_exist_exits_2(self):
+        config = self.write("none.toml", TINY_STUDY)
+        url = "sqlite:///" + os.path.join(self.dir, "none.db")
+        proc = knob("tune", config, "--storage", url, "--resume", expect=2)
+        self.assertIn("--resume: nothing to resume", proc.stderr)
+        self.assertIn("tiny", proc.stderr)
 
     def test_isolated_divergence_fails_with_the_reason(self):
         # SGD at lr 10000 diverges whatever the searched batch size and dropout.

@@ -59,6 +59,15 @@ class TrialPruned : public Error {
   using Error::Error;
 };
 
+// Thrown by Trial::report / should_prune once the study is interrupted (Study::interrupt,
+// Ctrl-C in `knob tune`): the trial ends FAIL with the message as its reason, and
+// `knob tune --resume` runs its parameters again.
+class TrialInterrupted : public Error {
+ public:
+  TrialInterrupted() : Error("interrupted") {}
+  using Error::Error;
+};
+
 namespace detail {
 
 template <typename T>

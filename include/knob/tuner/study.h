@@ -100,6 +100,16 @@ class Study {
   }
   // Asks running optimize() calls of this object to start no more trials.
   void stop() { shared_->stop_requested = true; }
+  // stop(), and running trials end at their next report or pruning check: Trial::report and
+  // Trial::should_prune throw TrialInterrupted, command objectives have their program
+  // stopped. Those trials are stored FAIL with system attr "knob:interrupted" = true.
+  // Final for this Study object and its copies. Safe to call from another thread (not from a
+  // signal handler: set a flag there).
+  void interrupt() {
+    shared_->interrupt_requested = true;
+    stop();
+  }
+  bool interrupted() const { return shared_->interrupt_requested; }
 
   // Ask-and-tell: a new trial (or an enqueued one), then its result.
   Trial ask();
@@ -115,6 +125,10 @@ class Study {
   // Adds a WAITING trial whose parameters are fixed to `params` when next asked.
   void enqueue_trial(const std::map<std::string, ParamValue>& params,
                      const std::map<std::string, Json>& user_attrs = {});
+  // Resuming after an interruption: enqueues again the parameters of each trial that ended
+  // FAIL because the study was interrupted and has not been enqueued again yet (the new
+  // trial's system attr "knob:retry_of" holds its number). Returns those numbers.
+  std::vector<int64_t> enqueue_interrupted_trials();
 
   std::vector<FrozenTrial> trials(const std::vector<TrialState>& states = {});
   // The best COMPLETE trial (single objective); throws Error if there is none.
@@ -157,6 +171,7 @@ class Study {
   struct Shared {
     std::recursive_mutex model_mutex;  // serializes sampler and pruner calls
     std::atomic<bool> stop_requested{false};
+    std::atomic<bool> interrupt_requested{false};
     std::mutex reports_mutex;
     std::map<int64_t, UnsavedReports> unsaved_reports;  // by trial id
   };

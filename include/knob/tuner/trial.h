@@ -62,10 +62,12 @@ class Trial {
   // Records an intermediate objective value (loss or accuracy after `step`, e.g. an epoch).
   // Values reach the storage in batches — at most a second late, and all of them when the
   // trial is told — so a study of short steps costs one write per second, not one per step.
+  // Throws TrialInterrupted (after storing the value) once the study is interrupted.
   void report(double value, int64_t step);
   // Writes the reported values not yet stored (telling the trial does it too).
   void flush_reports();
-  // Whether the study's pruner would stop this trial now (after the last report).
+  // Whether the study's pruner would stop this trial now (after the last report). Throws
+  // TrialInterrupted once the study is interrupted.
   bool should_prune();
 
   void set_user_attr(const std::string& key, const Json& value);
