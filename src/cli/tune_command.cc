@@ -35,7 +35,7 @@ struct TuneFlags {
   std::string pruner = "median";
   std::optional<int64_t> n_trials;
   std::optional<double> timeout;
-  int jobs = 1;
+  std::string jobs = "1";  // or "auto"
   std::optional<uint64_t> seed;
   bool quiet = false;
   std::string config;                  // a study TOML: the trainer is the objective
@@ -61,6 +61,14 @@ CLI::Validator at_least(double minimum, bool integer, const std::string& allowed
         return ok ? std::string() : input + " is not allowed: must be " + allowed;
       },
       allowed);
+}
+
+int64_t every_core() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// --jobs N or --jobs auto: one trial per core (on small models one libtorch thread per
+// trial, several trials at once, beats one trial on every core).
+int64_t jobs_from_flag(const std::string& text) {
+  return text == "auto" ? every_core() : std::stoll(text);  // the validator checked the text
 }
 
 // "--grid x=-5,0,5" -> {"x", {-5.0, 0.0, 5.0}}; values are numbers or strings.
@@ -232,16 +240,16 @@ void run_config_tune(const TuneFlags& flags) {
   if (flags.given("--study-name")) study_config.name = flags.study_name;
   if (flags.given("--n-trials")) study_config.n_trials = flags.n_trials;
   if (flags.given("--timeout")) study_config.timeout = flags.timeout;
-  if (flags.given("--jobs")) study_config.jobs = flags.jobs;
+  if (flags.given("--jobs")) study_config.jobs = jobs_from_flag(flags.jobs);
   if (flags.given("--seed")) study_config.seed = flags.seed;
   if (flags.given("--isolate")) study_config.isolate = flags.isolate;
   if (study_config.name.empty()) {
     study_config.name = std::filesystem::path(flags.config).stem().string();
   }
   std::optional<int64_t> threads;
+  if (study_config.jobs == kJobsAuto) study_config.jobs = every_core();
   if (study_config.jobs > 1) {  // one libtorch thread per trial beats sharing threads here
-    int64_t cores = std::max(1u, std::thread::hardware_concurrency());
-    threads = base.train.threads = std::max<int64_t>(1, cores / study_config.jobs);
+    threads = base.train.threads = std::max<int64_t>(1, every_core() / study_config.jobs);
   }
   auto objective = make_trainer_objective(base, study_config.search);
   std::optional<CommandObjective> isolated;
@@ -318,7 +326,9 @@ void run_tune(const TuneFlags& flags) {
       StudyOptions().storage(flags.storage).study_name(name).sampler(sampler).pruner(pruner),
       flags.resume);
   OptimizeOptions options;
-  options.n_jobs(flags.jobs).show_progress(!flags.quiet).timeout(flags.timeout);
+  options.n_jobs(static_cast<int>(jobs_from_flag(flags.jobs)))
+      .show_progress(!flags.quiet)
+      .timeout(flags.timeout);
   if (flags.n_trials) {
     options.n_trials(flags.n_trials);
   } else if (!flags.timeout && flags.sampler != "grid") {
@@ -367,9 +377,14 @@ void add_tune_command(CLI::App& app) {
                                      ->check(at_least(0, true, "an integer >= 0"));
   flags->options["--timeout"] = tune->add_option("--timeout", flags->timeout, "Seconds to run")
                                     ->check(at_least(0, false, "a number of seconds >= 0"));
-  flags->options["--jobs"] = tune->add_option("--jobs", flags->jobs, "Trials at once")
-                                 ->check(at_least(1, true, "an integer >= 1"))
-                                 ->capture_default_str();
+  flags->options["--jobs"] =
+      tune->add_option("--jobs", flags->jobs, "Trials at once, or auto: one per core")
+          ->check(CLI::Validator(
+              [number = at_least(1, true, "an integer >= 1 or auto")](std::string& input) {
+                return input == "auto" ? std::string() : number(input);
+              },
+              "N or auto"))
+          ->capture_default_str();
   flags->options["--seed"] = tune->add_option("--seed", flags->seed, "Sampler seed")
                                  ->check(at_least(0, true, "an integer >= 0"));
   tune->add_flag("--quiet", flags->quiet, "No progress line");

@@ -203,9 +203,15 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
           double t = toml_number(node, field);
           KNOB_CHECK(t > 0, field, t, "must be > 0 seconds");
           c.timeout = t;
-        } else if (k == "jobs")
-          c.jobs = integer(1);
-        else if (k == "isolate") {
+        } else if (k == "jobs") {
+          if (node.value_exact<std::string>() == std::optional<std::string>("auto")) {
+            c.jobs = kJobsAuto;
+          } else {
+            KNOB_CHECK(node.is_integer(), field, node.value<std::string>().value_or("(not text)"),
+                       "must be an integer >= 1 or \"auto\"");
+            c.jobs = integer(1);
+          }
+        } else if (k == "isolate") {
           auto v = node.value_exact<bool>();
           if (!v && node.is_string())
             throw_invalid(field, *node.value<std::string>(), "must be true or false");

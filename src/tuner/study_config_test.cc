@@ -45,6 +45,8 @@ lr = 0.5
   EXPECT_EQ(c.jobs, 2);
   EXPECT_TRUE(c.isolate);
   EXPECT_FALSE(parse_study_config("", "empty.toml").isolate);  // in-process by default
+  EXPECT_EQ(parse_study_config("", "empty.toml").jobs, 1);
+  EXPECT_EQ(parse_study_config("[study]\njobs = \"auto\"\n", "auto.toml").jobs, kJobsAuto);
   ASSERT_EQ(c.search.size(), 5u);
   std::map<std::string, Distribution> space;
   for (const auto& p : c.search) space.emplace(p.name, p.distribution);
@@ -139,7 +141,8 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
       {"unknown pruner", "[study]\npruner = \"asha\"\n", {"study.pruner", "asha"}},
       {"bad direction", "[study]\ndirection = \"up\"\n", {"study.direction", "up"}},
       {"zero trials", "[study]\nn_trials = 0\n", {"study.n_trials", ">= 1"}},
-      {"jobs type", "[study]\njobs = \"two\"\n", {"study.jobs", "integer"}},
+      {"jobs type", "[study]\njobs = \"two\"\n", {"study.jobs", "two", "integer >= 1 or \"auto\""}},
+      {"jobs zero", "[study]\njobs = 0\n", {"study.jobs", "0", ">= 1"}},
       {"low > high", "[search]\nx = { low = 2.0, high = 1.0 }\n", {"search.x", "low", "2"}},
       {"log low 0",
        "[search]\nx = { low = 0.0, high = 1.0, log = true }\n",

@@ -293,6 +293,9 @@ class GridOverThreeByThree(KnobTestCase):
     def test_two_jobs(self):
         self.check("2")
 
+    def test_auto_jobs(self):  # one per core
+        self.check("auto")
+
     def test_grid_missing_a_parameter_explains_why_trials_failed(self):
         proc = self.knob("tune", "--storage", "sqlite:///grid.db", "--study", "g", "--objective",
                          "branin", "--quiet", "--sampler", "grid", "--grid", "x=0,1", expect=2)

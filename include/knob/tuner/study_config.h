@@ -15,7 +15,7 @@
 //   n_startup_trials = 5              # median pruner options
 //   n_warmup_steps = 0
 //   n_trials = 20                     # and/or timeout = 600 (seconds)
-//   jobs = 2                          # trials at once
+//   jobs = 2                          # trials at once, or "auto": one per core
 //   isolate = false                   # true: each trial in a child process of its own
 //
 //   [search]                          # parameter name = its distribution
@@ -47,6 +47,8 @@ struct SearchParam {
   Distribution distribution;
 };
 
+inline constexpr int64_t kJobsAuto = -1;
+
 struct StudyConfig {
   std::string storage = "sqlite:///knob.db";
   std::string name;
@@ -59,7 +61,7 @@ struct StudyConfig {
   int64_t n_warmup_steps = 0;
   std::optional<int64_t> n_trials;
   std::optional<double> timeout;
-  int64_t jobs = 1;
+  int64_t jobs = 1;                 // kJobsAuto: one per core (OptimizeOptions::n_jobs(-1))
   bool isolate = false;             // each trial in its own process
   std::vector<SearchParam> search;  // sorted by name
 };
