@@ -5,7 +5,7 @@ same protocol as sampler_bench.
 
     optuna_peer.py samplers
     optuna_peer.py regret LIB PROBLEM SAMPLER SEED0 SEEDS BUDGETS
-    optuna_peer.py overhead LIB PROBLEM SAMPLER TRIALS LAST
+    optuna_peer.py overhead LIB PROBLEM SAMPLER TRIALS LAST   ms per trial, peak RSS in MB
     optuna_peer.py check LIB TRIALS      every sampler a few trials on every problem (CTest)
 """
 import ctypes
@@ -69,6 +69,15 @@ def suggest(trial, problem):
     return x
 
 
+def peak_rss_mb():
+    """VmHWM: unlike ru_maxrss it does not count the parent's memory before exec."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return math.nan
+
+
 def regrets(problems, name, sampler, seed, budgets):
     """Regret at each budget (ascending) of one seeded run: the noise-free value at the best
     observed trial, minus the minimum."""
@@ -106,7 +115,8 @@ def main(argv):
                 start = time.perf_counter()
             t = study.ask()
             study.tell(t, problems.evaluate(name, suggest(t, problems.spec[name]), True, t.number))
-        print((time.perf_counter() - start) * 1000 / last)
+        ms = (time.perf_counter() - start) * 1000 / last
+        print(ms, peak_rss_mb())
     elif mode == "check" and len(argv) == 4:
         problems, failures = Problems(argv[2]), 0
         for name in problems.spec:

@@ -6,7 +6,7 @@
 //       comma-separated BUDGETS (one run of the largest), measured noise-free at the best
 //       observed trial
 //   sampler_bench overhead PROBLEM SAMPLER TRIALS LAST  ms per trial (ask + tell) over the
-//       last LAST of TRIALS trials
+//       last LAST of TRIALS trials, and the process's peak resident memory in MB
 //   sampler_bench check TRIALS  every problem at its argmin, and TRIALS trials of every
 //       sampler on every problem (regrets finite and >= 0): the CTest smoke test
 //
@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -143,6 +144,16 @@ std::vector<int> parse_budgets(const std::string& text) {
   return budgets;
 }
 
+// Peak resident memory of this process in MB: VmHWM, which (unlike getrusage's ru_maxrss)
+// does not count the parent's memory before exec.
+double peak_rss_mb() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024;
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
 int check(int trials) {
   int failures = 0;
   for (const auto& problem : knob::bench::problems()) {
@@ -199,7 +210,7 @@ int main(int argc, char** argv) {
       study.tell(t, knob::TrialState::kComplete, {value});
     }
     std::chrono::duration<double, std::milli> ms = Clock::now() - start;
-    std::printf("%.6f\n", ms.count() / last);
+    std::printf("%.6f %.1f\n", ms.count() / last, peak_rss_mb());
     return 0;
   }
   if (mode == "check" && args.size() == 2) return check(std::atoi(args[1].c_str()));
