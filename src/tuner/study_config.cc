@@ -2,14 +2,18 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "knob/core/error.h"
 #include "knob/core/text_file.h"
 #include "knob/tuner/grid_sampler.h"
 #include "knob/tuner/median_pruner.h"
+#include "knob/tuner/qmc_sampler.h"
 #include "knob/tuner/random_sampler.h"
 #include "knob/tuner/tpe_sampler.h"
 
@@ -96,55 +100,92 @@ void collect_search(const toml::table& table, const std::string& prefix,
   }
 }
 
-// [study] tpe = { multivariate = true, ... } (or a [study.tpe] table): TpeOptions.
-void parse_tpe(const toml::node& node, TpeOptions& tpe) {
-  const toml::table* table = node.as_table();
-  KNOB_CHECK(table, "study.tpe", std::string("(not a table)"),
-             "must be a table such as { multivariate = true, n_startup_trials = 10 }");
-  for (const auto& [key, value] : *table) {
-    const std::string k(key.str());
-    const std::string field = "study.tpe." + k;
-    auto flag = [&] {
-      auto v = value.value_exact<bool>();
-      KNOB_CHECK(v.has_value(), field, std::string("(not a bool)"), "must be true or false");
-      return *v;
-    };
-    auto integer = [&](int64_t min) {
-      auto v = value.value_exact<int64_t>();
-      KNOB_CHECK(v.has_value(), field, std::string("(not an integer)"), "must be an integer");
-      KNOB_CHECK(*v >= min && *v <= 1000000, field, *v,
-                 "must be an integer in [" + std::to_string(min) + ", 1000000]");
-      return static_cast<int>(*v);
-    };
-    if (k == "n_startup_trials") {
-      tpe.n_startup_trials(integer(0));
-    } else if (k == "n_ei_candidates") {
-      tpe.n_ei_candidates(integer(1));
-    } else if (k == "prior_weight") {
-      double w = toml_number(value, field);
-      KNOB_CHECK(std::isfinite(w) && w > 0, field, w, "must be a finite number > 0");
-      tpe.prior_weight(w);
-    } else if (k == "consider_prior") {
-      tpe.consider_prior(flag());
-    } else if (k == "consider_magic_clip") {
-      tpe.consider_magic_clip(flag());
-    } else if (k == "consider_endpoints") {
-      tpe.consider_endpoints(flag());
-    } else if (k == "multivariate") {
-      tpe.multivariate(flag());
-    } else if (k == "group") {
-      tpe.group(flag());
-    } else if (k == "constant_liar") {
-      tpe.constant_liar(flag());
-    } else {
-      throw_invalid(field, std::string("(set)"),
-                    "is unknown; study.tpe takes n_startup_trials, n_ei_candidates, "
-                    "prior_weight, consider_prior, consider_magic_clip, consider_endpoints, "
-                    "multivariate, group, constant_liar");
+// One options table of [study] — tpe = { multivariate = true }, or a [study.tpe] table —
+// read key by key with its type checked; a key no getter asked for is reported with the
+// names allowed. Ranges are the options' own checks (the sampler's constructor).
+class OptionsTable {
+ public:
+  OptionsTable(const toml::node& node, std::string field, const std::string& example)
+      : field_(std::move(field)), table_(node.as_table()) {
+    KNOB_CHECK(table_, field_, shown(node), "must be a table such as " + example);
+  }
+
+  std::optional<bool> flag(const std::string& key) {
+    const toml::node* node = take(key);
+    if (!node) return std::nullopt;
+    auto v = node->value_exact<bool>();
+    KNOB_CHECK(v.has_value(), field_ + "." + key, shown(*node), "must be true or false");
+    return v;
+  }
+  std::optional<int> integer(const std::string& key) {
+    const toml::node* node = take(key);
+    if (!node) return std::nullopt;
+    auto v = node->value_exact<int64_t>();
+    KNOB_CHECK(v && *v >= INT32_MIN && *v <= INT32_MAX, field_ + "." + key, shown(*node),
+               "must be an integer");
+    return static_cast<int>(*v);
+  }
+  std::optional<double> number(const std::string& key) {
+    const toml::node* node = take(key);
+    if (!node) return std::nullopt;
+    return toml_number(*node, field_ + "." + key);
+  }
+  std::optional<std::string> text(const std::string& key) {
+    const toml::node* node = take(key);
+    if (!node) return std::nullopt;
+    auto v = node->value_exact<std::string>();
+    KNOB_CHECK(v.has_value(), field_ + "." + key, shown(*node), "must be a string");
+    return v;
+  }
+  // Throws for the first key no getter asked for.
+  void finish() const {
+    for (const auto& [key, node] : *table_) {
+      const std::string k(key.str());
+      if (std::find(names_.begin(), names_.end(), k) != names_.end()) continue;
+      std::string names;
+      for (const auto& n : names_) names += (names.empty() ? "" : ", ") + n;
+      throw_invalid(field_ + "." + k, shown(node), "is unknown; " + field_ + " takes " + names);
     }
   }
-  KNOB_CHECK(!tpe.group() || tpe.multivariate(), "study.tpe.group", std::string("true"),
-             "needs multivariate = true");
+
+ private:
+  static std::string shown(const toml::node& node) {
+    std::ostringstream out;
+    node.visit([&](const auto& v) { out << v; });
+    return out.str();
+  }
+  const toml::node* take(const std::string& key) {
+    names_.push_back(key);
+    return table_->get(key);
+  }
+
+  std::string field_;
+  const toml::table* table_;
+  std::vector<std::string> names_;
+};
+
+// [study] tpe = {...}: TpeOptions.
+void parse_tpe(const toml::node& node, TpeOptions& o) {
+  OptionsTable t(node, "study.tpe", "{ multivariate = true, n_startup_trials = 10 }");
+  if (auto v = t.integer("n_startup_trials")) o.n_startup_trials(*v);
+  if (auto v = t.integer("n_ei_candidates")) o.n_ei_candidates(*v);
+  if (auto v = t.number("prior_weight")) o.prior_weight(*v);
+  if (auto v = t.flag("consider_prior")) o.consider_prior(*v);
+  if (auto v = t.flag("consider_magic_clip")) o.consider_magic_clip(*v);
+  if (auto v = t.flag("consider_endpoints")) o.consider_endpoints(*v);
+  if (auto v = t.flag("multivariate")) o.multivariate(*v);
+  if (auto v = t.flag("group")) o.group(*v);
+  if (auto v = t.flag("constant_liar")) o.constant_liar(*v);
+  t.finish();
+}
+
+// [study] qmc = {...}: QmcOptions.
+void parse_qmc(const toml::node& node, QmcOptions& o) {
+  OptionsTable t(node, "study.qmc", "{ scramble = true }");
+  if (auto v = t.text("qmc_type")) o.qmc_type(*v);
+  if (auto v = t.flag("scramble")) o.scramble(*v);
+  if (auto v = t.flag("warn_independent_sampling")) o.warn_independent_sampling(*v);
+  t.finish();
 }
 
 }  // namespace
@@ -158,6 +199,7 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
                           ": not valid TOML: " + std::string(error.description()));
   }
   StudyConfig c;
+  std::set<std::string> options_given;  // samplers whose options table is set
   try {
     if (const toml::table* study = root["study"].as_table()) {
       for (const auto& [key, node] : *study) {
@@ -221,16 +263,20 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
           c.isolate = *v;
         } else if (k == "tpe") {
           parse_tpe(node, c.tpe);
+          options_given.insert(k);
+        } else if (k == "qmc") {
+          parse_qmc(node, c.qmc);
+          options_given.insert(k);
         } else {
           throw_invalid(field, std::string("(set)"),
                         "is unknown; [study] takes storage, name, direction(s), sampler, seed, "
                         "pruner, n_startup_trials, n_warmup_steps, n_trials, timeout, jobs, "
-                        "isolate, tpe");
+                        "isolate, tpe, qmc");
         }
       }
     }
-    if (c.sampler != "random" && c.sampler != "grid" && c.sampler != "tpe") {
-      throw_invalid("study.sampler", c.sampler, "must be random, grid or tpe");
+    if (c.sampler != "random" && c.sampler != "grid" && c.sampler != "tpe" && c.sampler != "qmc") {
+      throw_invalid("study.sampler", c.sampler, "must be random, grid, tpe or qmc");
     }
     if (c.pruner != "median" && c.pruner != "none") {
       throw_invalid("study.pruner", c.pruner, "must be median or none");
@@ -246,6 +292,17 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
                    "must list its values (choices = [...]) when study.sampler is grid");
       }
     }
+    // The options' ranges are checked where they are used, by the sampler's constructor; its
+    // messages start with the option's name ("n_startup_trials = -1: must be >= 0"). Every
+    // options table given is checked, for the sampler chosen or not.
+    options_given.insert(c.sampler);
+    for (const auto& sampler : options_given) {
+      try {
+        make_sampler(c, sampler);
+      } catch (const InvalidArgument& e) {
+        throw InvalidArgument("study." + sampler + "." + e.what());
+      }
+    }
   } catch (const InvalidArgument& e) {
     throw InvalidArgument(std::string(e.what()) + " (in " + origin + ")");
   }
@@ -256,14 +313,17 @@ StudyConfig load_study_config(const std::string& path) {
   return parse_study_config(read_text_file(path, "config"), path);
 }
 
-std::shared_ptr<Sampler> make_sampler(const StudyConfig& c) {
-  if (c.sampler == "grid") {
+std::shared_ptr<Sampler> make_sampler(const StudyConfig& c) { return make_sampler(c, c.sampler); }
+
+std::shared_ptr<Sampler> make_sampler(const StudyConfig& c, const std::string& sampler) {
+  if (sampler == "grid") {
     GridSampler::SearchSpace space;
     for (const auto& p : c.search)
       space[p.name] = std::get<CategoricalDistribution>(p.distribution).choices;
     return std::make_shared<GridSampler>(space, c.seed);
   }
-  if (c.sampler == "tpe") return std::make_shared<TpeSampler>(TpeOptions(c.tpe).seed(c.seed));
+  if (sampler == "tpe") return std::make_shared<TpeSampler>(TpeOptions(c.tpe).seed(c.seed));
+  if (sampler == "qmc") return std::make_shared<QmcSampler>(QmcOptions(c.qmc).seed(c.seed));
   return std::make_shared<RandomSampler>(c.seed);
 }
 

@@ -6,11 +6,12 @@
 //   storage = "sqlite:///knob.db"      # default
 //   name = "fashion-mnist"
 //   direction = "maximize"            # or directions = ["maximize", "minimize"]
-//   sampler = "random"                # random | grid | tpe
+//   sampler = "random"                # random | grid | tpe | qmc
 //   seed = 1
 //   tpe = { multivariate = true }     # TpeOptions: n_startup_trials, n_ei_candidates,
 //                                     # prior_weight, consider_prior, consider_magic_clip,
 //                                     # consider_endpoints, multivariate, group, constant_liar
+//   qmc = { scramble = true }         # QmcOptions: qmc_type, scramble, warn_independent_sampling
 //   pruner = "median"                 # median | none
 //   n_startup_trials = 5              # median pruner options
 //   n_warmup_steps = 0
@@ -37,6 +38,7 @@
 
 #include "knob/core/distribution.h"
 #include "knob/tuner/pruner.h"
+#include "knob/tuner/qmc_sampler.h"
 #include "knob/tuner/sampler.h"
 #include "knob/tuner/tpe_sampler.h"
 
@@ -56,6 +58,7 @@ struct StudyConfig {
   std::string sampler = "random";
   std::optional<uint64_t> seed;
   TpeOptions tpe;  // with sampler = "tpe" (the seed is `seed`)
+  QmcOptions qmc;  // with sampler = "qmc"
   std::string pruner = "median";
   int64_t n_startup_trials = 5;
   int64_t n_warmup_steps = 0;
@@ -71,6 +74,8 @@ StudyConfig load_study_config(const std::string& path);
 
 // The sampler and pruner a config names.
 std::shared_ptr<Sampler> make_sampler(const StudyConfig& config);
+// The sampler `name` (random, grid, tpe, qmc) with the config's options for it.
+std::shared_ptr<Sampler> make_sampler(const StudyConfig& config, const std::string& name);
 std::shared_ptr<Pruner> make_pruner(const StudyConfig& config);
 
 }  // namespace knob
