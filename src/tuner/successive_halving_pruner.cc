@@ -86,7 +86,7 @@ bool SuccessiveHalvingPruner::prune_among(
     return *trials;
   };
 
-  int64_t& known = known_rungs_[trial.trial_id];
+  int64_t& known = known_rungs_[{&study.storage(), trial.trial_id}];
   int64_t rung = std::max(known, completed_rungs(trial.system_attrs));
   bool rung_is_stored = false;  // `rung` read from the stored trial (the caller's copy may lag)
   const bool maximize = study.direction() == StudyDirection::kMaximize;

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "knob/core/arg.h"
@@ -55,7 +56,7 @@ class SuccessiveHalvingPruner : public Pruner {
   std::optional<int64_t> min_resource_;  // resolved
   // Rungs each trial has completed as far as this pruner knows: a lower bound (only the trial's
   // own worker records its rungs), so steps before the next rung cost no storage read.
-  std::map<int64_t, int64_t> known_rungs_;  // by trial id
+  std::map<std::pair<const Storage*, int64_t>, int64_t> known_rungs_;  // by storage, trial id
 };
 
 }  // namespace knob
