@@ -9,8 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include "knob/core/error.h"
 #include "knob/storage/in_memory_storage.h"
 #include "knob/tuner/study.h"
+#include "testing/test_support.h"
 
 namespace knob::testing {
 
@@ -61,6 +63,17 @@ inline std::vector<double> completed_rungs(const FrozenTrial& trial) {
     auto it = trial.system_attrs.find("completed_rung_" + std::to_string(rung));
     if (it == trial.system_attrs.end()) return values;
     values.push_back(it->second.get<double>());
+  }
+}
+
+// Expects make() to throw InvalidArgument whose message holds every part (parts[0] names the case).
+template <typename Make>
+void expect_invalid(Make make, const std::vector<std::string>& parts) {
+  try {
+    make();
+    ADD_FAILURE() << "no throw for " << parts[0];
+  } catch (const InvalidArgument& e) {
+    expect_contains(e.what(), parts);
   }
 }
 
