@@ -1,5 +1,6 @@
 // MedianPruner: stops a trial whose best intermediate value so far is worse than the median
-// of the completed trials' values at the same step (Optuna's MedianPruner, same defaults).
+// of the completed trials' values at the same step (Optuna's MedianPruner, same defaults): a
+// PercentilePruner at 50.
 //
 // Example:
 //   auto pruner = std::make_shared<knob::MedianPruner>(
@@ -7,32 +8,27 @@
 #pragma once
 
 #include "knob/core/arg.h"
-#include "knob/tuner/pruner.h"
+#include "knob/tuner/percentile_pruner.h"
 
 namespace knob {
 
+// PercentilePrunerOptions without the percentile (see there).
 struct MedianPrunerOptions {
-  // No pruning until this many trials have completed.
   KNOB_ARG(int64_t, n_startup_trials) = 5;
-  // No pruning before this step of a trial.
   KNOB_ARG(int64_t, n_warmup_steps) = 0;
-  // Prune only every this many steps after the warm-up.
   KNOB_ARG(int64_t, interval_steps) = 1;
-  // Need at least this many completed trials that reported the step.
   KNOB_ARG(int64_t, n_min_trials) = 1;
 };
 
-class MedianPruner : public Pruner {
+class MedianPruner : public PercentilePruner {
  public:
   // Throws InvalidArgument for negative counts or interval_steps < 1.
-  explicit MedianPruner(MedianPrunerOptions options = {});
-  bool prune(Study& study, const FrozenTrial& trial) override;
-
- private:
-  MedianPrunerOptions options_;
+  explicit MedianPruner(MedianPrunerOptions options = {})
+      : PercentilePruner(PercentilePrunerOptions(50.0)
+                             .n_startup_trials(options.n_startup_trials())
+                             .n_warmup_steps(options.n_warmup_steps())
+                             .interval_steps(options.interval_steps())
+                             .n_min_trials(options.n_min_trials())) {}
 };
-
-// numpy.percentile with linear interpolation (q in [0, 100]); `values` must be non-empty.
-double percentile(std::vector<double> values, double q);
 
 }  // namespace knob

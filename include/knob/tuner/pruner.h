@@ -6,6 +6,7 @@
 
 namespace knob {
 
+class Storage;
 class Study;
 
 class Pruner {
