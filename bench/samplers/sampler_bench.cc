@@ -3,7 +3,8 @@
 //   sampler_bench regret PROBLEM SAMPLER SEEDS TRIALS   one line per seed: its final regret
 //   sampler_bench overhead SAMPLER TRIALS LAST           ms per trial over the last LAST trials
 //
-// PROBLEM: branin | rosenbrock2; SAMPLER: tpe | tpe-mv | random. In-memory storage, no pruner.
+// PROBLEM: branin | rosenbrock2; SAMPLER: tpe | tpe-mv | cmaes | random. In-memory storage, no
+// pruner.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "knob/storage/in_memory_storage.h"
+#include "knob/tuner/cmaes_sampler.h"
 #include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
 #include "knob/tuner/tpe_sampler.h"
@@ -36,8 +38,9 @@ std::shared_ptr<knob::Sampler> make(const std::string& name, uint64_t seed) {
   if (name == "tpe-mv") {
     return std::make_shared<knob::TpeSampler>(knob::TpeOptions().seed(seed).multivariate(true));
   }
+  if (name == "cmaes") return std::make_shared<knob::CmaEsSampler>(knob::CmaEsOptions().seed(seed));
   if (name == "random") return std::make_shared<knob::RandomSampler>(seed);
-  std::fprintf(stderr, "unknown sampler %s (tpe, tpe-mv, random)\n", name.c_str());
+  std::fprintf(stderr, "unknown sampler %s (tpe, tpe-mv, cmaes, random)\n", name.c_str());
   std::exit(2);
 }
 
@@ -80,8 +83,9 @@ int main(int argc, char** argv) {
     std::printf("%.6f\n", ms.count() / last);
     return 0;
   }
-  std::fprintf(stderr,
-               "usage: sampler_bench regret branin|rosenbrock2 tpe|tpe-mv|random SEEDS TRIALS\n"
-               "       sampler_bench overhead tpe|tpe-mv|random TRIALS LAST\n");
+  std::fprintf(
+      stderr,
+      "usage: sampler_bench regret branin|rosenbrock2 tpe|tpe-mv|cmaes|random SEEDS TRIALS\n"
+      "       sampler_bench overhead tpe|tpe-mv|cmaes|random TRIALS LAST\n");
   return 2;
 }

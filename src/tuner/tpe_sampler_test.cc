@@ -14,6 +14,7 @@
 #include "knob/storage/in_memory_storage.h"
 #include "knob/storage/sqlite_storage.h"
 #include "knob/tuner/study.h"
+#include "testing/objectives.h"
 #include "testing/test_support.h"
 
 namespace knob {
@@ -30,13 +31,8 @@ Study study_with(std::shared_ptr<Sampler> sampler, std::shared_ptr<Storage> stor
                           .pruner(std::make_shared<NopPruner>()));
 }
 
-double branin(Trial& t) {
-  const double x = t.suggest_float("x", -5, 10);
-  const double y = t.suggest_float("y", 0, 15);
-  const double b = 5.1 / (4 * M_PI * M_PI), c = 5 / M_PI, s = 10, tt = 1 / (8 * M_PI);
-  return std::pow(y - b * x * x + c * x - 6, 2) + s * (1 - tt) * std::cos(x) + s;
-}
-constexpr double kBraninMin = 0.397887357729739;
+using testing::branin;
+using testing::kBraninMin;
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
