@@ -110,6 +110,8 @@ struct CmaEsSampler::Cache {
   int64_t study_id = -1;
   int64_t refreshed_for = -1;  // trial id of the last refresh
   std::map<int64_t, Record> finished;
+  // Numbers of the finished trials by (generation key, generation).
+  std::map<std::pair<std::string, int64_t>, std::set<int64_t>> by_generation;
   std::set<int64_t> seen;             // numbers of every counted trial, usable or not
   std::map<int64_t, Record> pending;  // told in this process, maybe not yet stored
   std::map<int64_t, std::map<std::string, Json>> written;  // our attrs of running trials, by id
@@ -137,6 +139,10 @@ struct CmaEsSampler::Cache {
                                                                           : std::next(it);
         }
       }
+    }
+    for (const auto& [key, value] : r.attrs) {
+      if (key.ends_with("generation") && value.is_number_integer())
+        by_generation[{key, value.get<int64_t>()}].insert(r.number);
     }
     finished.emplace(r.number, std::move(r));
   }
@@ -335,11 +341,9 @@ std::map<std::string, double> CmaEsSampler::sample_relative(
   // Tell the generation once it has popsize solutions (the first ones by number).
   const std::string gen_key = generation_key(options_, c.n_restarts);
   std::vector<detail::CmaEs::Solution> solutions;
-  for (const auto& [number, r] : c.finished) {
+  for (int64_t number : c.by_generation[{gen_key, es.generation()}]) {
     if (static_cast<int>(solutions.size()) == es.population_size()) break;
-    auto g = r.attrs.find(gen_key);
-    if (g == r.attrs.end() || !g->second.is_number() || g->second.get<int>() != es.generation())
-      continue;
+    const Record& r = c.finished.at(number);
     std::optional<std::vector<double>> x;
     if (es.has_margin()) {
       auto it = r.attrs.find("x_for_tell");

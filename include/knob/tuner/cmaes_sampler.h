@@ -1,14 +1,17 @@
-// CmaEsSampler: CMA-ES over the numeric parameters every finished trial has (Optuna 3.1's
-// CmaEsSampler, same defaults and options): log parameters in log space, int/step ones
-// rounded onto their grid (or, with_margin, kept from collapsing by the margin correction),
-// IPOP restarts with a growing population. Categorical parameters, parameters outside that
-// space and the first n_startup_trials are left to the independent sampler (random).
+// CmaEsSampler: CMA-ES over the numeric parameters every completed trial has (Optuna 3.1's
+// CmaEsSampler, same defaults and options; not its separable CMA or warm start): log
+// parameters in log space, int/step ones rounded onto their grid (or, with_margin, kept from
+// collapsing by the margin correction), IPOP restarts with a growing population. Categorical
+// parameters, parameters outside that space, one-parameter spaces and the first
+// n_startup_trials go to the independent sampler (random).
 //
 // Its state lives in the storage, so processes sharing one SQLite or PostgreSQL study continue
-// one search: each trial carries its generation ("cma:generation", or
-// "cma:restart_<r>:generation" with restarts, and "cma:n_restarts", as Optuna writes) and a
-// trial that completes a generation carries the updated optimizer as JSON
-// ("cma:knob_state"; "cmawm:" keys with_margin). Single-objective studies only.
+// one search. As in Optuna, each CMA trial carries its generation ("cma:generation", or
+// "cma:restart_<r>:generation" with restarts, and "cma:n_restarts"; "cmawm:" with_margin, plus
+// "x_for_tell"), and the trial whose ask completes a generation (popsize completed trials,
+// first by number) tells it and stores the optimizer as JSON ("cma:knob_state"); an ask
+// restores the one of the latest finished trial holding a state. Parsed states are cached, so
+// an ask reads only what changed. Draws are seeded from (seed, trial number).
 //
 // Example:
 //   auto sampler = std::make_shared<knob::CmaEsSampler>(
