@@ -98,7 +98,8 @@ class CmaEs {
   std::vector<double> a_;
 };
 
-// The standard normal's cdf and quantile (to double precision), for the margin correction.
+// The standard normal's cdf and quantile (TPE's, to double precision), for the margin
+// correction.
 double normal_cdf(double x);
 double normal_quantile(double p);
 

@@ -1,4 +1,4 @@
-// CmaEsSampler: better than random on Rosenbrock, reproducible under a seed, int/step/log
+// CmaEsSampler: better than random on Branin, reproducible under a seed, int/step/log
 // parameters on their grid (with and without margin), categoricals and conditional
 // parameters left to the independent sampler, IPOP restarts doubling the population, two
 // samplers continuing one SQLite study, and malformed options.
@@ -17,22 +17,18 @@
 #include "knob/storage/sqlite_storage.h"
 #include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
-#include "testing/objectives.h"
+#include "testing/sampler_testing.h"
 #include "testing/test_support.h"
 
 namespace knob {
 namespace {
 
-Study study_with(std::shared_ptr<Sampler> sampler, std::shared_ptr<Storage> storage = nullptr,
-                 const std::string& name = "cmaes") {
-  if (!storage) storage = std::make_shared<InMemoryStorage>();
-  return create_study(StudyOptions()
-                          .storage_instance(std::move(storage))
-                          .study_name(name)
-                          .load_if_exists(true)
-                          .sampler(std::move(sampler))
-                          .pruner(std::make_shared<NopPruner>()));
-}
+using testing::branin;
+using testing::kBraninMin;
+using testing::median;
+using testing::mixed;
+using testing::params_of;
+using testing::study_with;
 
 std::shared_ptr<CmaEsSampler> cmaes(CmaEsOptions options) {
   return std::make_shared<CmaEsSampler>(options.warn_independent_sampling(false));
@@ -42,17 +38,6 @@ double rosenbrock(Trial& t) {
   const double x = t.suggest_float("x", -3, 3);
   const double y = t.suggest_float("y", -3, 3);
   return 100 * std::pow(y - x * x, 2) + std::pow(1 - x, 2);
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
-std::vector<std::map<std::string, ParamValue>> params_of(Study& study) {
-  std::vector<std::map<std::string, ParamValue>> out;
-  for (const auto& t : study.trials()) out.push_back(t.params());
-  return out;
 }
 
 // The int value of a trial's system attribute, or -1.
@@ -65,26 +50,14 @@ TEST(CmaEsSampler, BeatsRandomOnBraninIn100Trials) {
   std::vector<double> cma, random;
   for (uint64_t seed = 0; seed < 10; ++seed) {
     auto a = study_with(cmaes(CmaEsOptions().seed(seed)));
-    a.optimize(testing::branin, 100);
-    cma.push_back(a.best_value() - testing::kBraninMin);
+    a.optimize(branin, 100);
+    cma.push_back(a.best_value() - kBraninMin);
     auto b = study_with(std::make_shared<RandomSampler>(seed));
-    b.optimize(testing::branin, 100);
-    random.push_back(b.best_value() - testing::kBraninMin);
+    b.optimize(branin, 100);
+    random.push_back(b.best_value() - kBraninMin);
   }
   // Optuna 3.1's CmaEsSampler (10 seeds): median regret 0.013; random 0.20.
   EXPECT_LT(median(cma), 0.25 * median(random)) << median(cma) << " vs " << median(random);
-}
-
-double mixed(Trial& t) {
-  double lr = t.suggest_float("lr", 1e-5, 1.0, {.log = true});
-  double drop = t.suggest_float("drop", 0.0, 0.5, {.step = 0.05});
-  int64_t layers = t.suggest_int("layers", 1, 8);
-  int64_t batch = t.suggest_int("batch", 8, 1024, {.log = true});
-  int64_t units = t.suggest_int("units", 16, 512, {.step = 16});
-  auto opt = t.suggest_categorical<std::string>("opt", {"sgd", "adam", "adamw", "rmsprop"});
-  return std::pow(std::log10(lr) + 3, 2) + std::abs(drop - 0.2) * 4 + std::abs(layers - 3) +
-         std::abs(std::log2(static_cast<double>(batch)) - 6) + std::abs(units - 256) / 64.0 +
-         (opt == "adam" ? 0.0 : 2.0);
 }
 
 TEST(CmaEsSampler, SameSeedSameTrials) {
