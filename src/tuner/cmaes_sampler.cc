@@ -301,14 +301,17 @@ std::map<std::string, double> CmaEsSampler::sample_relative(
   if (c.optimizer_from != c.latest_state || !c.optimizer) {
     if (c.latest_state >= 0) {
       const Json& state = c.finished.at(c.latest_state).attrs.at(state_key);
-      c.optimizer_names = state.at("params").get<std::vector<std::string>>();
-      c.n_restarts = state.at("n_restarts").get<int>();
-      if (c.optimizer_names == s.names) {
-        c.optimizer.emplace(
-            make(std::vector<double>(s.dim(), 0.0), state.at("popsize").get<int>()));
-        c.optimizer->load_state(state.at("cma"));
-      } else {
-        c.optimizer.reset();
+      c.optimizer.reset();
+      try {
+        c.optimizer_names = state.at("params").get<std::vector<std::string>>();
+        c.n_restarts = state.at("n_restarts").get<int>();
+        const int popsize = state.at("popsize").get<int>();
+        if (c.optimizer_names == s.names && popsize >= 2) {
+          c.optimizer.emplace(make(std::vector<double>(s.dim(), 0.0), popsize));
+          c.optimizer->load_state(state.at("cma"));
+        }
+      } catch (const std::exception&) {
+        c.optimizer.reset();  // a state this version cannot read: sample independently
       }
     } else {
       std::vector<double> mean;

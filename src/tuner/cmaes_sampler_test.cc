@@ -226,6 +226,23 @@ TEST(CmaEsSampler, TwoSamplersContinueOneSqliteStudy) {
   EXPECT_LT(a.best_value(), 1.0);
 }
 
+TEST(CmaEsSampler, AnUnreadableStoredStateFallsBackToTheIndependentSampler) {
+  auto fallback = std::make_shared<RecordingSampler>();
+  auto study = study_with(cmaes(CmaEsOptions().seed(3).independent_sampler(fallback)));
+  study.optimize(branin, 7);
+  Trial t = study.ask();  // tells generation 0 and holds the state
+  const double value = branin(t);
+  ASSERT_TRUE(study.storage().trial(t.trial_id()).system_attrs.count("cma:knob_state"));
+  study.storage().set_trial_system_attr(t.trial_id(), "cma:knob_state",
+                                        Json{{"params", {"x", "y"}}, {"popsize", "six"}});
+  study.tell(t, TrialState::kComplete, {value});
+  auto other = study_with(cmaes(CmaEsOptions().seed(3).independent_sampler(fallback)),
+                          study.storage_ptr(), study.study_name());
+  fallback->names.clear();
+  other.optimize(branin, 1);
+  EXPECT_EQ(fallback->names, (std::set<std::string>{"x", "y"}));
+}
+
 TEST(CmaEsSampler, PrunedTrialsCountWhenAskedTo) {
   auto study = study_with(cmaes(CmaEsOptions().seed(6).consider_pruned_trials(true)));
   for (int i = 0; i < 60; ++i) {
