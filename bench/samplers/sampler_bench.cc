@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "knob/storage/in_memory_storage.h"
+#include "knob/tuner/cmaes_sampler.h"
 #include "knob/tuner/qmc_sampler.h"
 #include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
@@ -54,7 +55,11 @@ const std::vector<SamplerEntry> kSamplers = {
      [](uint64_t s) {
        return std::make_shared<knob::TpeSampler>(knob::TpeOptions().seed(s).multivariate(true));
      }},
-    // {"gp", ...}, {"cmaes", ...}: one line each as they land.
+    {"cmaes",
+     [](uint64_t s) {
+       return std::make_shared<knob::CmaEsSampler>(
+           knob::CmaEsOptions().seed(s).warn_independent_sampling(false));
+     }},
 };
 
 [[noreturn]] void usage(const std::string& message) {
