@@ -16,18 +16,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 const double kSqrt5 = std::sqrt(5.0);
 const double kLog2Pi = std::log(2 * M_PI);
 
-// Squared distance of a and b, dimension j scaled by 1 / lengthscale_j.
-template <typename A, typename B>
-double scaled_distance2(const A& a, const B& b, const std::vector<bool>& categorical,
-                        const Eigen::VectorXd& inv_l2) {
-  double r2 = 0;
-  for (Eigen::Index j = 0; j < inv_l2.size(); ++j) {
-    const double d = a(j) - b(j);
-    r2 += (categorical[static_cast<size_t>(j)] ? (d != 0 ? 1.0 : 0.0) : d * d) * inv_l2(j);
-  }
-  return r2;
-}
-
 // Cholesky of `k`, adding jitter to the diagonal (1e-10, 1e-8, ... of its mean) until it
 // succeeds; false if it never does.
 bool cholesky(const Eigen::MatrixXd& k, Eigen::LLT<Eigen::MatrixXd>& llt) {
@@ -113,15 +101,20 @@ double matern52(double r2) {
 Eigen::MatrixXd gp_kernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
                           const std::vector<bool>& categorical, const GpHyperparameters& h) {
   assert(a.cols() == h.lengthscales.size() && b.cols() == h.lengthscales.size());
-  const Eigen::VectorXd inv_l2 = h.lengthscales.array().square().inverse();
-  Eigen::MatrixXd k(a.rows(), b.rows());
-  for (Eigen::Index i = 0; i < a.rows(); ++i) {
-    for (Eigen::Index j = 0; j < b.rows(); ++j) {
-      k(i, j) =
-          h.signal_variance * matern52(scaled_distance2(a.row(i), b.row(j), categorical, inv_l2));
+  // Column by column over the whole |a| x |b| array (vectorized), then the Matérn form.
+  Eigen::ArrayXXd r2 = Eigen::ArrayXXd::Zero(a.rows(), b.rows());
+  for (Eigen::Index j = 0; j < a.cols(); ++j) {
+    const Eigen::ArrayXXd d =
+        a.col(j).array().replicate(1, b.rows()).rowwise() - b.col(j).array().transpose();
+    const double inv_l2 = 1 / (h.lengthscales(j) * h.lengthscales(j));
+    if (categorical[static_cast<size_t>(j)]) {
+      r2 += (d != 0).cast<double>() * inv_l2;
+    } else {
+      r2 += d.square() * inv_l2;
     }
   }
-  return k;
+  const Eigen::ArrayXXd r = r2.sqrt();
+  return h.signal_variance * (1 + kSqrt5 * r + 5.0 / 3.0 * r2) * (-kSqrt5 * r).exp();
 }
 
 double gp_log_marginal_likelihood(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
@@ -222,7 +215,8 @@ GaussianProcess::GaussianProcess(Eigen::MatrixXd x, Eigen::VectorXd y,
   if (!cholesky(noisy_kernel(x_, categorical_, h_), llt)) {
     // Only duplicated points with no noise get here: give them noise.
     h_.noise_variance = std::max(h_.noise_variance, 1e-4 * h_.signal_variance);
-    cholesky(noisy_kernel(x_, categorical_, h_), llt);
+    [[maybe_unused]] const bool ok = cholesky(noisy_kernel(x_, categorical_, h_), llt);
+    assert(ok);
   }
   chol_ = llt.matrixL();
   alpha_ = llt.solve(y);

@@ -72,8 +72,9 @@ TEST(GpSampler, BeatsRandomOnBraninIn40Trials) {
     b.optimize(branin, 40);
     random.push_back(b.best_value() - kBraninMin);
   }
-  EXPECT_LT(median(gp), 0.2 * median(random)) << median(gp) << " vs " << median(random);
-  EXPECT_LT(median(gp), 0.1);
+  // Measured here: a median regret of about 1e-4 for the GP, 0.5 for random.
+  EXPECT_LT(median(gp), 0.05 * median(random)) << median(gp) << " vs " << median(random);
+  EXPECT_LT(median(gp), 0.01);
 }
 
 TEST(GpSampler, MaximizeIsHandledByNegation) {
