@@ -224,10 +224,18 @@ GaussianProcess::GaussianProcess(Eigen::MatrixXd x, Eigen::VectorXd y,
 
 void GaussianProcess::posterior(const Eigen::MatrixXd& points, Eigen::VectorXd& mean,
                                 Eigen::VectorXd& var) const {
-  const Eigen::MatrixXd k = gp_kernel(points, x_, categorical_, h_);  // m x n
-  mean = k * alpha_;
-  const Eigen::MatrixXd v = chol_.triangularView<Eigen::Lower>().solve(k.transpose());  // n x m
-  var = (h_.signal_variance - v.colwise().squaredNorm().transpose().array()).cwiseMax(0.0);
+  mean.resize(points.rows());
+  var.resize(points.rows());
+  // In blocks of rows, so that the temporaries stay small.
+  constexpr Eigen::Index kBlock = 128;
+  for (Eigen::Index start = 0; start < points.rows(); start += kBlock) {
+    const Eigen::Index m = std::min(kBlock, points.rows() - start);
+    const Eigen::MatrixXd k = gp_kernel(points.middleRows(start, m), x_, categorical_, h_);
+    mean.segment(start, m) = k * alpha_;
+    const Eigen::MatrixXd v = chol_.triangularView<Eigen::Lower>().solve(k.transpose());  // n x m
+    var.segment(start, m) =
+        (h_.signal_variance - v.colwise().squaredNorm().transpose().array()).cwiseMax(0.0);
+  }
 }
 
 double log_h(double z) {
