@@ -75,6 +75,40 @@ class Encoder {
   double step_ = 0, low_ = 0, high_ = 0, lo_ = 0, hi_ = 1;
 };
 
+// Coordinate search from `point` (acquisition `value`): each dimension in turn moves by
+// ±step (and, if discrete, to its neighbouring grid points; categorical: to every choice),
+// keeping the best improvement; the step halves after a pass without one.
+template <typename Score>
+void refine(Eigen::RowVectorXd& point, double& value, const std::vector<Encoder>& encoders,
+            const Score& score) {
+  const auto d = static_cast<Eigen::Index>(encoders.size());
+  double step = 0.1;
+  for (int pass = 0; pass < 30 && step >= 1e-4; ++pass) {
+    bool improved = false;
+    for (Eigen::Index j = 0; j < d; ++j) {
+      const Encoder& e = encoders[static_cast<size_t>(j)];
+      std::vector<double> moves;
+      if (e.categorical()) {
+        for (int64_t choice = 0; choice < e.n_choices(); ++choice)
+          moves.push_back(static_cast<double>(choice));
+      } else {
+        moves = {e.snap(point(j) + step), e.snap(point(j) - step)};
+        if (e.discrete())
+          moves.push_back(e.neighbour(point(j), 1)), moves.push_back(e.neighbour(point(j), -1));
+      }
+      Eigen::MatrixXd tries = point.replicate(static_cast<Eigen::Index>(moves.size()), 1);
+      for (size_t m = 0; m < moves.size(); ++m) tries(static_cast<Eigen::Index>(m), j) = moves[m];
+      const Eigen::VectorXd tried = score(tries);
+      Eigen::Index arg;
+      const double top = tried.maxCoeff(&arg);
+      if (top > value + 1e-12) {
+        point(j) = moves[static_cast<size_t>(arg)], value = top, improved = true;
+      }
+    }
+    if (!improved) step *= 0.5;
+  }
+}
+
 struct Observation {
   int64_t number = -1;
   double value = 0;
@@ -242,31 +276,7 @@ std::map<std::string, double> GpSampler::sample_relative(
   for (size_t s = 0; s < n_starts; ++s) {
     Eigen::RowVectorXd point = candidates.row(order[s]);
     double value = scores(order[s]);
-    double step = 0.1;
-    for (int pass = 0; pass < 30 && step >= 1e-4; ++pass) {
-      bool improved = false;
-      for (Eigen::Index j = 0; j < d; ++j) {
-        const Encoder& e = encoders[static_cast<size_t>(j)];
-        std::vector<double> moves;
-        if (e.categorical()) {
-          for (int64_t choice = 0; choice < e.n_choices(); ++choice)
-            moves.push_back(static_cast<double>(choice));
-        } else {
-          moves = {e.snap(point(j) + step), e.snap(point(j) - step)};
-          if (e.discrete())
-            moves.push_back(e.neighbour(point(j), 1)), moves.push_back(e.neighbour(point(j), -1));
-        }
-        Eigen::MatrixXd tries = point.replicate(static_cast<Eigen::Index>(moves.size()), 1);
-        for (size_t m = 0; m < moves.size(); ++m) tries(static_cast<Eigen::Index>(m), j) = moves[m];
-        const Eigen::VectorXd tried = score(tries);
-        Eigen::Index arg;
-        const double top = tried.maxCoeff(&arg);
-        if (top > value + 1e-12) {
-          point(j) = moves[static_cast<size_t>(arg)], value = top, improved = true;
-        }
-      }
-      if (!improved) step *= 0.5;
-    }
+    refine(point, value, encoders, score);
     if (value > best_score) best_score = value, best_point = point;
   }
 
