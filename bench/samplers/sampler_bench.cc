@@ -26,6 +26,7 @@
 
 #include "knob/storage/in_memory_storage.h"
 #include "knob/tuner/cmaes_sampler.h"
+#include "knob/tuner/gp_sampler.h"
 #include "knob/tuner/qmc_sampler.h"
 #include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
@@ -55,6 +56,7 @@ const std::vector<SamplerEntry> kSamplers = {
      [](uint64_t s) {
        return std::make_shared<knob::TpeSampler>(knob::TpeOptions().seed(s).multivariate(true));
      }},
+    {"gp", [](uint64_t s) { return std::make_shared<knob::GpSampler>(knob::GpOptions().seed(s)); }},
     {"cmaes",
      [](uint64_t s) {
        return std::make_shared<knob::CmaEsSampler>(

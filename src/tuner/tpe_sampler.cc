@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "intersection_search_space.h"
 #include "knob/core/error.h"
 #include "knob/tuner/study.h"
 #include "parzen_estimator.h"
@@ -117,15 +118,7 @@ struct TpeSampler::Cache {
 
   void add_finished(Observation o) {
     if (!finished_numbers.insert(o.number).second) return;
-    if (!intersection) {
-      intersection = o.distributions;
-    } else {
-      for (auto it = intersection->begin(); it != intersection->end();) {
-        auto d = o.distributions.find(it->first);
-        it = (d == o.distributions.end() || !(d->second == it->second)) ? intersection->erase(it)
-                                                                        : std::next(it);
-      }
-    }
+    detail::intersect_search_space(intersection, o.distributions);
     add_to_groups(groups, o.distributions);
     auto at =
         std::upper_bound(finished.begin(), finished.end(), o.number,
