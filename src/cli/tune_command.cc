@@ -16,11 +16,8 @@
 #include "knob/train/config.h"
 #include "knob/tuner/command_objective.h"
 #include "knob/tuner/grid_sampler.h"
-#include "knob/tuner/median_pruner.h"
-#include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
 #include "knob/tuner/study_config.h"
-#include "knob/tuner/tpe_sampler.h"
 #include "trainer_objective.h"
 
 namespace knob::cli {
@@ -243,6 +240,11 @@ void run_config_tune(const TuneFlags& flags) {
   if (flags.given("--jobs")) study_config.jobs = jobs_from_flag(flags.jobs);
   if (flags.given("--seed")) study_config.seed = flags.seed;
   if (flags.given("--isolate")) study_config.isolate = flags.isolate;
+  KNOB_CHECK(!flags.given("--sampler") || flags.sampler != "grid", "--sampler", flags.sampler,
+             "cannot replace a config's sampler: set sampler = \"grid\" in its [study] table "
+             "(the grid is its [search] choices)");
+  if (flags.given("--sampler")) study_config.sampler = flags.sampler;
+  if (flags.given("--pruner")) study_config.pruner = flags.pruner;
   if (study_config.name.empty()) {
     study_config.name = std::filesystem::path(flags.config).stem().string();
   }
@@ -301,6 +303,13 @@ void run_tune(const TuneFlags& flags) {
              "needs a study config (knob tune CONFIG.toml --isolate): built-in objectives run "
              "in-process");
   const BuiltinObjective& objective = find_builtin_objective(flags.objective);
+  KNOB_CHECK(flags.pruner != "percentile" && flags.pruner != "threshold", "--pruner", flags.pruner,
+             "needs a study config with its options table (percentile = {...})");
+  // The samplers and pruners with their default options, as a config without tables.
+  StudyConfig defaults;
+  defaults.sampler = flags.sampler;
+  defaults.pruner = flags.pruner;
+  defaults.seed = flags.seed;
   std::shared_ptr<Sampler> sampler;
   if (flags.sampler == "grid") {
     KNOB_CHECK(!flags.grid.empty(), "--grid", std::string(""),
@@ -309,18 +318,9 @@ void run_tune(const TuneFlags& flags) {
   } else {
     KNOB_CHECK(flags.grid.empty(), "--grid", flags.grid.front(),
                "is used only with --sampler grid (the sampler is " + flags.sampler + ")");
-    if (flags.sampler == "tpe") {
-      sampler = std::make_shared<TpeSampler>(TpeOptions().seed(flags.seed));
-    } else {
-      sampler = std::make_shared<RandomSampler>(flags.seed);
-    }
+    sampler = make_sampler(defaults);
   }
-  std::shared_ptr<Pruner> pruner;
-  if (flags.pruner == "none") {
-    pruner = std::make_shared<NopPruner>();
-  } else {
-    pruner = std::make_shared<MedianPruner>();
-  }
+  std::shared_ptr<Pruner> pruner = make_pruner(defaults);
   std::string name = flags.study_name.empty() ? "knob-" + objective.name : flags.study_name;
   Study study = open_study(
       StudyOptions().storage(flags.storage).study_name(name).sampler(sampler).pruner(pruner),
@@ -365,13 +365,18 @@ void add_tune_command(CLI::App& app) {
   for (const auto& o : builtin_objectives()) names += (names.empty() ? "" : ", ") + o.name;
   tune->add_option("--objective", flags->objective, "Built-in objective: " + names)
       ->capture_default_str();
-  tune->add_option("--sampler", flags->sampler, "random, grid or tpe")
-      ->check(CLI::IsMember({"random", "grid", "tpe"}))
-      ->capture_default_str();
+  flags->options["--sampler"] =
+      tune->add_option("--sampler", flags->sampler,
+                       "random, grid, tpe, qmc, gp or cmaes (with a config: its options tables)")
+          ->check(CLI::IsMember({"random", "grid", "tpe", "qmc", "gp", "cmaes"}))
+          ->capture_default_str();
   tune->add_option("--grid", flags->grid, "Grid values NAME=V1,V2,... (repeat per parameter)");
-  tune->add_option("--pruner", flags->pruner, "median or none")
-      ->check(CLI::IsMember({"median", "none"}))
-      ->capture_default_str();
+  flags->options["--pruner"] =
+      tune->add_option("--pruner", flags->pruner,
+                       "median, asha, hyperband or none (with a config also percentile, "
+                       "threshold: their options tables)")
+          ->check(CLI::IsMember({"median", "asha", "hyperband", "none", "percentile", "threshold"}))
+          ->capture_default_str();
   flags->options["--n-trials"] = tune->add_option("--n-trials", flags->n_trials,
                                                   "Trials to run (default 50 without --timeout)")
                                      ->check(at_least(0, true, "an integer >= 0"));

@@ -6,15 +6,23 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "knob/core/error.h"
 #include "knob/core/text_file.h"
+#include "knob/tuner/cmaes_sampler.h"
+#include "knob/tuner/gp_sampler.h"
 #include "knob/tuner/grid_sampler.h"
+#include "knob/tuner/hyperband_pruner.h"
 #include "knob/tuner/median_pruner.h"
+#include "knob/tuner/patient_pruner.h"
+#include "knob/tuner/percentile_pruner.h"
 #include "knob/tuner/qmc_sampler.h"
 #include "knob/tuner/random_sampler.h"
+#include "knob/tuner/successive_halving_pruner.h"
+#include "knob/tuner/threshold_pruner.h"
 #include "knob/tuner/tpe_sampler.h"
 
 namespace knob {
@@ -125,6 +133,23 @@ class OptionsTable {
                "must be an integer");
     return static_cast<int>(*v);
   }
+  std::optional<int64_t> count(const std::string& key) {
+    const toml::node* node = take(key);
+    if (!node) return std::nullopt;
+    auto v = node->value_exact<int64_t>();
+    KNOB_CHECK(v.has_value(), field_ + "." + key, shown(*node), "must be an integer");
+    return v;
+  }
+  // An integer, or "auto" (nullopt inside); nullopt outside when the key is not set.
+  std::optional<std::optional<int64_t>> count_or_auto(const std::string& key) {
+    const toml::node* node = take(key);
+    if (!node) return std::nullopt;
+    if (node->value_exact<std::string>() == std::optional<std::string>("auto"))
+      return std::optional<int64_t>();
+    auto v = node->value_exact<int64_t>();
+    KNOB_CHECK(v.has_value(), field_ + "." + key, shown(*node), "must be an integer or \"auto\"");
+    return v;
+  }
   std::optional<double> number(const std::string& key) {
     const toml::node* node = take(key);
     if (!node) return std::nullopt;
@@ -165,8 +190,9 @@ class OptionsTable {
 };
 
 // [study] tpe = {...}: TpeOptions.
-void parse_tpe(const toml::node& node, TpeOptions& o) {
+void parse_tpe(const toml::node& node, StudyConfig& c) {
   OptionsTable t(node, "study.tpe", "{ multivariate = true, n_startup_trials = 10 }");
+  TpeOptions& o = c.tpe;
   if (auto v = t.integer("n_startup_trials")) o.n_startup_trials(*v);
   if (auto v = t.integer("n_ei_candidates")) o.n_ei_candidates(*v);
   if (auto v = t.number("prior_weight")) o.prior_weight(*v);
@@ -180,12 +206,124 @@ void parse_tpe(const toml::node& node, TpeOptions& o) {
 }
 
 // [study] qmc = {...}: QmcOptions.
-void parse_qmc(const toml::node& node, QmcOptions& o) {
+void parse_qmc(const toml::node& node, StudyConfig& c) {
   OptionsTable t(node, "study.qmc", "{ scramble = true }");
+  QmcOptions& o = c.qmc;
   if (auto v = t.text("qmc_type")) o.qmc_type(*v);
   if (auto v = t.flag("scramble")) o.scramble(*v);
   if (auto v = t.flag("warn_independent_sampling")) o.warn_independent_sampling(*v);
   t.finish();
+}
+
+// [study] gp = {...}: GpOptions.
+void parse_gp(const toml::node& node, StudyConfig& c) {
+  OptionsTable t(node, "study.gp", "{ n_startup_trials = 10 }");
+  GpOptions& o = c.gp;
+  if (auto v = t.integer("n_startup_trials")) o.n_startup_trials(*v);
+  if (auto v = t.flag("deterministic_objective")) o.deterministic_objective(*v);
+  if (auto v = t.integer("n_candidates")) o.n_candidates(*v);
+  if (auto v = t.integer("n_local_search")) o.n_local_search(*v);
+  t.finish();
+}
+
+// [study] cmaes = {...}: CmaEsOptions (x0 and the independent sampler stay C++ only).
+void parse_cmaes(const toml::node& node, StudyConfig& c) {
+  OptionsTable t(node, "study.cmaes", "{ restart_strategy = \"ipop\", with_margin = true }");
+  CmaEsOptions& o = c.cmaes;
+  if (auto v = t.number("sigma0")) o.sigma0(*v);
+  if (auto v = t.integer("n_startup_trials")) o.n_startup_trials(*v);
+  if (auto v = t.flag("warn_independent_sampling")) o.warn_independent_sampling(*v);
+  if (auto v = t.flag("consider_pruned_trials")) o.consider_pruned_trials(*v);
+  if (auto v = t.text("restart_strategy")) o.restart_strategy(*v);
+  if (auto v = t.integer("popsize")) o.popsize(*v);
+  if (auto v = t.integer("inc_popsize")) o.inc_popsize(*v);
+  if (auto v = t.flag("with_margin")) o.with_margin(*v);
+  t.finish();
+}
+
+// The options median and percentile share.
+template <typename Options>
+void read_percentile_options(OptionsTable& t, Options& o) {
+  if (auto v = t.count("n_startup_trials")) o.n_startup_trials(*v);
+  if (auto v = t.count("n_warmup_steps")) o.n_warmup_steps(*v);
+  if (auto v = t.count("interval_steps")) o.interval_steps(*v);
+  if (auto v = t.count("n_min_trials")) o.n_min_trials(*v);
+}
+
+// [study] median = {...}: MedianPrunerOptions.
+void parse_median(const toml::node& node, StudyConfig& c) {
+  OptionsTable t(node, "study.median", "{ n_startup_trials = 5, n_warmup_steps = 1 }");
+  read_percentile_options(t, c.median);
+  t.finish();
+}
+
+// [study] percentile = { percentile = 25, ... }: PercentilePrunerOptions.
+void parse_percentile(const toml::node& node, StudyConfig& c) {
+  OptionsTable t(node, "study.percentile", "{ percentile = 25.0, n_warmup_steps = 1 }");
+  if (auto v = t.number("percentile")) c.percentile.percentile(*v);
+  read_percentile_options(t, c.percentile);
+  t.finish();
+}
+
+// [study] threshold = { lower = 0.2 } (or upper): ThresholdPrunerOptions.
+void parse_threshold(const toml::node& node, StudyConfig& c) {
+  OptionsTable t(node, "study.threshold", "{ lower = 0.2, n_warmup_steps = 1 }");
+  ThresholdPrunerOptions& o = c.threshold;
+  if (auto v = t.number("lower")) o.lower(*v);
+  if (auto v = t.number("upper")) o.upper(*v);
+  if (auto v = t.count("n_warmup_steps")) o.n_warmup_steps(*v);
+  if (auto v = t.count("interval_steps")) o.interval_steps(*v);
+  t.finish();
+}
+
+// [study] asha = {...}: SuccessiveHalvingPrunerOptions.
+void parse_asha(const toml::node& node, StudyConfig& c) {
+  OptionsTable t(node, "study.asha", "{ min_resource = 1, reduction_factor = 3 }");
+  SuccessiveHalvingPrunerOptions& o = c.asha;
+  if (auto v = t.count_or_auto("min_resource")) o.min_resource(*v);
+  if (auto v = t.count("reduction_factor")) o.reduction_factor(*v);
+  if (auto v = t.count("min_early_stopping_rate")) o.min_early_stopping_rate(*v);
+  if (auto v = t.count("bootstrap_count")) o.bootstrap_count(*v);
+  t.finish();
+}
+
+// [study] hyperband = {...}: HyperbandPrunerOptions.
+void parse_hyperband(const toml::node& node, StudyConfig& c) {
+  OptionsTable t(node, "study.hyperband", "{ min_resource = 1, max_resource = 20 }");
+  HyperbandPrunerOptions& o = c.hyperband;
+  if (auto v = t.count("min_resource")) o.min_resource(*v);
+  if (auto v = t.count_or_auto("max_resource")) o.max_resource(*v);
+  if (auto v = t.count("reduction_factor")) o.reduction_factor(*v);
+  if (auto v = t.count("bootstrap_count")) o.bootstrap_count(*v);
+  t.finish();
+}
+
+// [study] patient = { patience = 2 }: the chosen pruner, or none, wrapped in a PatientPruner.
+void parse_patient(const toml::node& node, StudyConfig& c) {
+  OptionsTable t(node, "study.patient", "{ patience = 2, min_delta = 0.0 }");
+  auto patience = t.count("patience");
+  KNOB_CHECK(patience.has_value(), "study.patient.patience", std::string("(not set)"),
+             "must be set: the number of steps without improvement it tolerates");
+  c.patient = PatientPrunerOptions(*patience);
+  if (auto v = t.number("min_delta")) c.patient->min_delta(*v);
+  t.finish();
+}
+
+using ParseOptions = void (*)(const toml::node&, StudyConfig&);
+
+// The options tables of [study], by the sampler or pruner they belong to.
+const std::map<std::string, ParseOptions> kSamplerOptions = {
+    {"tpe", parse_tpe}, {"qmc", parse_qmc}, {"gp", parse_gp}, {"cmaes", parse_cmaes}};
+const std::map<std::string, ParseOptions> kPrunerOptions = {
+    {"median", parse_median}, {"percentile", parse_percentile}, {"threshold", parse_threshold},
+    {"asha", parse_asha},     {"hyperband", parse_hyperband},   {"patient", parse_patient}};
+const char* const kSamplers = "random, grid, tpe, qmc, gp or cmaes";
+const char* const kPruners = "median, percentile, threshold, asha, hyperband or none";
+
+std::string names_of(const std::map<std::string, ParseOptions>& tables) {
+  std::string out;
+  for (const auto& [name, parse] : tables) out += (out.empty() ? "" : ", ") + name;
+  return out;
 }
 
 }  // namespace
@@ -199,7 +337,7 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
                           ": not valid TOML: " + std::string(error.description()));
   }
   StudyConfig c;
-  std::set<std::string> options_given;  // samplers whose options table is set
+  std::set<std::string> samplers_given, pruners_given;  // with an options table
   try {
     if (const toml::table* study = root["study"].as_table()) {
       for (const auto& [key, node] : *study) {
@@ -235,10 +373,10 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
           c.seed = static_cast<uint64_t>(integer(0));
         else if (k == "pruner")
           c.pruner = text();
-        else if (k == "n_startup_trials")
-          c.n_startup_trials = integer(0);
+        else if (k == "n_startup_trials")  // the median pruner's, as in knob's first configs
+          c.median.n_startup_trials(integer(0));
         else if (k == "n_warmup_steps")
-          c.n_warmup_steps = integer(0);
+          c.median.n_warmup_steps(integer(0));
         else if (k == "n_trials")
           c.n_trials = integer(1);
         else if (k == "timeout") {
@@ -261,25 +399,28 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
             throw_invalid(field, *node.value<int64_t>(), "must be true or false");
           KNOB_CHECK(v.has_value(), field, std::string("(not a bool)"), "must be true or false");
           c.isolate = *v;
-        } else if (k == "tpe") {
-          parse_tpe(node, c.tpe);
-          options_given.insert(k);
-        } else if (k == "qmc") {
-          parse_qmc(node, c.qmc);
-          options_given.insert(k);
+        } else if (kSamplerOptions.count(k)) {
+          kSamplerOptions.at(k)(node, c);
+          samplers_given.insert(k);
+        } else if (kPrunerOptions.count(k)) {
+          kPrunerOptions.at(k)(node, c);
+          if (k != "patient") pruners_given.insert(k);
         } else {
           throw_invalid(field, std::string("(set)"),
                         "is unknown; [study] takes storage, name, direction(s), sampler, seed, "
                         "pruner, n_startup_trials, n_warmup_steps, n_trials, timeout, jobs, "
-                        "isolate, tpe, qmc");
+                        "isolate, and the options tables " +
+                            names_of(kSamplerOptions) + ", " + names_of(kPrunerOptions));
         }
       }
     }
-    if (c.sampler != "random" && c.sampler != "grid" && c.sampler != "tpe" && c.sampler != "qmc") {
-      throw_invalid("study.sampler", c.sampler, "must be random, grid, tpe or qmc");
+    if (c.sampler != "random" && c.sampler != "grid" && !kSamplerOptions.count(c.sampler)) {
+      throw_invalid("study.sampler", c.sampler, std::string("must be ") + kSamplers);
     }
-    if (c.pruner != "median" && c.pruner != "none") {
-      throw_invalid("study.pruner", c.pruner, "must be median or none");
+    if (c.pruner != "none" && (c.pruner == "patient" || !kPrunerOptions.count(c.pruner))) {
+      throw_invalid("study.pruner", c.pruner,
+                    std::string("must be ") + kPruners +
+                        " (patient = { patience = N } wraps the one chosen)");
     }
     if (const toml::table* search = root["search"].as_table())
       collect_search(*search, "", c.search);
@@ -292,15 +433,30 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
                    "must list its values (choices = [...]) when study.sampler is grid");
       }
     }
-    // The options' ranges are checked where they are used, by the sampler's constructor; its
-    // messages start with the option's name ("n_startup_trials = -1: must be >= 0"). Every
-    // options table given is checked, for the sampler chosen or not.
-    options_given.insert(c.sampler);
-    for (const auto& sampler : options_given) {
+    // The options' ranges are checked where they are used, by the sampler's and pruner's
+    // constructors; their messages start with the option's name ("n_startup_trials = -1:
+    // must be >= 0"). Every options table given is checked, chosen or not.
+    samplers_given.insert(c.sampler);
+    for (const auto& sampler : samplers_given) {
       try {
         make_sampler(c, sampler);
       } catch (const InvalidArgument& e) {
         throw InvalidArgument("study." + sampler + "." + e.what());
+      }
+    }
+    pruners_given.insert(c.pruner);
+    for (const auto& pruner : pruners_given) {
+      try {
+        make_pruner(c, pruner);
+      } catch (const InvalidArgument& e) {
+        throw InvalidArgument("study." + pruner + "." + e.what());
+      }
+    }
+    if (c.patient) {
+      try {
+        PatientPruner(nullptr, *c.patient);
+      } catch (const InvalidArgument& e) {
+        throw InvalidArgument(std::string("study.patient.") + e.what());
       }
     }
   } catch (const InvalidArgument& e) {
@@ -324,13 +480,29 @@ std::shared_ptr<Sampler> make_sampler(const StudyConfig& c, const std::string& s
   }
   if (sampler == "tpe") return std::make_shared<TpeSampler>(TpeOptions(c.tpe).seed(c.seed));
   if (sampler == "qmc") return std::make_shared<QmcSampler>(QmcOptions(c.qmc).seed(c.seed));
+  if (sampler == "gp") return std::make_shared<GpSampler>(GpOptions(c.gp).seed(c.seed));
+  if (sampler == "cmaes") return std::make_shared<CmaEsSampler>(CmaEsOptions(c.cmaes).seed(c.seed));
   return std::make_shared<RandomSampler>(c.seed);
 }
 
 std::shared_ptr<Pruner> make_pruner(const StudyConfig& c) {
-  if (c.pruner == "none") return std::make_shared<NopPruner>();
-  return std::make_shared<MedianPruner>(
-      MedianPrunerOptions().n_startup_trials(c.n_startup_trials).n_warmup_steps(c.n_warmup_steps));
+  std::shared_ptr<Pruner> chosen = c.pruner == "none" ? nullptr : make_pruner(c, c.pruner);
+  if (c.patient) return std::make_shared<PatientPruner>(chosen, *c.patient);
+  return chosen ? chosen : std::make_shared<NopPruner>();
+}
+
+std::shared_ptr<Pruner> make_pruner(const StudyConfig& c, const std::string& pruner) {
+  if (pruner == "median") return std::make_shared<MedianPruner>(c.median);
+  if (pruner == "percentile") {
+    KNOB_CHECK(!std::isnan(c.percentile.percentile()), "percentile", std::string("(not set)"),
+               "must be set: trials below this percentile of the others at the same step are "
+               "pruned, in [0, 100]");
+    return std::make_shared<PercentilePruner>(c.percentile);
+  }
+  if (pruner == "threshold") return std::make_shared<ThresholdPruner>(c.threshold);
+  if (pruner == "asha") return std::make_shared<SuccessiveHalvingPruner>(c.asha);
+  if (pruner == "hyperband") return std::make_shared<HyperbandPruner>(c.hyperband);
+  return std::make_shared<NopPruner>();
 }
 
 }  // namespace knob

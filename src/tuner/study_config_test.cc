@@ -107,6 +107,48 @@ constant_liar = true
   EXPECT_FALSE(plain->options().multivariate());
 }
 
+TEST(StudyConfigTest, EverySamplerAndPrunerWithItsOptions) {
+  auto config = [](const std::string& study) {
+    return parse_study_config("[study]\nseed = 7\n" + study, "all.toml");
+  };
+  auto gp = std::dynamic_pointer_cast<GpSampler>(
+      make_sampler(config("sampler = \"gp\"\ngp = { n_startup_trials = 4, n_candidates = 64 }")));
+  ASSERT_NE(gp, nullptr);
+  EXPECT_EQ(gp->options().n_startup_trials(), 4);
+  EXPECT_EQ(gp->options().n_candidates(), 64);
+  EXPECT_EQ(gp->options().seed(), std::optional<uint64_t>(7));
+  auto cmaes = std::dynamic_pointer_cast<CmaEsSampler>(make_sampler(
+      config("sampler = \"cmaes\"\ncmaes = { restart_strategy = \"ipop\", with_margin = true, "
+             "sigma0 = 0.5 }")));
+  ASSERT_NE(cmaes, nullptr);
+  EXPECT_EQ(cmaes->options().restart_strategy(), "ipop");
+  EXPECT_TRUE(cmaes->options().with_margin());
+  EXPECT_EQ(cmaes->options().sigma0(), std::optional<double>(0.5));
+  EXPECT_NE(std::dynamic_pointer_cast<QmcSampler>(make_sampler(config("sampler = \"qmc\""))),
+            nullptr);
+
+  auto asha = std::dynamic_pointer_cast<SuccessiveHalvingPruner>(make_pruner(
+      config("pruner = \"asha\"\nasha = { min_resource = \"auto\", reduction_factor = 3 }")));
+  ASSERT_NE(asha, nullptr);
+  EXPECT_EQ(asha->options().min_resource(), std::nullopt);
+  EXPECT_EQ(asha->options().reduction_factor(), 3);
+  EXPECT_NE(std::dynamic_pointer_cast<HyperbandPruner>(make_pruner(config(
+                "pruner = \"hyperband\"\nhyperband = { min_resource = 1, max_resource = 9 }"))),
+            nullptr);
+  EXPECT_NE(std::dynamic_pointer_cast<PercentilePruner>(
+                make_pruner(config("pruner = \"percentile\"\npercentile = { percentile = 25 }"))),
+            nullptr);
+  EXPECT_NE(std::dynamic_pointer_cast<ThresholdPruner>(
+                make_pruner(config("pruner = \"threshold\"\nthreshold = { lower = 0.2 }"))),
+            nullptr);
+  EXPECT_NE(std::dynamic_pointer_cast<PatientPruner>(
+                make_pruner(config("pruner = \"median\"\npatient = { patience = 2 }"))),
+            nullptr);
+  EXPECT_NE(std::dynamic_pointer_cast<MedianPruner>(make_pruner(config(""))), nullptr);
+  // The shorthand keys of the median pruner.
+  EXPECT_EQ(config("n_startup_trials = 2\nn_warmup_steps = 3").median.n_warmup_steps(), 3);
+}
+
 TEST(StudyConfigTest, MalformedInputIsNamed) {
   struct Case {
     std::string name, toml;
@@ -116,8 +158,8 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
       {"not toml", "[study\n", {"bad.toml:1", "not valid TOML"}},
       {"unknown study key", "[study]\nsampler_name = \"tpe\"\n", {"study.sampler_name", "unknown"}},
       {"unknown sampler",
-       "[study]\nsampler = \"cmaes\"\n",
-       {"study.sampler", "cmaes", "random, grid, tpe or qmc"}},
+       "[study]\nsampler = \"bohb\"\n",
+       {"study.sampler", "bohb", "random, grid, tpe, qmc, gp or cmaes"}},
       {"tpe not a table", "[study]\ntpe = true\n", {"study.tpe", "table"}},
       {"tpe unknown key",
        "[study]\ntpe = { gamma = 0.1 }\n",
@@ -138,13 +180,42 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
        "[study]\ntpe = { multivariate = \"yes\" }\n",
        {"study.tpe.multivariate", "true or false"}},
       {"tpe group alone", "[study]\ntpe = { group = true }\n", {"study.tpe.group", "multivariate"}},
+      {"gp option type",
+       "[study]\ngp = { n_candidates = \"many\" }\n",
+       {"study.gp.n_candidates", "many", "integer"}},
+      {"gp option range",
+       "[study]\nsampler = \"gp\"\ngp = { n_candidates = 0 }\n",
+       {"study.gp.n_candidates = 0"}},
+      {"cmaes restart",
+       "[study]\ncmaes = { restart_strategy = \"bipop\" }\n",
+       {"study.cmaes.restart_strategy", "bipop"}},
+      {"unknown pruner", "[study]\npruner = \"sha\"\n", {"study.pruner", "sha", "asha"}},
+      {"patient as pruner", "[study]\npruner = \"patient\"\n", {"study.pruner", "wraps"}},
+      {"asha factor",
+       "[study]\nasha = { reduction_factor = 1 }\n",
+       {"study.asha.reduction_factor = 1"}},
+      {"hyperband max",
+       "[study]\nhyperband = { max_resource = \"lots\" }\n",
+       {"study.hyperband.max_resource", "lots", "\"auto\""}},
+      {"percentile unset",
+       "[study]\npruner = \"percentile\"\n",
+       {"study.percentile.percentile", "not set"}},
+      {"threshold without bounds", "[study]\npruner = \"threshold\"\n", {"study.threshold"}},
+      {"patient without patience",
+       "[study]\npatient = { min_delta = 0.1 }\n",
+       {"study.patient.patience", "not set"}},
+      {"patient negative",
+       "[study]\npatient = { patience = -1 }\n",
+       {"study.patient.patience = -1"}},
+      {"unknown table key",
+       "[study]\nasha = { rungs = 3 }\n",
+       {"study.asha.rungs", "unknown", "reduction_factor"}},
       {"qmc type",
        "[study]\nsampler = \"qmc\"\nqmc = { qmc_type = \"halton\" }\n",
        {"study.qmc.qmc_type", "halton", "sobol"}},
       {"qmc unknown key",
        "[study]\nqmc = { scrambled = true }\n",
        {"study.qmc.scrambled", "unknown", "scramble"}},
-      {"unknown pruner", "[study]\npruner = \"asha\"\n", {"study.pruner", "asha"}},
       {"bad direction", "[study]\ndirection = \"up\"\n", {"study.direction", "up"}},
       {"zero trials", "[study]\nn_trials = 0\n", {"study.n_trials", ">= 1"}},
       {"jobs type", "[study]\njobs = \"two\"\n", {"study.jobs", "two", "integer >= 1 or \"auto\""}},

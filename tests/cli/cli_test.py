@@ -263,6 +263,44 @@ class TuneListShowExport(KnobTestCase):
         self.assertEqual(listed, [])
 
 
+class ModelBasedSamplersAndPruners(KnobTestCase):
+    """Each sampler and pruner named on the command line runs, repeatably under a seed."""
+
+    STORAGE = "sqlite:///models.db"
+
+    def params(self, study):
+        return [t["params"] for t in self.show_json(self.STORAGE, study)["trials"]]
+
+    def test_samplers_are_repeatable_under_a_seed(self):
+        for sampler in ("qmc", "gp", "cmaes"):
+            with self.subTest(sampler=sampler):
+                for run in ("a", "b"):
+                    self.knob("tune", "--storage", self.STORAGE, "--study", sampler + run,
+                              "--objective", "branin", "--sampler", sampler, "--n-trials", "15",
+                              "--seed", "5", "--quiet")
+                first, second = self.params(sampler + "a"), self.params(sampler + "b")
+                self.assertEqual(len(first), 15)
+                self.assertEqual(first, second)
+                for p in first:
+                    self.assertTrue(-5 <= p["x"] <= 10 and 0 <= p["y"] <= 15, p)
+
+    def test_pruners_prune_and_asha_stores_its_rungs(self):
+        for pruner in ("asha", "hyperband"):
+            with self.subTest(pruner=pruner):
+                self.knob("tune", "--storage", self.STORAGE, "--study", pruner, "--objective",
+                          "curve", "--pruner", pruner, "--n-trials", "30", "--seed", "2",
+                          "--quiet")
+                states = [t["state"] for t in self.show_json(self.STORAGE, pruner)["trials"]]
+                self.assertEqual(len(states), 30)
+                self.assertGreater(states.count("PRUNED"), 0, states)
+                self.assertGreater(states.count("COMPLETE"), 0, states)
+        with sqlite3.connect(os.path.join(self.dir, "models.db")) as db:
+            keys = {k for (k,) in db.execute(
+                "SELECT a.key FROM trial_system_attributes a JOIN trials t USING (trial_id) "
+                "JOIN studies s USING (study_id) WHERE s.study_name = 'asha'")}
+        self.assertIn("completed_rung_0", keys)
+
+
 class GridOverThreeByThree(KnobTestCase):
     GRID = ["--sampler", "grid", "--grid", "x=-5,0,5", "--grid", "y=0,5,10"]
 
@@ -363,9 +401,11 @@ MALFORMED = [
     ("unknown --objective", ["tune", "--storage", GOOD, "--objective", "resnet"],
      ["--objective", '"resnet"', "branin, curve, rosenbrock"]),
     ("unknown --sampler", ["tune", "--storage", GOOD, "--sampler", "annealing"],
-     ["--sampler", "annealing", "random", "grid", "tpe"]),
-    ("unknown --pruner", ["tune", "--storage", GOOD, "--pruner", "hyperband"],
-     ["--pruner", "hyperband", "median", "none"]),
+     ["--sampler", "annealing", "random", "grid", "tpe", "qmc", "gp", "cmaes"]),
+    ("unknown --pruner", ["tune", "--storage", GOOD, "--pruner", "sha"],
+     ["--pruner", "sha", "median", "asha", "hyperband", "none"]),
+    ("--pruner without its table", ["tune", "--storage", GOOD, "--pruner", "percentile"],
+     ["--pruner", "percentile", "config"]),
     ("--jobs 0", ["tune", "--storage", GOOD, "--study", "s1", "--jobs", "0"],
      ["--jobs", "0", ">= 1"]),
     ("--jobs abc", ["tune", "--storage", GOOD, "--study", "s1", "--jobs", "abc"],

@@ -6,14 +6,15 @@
 //   storage = "sqlite:///knob.db"      # default
 //   name = "fashion-mnist"
 //   direction = "maximize"            # or directions = ["maximize", "minimize"]
-//   sampler = "random"                # random | grid | tpe | qmc
+//   sampler = "random"                # random | grid | tpe | qmc | gp | cmaes
 //   seed = 1
-//   tpe = { multivariate = true }     # TpeOptions: n_startup_trials, n_ei_candidates,
-//                                     # prior_weight, consider_prior, consider_magic_clip,
-//                                     # consider_endpoints, multivariate, group, constant_liar
-//   qmc = { scramble = true }         # QmcOptions: qmc_type, scramble, warn_independent_sampling
-//   pruner = "median"                 # median | none
-//   n_startup_trials = 5              # median pruner options
+//   tpe = { multivariate = true }     # the sampler's options (TpeOptions, QmcOptions,
+//                                     # GpOptions, CmaEsOptions): tpe, qmc, gp, cmaes tables
+//   pruner = "median"                 # median | percentile | threshold | asha | hyperband | none
+//   asha = { reduction_factor = 3 }   # the pruner's options: median, percentile, threshold,
+//                                     # asha, hyperband tables; "auto" resources as Optuna
+//   patient = { patience = 2 }        # wraps the pruner chosen in a PatientPruner
+//   n_startup_trials = 5              # the median pruner's (also median = {...})
 //   n_warmup_steps = 0
 //   n_trials = 20                     # and/or timeout = 600 (seconds)
 //   jobs = 2                          # trials at once, or "auto": one per core
@@ -31,15 +32,24 @@
 // Errors name the file, the table and the key.
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "knob/core/distribution.h"
+#include "knob/tuner/cmaes_sampler.h"
+#include "knob/tuner/gp_sampler.h"
+#include "knob/tuner/hyperband_pruner.h"
+#include "knob/tuner/median_pruner.h"
+#include "knob/tuner/patient_pruner.h"
+#include "knob/tuner/percentile_pruner.h"
 #include "knob/tuner/pruner.h"
 #include "knob/tuner/qmc_sampler.h"
 #include "knob/tuner/sampler.h"
+#include "knob/tuner/successive_halving_pruner.h"
+#include "knob/tuner/threshold_pruner.h"
 #include "knob/tuner/tpe_sampler.h"
 
 namespace knob {
@@ -59,9 +69,15 @@ struct StudyConfig {
   std::optional<uint64_t> seed;
   TpeOptions tpe;  // with sampler = "tpe" (the seed is `seed`)
   QmcOptions qmc;  // with sampler = "qmc"
+  GpOptions gp;
+  CmaEsOptions cmaes;
   std::string pruner = "median";
-  int64_t n_startup_trials = 5;
-  int64_t n_warmup_steps = 0;
+  MedianPrunerOptions median;  // also [study] n_startup_trials and n_warmup_steps
+  PercentilePrunerOptions percentile{std::numeric_limits<double>::quiet_NaN()};  // must be set
+  ThresholdPrunerOptions threshold;
+  SuccessiveHalvingPrunerOptions asha;
+  HyperbandPrunerOptions hyperband;
+  std::optional<PatientPrunerOptions> patient;  // wraps the pruner chosen (or none)
   std::optional<int64_t> n_trials;
   std::optional<double> timeout;
   int64_t jobs = 1;                 // kJobsAuto: one per core (OptimizeOptions::n_jobs(-1))
@@ -72,10 +88,12 @@ struct StudyConfig {
 StudyConfig parse_study_config(const std::string& toml_text, const std::string& origin);
 StudyConfig load_study_config(const std::string& path);
 
-// The sampler and pruner a config names.
+// The sampler and pruner a config names (the pruner wrapped in a PatientPruner with
+// `patient`).
 std::shared_ptr<Sampler> make_sampler(const StudyConfig& config);
-// The sampler `name` (random, grid, tpe, qmc) with the config's options for it.
-std::shared_ptr<Sampler> make_sampler(const StudyConfig& config, const std::string& name);
 std::shared_ptr<Pruner> make_pruner(const StudyConfig& config);
+// The sampler or pruner `name` with the config's options for it (the pruner never wrapped).
+std::shared_ptr<Sampler> make_sampler(const StudyConfig& config, const std::string& name);
+std::shared_ptr<Pruner> make_pruner(const StudyConfig& config, const std::string& name);
 
 }  // namespace knob
