@@ -220,19 +220,8 @@ CommandObjective make_isolated_trainer_objective(const TuneFlags& flags,
                               .name("knob train"));
 }
 
-// knob tune CONFIG.toml: the trainer tuned over the config's [search] space.
-void run_config_tune(const TuneFlags& flags) {
-  StudyConfig study_config = load_study_config(flags.config);
-  TrainConfig base = load_train_config(flags.config);
-  for (const auto& o : flags.overrides) apply_override(base, o);
-  validate(base);
-  for (const auto& p : study_config.search) {
-    try {
-      get_config_value(base, p.name);
-    } catch (const InvalidArgument& e) {
-      throw InvalidArgument("[search] of " + flags.config + ": " + e.what());
-    }
-  }
+// The command line's flags over the config's [study] table.
+void apply_flags(const TuneFlags& flags, StudyConfig& study_config) {
   if (flags.given("--storage")) study_config.storage = flags.storage;
   if (flags.given("--study-name")) study_config.name = flags.study_name;
   if (flags.given("--n-trials")) study_config.n_trials = flags.n_trials;
@@ -248,15 +237,13 @@ void run_config_tune(const TuneFlags& flags) {
   if (study_config.name.empty()) {
     study_config.name = std::filesystem::path(flags.config).stem().string();
   }
-  std::optional<int64_t> threads;
   if (study_config.jobs == kJobsAuto) study_config.jobs = every_core();
-  if (study_config.jobs > 1) {  // one libtorch thread per trial beats sharing threads here
-    threads = base.train.threads = std::max<int64_t>(1, every_core() / study_config.jobs);
-  }
-  auto objective = make_trainer_objective(base, study_config.search);
-  std::optional<CommandObjective> isolated;
-  if (study_config.isolate)
-    isolated = make_isolated_trainer_objective(flags, study_config, threads);
+}
+
+// Runs a config's study on `objective`; returns the best trial.
+template <typename Objective>
+FrozenTrial run_config_study(const TuneFlags& flags, const StudyConfig& study_config,
+                             Objective& objective, const std::string& what) {
   Study study = open_study(StudyOptions()
                                .storage(study_config.storage)
                                .study_name(study_config.name)
@@ -273,19 +260,61 @@ void run_config_tune(const TuneFlags& flags) {
     options.n_trials(20);
   }
   if (flags.resume) prepare_resume(study, options);
-  std::cerr << "[knob] study '" << study_config.name << "' in " << study_config.storage
-            << ": training " << base.model.kind << " on " << base.data.source << ", "
-            << study_config.search.size() << " parameters searched"
-            << (study_config.isolate ? ", each trial in its own process" : "") << "\n";
-  const std::string resume_command = "knob tune " + flags.config + " --study-name '" +
-                                     study_config.name + "' --storage '" + study_config.storage +
-                                     "' --resume";
-  if (isolated) {
-    run_study(study, *isolated, options, resume_command);
-  } else {
-    run_study(study, objective, options, resume_command);
+  std::cerr << "[knob] study '" << study_config.name << "' in " << study_config.storage << ": "
+            << what << ", " << study_config.search.size() << " parameters searched\n";
+  run_study(study, objective, options,
+            "knob tune " + flags.config + " --study-name '" + study_config.name + "' --storage '" +
+                study_config.storage + "' --resume");
+  return print_best(study);
+}
+
+// knob tune CONFIG.toml with [objective] command: the command, run once per trial.
+void run_command_tune(const TuneFlags& flags, const StudyConfig& study_config) {
+  KNOB_CHECK(flags.overrides.empty(), "--set", flags.overrides.front(),
+             "is for the trainer's keys; this config's objective is a command");
+  const CommandConfig& command = *study_config.command;
+  CommandOptions options;
+  options.storage_url(study_config.storage).timeout(command.timeout).kill_grace(command.kill_grace);
+  try {
+    CommandObjective objective =
+        command.argv.empty() ? CommandObjective::shell(command.shell, study_config.search, options)
+                             : CommandObjective(command.argv, study_config.search, options);
+    run_config_study(flags, study_config, objective, "a command per trial");
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument("[objective] of " + flags.config + ": " + e.what());
   }
-  FrozenTrial best = print_best(study);
+}
+
+// knob tune CONFIG.toml: the trainer tuned over the config's [search] space, or the config's
+// [objective] command.
+void run_config_tune(const TuneFlags& flags) {
+  StudyConfig study_config = load_study_config(flags.config);
+  apply_flags(flags, study_config);
+  if (study_config.command) return run_command_tune(flags, study_config);
+  TrainConfig base = load_train_config(flags.config);
+  for (const auto& o : flags.overrides) apply_override(base, o);
+  validate(base);
+  for (const auto& p : study_config.search) {
+    try {
+      get_config_value(base, p.name);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("[search] of " + flags.config + ": " + e.what());
+    }
+  }
+  std::optional<int64_t> threads;
+  if (study_config.jobs > 1) {  // one libtorch thread per trial beats sharing threads here
+    threads = base.train.threads = std::max<int64_t>(1, every_core() / study_config.jobs);
+  }
+  const std::string what = "training " + base.model.kind + " on " + base.data.source +
+                           (study_config.isolate ? ", each trial in its own process" : "");
+  FrozenTrial best;
+  if (study_config.isolate) {
+    auto isolated = make_isolated_trainer_objective(flags, study_config, threads);
+    best = run_config_study(flags, study_config, isolated, what);
+  } else {
+    auto objective = make_trainer_objective(base, study_config.search);
+    best = run_config_study(flags, study_config, objective, what);
+  }
   auto test = best.user_attrs.find("test_accuracy");
   if (test != best.user_attrs.end()) {
     std::cout << "test accuracy of the best trial: " << dumps(test->second) << "\n";

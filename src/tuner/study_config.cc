@@ -150,6 +150,8 @@ class OptionsTable {
     KNOB_CHECK(v.has_value(), field_ + "." + key, shown(*node), "must be an integer or \"auto\"");
     return v;
   }
+  // The key's node, of any type (nullptr when not set).
+  const toml::node* node(const std::string& key) { return take(key); }
   std::optional<double> number(const std::string& key) {
     const toml::node* node = take(key);
     if (!node) return std::nullopt;
@@ -309,6 +311,40 @@ void parse_patient(const toml::node& node, StudyConfig& c) {
   t.finish();
 }
 
+// [objective] command = "..." or [...], timeout, kill_grace.
+CommandConfig parse_objective(const toml::node& node) {
+  OptionsTable t(node, "objective", "{ command = \"python3 train.py --lr {lr}\" }");
+  CommandConfig c;
+  const toml::node* command = t.node("command");
+  KNOB_CHECK(command, "objective.command", std::string("(not set)"),
+             "must be set: a shell command (\"python3 train.py --lr {lr}\") or a list of "
+             "arguments ([\"python3\", \"train.py\", \"--lr={lr}\"])");
+  if (auto text = command->value_exact<std::string>()) {
+    KNOB_CHECK(!text->empty(), "objective.command", *text, "must not be empty");
+    c.shell = *text;
+  } else {
+    const toml::array* list = command->as_array();
+    KNOB_CHECK(list && !list->empty(), "objective.command", std::string("(not text or a list)"),
+               "must be a string or a non-empty list of strings");
+    for (const auto& item : *list) {
+      auto word = item.value_exact<std::string>();
+      KNOB_CHECK(word.has_value(), "objective.command", std::string("(a list with a non-string)"),
+                 "must list strings only");
+      c.argv.push_back(*word);
+    }
+  }
+  if (auto v = t.number("timeout")) {
+    KNOB_CHECK(*v > 0, "objective.timeout", *v, "must be > 0 seconds");
+    c.timeout = v;
+  }
+  if (auto v = t.number("kill_grace")) {
+    KNOB_CHECK(*v >= 0, "objective.kill_grace", *v, "must be >= 0 seconds");
+    c.kill_grace = *v;
+  }
+  t.finish();
+  return c;
+}
+
 using ParseOptions = void (*)(const toml::node&, StudyConfig&);
 
 // The options tables of [study], by the sampler or pruner they belong to.
@@ -424,6 +460,11 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
     }
     if (const toml::table* search = root["search"].as_table())
       collect_search(*search, "", c.search);
+    if (const toml::node* objective = root.get("objective")) {
+      c.command = parse_objective(*objective);
+      KNOB_CHECK(!c.isolate, "study.isolate", std::string("true"),
+                 "is for the trainer; a command objective always runs in its own process");
+    }
     if (c.sampler == "grid") {
       KNOB_CHECK(!c.search.empty(), "search", std::string("{}"),
                  "must list parameters when study.sampler is grid");

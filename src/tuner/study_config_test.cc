@@ -149,6 +149,23 @@ TEST(StudyConfigTest, EverySamplerAndPrunerWithItsOptions) {
   EXPECT_EQ(config("n_startup_trials = 2\nn_warmup_steps = 3").median.n_warmup_steps(), 3);
 }
 
+TEST(StudyConfigTest, ObjectiveCommandAsTextOrList) {
+  StudyConfig shell = parse_study_config(
+      "[objective]\ncommand = \"python3 t.py --lr {lr}\"\ntimeout = 60\nkill_grace = 1\n",
+      "o.toml");
+  ASSERT_TRUE(shell.command);
+  EXPECT_EQ(shell.command->shell, "python3 t.py --lr {lr}");
+  EXPECT_TRUE(shell.command->argv.empty());
+  EXPECT_EQ(shell.command->timeout, 60.0);
+  EXPECT_EQ(shell.command->kill_grace, 1.0);
+  StudyConfig argv = parse_study_config(
+      "[objective]\ncommand = [\"python3\", \"t.py\", \"--lr={lr}\"]\n", "o.toml");
+  ASSERT_TRUE(argv.command);
+  EXPECT_EQ(argv.command->argv, (std::vector<std::string>{"python3", "t.py", "--lr={lr}"}));
+  EXPECT_EQ(argv.command->timeout, std::nullopt);
+  EXPECT_FALSE(parse_study_config("", "o.toml").command);  // the trainer
+}
+
 TEST(StudyConfigTest, MalformedInputIsNamed) {
   struct Case {
     std::string name, toml;
@@ -210,6 +227,22 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
       {"unknown table key",
        "[study]\nasha = { rungs = 3 }\n",
        {"study.asha.rungs", "unknown", "reduction_factor"}},
+      {"objective without command", "[objective]\ntimeout = 5\n", {"objective.command", "not set"}},
+      {"objective empty command",
+       "[objective]\ncommand = \"\"\n",
+       {"objective.command", "not be empty"}},
+      {"objective list with a number",
+       "[objective]\ncommand = [\"python3\", 3]\n",
+       {"objective.command", "strings"}},
+      {"objective zero timeout",
+       "[objective]\ncommand = \"true\"\ntimeout = 0\n",
+       {"objective.timeout = 0", "> 0"}},
+      {"objective unknown key",
+       "[objective]\ncommand = \"true\"\ncwd = \"/tmp\"\n",
+       {"objective.cwd", "unknown", "command, timeout, kill_grace"}},
+      {"objective with isolate",
+       "[study]\nisolate = true\n[objective]\ncommand = \"true\"\n",
+       {"study.isolate", "command"}},
       {"qmc type",
        "[study]\nsampler = \"qmc\"\nqmc = { qmc_type = \"halton\" }\n",
        {"study.qmc.qmc_type", "halton", "sobol"}},

@@ -346,6 +346,43 @@ class TuneConfigTest(unittest.TestCase):
                 self.assertIn("0 to go", proc.stderr)
                 self.assertEqual(len(optuna.load_study(study_name="tiny", storage=url).trials), 5)
 
+    def test_python_example_tuned_through_the_command_protocol_with_pruning(self):
+        # examples/configs/python_command.toml on 3,000 images, one trial at a time (so the
+        # seeded run repeats), the median pruner active from the second trial on.
+        with open(os.path.join(ARGS.examples, "configs", "python_command.toml")) as f:
+            text = f.read()
+        text = text.replace('"--optimizer={optimizer}"]', '"--optimizer={optimizer}", "--limit=3000"]')
+        text = text.replace("median = { n_startup_trials = 3, n_warmup_steps = 1 }",
+                            "median = { n_startup_trials = 1 }")
+        text = text.replace("epochs = { low = 1, high = 5 }", "epochs = { low = 4, high = 6 }")
+        text = text.replace('"examples/python/', '"' + os.path.join(ARGS.examples, "python") + "/")
+        config = self.write("python.toml", text)
+        url = "sqlite:///" + os.path.join(self.dir, "python.db")
+        knob("tune", config, "--storage", url, "--n-trials", "8", "--jobs", "1", "--quiet")
+        trials = optuna.load_study(study_name="python-fmnist", storage=url).trials
+        states = [t.state for t in trials]
+        self.assertEqual(len(trials), 8)
+        self.assertGreater(states.count(optuna.trial.TrialState.PRUNED), 0, states)
+        self.assertGreater(states.count(optuna.trial.TrialState.COMPLETE), 0, states)
+        for t in trials:
+            epochs = t.params["epochs"]
+            if t.state == optuna.trial.TrialState.COMPLETE:
+                self.assertEqual(len(t.intermediate_values), epochs)
+                self.assertEqual(t.value, t.intermediate_values[epochs - 1])
+                self.assertGreater(t.value, 0.1)
+            else:  # stopped before its last epoch: the process was ended, not waited for
+                self.assertEqual(t.state, optuna.trial.TrialState.PRUNED)
+                self.assertLess(len(t.intermediate_values), epochs)
+
+    def test_command_naming_an_unknown_parameter_exits_2_before_any_trial(self):
+        config = self.write("bad.toml", '[study]\nname = "bad"\n[search]\nlr = { low = 0.1, high = 1.0 }\n'
+                            '[objective]\ncommand = "echo knob:value {learning_rate}"\n')
+        url = "sqlite:///" + os.path.join(self.dir, "bad.db")
+        proc = knob("tune", config, "--storage", url, expect=2)
+        self.assertIn("[objective]", proc.stderr)
+        self.assertIn("learning_rate", proc.stderr)
+        self.assertEqual(optuna.get_all_study_summaries(storage=url), [])  # nothing created
+
     def test_resume_of_a_study_that_does_not_exist_exits_2(self):
         config = self.write("none.toml", TINY_STUDY)
         url = "sqlite:///" + os.path.join(self.dir, "none.db")

@@ -61,6 +61,14 @@ struct SearchParam {
 
 inline constexpr int64_t kJobsAuto = -1;
 
+// [objective]: a command run for every trial (command_objective.h) instead of the trainer.
+struct CommandConfig {
+  std::string shell;              // command = "python3 train.py --lr {lr}": run by /bin/sh -c
+  std::vector<std::string> argv;  // command = ["python3", "train.py", "--lr={lr}"]: run directly
+  std::optional<double> timeout;  // seconds a trial may run
+  double kill_grace = 5.0;        // seconds between SIGTERM and SIGKILL
+};
+
 struct StudyConfig {
   std::string storage = "sqlite:///knob.db";
   std::string name;
@@ -80,9 +88,10 @@ struct StudyConfig {
   std::optional<PatientPrunerOptions> patient;  // wraps the pruner chosen (or none)
   std::optional<int64_t> n_trials;
   std::optional<double> timeout;
-  int64_t jobs = 1;                 // kJobsAuto: one per core (OptimizeOptions::n_jobs(-1))
-  bool isolate = false;             // each trial in its own process
-  std::vector<SearchParam> search;  // sorted by name
+  int64_t jobs = 1;                      // kJobsAuto: one per core (OptimizeOptions::n_jobs(-1))
+  bool isolate = false;                  // each trial in its own process
+  std::vector<SearchParam> search;       // sorted by name
+  std::optional<CommandConfig> command;  // [objective]; unset: the trainer is the objective
 };
 
 StudyConfig parse_study_config(const std::string& toml_text, const std::string& origin);
