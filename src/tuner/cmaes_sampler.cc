@@ -6,6 +6,7 @@
 #include <set>
 
 #include "cma_es.h"
+#include "intersection_search_space.h"
 #include "knob/core/error.h"
 #include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
@@ -129,17 +130,7 @@ struct CmaEsSampler::Cache {
 
   void add(Record r) {
     if (!seen.insert(r.number).second) return;
-    if (r.complete) {
-      if (!intersection) {
-        intersection = r.distributions;
-      } else {
-        for (auto it = intersection->begin(); it != intersection->end();) {
-          auto d = r.distributions.find(it->first);
-          it = (d == r.distributions.end() || !(d->second == it->second)) ? intersection->erase(it)
-                                                                          : std::next(it);
-        }
-      }
-    }
+    if (r.complete) detail::intersect_search_space(intersection, r.distributions);
     for (const auto& [key, value] : r.attrs) {
       if (key.ends_with("generation") && value.is_number_integer())
         by_generation[{key, value.get<int64_t>()}].insert(r.number);

@@ -17,21 +17,13 @@
 #include "knob/tuner/study.h"
 #include "sobol.h"
 #include "sobol_golden.h"
+#include "testing/sampler_testing.h"
 #include "testing/test_support.h"
 
 namespace knob {
 namespace {
 
-Study study_with(std::shared_ptr<Sampler> sampler, std::shared_ptr<Storage> storage = nullptr,
-                 const std::string& name = "qmc") {
-  if (!storage) storage = std::make_shared<InMemoryStorage>();
-  return create_study(StudyOptions()
-                          .storage_instance(std::move(storage))
-                          .study_name(name)
-                          .load_if_exists(true)
-                          .sampler(std::move(sampler))
-                          .pruner(std::make_shared<NopPruner>()));
-}
+using testing::study_with;
 
 QmcOptions quiet() { return QmcOptions().warn_independent_sampling(false); }
 

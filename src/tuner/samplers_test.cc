@@ -21,6 +21,7 @@
 #include "knob/tuner/grid_sampler.h"
 #include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
+#include "testing/sampler_testing.h"
 #include "testing/test_support.h"
 
 namespace knob {
@@ -57,11 +58,7 @@ double mixed_objective(Trial& t) {
   return x + lr + drop + static_cast<double>(layers + batch + units) + (opt == "sgd" ? 1.0 : 0.0);
 }
 
-std::vector<std::map<std::string, ParamValue>> params_of(Study& study) {
-  std::vector<std::map<std::string, ParamValue>> out;
-  for (const auto& t : study.trials()) out.push_back(t.params());
-  return out;
-}
+using testing::params_of;
 
 TEST(RandomSampler, SameSeedSameTrialsOtherSeedOtherTrials) {
   Study a = memory_study(std::make_shared<RandomSampler>(42));
