@@ -110,6 +110,19 @@ class TrainTest(unittest.TestCase):
                 with self.subTest(example=name):
                     knob("train", example(name), *SMALL, "--set", "train.epochs=1", "--quiet")
 
+    def test_every_example_study_config_tunes(self):
+        configs = os.path.join(ARGS.examples, "configs")
+        for name in sorted(os.listdir(configs)):
+            path = os.path.join(configs, name)
+            with open(path) as f:
+                if not name.endswith(".toml") or "[objective]" in f.read():
+                    continue  # command studies have tests of their own
+            with self.subTest(example=name):
+                url = "sqlite:///" + os.path.join(self.dir, name + ".db")
+                proc = knob("tune", path, "--storage", url, *SMALL, "--set", "train.epochs=1",
+                            "--n-trials", "2", "--quiet")
+                self.assertIn("best value", proc.stdout)
+
     def test_divergence_exits_1_with_the_step(self):
         proc = knob("train", example("fashion_mnist_mlp.toml"), *SMALL, "--set", "optimizer.kind=sgd",
                     "--set", "optimizer.lr=10000", "--quiet", expect=1)
