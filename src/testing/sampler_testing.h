@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "knob/storage/in_memory_storage.h"
+#include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
 
 namespace knob::testing {
@@ -53,6 +56,25 @@ inline double mixed(Trial& t) {
 inline double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// Median Branin regrets over seeds 0 .. seeds-1 of `trials` trials each: of make(seed)'s
+// sampler and of RandomSampler(seed), the floor it must beat.
+struct MedianRegrets {
+  double sampler, random;
+};
+inline MedianRegrets median_branin_regrets(
+    const std::function<std::shared_ptr<Sampler>(uint64_t)>& make, int trials, int seeds) {
+  std::vector<double> sampler, random;
+  for (uint64_t seed = 0; seed < static_cast<uint64_t>(seeds); ++seed) {
+    auto a = study_with(make(seed));
+    a.optimize(branin, trials);
+    sampler.push_back(a.best_value() - kBraninMin);
+    auto b = study_with(std::make_shared<RandomSampler>(seed));
+    b.optimize(branin, trials);
+    random.push_back(b.best_value() - kBraninMin);
+  }
+  return {median(sampler), median(random)};
 }
 
 // Every trial's parameters, in trial order.
