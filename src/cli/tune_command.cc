@@ -154,19 +154,27 @@ void prepare_resume(Study& study, OptimizeOptions& options) {
   }
 }
 
-// Runs the study; Ctrl-C or SIGTERM interrupts it (interrupt_guard.h) and ends knob with 130
-// after the best trial so far, naming the command that resumes it.
+// Opens the study (--resume: the existing one, prepared by prepare_resume), runs it and
+// prints its best trial, which it returns. Ctrl-C or SIGTERM interrupts it (interrupt_guard.h)
+// and ends knob with 130 after the best trial so far, naming `resume_command`.
 template <typename Objective>
-void run_study(Study& study, Objective& objective, const OptimizeOptions& options,
-               const std::string& resume_command) {
+FrozenTrial run_study(const TuneFlags& flags, const StudyOptions& study_options,
+                      OptimizeOptions options, Objective& objective, const std::string& what,
+                      const std::string& resume_command) {
+  Study study = open_study(study_options, flags.resume);
+  if (flags.resume) prepare_resume(study, options);
+  std::cerr << "[knob] study '" << study.study_name() << "' in " << study_options.storage() << ": "
+            << what << "\n";
   InterruptGuard guard(study);
   study.optimize(objective, options);
-  if (!guard.interrupted()) return;
-  if (!study.trials({TrialState::kComplete}).empty()) print_best(study);
-  throw ExitRequest{130, "study '" + study.study_name() +
-                             "' interrupted; the interrupted trials are stored FAIL. Continue "
-                             "with: " +
-                             resume_command};
+  if (guard.interrupted()) {
+    if (!study.trials({TrialState::kComplete}).empty()) print_best(study);
+    throw ExitRequest{130, "study '" + study.study_name() +
+                               "' interrupted; the interrupted trials are stored FAIL. Continue "
+                               "with: " +
+                               resume_command};
+  }
+  return print_best(study);
 }
 
 // A parameter value as TOML text, so `knob train --set key=TEXT` reads back exactly the value
@@ -244,13 +252,6 @@ void apply_flags(const TuneFlags& flags, StudyConfig& study_config) {
 template <typename Objective>
 FrozenTrial run_config_study(const TuneFlags& flags, const StudyConfig& study_config,
                              Objective& objective, const std::string& what) {
-  Study study = open_study(StudyOptions()
-                               .storage(study_config.storage)
-                               .study_name(study_config.name)
-                               .directions(study_config.directions)
-                               .sampler(make_sampler(study_config))
-                               .pruner(make_pruner(study_config)),
-                           flags.resume);
   OptimizeOptions options;
   options.n_jobs(static_cast<int>(study_config.jobs))
       .show_progress(!flags.quiet)
@@ -259,13 +260,18 @@ FrozenTrial run_config_study(const TuneFlags& flags, const StudyConfig& study_co
   if (!study_config.n_trials && !study_config.timeout && study_config.sampler != "grid") {
     options.n_trials(20);
   }
-  if (flags.resume) prepare_resume(study, options);
-  std::cerr << "[knob] study '" << study_config.name << "' in " << study_config.storage << ": "
-            << what << ", " << study_config.search.size() << " parameters searched\n";
-  run_study(study, objective, options,
-            "knob tune " + flags.config + " --study-name '" + study_config.name + "' --storage '" +
-                study_config.storage + "' --resume");
-  return print_best(study);
+  return run_study(
+      flags,
+      StudyOptions()
+          .storage(study_config.storage)
+          .study_name(study_config.name)
+          .directions(study_config.directions)
+          .sampler(make_sampler(study_config))
+          .pruner(make_pruner(study_config)),
+      options, objective,
+      what + ", " + std::to_string(study_config.search.size()) + " parameters searched",
+      "knob tune " + flags.config + " --study-name '" + study_config.name + "' --storage '" +
+          study_config.storage + "' --resume");
 }
 
 // knob tune CONFIG.toml with [objective] command: the command, run once per trial.
@@ -351,9 +357,6 @@ void run_tune(const TuneFlags& flags) {
   }
   std::shared_ptr<Pruner> pruner = make_pruner(defaults);
   std::string name = flags.study_name.empty() ? "knob-" + objective.name : flags.study_name;
-  Study study = open_study(
-      StudyOptions().storage(flags.storage).study_name(name).sampler(sampler).pruner(pruner),
-      flags.resume);
   OptimizeOptions options;
   options.n_jobs(static_cast<int>(jobs_from_flag(flags.jobs)))
       .show_progress(!flags.quiet)
@@ -363,13 +366,11 @@ void run_tune(const TuneFlags& flags) {
   } else if (!flags.timeout && flags.sampler != "grid") {
     options.n_trials(50);
   }
-  if (flags.resume) prepare_resume(study, options);
-  std::cerr << "[knob] study '" << name << "' in " << flags.storage << ": " << objective.description
-            << "\n";
-  run_study(study, objective.function, options,
+  run_study(flags,
+            StudyOptions().storage(flags.storage).study_name(name).sampler(sampler).pruner(pruner),
+            options, objective.function, objective.description,
             "knob tune --objective " + objective.name + " --study-name '" + name + "' --storage '" +
                 flags.storage + "' --resume");
-  print_best(study);
   std::cout << "known minimum of " << objective.name << ": " << dumps(Json(objective.known_minimum))
             << "\n";
 }
