@@ -36,8 +36,8 @@ std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
                                                      const std::vector<SearchParam>& space) {
   return [base, space](Trial& trial) {
     TrainConfig config = base;
-    for (const auto& p : space)
-      set_config_value(config, p.name, trial.suggest(p.name, p.distribution));
+    for (const auto& [name, value] : suggest_params(trial, space))
+      set_config_value(config, name, value);
     config.output.progress = false;
     config.output.metrics.clear();
     Json history = empty_history();

@@ -571,11 +571,11 @@ CommandObjective::CommandObjective(std::vector<std::string> argv, std::vector<Se
                                    CommandOptions options, bool shell)
     : space_(std::move(space)), options_(std::move(options)), shell_(shell) {
   KNOB_CHECK(!argv.empty() && !argv[0].empty(), "command", std::string(""), "must name a program");
+  order_search_space(space_);
   std::set<std::string> names;
   std::string listed;
   for (const auto& p : space_) {
-    KNOB_CHECK(names.insert(p.name).second, "search." + p.name, std::string("(twice)"),
-               "must be given once");
+    names.insert(p.name);
     listed += (listed.empty() ? "" : ", ") + p.name;
   }
   if (listed.empty()) listed = "none";
@@ -595,6 +595,11 @@ CommandObjective::CommandObjective(std::vector<std::string> argv, std::vector<Se
         KNOB_CHECK(names.count(name), "command placeholder {" + name + "}", arg,
                    "must name a parameter of the search space (" + listed +
                        "); write {{ and }} for literal braces");
+        const auto& param = *std::find_if(space_.begin(), space_.end(),
+                                          [&](const SearchParam& p) { return p.name == name; });
+        KNOB_CHECK(param.when.empty(), "command placeholder {" + name + "}", arg,
+                   "names a conditional parameter (when ...), which some trials do not have; "
+                   "read it from KNOB_PARAMS, which holds the parameters a trial uses");
         if (!literal.empty()) pieces.push_back({false, std::move(literal)});
         literal.clear();
         pieces.push_back({true, name});
@@ -638,13 +643,9 @@ std::vector<std::string> CommandObjective::expand(
 }
 
 ObjectiveValues CommandObjective::operator()(Trial& trial) const {
-  std::map<std::string, ParamValue> params;
+  std::map<std::string, ParamValue> params = suggest_params(trial, space_);
   Json params_json = Json::object();
-  for (const auto& p : space_) {
-    ParamValue value = trial.suggest(p.name, p.distribution);
-    params_json[p.name] = to_json(value);
-    params.emplace(p.name, std::move(value));
-  }
+  for (const auto& [name, value] : params) params_json[name] = to_json(value);
   std::vector<std::string> argv = expand(params);
 
   std::map<std::string, std::string> vars = options_.env();

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -462,6 +463,35 @@ TEST(CommandObjectiveTest, PlaceholdersAreCheckedBeforeAnyTrial) {
   EXPECT_EQ(ok.expand({{"lr", 0.5}, {"width", int64_t{7}}, {"kind", std::string("sgd")}}),
             (std::vector<std::string>{"prog", "{lr}", "x7y", "}"}));
   EXPECT_EQ(escape_placeholders("a{b}c"), "a{{b}}c");
+}
+
+// A conditional parameter reaches the program through KNOB_PARAMS only, and only in the trials
+// whose conditions hold; a placeholder for it is refused before any trial.
+TEST(CommandObjectiveTest, ConditionalParametersArriveInKnobParamsOnly) {
+  const std::vector<SearchParam> space = {
+      {"momentum", FloatDistribution(0.5, 0.99), {{"kind", {std::string("sgd")}}}},
+      {"kind", CategoricalDistribution({std::string("sgd"), std::string("adam")})},
+  };
+  try {
+    CommandObjective({"train", "--momentum={momentum}"}, space);
+    ADD_FAILURE() << "no InvalidArgument";
+  } catch (const InvalidArgument& e) {
+    expect_contains(e.what(), {"{momentum}", "conditional", "KNOB_PARAMS"});
+  }
+  Study study = new_study();
+  study.optimize(CommandObjective::shell(
+                     "echo \"knob:attr params $KNOB_PARAMS\"; echo knob:value 1", space, quiet()),
+                 12);
+  std::set<std::string> kinds;
+  for (const auto& t : study.trials()) {
+    ASSERT_EQ(t.state, TrialState::kComplete) << fail_reason(t);
+    const Json& params = t.user_attrs.at("params");
+    const std::string kind = params.at("kind").get<std::string>();
+    kinds.insert(kind);
+    EXPECT_EQ(params.contains("momentum"), kind == "sgd") << dumps(params);
+    EXPECT_EQ(t.params().size(), params.size());
+  }
+  EXPECT_EQ(kinds.size(), 2u);
 }
 
 TEST(CommandObjectiveTest, FormatValueChoosesTheText) {

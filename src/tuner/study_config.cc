@@ -46,9 +46,10 @@ Distribution parse_param(const std::string& name, const toml::table& spec) {
   const std::string field = "search." + name;
   for (const auto& [key, value] : spec) {
     const std::string k(key.str());
-    if (k != "low" && k != "high" && k != "log" && k != "step" && k != "choices" && k != "type") {
+    if (k != "low" && k != "high" && k != "log" && k != "step" && k != "choices" && k != "type" &&
+        k != "when") {
       throw_invalid(field + "." + k, std::string("(set)"),
-                    "is unknown; a parameter takes low, high, log, step, type or choices");
+                    "is unknown; a parameter takes low, high, log, step, type, choices or when");
     }
   }
   if (const toml::node* choices = spec.get("choices")) {
@@ -90,6 +91,30 @@ Distribution parse_param(const std::string& name, const toml::table& spec) {
   }
 }
 
+// when = { "optimizer.kind" = "sgd" } or { "optimizer.kind" = ["sgd", "rmsprop"], ... }: the
+// values are checked against the parameters named by order_search_space.
+std::vector<SearchCondition> parse_when(const std::string& name, const toml::table& spec) {
+  const toml::node* when = spec.get("when");
+  if (!when) return {};
+  const std::string field = "search." + name + ".when";
+  const toml::table* table = when->as_table();
+  KNOB_CHECK(table && !table->empty(), field, std::string(table ? "{}" : "(not a table)"),
+             "must be a table naming parameters and their values, e.g. when = { "
+             "\"optimizer.kind\" = [\"sgd\", \"rmsprop\"] }");
+  std::vector<SearchCondition> conditions;
+  for (const auto& [key, node] : *table) {
+    SearchCondition condition{std::string(key.str()), {}};
+    const std::string f = field + "." + condition.parameter;
+    if (const toml::array* list = node.as_array()) {
+      for (const auto& item : *list) condition.values.push_back(toml_scalar(item, f));
+    } else {
+      condition.values.push_back(toml_scalar(node, f));
+    }
+    conditions.push_back(std::move(condition));
+  }
+  return conditions;
+}
+
 // [search] entries: quoted dotted keys ("optimizer.lr" = {...}) or nested tables
 // ([search.optimizer] lr = {...}) both give the name "optimizer.lr".
 void collect_search(const toml::table& table, const std::string& prefix,
@@ -101,7 +126,7 @@ void collect_search(const toml::table& table, const std::string& prefix,
         spec, "search." + name, std::string("(a value)"),
         "must be a table like { low = 1e-4, high = 1e-1, log = true } or { choices = [...] }");
     if (spec->contains("low") || spec->contains("high") || spec->contains("choices")) {
-      out.push_back({name, parse_param(name, *spec)});
+      out.push_back({name, parse_param(name, *spec), parse_when(name, *spec)});
     } else {
       collect_search(*spec, name + ".", out);
     }
@@ -460,6 +485,7 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
     }
     if (const toml::table* search = root["search"].as_table())
       collect_search(*search, "", c.search);
+    order_search_space(c.search);
     if (const toml::node* objective = root.get("objective")) {
       c.command = parse_objective(*objective);
       KNOB_CHECK(!c.isolate, "study.isolate", std::string("true"),
@@ -472,6 +498,9 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
         KNOB_CHECK(std::holds_alternative<CategoricalDistribution>(p.distribution),
                    "search." + p.name, distribution_name(p.distribution),
                    "must list its values (choices = [...]) when study.sampler is grid");
+        KNOB_CHECK(p.when.empty(), "search." + p.name + ".when", std::string("(set)"),
+                   "is not allowed when study.sampler is grid: the grid runs every combination "
+                   "of all parameters");
       }
     }
     // The options' ranges are checked where they are used, by the sampler's and pruner's

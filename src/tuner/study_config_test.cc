@@ -166,6 +166,27 @@ TEST(StudyConfigTest, ObjectiveCommandAsTextOrList) {
   EXPECT_FALSE(parse_study_config("", "o.toml").command);  // the trainer
 }
 
+TEST(StudyConfigTest, ConditionalParametersComeAfterThoseTheyName) {
+  StudyConfig c = parse_study_config(R"(
+[search]
+"a.momentum" = { low = 0.5, high = 0.99, when = { "optimizer.kind" = ["sgd", "rmsprop"] } }
+"b.units2" = { low = 8, high = 64, when = { layers = 2, "optimizer.kind" = "adam" } }
+layers = { low = 1, high = 2 }
+"optimizer.kind" = { choices = ["sgd", "adam", "rmsprop"] }
+)",
+                                     "c.toml");
+  std::vector<std::string> names;
+  for (const auto& p : c.search) names.push_back(p.name);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"layers", "optimizer.kind", "a.momentum", "b.units2"}));
+  ASSERT_EQ(c.search[2].when.size(), 1u);
+  EXPECT_EQ(c.search[2].when[0].parameter, "optimizer.kind");
+  EXPECT_EQ(c.search[2].when[0].values,
+            (std::vector<ParamValue>{std::string("sgd"), std::string("rmsprop")}));
+  ASSERT_EQ(c.search[3].when.size(), 2u);
+  EXPECT_EQ(c.search[3].when[0].values, (std::vector<ParamValue>{int64_t{2}}));
+}
+
 TEST(StudyConfigTest, MalformedInputIsNamed) {
   struct Case {
     std::string name, toml;
@@ -271,6 +292,40 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
        "[study]\nisolate = \"yes\"\n",
        {"study.isolate = \"yes\"", "true or false"}},
       {"isolate as a number", "[study]\nisolate = 1\n", {"study.isolate = 1", "true or false"}},
+      {"when not a table",
+       "[search]\nk = { choices = [\"a\"] }\nx = { low = 1, high = 2, when = \"k\" }\n",
+       {"search.x.when", "table"}},
+      {"when empty",
+       "[search]\nk = { choices = [\"a\"] }\nx = { low = 1, high = 2, when = {} }\n",
+       {"search.x.when", "{}"}},
+      {"when names nothing",
+       "[search]\nx = { low = 1, high = 2, when = { kind = \"a\" } }\n",
+       {"search.x.when.kind", "another parameter"}},
+      {"when names itself",
+       "[search]\nx = { choices = [1, 2], when = { x = 1 } }\n",
+       {"search.x.when.x", "another parameter"}},
+      {"when value not a choice",
+       "[search]\nk = { choices = [\"sgd\", \"adam\"] }\nx = { low = 1, high = 2, when = { k = "
+       "\"sdg\" } }\n",
+       {"search.x.when.k", "sdg", "sgd, adam"}},
+      {"when value outside an int range",
+       "[search]\nn = { low = 1, high = 3 }\nx = { low = 1, high = 2, when = { n = 4 } }\n",
+       {"search.x.when.n", "4", "[1, 3]"}},
+      {"when on a float",
+       "[search]\nf = { low = 0.0, high = 1.0 }\nx = { low = 1, high = 2, when = { f = 0.5 } }\n",
+       {"search.x.when.f", "categorical or integer"}},
+      {"when with an empty list",
+       "[search]\nk = { choices = [\"a\"] }\nx = { low = 1, high = 2, when = { k = [] } }\n",
+       {"search.x.when.k", "at least one"}},
+      {"when in a circle",
+       "[search]\na = { choices = [1, 2], when = { b = 1 } }\nb = { choices = [1, 2], when = { a = "
+       "1 "
+       "} }\n",
+       {"search", "a, b", "circle"}},
+      {"when with grid",
+       "[study]\nsampler = \"grid\"\n[search]\nk = { choices = [\"a\", \"b\"] }\nx = { choices "
+       "= [1, 2], when = { k = \"a\" } }\n",
+       {"search.x.when", "grid"}},
   };
   for (const auto& c : cases) {
     try {

@@ -123,6 +123,28 @@ class TrainTest(unittest.TestCase):
                             "--n-trials", "2", "--quiet")
                 self.assertIn("best value", proc.stdout)
 
+    def test_conditional_parameters_are_searched_only_when_their_condition_holds(self):
+        # tpe_asha.toml searches optimizer.momentum only for sgd and rmsprop.
+        db = os.path.join(self.dir, "conditional.db")
+        knob("tune", os.path.join(ARGS.examples, "configs", "tpe_asha.toml"), "--storage",
+             "sqlite:///" + db, *SMALL, "--set", "train.epochs=1", "--set", "data.limit=1500",
+             "--sampler", "random", "--n-trials", "8", "--quiet")
+        with sqlite3.connect(db) as con:
+            rows = con.execute("SELECT trial_id, param_name, param_value, distribution_json "
+                               "FROM trial_params").fetchall()
+        params = {}
+        for trial_id, name, value, distribution in rows:
+            if name == "optimizer.kind":
+                value = json.loads(distribution)["attributes"]["choices"][int(value)]
+            params.setdefault(trial_id, {})[name] = value
+        self.assertEqual(len(params), 8)
+        kinds = set()
+        for trial in params.values():
+            kinds.add(trial["optimizer.kind"])
+            self.assertEqual("optimizer.momentum" in trial,
+                             trial["optimizer.kind"] in ("sgd", "rmsprop"), trial)
+        self.assertGreater(len(kinds), 1)
+
     def test_divergence_exits_1_with_the_step(self):
         proc = knob("train", example("fashion_mnist_mlp.toml"), *SMALL, "--set", "optimizer.kind=sgd",
                     "--set", "optimizer.lr=10000", "--quiet", expect=1)

@@ -22,8 +22,10 @@
 // Placeholders: `{name}` is replaced by the text of parameter `name` (format_value; default
 // Python's str(): 0.001, 1e-05, 32, True, adam); `{{` and `}}` are literal braces. A
 // placeholder naming no parameter of the space is an InvalidArgument when the objective is
-// made, before any trial runs. In a shell command (CommandObjective::shell, run by /bin/sh -c)
-// values other than plain words and numbers are single-quoted.
+// made, before any trial runs. A conditional parameter (SearchParam::when) has no placeholder —
+// some trials lack it — and reaches the program through KNOB_PARAMS only. In a shell command
+// (CommandObjective::shell, run by /bin/sh -c) values other than plain words and numbers are
+// single-quoted.
 //
 // Processes are started by posix_spawn — never a bare fork() of this (perhaps multi-threaded)
 // process — with stdin from /dev/null; knob's own descriptors are close-on-exec, so one
@@ -53,8 +55,8 @@
 
 #include "knob/core/arg.h"
 #include "knob/core/param_value.h"
+#include "knob/tuner/search_space.h"
 #include "knob/tuner/study.h"
-#include "knob/tuner/study_config.h"
 #include "knob/tuner/trial.h"
 
 namespace knob {

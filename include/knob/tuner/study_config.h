@@ -25,7 +25,11 @@
 //   "batch.size" = { low = 16, high = 512, log = true }          # integers: an IntDistribution
 //   "model.dropout" = { low = 0.0, high = 0.5, step = 0.1 }
 //   "optimizer.kind" = { choices = ["sgd", "adam", "rmsprop"] }
+//   "optimizer.momentum" = { low = 0.5, high = 0.99, when = { "optimizer.kind" = ["sgd", "rmsprop"]
+//   } }
 //
+// A parameter with `when` is searched only in trials where the parameters it names took one of
+// the values listed (search_space.h); otherwise the trainer keeps the config's value.
 // With sampler = "grid" every parameter lists its values (`choices`) and each combination
 // runs once. With isolate = true a crash or out-of-memory kill ends one trial FAIL, not the
 // study (`knob tune` runs each trial as `knob train ... --protocol`, command_objective.h).
@@ -48,16 +52,12 @@
 #include "knob/tuner/pruner.h"
 #include "knob/tuner/qmc_sampler.h"
 #include "knob/tuner/sampler.h"
+#include "knob/tuner/search_space.h"
 #include "knob/tuner/successive_halving_pruner.h"
 #include "knob/tuner/threshold_pruner.h"
 #include "knob/tuner/tpe_sampler.h"
 
 namespace knob {
-
-struct SearchParam {
-  std::string name;
-  Distribution distribution;
-};
 
 inline constexpr int64_t kJobsAuto = -1;
 
@@ -90,7 +90,7 @@ struct StudyConfig {
   std::optional<double> timeout;
   int64_t jobs = 1;                      // kJobsAuto: one per core (OptimizeOptions::n_jobs(-1))
   bool isolate = false;                  // each trial in its own process
-  std::vector<SearchParam> search;       // sorted by name
+  std::vector<SearchParam> search;       // parents before the parameters they control
   std::optional<CommandConfig> command;  // [objective]; unset: the trainer is the objective
 };
 
