@@ -1,6 +1,11 @@
 // Exports of a study's trials: JSON (everything stored, values as Python's json writes them,
 // distributions as Optuna's JSON) and CSV (one row a trial, columns as in Optuna's
 // trials_dataframe: number, value(s), times, params_*, user_attrs_*, state).
+//
+// Example:
+//   auto study =
+//   knob::load_study(knob::StudyOptions().storage("sqlite:///knob.db").study_name("s"));
+//   std::string csv = knob::trials_to_csv(study.trials(), study.directions().size());
 #pragma once
 
 #include <string>

@@ -3,6 +3,10 @@
 //   sqlite:///relative/path.db   SQLite file relative to the working directory
 //   sqlite:////abs/path.db       SQLite file at an absolute path
 // Anything else throws InvalidArgument naming the URL and the forms allowed.
+//
+// Example:
+//   std::shared_ptr<knob::Storage> storage = knob::open_storage("sqlite:///knob.db");
+//   auto study = knob::load_study(knob::StudyOptions().storage_instance(storage).study_name("s"));
 #pragma once
 
 #include <memory>

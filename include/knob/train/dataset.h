@@ -5,6 +5,11 @@
 //
 // Every failure (missing or truncated file, bad magic, a label out of range, a non-numeric
 // CSV cell) throws InvalidArgument naming the file and what is wrong, before training starts.
+//
+// Example:
+//   knob::DataConfig data;  // Fashion-MNIST from /usr/share/datasets/fashion-mnist
+//   data.validation = 10000;  // the last 10,000 training images
+//   std::shared_ptr<const knob::DataSplits> splits = knob::load_data(data, /*seed=*/1);
 #pragma once
 
 #include <torch/torch.h>

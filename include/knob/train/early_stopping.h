@@ -1,6 +1,11 @@
 // Early stopping with Keras's semantics: monitor a metric, count epochs without an
 // improvement larger than min_delta, stop after `patience` of them; a baseline must also be
 // beaten to reset the count; nothing is judged before start_from_epoch. Torch-free.
+//
+// Example (stop after 3 epochs without a gain of 0.001 in validation accuracy):
+//   knob::EarlyStopping stop({.maximize = true, .patience = 3, .min_delta = 1e-3});
+//   for (int64_t epoch = 1; epoch <= 100; ++epoch)
+//     if (stop.update(epoch, train_and_validate(epoch))) break;  // best(): stop.best_epoch()
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,12 @@
 // Optimizers from an OptimizerConfig, on libtorch's implementations: SGD (momentum,
 // Nesterov), Adam, AdamW, RMSprop, Adagrad, with weight decay (L2; decoupled for AdamW).
 // L1 is a loss penalty, added by the trainer.
+//
+// Example:
+//   knob::OptimizerConfig config;
+//   config.kind = "sgd", config.lr = 0.05, config.momentum = 0.9, config.nesterov = true;
+//   auto optimizer = knob::make_optimizer(config, model->parameters());
+//   knob::set_learning_rate(*optimizer, 0.01);  // what a schedule does each step
 #pragma once
 
 #include <torch/torch.h>
