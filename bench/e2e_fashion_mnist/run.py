@@ -120,14 +120,19 @@ def main():
     ap.add_argument("--poll", type=float, default=0.2)
     ap.add_argument("--sides", default="knob,optuna")
     ap.add_argument("--no-retrain", action="store_true")
+    ap.add_argument("--keep", metavar="DIR", help="write the two studies' SQLite files here")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 unless both sides ran and stored epochs (the CI smoke)")
     args = ap.parse_args()
     thresholds = [float(t) for t in args.thresholds.split(",")]
     results, failed = {}, False
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory() as scratch:
+        work = args.keep or scratch
+        os.makedirs(work, exist_ok=True)
         for side in args.sides.split(","):
             db = os.path.join(work, side + ".db")
+            if os.path.exists(db):
+                os.remove(db)
             url = "sqlite:///" + db
             if side == "knob":
                 command = [os.path.abspath(args.knob), "tune", os.path.join(HERE, "knob_study.toml"),
