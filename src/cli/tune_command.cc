@@ -96,8 +96,15 @@ GridSampler::SearchSpace parse_grid(const std::vector<std::string>& specs) {
   return space;
 }
 
-// After optimize(): the best trial, or why none completed. Returns the best trial.
-FrozenTrial print_best(Study& study) {
+void print_params(const FrozenTrial& trial) {
+  for (const auto& [param, value] : trial.params()) {
+    std::cout << "  " << param << " = " << to_string(value) << "\n";
+  }
+}
+
+// After optimize(): the best trial (several objectives: the trials on the Pareto front), or why
+// none completed. Returns them.
+std::vector<FrozenTrial> print_best(Study& study) {
   if (study.trials({TrialState::kComplete}).empty()) {
     // Say why rather than "no COMPLETE trial": a grid that misses a parameter of the
     // objective fails every trial with the reason.
@@ -113,12 +120,19 @@ FrozenTrial print_best(Study& study) {
     }
     throw Error("no trial of study '" + study.study_name() + "' completed; " + reason);
   }
-  FrozenTrial best = study.best_trial();
-  std::cout << "best value " << dumps(Json(best.value())) << " (trial " << best.number << ")\n";
-  for (const auto& [param, value] : best.params()) {
-    std::cout << "  " << param << " = " << to_string(value) << "\n";
+  if (study.directions().size() == 1) {
+    FrozenTrial best = study.best_trial();
+    std::cout << "best value " << dumps(Json(best.value())) << " (trial " << best.number << ")\n";
+    print_params(best);
+    return {best};
   }
-  return best;
+  std::vector<FrozenTrial> front = study.best_trials();
+  std::cout << front.size() << " trials on the Pareto front\n";
+  for (const auto& t : front) {
+    std::cout << "trial " << t.number << ": values " << dumps(Json(t.values)) << "\n";
+    print_params(t);
+  }
+  return front;
 }
 
 // The study to run: created or continued; with --resume it must exist.
@@ -155,12 +169,12 @@ void prepare_resume(Study& study, OptimizeOptions& options) {
 }
 
 // Opens the study (--resume: the existing one, prepared by prepare_resume), runs it and
-// prints its best trial, which it returns. Ctrl-C or SIGTERM interrupts it (interrupt_guard.h)
-// and ends knob with 130 after the best trial so far, naming `resume_command`.
+// prints its best trials (print_best), which it returns. Ctrl-C or SIGTERM interrupts it
+// (interrupt_guard.h) and ends knob with 130 after the best trial so far, naming `resume_command`.
 template <typename Objective>
-FrozenTrial run_study(const TuneFlags& flags, const StudyOptions& study_options,
-                      OptimizeOptions options, Objective& objective, const std::string& what,
-                      const std::string& resume_command) {
+std::vector<FrozenTrial> run_study(const TuneFlags& flags, const StudyOptions& study_options,
+                                   OptimizeOptions options, Objective& objective,
+                                   const std::string& what, const std::string& resume_command) {
   Study study = open_study(study_options, flags.resume);
   if (flags.resume) prepare_resume(study, options);
   std::cerr << "[knob] study '" << study.study_name() << "' in " << study_options.storage() << ": "
@@ -250,8 +264,8 @@ void apply_flags(const TuneFlags& flags, StudyConfig& study_config) {
 
 // Runs a config's study on `objective`; returns the best trial.
 template <typename Objective>
-FrozenTrial run_config_study(const TuneFlags& flags, const StudyConfig& study_config,
-                             Objective& objective, const std::string& what) {
+std::vector<FrozenTrial> run_config_study(const TuneFlags& flags, const StudyConfig& study_config,
+                                          Objective& objective, const std::string& what) {
   OptimizeOptions options;
   options.n_jobs(static_cast<int>(study_config.jobs))
       .show_progress(!flags.quiet)
@@ -313,7 +327,7 @@ void run_config_tune(const TuneFlags& flags) {
   }
   const std::string what = "training " + base.model.kind + " on " + base.data.source +
                            (study_config.isolate ? ", each trial in its own process" : "");
-  FrozenTrial best;
+  std::vector<FrozenTrial> best;
   if (study_config.isolate) {
     auto isolated = make_isolated_trainer_objective(flags, study_config, threads);
     best = run_config_study(flags, study_config, isolated, what);
@@ -321,8 +335,9 @@ void run_config_tune(const TuneFlags& flags) {
     auto objective = make_trainer_objective(base, study_config.search);
     best = run_config_study(flags, study_config, objective, what);
   }
-  auto test = best.user_attrs.find("test_accuracy");
-  if (test != best.user_attrs.end()) {
+  if (best.size() != 1) return;
+  auto test = best[0].user_attrs.find("test_accuracy");
+  if (test != best[0].user_attrs.end()) {
     std::cout << "test accuracy of the best trial: " << dumps(test->second) << "\n";
   }
 }

@@ -301,6 +301,23 @@ class ModelBasedSamplersAndPruners(KnobTestCase):
         self.assertIn("completed_rung_0", keys)
 
 
+class MultiObjectiveStudy(KnobTestCase):
+    """A study file with two directions: knob tune prints the Pareto front and exits 0."""
+
+    def test_pareto_front_is_printed(self):
+        config = self.path("two.toml")
+        with open(config, "w") as f:
+            f.write('[study]\nstorage = "sqlite:///two.db"\nname = "two"\n'
+                    'directions = ["minimize", "minimize"]\nn_trials = 12\nseed = 3\n'
+                    'pruner = "none"\n[search]\nx = { low = 0.0, high = 1.0 }\n'
+                    '[objective]\ncommand = "echo knob:value {x} -{x}"\n')
+        out = self.knob("tune", config, "--quiet").stdout
+        front = [line for line in out.splitlines() if line.startswith("trial ")]
+        # x and -x never dominate each other: every complete trial is on the front.
+        self.assertIn("12 trials on the Pareto front", out)
+        self.assertEqual(len(front), 12, out)
+
+
 class GridOverThreeByThree(KnobTestCase):
     GRID = ["--sampler", "grid", "--grid", "x=-5,0,5", "--grid", "y=0,5,10"]
 
