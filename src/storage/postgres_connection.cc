@@ -55,14 +55,16 @@ void PostgresConnection::connect(bool transient) {
   const char* values[] = {"10", "knob", conninfo_.c_str(), nullptr};
   conn_ = PQconnectdbParams(keys, values, 1);
   if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string message = where_ + ": cannot connect to PostgreSQL: " + trimmed(PQerrorMessage(conn_));
+    std::string message =
+        where_ + ": cannot connect to PostgreSQL: " + trimmed(PQerrorMessage(conn_));
     PQfinish(conn_);
     conn_ = nullptr;
     if (transient) throw PostgresTransient(message);
     throw StorageError(message);
   }
   // Messages from the server (NOTICE) would go to stderr: keep them quiet.
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
 }
 
 void PostgresConnection::reconnect() { connect(true); }
@@ -78,10 +80,9 @@ PostgresResult PostgresConnection::exec(const std::string& sql,
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   // Without parameters, the simple protocol: it also runs several statements (the schema).
-  PGresult* raw = params.empty()
-                      ? PQexec(conn_, sql.c_str())
-                      : PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()),
-                                     nullptr, values.data(), nullptr, nullptr, 0);
+  PGresult* raw = params.empty() ? PQexec(conn_, sql.c_str())
+                                 : PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()),
+                                                nullptr, values.data(), nullptr, nullptr, 0);
   PostgresResult result(raw);
   const auto status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;

@@ -230,11 +230,13 @@ void PostgresStorage::open_schema() {
       auto r = db_->exec("SELECT version_num FROM alembic_version");
       if (!r.empty()) revision = r[0].text(0);
     }
-    if (schema_version != SqliteStorage::kSchemaVersion || revision != SqliteStorage::kAlembicRevision) {
+    if (schema_version != SqliteStorage::kSchemaVersion ||
+        revision != SqliteStorage::kAlembicRevision) {
       throw StorageError(where_ + ": schema version " +
                          (schema_version ? std::to_string(*schema_version) : "(none)") +
                          " (alembic " + revision + "); knob reads Optuna's schema " +
-                         std::to_string(SqliteStorage::kSchemaVersion) + " (" + SqliteStorage::kAlembicRevision +
+                         std::to_string(SqliteStorage::kSchemaVersion) + " (" +
+                         SqliteStorage::kAlembicRevision +
                          ", Optuna 3.x). Upgrade it with `optuna storage upgrade --storage " +
                          where_ + "`; knob leaves it untouched");
     }
@@ -252,8 +254,7 @@ void PostgresStorage::check_study_exists(int64_t study_id) {
 // decided by one writer at a time. NO KEY UPDATE does not block other sessions' foreign-key
 // checks (inserting attributes, params, ... of the study's trials).
 void PostgresStorage::lock_study(int64_t study_id) {
-  if (db_->exec("SELECT 1 FROM studies WHERE study_id = $1 FOR NO KEY UPDATE",
-                {pg_param(study_id)})
+  if (db_->exec("SELECT 1 FROM studies WHERE study_id = $1 FOR NO KEY UPDATE", {pg_param(study_id)})
           .empty()) {
     throw NotFound("no study with id " + std::to_string(study_id) + " in " + where_);
   }
@@ -318,9 +319,9 @@ std::vector<StudyDirection> PostgresStorage::study_directions(int64_t study_id) 
   return transact(Tx::kRead, [&] {
     check_study_exists(study_id);
     std::vector<StudyDirection> out;
-    auto r = db_->exec(
-        "SELECT direction FROM study_directions WHERE study_id = $1 ORDER BY objective",
-        {pg_param(study_id)});
+    auto r =
+        db_->exec("SELECT direction FROM study_directions WHERE study_id = $1 ORDER BY objective",
+                  {pg_param(study_id)});
     for (int i = 0; i < r.size(); ++i) {
       out.push_back(parse_direction(r[i].text(0), "study_directions.direction"));
     }
@@ -339,9 +340,9 @@ void PostgresStorage::upsert_attr(const char* table, const char* owner, int64_t 
 std::map<std::string, Json> PostgresStorage::read_attrs(const char* table, const char* owner,
                                                         int64_t id) {
   std::map<std::string, Json> out;
-  auto r = db_->exec(std::string("SELECT key, value_json FROM ") + table + " WHERE " + owner +
-                         " = $1",
-                     {pg_param(id)});
+  auto r =
+      db_->exec(std::string("SELECT key, value_json FROM ") + table + " WHERE " + owner + " = $1",
+                {pg_param(id)});
   for (int i = 0; i < r.size(); ++i) {
     out[r[i].text(0)] = loads(r[i].text(1), std::string(table) + ".value_json");
   }
@@ -385,21 +386,7 @@ std::vector<StudySummary> PostgresStorage::all_studies() {
     for (int i = 0; i < r.size(); ++i) out.emplace_back(r[i].int64(0), r[i].text(1));
     return out;
   });
-  std::vector<StudySummary> out;
-  for (const auto& [id, name] : studies) {
-    StudySummary summary;
-    summary.study_id = id;
-    summary.study_name = name;
-    try {
-      summary.directions = study_directions(id);
-      summary.user_attrs = study_user_attrs(id);
-      summarize_trials(trials(id), summary);
-    } catch (const NotFound&) {
-      continue;  // deleted by another process meanwhile
-    }
-    out.push_back(std::move(summary));
-  }
-  return out;
+  return detail::summarize_studies(*this, studies);
 }
 
 // ---------------------------------------------------------------- trials (writes)
@@ -416,8 +403,8 @@ int64_t PostgresStorage::insert_trial(int64_t study_id, const FrozenTrial& t) {
       db_->exec(
              "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) "
              "VALUES ($1, $2, $3, $4, $5) RETURNING trial_id",
-             {pg_param(number), pg_param(study_id), pg_param(to_string(t.state)),
-              time_param(start), time_param(t.datetime_complete)})[0]
+             {pg_param(number), pg_param(study_id), pg_param(to_string(t.state)), time_param(start),
+              time_param(t.datetime_complete)})[0]
           .int64(0);
   for (const auto& [name, value] : t.internal_params) {
     insert_param(trial_id, study_id, name, value, t.distributions.at(name));
@@ -425,8 +412,8 @@ int64_t PostgresStorage::insert_trial(int64_t study_id, const FrozenTrial& t) {
   for (size_t i = 0; i < t.values.size(); ++i) {
     db_->exec(
         "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES ($1, $2, $3, $4)",
-        {pg_param(trial_id), pg_param(static_cast<int64_t>(i)), pg_param(value_to_store(t.values[i])),
-         pg_param(value_type(t.values[i]))});
+        {pg_param(trial_id), pg_param(static_cast<int64_t>(i)),
+         pg_param(value_to_store(t.values[i])), pg_param(value_type(t.values[i]))});
   }
   for (const auto& [step, value] : t.intermediate_values) {
     db_->exec(
@@ -525,8 +512,8 @@ bool PostgresStorage::set_trial_state_values(int64_t trial_id, TrialState state,
                                              const std::vector<double>& values) {
   detail::check_values(values);
   return transact(Tx::kWrite, [&] {
-    auto r = db_->exec("SELECT state FROM trials WHERE trial_id = $1 FOR UPDATE",
-                       {pg_param(trial_id)});
+    auto r =
+        db_->exec("SELECT state FROM trials WHERE trial_id = $1 FOR UPDATE", {pg_param(trial_id)});
     if (r.empty()) {
       throw NotFound("no trial with id " + std::to_string(trial_id) + " in " + where_);
     }
@@ -662,10 +649,10 @@ std::vector<FrozenTrial> PostgresStorage::trials(int64_t study_id,
 int64_t PostgresStorage::n_trials(int64_t study_id, std::optional<TrialState> state) {
   return transact(Tx::kRead, [&] {
     check_study_exists(study_id);
-    auto r = state ? db_->exec("SELECT COUNT(*) FROM trials WHERE study_id = $1 AND state = $2",
-                               {pg_param(study_id), pg_param(to_string(*state))})
-                   : db_->exec("SELECT COUNT(*) FROM trials WHERE study_id = $1",
-                               {pg_param(study_id)});
+    auto r =
+        state ? db_->exec("SELECT COUNT(*) FROM trials WHERE study_id = $1 AND state = $2",
+                          {pg_param(study_id), pg_param(to_string(*state))})
+              : db_->exec("SELECT COUNT(*) FROM trials WHERE study_id = $1", {pg_param(study_id)});
     return r[0].int64(0);
   });
 }

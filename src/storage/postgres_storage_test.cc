@@ -28,9 +28,9 @@ namespace {
 }
 
 // Skips the test unless a server was given; otherwise a fresh database's URL.
-#define KNOB_FRESH_DATABASE(url)                                            \
-  auto server = testing::postgres_test_url();                              \
-  if (!server) GTEST_SKIP() << "KNOB_TEST_POSTGRES_URL is not set";       \
+#define KNOB_FRESH_DATABASE(url)                                    \
+  auto server = testing::postgres_test_url();                       \
+  if (!server) GTEST_SKIP() << "KNOB_TEST_POSTGRES_URL is not set"; \
   const std::string url = testing::fresh_postgres_database(*server)
 
 // ---------------------------------------------------------------- URLs (no server needed)
@@ -133,8 +133,8 @@ TEST(PostgresServer, ForeignDatabaseIsRefusedAndLeftUntouched) {
   } catch (const StorageError& e) {
     EXPECT_TRUE(has_substr(e.what(), "not an Optuna/knob study database"));
   }
-  auto tables = raw.exec(
-      "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'");
+  auto tables =
+      raw.exec("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'");
   EXPECT_EQ(tables[0].int64(0), 1);
 }
 
@@ -239,7 +239,8 @@ TEST(PostgresServer, CreateTrialsOnceFromManyConnectionsCreatesOnce) {
   std::atomic<int> created{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 5; ++i) {
-    threads.emplace_back([&] { created += PostgresStorage(url).create_trials_once(study, "g", grid); });
+    threads.emplace_back(
+        [&] { created += PostgresStorage(url).create_trials_once(study, "g", grid); });
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(created.load(), 1);
@@ -257,7 +258,8 @@ TEST(PostgresServer, TerminatedConnectionIsReopenedAndTheCallRetried) {
   const std::vector<std::pair<std::string, std::function<void()>>> calls = {
       {"read", [&] { EXPECT_EQ(storage.study_name_from_id(study), "s"); }},
       {"create_trial", [&] { EXPECT_EQ(storage.trial(storage.create_trial(study)).number, 0); }},
-      {"finish", [&] {
+      {"finish",
+       [&] {
          EXPECT_TRUE(storage.set_trial_state_values(storage.trial_id_from_number(study, 0),
                                                     TrialState::kComplete, {1.5}));
        }},

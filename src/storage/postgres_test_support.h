@@ -2,11 +2,11 @@
 // KNOB_TEST_POSTGRES_URL (scripts/pg_test_server sets it; without it these tests skip).
 #pragma once
 
+#include <unistd.h>
 #include <cstdlib>
 #include <optional>
 #include <random>
 #include <string>
-#include <unistd.h>
 
 #include "postgres_connection.h"
 

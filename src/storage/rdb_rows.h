@@ -6,8 +6,12 @@
 #include <cmath>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
+#include "knob/core/error.h"
 #include "knob/storage/frozen_trial.h"
+#include "knob/storage/storage.h"
 
 namespace knob::detail {
 
@@ -46,8 +50,7 @@ inline constexpr TrialTableQuery kTrialTableQueries[] = {
     {TrialTable::kIntermediateValues,
      "SELECT x.trial_id, x.step, x.intermediate_value, x.intermediate_value_type",
      "trial_intermediate_values"},
-    {TrialTable::kUserAttrs, "SELECT x.trial_id, x.\"key\", x.value_json",
-     "trial_user_attributes"},
+    {TrialTable::kUserAttrs, "SELECT x.trial_id, x.\"key\", x.value_json", "trial_user_attributes"},
     {TrialTable::kSystemAttrs, "SELECT x.trial_id, x.\"key\", x.value_json",
      "trial_system_attributes"},
 };
@@ -86,6 +89,27 @@ void read_row(TrialTable table, const Row& q, FrozenTrial& t, DistributionCache&
       t.system_attrs[q.text(1)] = loads(q.text(2), "trial_system_attributes.value_json");
       break;
   }
+}
+
+// The summaries of `studies` (id, name), read through the storage's own methods; a study
+// deleted by another process meanwhile is left out.
+inline std::vector<StudySummary> summarize_studies(
+    Storage& storage, const std::vector<std::pair<int64_t, std::string>>& studies) {
+  std::vector<StudySummary> out;
+  for (const auto& [id, name] : studies) {
+    StudySummary summary;
+    summary.study_id = id;
+    summary.study_name = name;
+    try {
+      summary.directions = storage.study_directions(id);
+      summary.user_attrs = storage.study_user_attrs(id);
+      summarize_trials(storage.trials(id), summary);
+    } catch (const NotFound&) {
+      continue;
+    }
+    out.push_back(std::move(summary));
+  }
+  return out;
 }
 
 }  // namespace knob::detail

@@ -326,21 +326,7 @@ std::vector<StudySummary> SqliteStorage::all_studies() {
     auto q = db_->prepare("SELECT study_id, study_name FROM studies ORDER BY study_id");
     while (q.step()) studies.emplace_back(q.int64(0), q.text(1));
   }
-  std::vector<StudySummary> out;
-  for (const auto& [id, name] : studies) {
-    StudySummary summary;
-    summary.study_id = id;
-    summary.study_name = name;
-    try {
-      summary.directions = study_directions(id);
-      summary.user_attrs = study_user_attrs(id);
-      summarize_trials(trials(id), summary);
-    } catch (const NotFound&) {
-      continue;  // deleted by another process meanwhile
-    }
-    out.push_back(std::move(summary));
-  }
-  return out;
+  return detail::summarize_studies(*this, studies);
 }
 
 // ---------------------------------------------------------------- trials (writes)

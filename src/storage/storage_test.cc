@@ -1,6 +1,7 @@
 // The Storage contract, run against every backend: InMemoryStorage,
 // SqliteStorage(":memory:") and, when KNOB_TEST_POSTGRES_URL names a server
-// (scripts/pg_test_server), PostgresStorage on a fresh database per test. Each test checks one behaviour; malformed input has its own tables.
+// (scripts/pg_test_server), PostgresStorage on a fresh database per test. Each test checks one
+// behaviour; malformed input has its own tables.
 #include "knob/storage/storage.h"
 
 #include <gtest/gtest.h>
@@ -71,13 +72,15 @@ std::vector<Backend> postgres_backends() {
   auto server = testing::postgres_test_url();
   if (!server) return {};
   return {Backend{"Postgres", [server] {
-    return std::make_unique<PostgresStorage>(testing::fresh_postgres_database(*server));
-  }}};
+                    return std::make_unique<PostgresStorage>(
+                        testing::fresh_postgres_database(*server));
+                  }}};
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Server, StorageTest, ::testing::ValuesIn(postgres_backends()),
-    [](const ::testing::TestParamInfo<Backend>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Server, StorageTest, ::testing::ValuesIn(postgres_backends()),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return std::string(info.param.name);
+                         });
 
 // The microsecond a storage can keep (SQLite stores text with microseconds).
 TimePoint to_micros(TimePoint t) {
