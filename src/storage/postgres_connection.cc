@@ -51,8 +51,9 @@ PostgresConnection::~PostgresConnection() {
 void PostgresConnection::connect(bool transient) {
   if (conn_) PQfinish(conn_);
   // Defaults first; the URL (expanded from dbname) overrides them.
-  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-  const char* values[] = {"10", "knob", conninfo_.c_str(), nullptr};
+  const char* keys[] = {"connect_timeout", "application_name", "client_encoding", "dbname",
+                        nullptr};
+  const char* values[] = {"10", "knob", "UTF8", conninfo_.c_str(), nullptr};
   conn_ = PQconnectdbParams(keys, values, 1);
   if (PQstatus(conn_) != CONNECTION_OK) {
     std::string message =
@@ -65,6 +66,9 @@ void PostgresConnection::connect(bool transient) {
   // Messages from the server (NOTICE) would go to stderr: keep them quiet.
   PQsetNoticeProcessor(
       conn_, [](void*, const char*) {}, nullptr);
+  // What reading rows assumes, whatever the server's defaults: ISO timestamps
+  // ("YYYY-MM-DD HH:MM:SS[.ffffff]", as parse_datetime reads) and doubles that round-trip.
+  PQclear(PQexec(conn_, "SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3"));
 }
 
 void PostgresConnection::reconnect() { connect(true); }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -157,6 +158,26 @@ TEST(PostgresServer, OpenStorageTakesSqlAlchemySpelling) {
   const std::string sqlalchemy = "postgresql+psycopg2://" + url.substr(url.find("://") + 3);
   int64_t id = open_storage(sqlalchemy)->create_study("s", {StudyDirection::kMinimize});
   EXPECT_EQ(open_storage(url)->study_id_from_name("s"), id);
+}
+
+TEST(PostgresServer, ServerSettingsDoNotChangeWhatIsRead) {
+  KNOB_FRESH_DATABASE(url);
+  const std::string database = url.substr(url.rfind('/') + 1);
+  detail::PostgresConnection admin(*server, *server);
+  // Dates as "22/11/2026 23:51:39.5" and doubles cut to 2 digits, unless knob sets its own.
+  admin.exec("ALTER DATABASE " + database + " SET DateStyle = 'SQL, DMY'");
+  admin.exec("ALTER DATABASE " + database + " SET extra_float_digits = -13");
+  PostgresStorage storage(url);
+  int64_t study = storage.create_study("s", {StudyDirection::kMinimize});
+  auto before = std::chrono::time_point_cast<std::chrono::microseconds>(now());
+  int64_t id = storage.create_trial(study);
+  ASSERT_TRUE(storage.set_trial_state_values(id, TrialState::kComplete, {1.0 / 3.0}));
+  FrozenTrial t = storage.trial(id);
+  EXPECT_EQ(t.values, std::vector<double>({1.0 / 3.0}));
+  ASSERT_TRUE(t.datetime_start.has_value());
+  ASSERT_TRUE(t.datetime_complete.has_value());
+  EXPECT_GE(*t.datetime_start, before);
+  EXPECT_GE(*t.datetime_complete, *t.datetime_start);
 }
 
 // ---------------------------------------------------------------- many connections
