@@ -161,7 +161,9 @@ int PostgresStorage::backend_pid() {
 
 // Runs `body` in one transaction (REPEATABLE READ for reads: one snapshot). If the connection
 // is lost or the server aborts the transaction (deadlock), it reconnects and runs the whole
-// body again, up to kAttempts times with growing pauses.
+// body again, up to kAttempts times with growing pauses. (Should the connection drop after
+// COMMIT reached the server but before its answer came back, a write is done twice — libpq
+// cannot tell; a created trial would then exist twice, numbered apart.)
 template <class F>
 auto PostgresStorage::transact(Tx kind, F&& body) {
   Lock lock(mutex_);
@@ -240,7 +242,16 @@ void PostgresStorage::open_schema() {
                          ", Optuna 3.x). Upgrade it with `optuna storage upgrade --storage " +
                          where_ + "`; knob leaves it untouched");
     }
-    db_->exec(kKnobIndexes);
+    // Optional: a role that may use but not alter Optuna's tables works without them.
+    db_->exec("SAVEPOINT knob_indexes");
+    try {
+      db_->exec(kKnobIndexes);
+      db_->exec("RELEASE SAVEPOINT knob_indexes");
+    } catch (const detail::PostgresTransient&) {
+      throw;
+    } catch (const StorageError&) {
+      db_->exec("ROLLBACK TO SAVEPOINT knob_indexes");
+    }
   });
 }
 

@@ -180,6 +180,24 @@ TEST(PostgresServer, ServerSettingsDoNotChangeWhatIsRead) {
   EXPECT_GE(*t.datetime_complete, *t.datetime_start);
 }
 
+TEST(PostgresServer, RoleThatCannotCreateIndexesStillOpensTheStudies) {
+  KNOB_FRESH_DATABASE(url);
+  const char* password_url = std::getenv("KNOB_TEST_POSTGRES_PASSWORD_URL");
+  if (!password_url) GTEST_SKIP() << "KNOB_TEST_POSTGRES_PASSWORD_URL is not set";
+  { PostgresStorage create(url); }
+  detail::PostgresConnection owner(url, url);
+  owner.exec("DROP INDEX ix_trials_study_id_knob; DROP INDEX ix_trials_waiting_knob");
+  owner.exec(
+      "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO knob_pw; "
+      "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO knob_pw");
+  const std::string as_user = testing::with_database(password_url, url.substr(url.rfind('/') + 1));
+  PostgresStorage storage(as_user);
+  int64_t study = storage.create_study("s", {StudyDirection::kMinimize});
+  EXPECT_EQ(storage.trial(storage.create_trial(study)).number, 0);
+  EXPECT_EQ(owner.exec("SELECT count(*) FROM pg_indexes WHERE indexname LIKE '%_knob'")[0].int64(0),
+            0);
+}
+
 // ---------------------------------------------------------------- many connections
 
 TEST(PostgresServer, ManyProcessesOpeningANewDatabaseCreateTheSchemaOnce) {
