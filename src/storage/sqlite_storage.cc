@@ -8,12 +8,15 @@
 #include <unordered_map>
 
 #include "knob/core/error.h"
+#include "rdb_rows.h"
 #include "sqlite_connection.h"
 #include "trial_rules.h"
 
 namespace knob {
 
 using detail::SqliteTransaction;
+using detail::value_to_store;
+using detail::value_type;
 using Lock = std::lock_guard<std::mutex>;
 
 namespace {
@@ -83,22 +86,6 @@ CREATE INDEX IF NOT EXISTS ix_trials_study_id_knob ON trials (study_id, number);
 CREATE INDEX IF NOT EXISTS ix_trials_waiting_knob ON trials (study_id, trial_id)
   WHERE state = 'WAITING';
 )sql";
-
-// Optuna stores +-inf as NULL with a type tag (and asserts the NULL when reading
-// trial_values); NaN only for intermediate values. NaN binds as NULL.
-const char* value_type(double value) {
-  if (std::isnan(value)) return "NAN";
-  if (std::isinf(value)) return value > 0 ? "INF_POS" : "INF_NEG";
-  return "FINITE";
-}
-
-double stored_value(const detail::SqliteStatement& row, int value_column, int type_column) {
-  std::string type = row.text(type_column);
-  if (type == "INF_POS") return HUGE_VAL;
-  if (type == "INF_NEG") return -HUGE_VAL;
-  if (type == "NAN" || row.is_null(value_column)) return std::nan("");
-  return row.real(value_column);
-}
 
 std::optional<TimePoint> stored_time(const std::optional<std::string>& text) {
   if (!text) return std::nullopt;
@@ -339,21 +326,7 @@ std::vector<StudySummary> SqliteStorage::all_studies() {
     auto q = db_->prepare("SELECT study_id, study_name FROM studies ORDER BY study_id");
     while (q.step()) studies.emplace_back(q.int64(0), q.text(1));
   }
-  std::vector<StudySummary> out;
-  for (const auto& [id, name] : studies) {
-    StudySummary summary;
-    summary.study_id = id;
-    summary.study_name = name;
-    try {
-      summary.directions = study_directions(id);
-      summary.user_attrs = study_user_attrs(id);
-      summarize_trials(trials(id), summary);
-    } catch (const NotFound&) {
-      continue;  // deleted by another process meanwhile
-    }
-    out.push_back(std::move(summary));
-  }
-  return out;
+  return detail::summarize_studies(*this, studies);
 }
 
 // ---------------------------------------------------------------- trials (writes)
@@ -388,7 +361,7 @@ int64_t SqliteStorage::insert_trial(int64_t study_id, const FrozenTrial& t) {
            "VALUES (?, ?, ?, ?)")
         .bind(1, trial_id)
         .bind(2, static_cast<int64_t>(i))
-        .bind(3, std::isfinite(t.values[i]) ? t.values[i] : std::nan(""))  // +-inf: NULL + tag
+        .bind(3, value_to_store(t.values[i]))  // +-inf: NULL + tag
         .bind(4, value_type(t.values[i]))
         .run();
   }
@@ -398,7 +371,7 @@ int64_t SqliteStorage::insert_trial(int64_t study_id, const FrozenTrial& t) {
            "(trial_id, step, intermediate_value, intermediate_value_type) VALUES (?, ?, ?, ?)")
         .bind(1, trial_id)
         .bind(2, step)
-        .bind(3, std::isfinite(value) ? value : std::nan(""))
+        .bind(3, value_to_store(value))
         .bind(4, value_type(value))
         .run();
   }
@@ -537,7 +510,7 @@ bool SqliteStorage::set_trial_state_values(int64_t trial_id, TrialState state,
            "value = excluded.value, value_type = excluded.value_type")
         .bind(1, trial_id)
         .bind(2, static_cast<int64_t>(i))
-        .bind(3, std::isfinite(values[i]) ? values[i] : std::nan(""))  // +-inf: NULL + tag
+        .bind(3, value_to_store(values[i]))  // +-inf: NULL + tag
         .bind(4, value_type(values[i]))
         .run();
   }
@@ -559,7 +532,7 @@ void SqliteStorage::set_trial_intermediate_values(int64_t trial_id,
            "excluded.intermediate_value_type")
         .bind(1, trial_id)
         .bind(2, step)
-        .bind(3, std::isfinite(value) ? value : std::nan(""))
+        .bind(3, value_to_store(value))
         .bind(4, value_type(value))
         .run();
   }
@@ -616,48 +589,16 @@ std::vector<FrozenTrial> SqliteStorage::read_trials(const std::string& where_cla
     tx.commit();
     return out;
   }
-  auto rows = [&](const std::string& select, const std::string& table, auto&& read_row) {
-    auto q = db_->prepare(select + " FROM " + table +
-                          " x JOIN trials t ON t.trial_id = x.trial_id"
-                          " WHERE " +
-                          where_clause);
+  detail::DistributionCache parsed;
+  for (const auto& table : detail::kTrialTableQueries) {
+    auto q = db_->prepare(std::string(table.select) + " FROM " + table.from +
+                          " x JOIN trials t ON t.trial_id = x.trial_id WHERE " + where_clause);
     q.bind(1, key);
     while (q.step()) {
       auto it = index.find(q.int64(0));
-      if (it != index.end()) read_row(out[it->second], q);
+      if (it != index.end()) detail::read_row(table.table, q, out[it->second], parsed);
     }
-  };
-  std::unordered_map<std::string, Distribution> parsed;  // distribution JSON is repeated a lot
-  rows("SELECT x.trial_id, x.param_name, x.param_value, x.distribution_json", "trial_params",
-       [&](FrozenTrial& t, const detail::SqliteStatement& q) {
-         std::string json = q.text(3);
-         auto it = parsed.find(json);
-         if (it == parsed.end()) {
-           it = parsed.emplace(json, json_to_distribution(json, "trial_params.distribution_json"))
-                    .first;
-         }
-         std::string name = q.text(1);
-         t.internal_params[name] = q.real(2);
-         t.distributions.insert_or_assign(name, it->second);
-       });
-  rows("SELECT x.trial_id, x.objective, x.value, x.value_type", "trial_values",
-       [&](FrozenTrial& t, const detail::SqliteStatement& q) {
-         auto objective = static_cast<size_t>(q.int64(1));
-         if (t.values.size() <= objective) t.values.resize(objective + 1, std::nan(""));
-         t.values[objective] = stored_value(q, 2, 3);
-       });
-  rows("SELECT x.trial_id, x.step, x.intermediate_value, x.intermediate_value_type",
-       "trial_intermediate_values", [&](FrozenTrial& t, const detail::SqliteStatement& q) {
-         t.intermediate_values[q.int64(1)] = stored_value(q, 2, 3);
-       });
-  rows("SELECT x.trial_id, x.\"key\", x.value_json", "trial_user_attributes",
-       [&](FrozenTrial& t, const detail::SqliteStatement& q) {
-         t.user_attrs[q.text(1)] = loads(q.text(2), "trial_user_attributes.value_json");
-       });
-  rows("SELECT x.trial_id, x.\"key\", x.value_json", "trial_system_attributes",
-       [&](FrozenTrial& t, const detail::SqliteStatement& q) {
-         t.system_attrs[q.text(1)] = loads(q.text(2), "trial_system_attributes.value_json");
-       });
+  }
   tx.commit();
   return out;
 }

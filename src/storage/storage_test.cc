@@ -1,5 +1,7 @@
-// The Storage contract, run against every backend: InMemoryStorage and
-// SqliteStorage(":memory:"). Each test checks one behaviour; malformed input has its own tables.
+// The Storage contract, run against every backend: InMemoryStorage,
+// SqliteStorage(":memory:") and, when KNOB_TEST_POSTGRES_URL names a server
+// (scripts/pg_test_server), PostgresStorage on a fresh database per test. Each test checks one
+// behaviour; malformed input has its own tables.
 #include "knob/storage/storage.h"
 
 #include <gtest/gtest.h>
@@ -19,7 +21,9 @@
 
 #include "knob/core/error.h"
 #include "knob/storage/in_memory_storage.h"
+#include "knob/storage/postgres_storage.h"
 #include "knob/storage/sqlite_storage.h"
+#include "postgres_test_support.h"
 
 namespace knob {
 namespace {
@@ -63,6 +67,20 @@ INSTANTIATE_TEST_SUITE_P(
                       Backend{"Sqlite",
                               [] { return std::make_unique<SqliteStorage>(":memory:"); }}),
     [](const ::testing::TestParamInfo<Backend>& info) { return std::string(info.param.name); });
+
+std::vector<Backend> postgres_backends() {
+  auto server = testing::postgres_test_url();
+  if (!server) return {};
+  return {Backend{"Postgres", [server] {
+                    return std::make_unique<PostgresStorage>(
+                        testing::fresh_postgres_database(*server));
+                  }}};
+}
+
+INSTANTIATE_TEST_SUITE_P(Server, StorageTest, ::testing::ValuesIn(postgres_backends()),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return std::string(info.param.name);
+                         });
 
 // The microsecond a storage can keep (SQLite stores text with microseconds).
 TimePoint to_micros(TimePoint t) {

@@ -378,8 +378,9 @@ GOOD = "sqlite:///good.db"
 MALFORMED = [
     ("unknown storage scheme", ["study", "list", "--storage", "mysql://localhost/db"],
      ["storage", "mysql://localhost/db", "sqlite:///PATH"]),
-    ("postgresql URL", ["study", "list", "--storage", "postgresql://knob@localhost/knob"],
-     ["storage", "postgresql://knob@localhost/knob", "sqlite:///PATH"]),
+    ("malformed postgresql URL",
+     ["study", "list", "--storage", "postgresql+://knob@localhost/knob"],
+     ["storage", "postgresql+://knob@localhost/knob", "postgresql://USER"]),
     ("missing sqlite path", ["study", "list", "--storage", "sqlite:///"],
      ["storage", '"sqlite:///"', "path is missing"]),
     ("sqlite path in a missing directory",

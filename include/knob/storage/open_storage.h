@@ -2,6 +2,8 @@
 //   ""  or ":memory:"            in-memory, this process only
 //   sqlite:///relative/path.db   SQLite file relative to the working directory
 //   sqlite:////abs/path.db       SQLite file at an absolute path
+//   postgresql://USER[:PASSWORD]@HOST[:PORT]/DB   PostgreSQL (also postgresql+psycopg2://...;
+//                                libpq options after ?), see postgres_storage.h
 // Anything else throws InvalidArgument naming the URL and the forms allowed.
 //
 // Example:

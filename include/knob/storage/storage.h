@@ -1,6 +1,6 @@
 // Storage: where studies and trials live. One interface, three backends — in memory,
-// SQLite (`sqlite:///path.db`) and, later, PostgreSQL — all with Optuna's semantics, and the
-// database ones with Optuna's schema.
+// SQLite (`sqlite:///path.db`) and PostgreSQL (`postgresql://user@host/db`) — all with
+// Optuna's semantics, and the database ones with Optuna's schema.
 //
 // Thread-safety: every method may be called from any thread. Database backends are also safe
 // across processes sharing one database: trial numbers never collide and a WAITING trial is
