@@ -8,7 +8,6 @@
 
 #include "knob/core/error.h"
 #include "knob/core/json.h"
-#include "knob/train/optimizer.h"
 
 namespace knob {
 namespace {
@@ -175,8 +174,6 @@ CheckpointState load_checkpoint(const std::string& path, const TrainConfig& conf
     model.load(model_archive);
     archive.read("optimizer", optimizer_archive);
     optimizer.load(optimizer_archive);
-    // libtorch restores the saved options too; this run's (a changed lr, weight decay, ...) win.
-    set_optimizer_options(optimizer, config.optimizer);
     torch::Tensor history, step, first_loss, rng, best_count;
     archive.read("history", history);
     state.history = history_from(history);

@@ -33,13 +33,6 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& c
       optim::AdamOptions(c.lr).betas({c.beta1, c.beta2}).eps(c.eps).weight_decay(c.weight_decay));
 }
 
-void set_optimizer_options(torch::optim::Optimizer& optimizer, const OptimizerConfig& config) {
-  for (auto& group : optimizer.param_groups()) {
-    auto fresh = make_optimizer(config, group.params());
-    group.set_options(fresh->param_groups().front().options().clone());
-  }
-}
-
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }

@@ -13,9 +13,6 @@ namespace knob {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerConfig& config,
                                                         std::vector<torch::Tensor> parameters);
-// Sets every parameter group's options (lr, momentum, weight decay, ...) to the config's,
-// keeping the state (moments): after loading a checkpoint, whose options libtorch restores.
-void set_optimizer_options(torch::optim::Optimizer& optimizer, const OptimizerConfig& config);
 // Sets the learning rate of every parameter group.
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
 
