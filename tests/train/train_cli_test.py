@@ -590,7 +590,7 @@ class PbtCliTest(unittest.TestCase):
         self.assertIn("best lineage", text)
         # Same seed, same table (one job).
         again = knob("pbt", self.config, *self.small, "--population", "4", "--seed", "3")
-        self.assertEqual(again.stdout.split("\nmembers:")[0], proc.stdout.split("\nmembers:")[0])
+        self.assertEqual(again.stdout.rstrip(), proc.stdout.split("\nmembers:")[0].rstrip())
 
     def test_bad_options_exit_2_naming_them(self):
         cases = [
