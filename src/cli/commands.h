@@ -24,5 +24,7 @@ void add_train_command(CLI::App& app);
 void add_lr_find_command(CLI::App& app);
 // knob batch-find CONFIG.toml: the batch-size finder with its plot.
 void add_batch_find_command(CLI::App& app);
+// knob pbt CONFIG.toml: population-based training, its members and the lr schedule found.
+void add_pbt_command(CLI::App& app);
 
 }  // namespace knob::cli

@@ -115,8 +115,9 @@ class TrainTest(unittest.TestCase):
         for name in sorted(os.listdir(configs)):
             path = os.path.join(configs, name)
             with open(path) as f:
-                if not name.endswith(".toml") or "[objective]" in f.read():
-                    continue  # command studies have tests of their own
+                text = f.read()
+                if not name.endswith(".toml") or "[objective]" in text or "[search]" not in text:
+                    continue  # command studies have tests of their own; pbt configs are no studies
             with self.subTest(example=name):
                 url = "sqlite:///" + os.path.join(self.dir, name + ".db")
                 proc = knob("tune", path, "--storage", url, *SMALL, "--set", "train.epochs=1",
@@ -567,6 +568,67 @@ class BatchFindCliTest(unittest.TestCase):
                     "--set", "batch.size=find", "--set", "batch_find.max_size=256",
                     "--set", "train.epochs=1", "--quiet")
         self.assertIn("[knob] batch-find: batch size", proc.stderr)
+
+
+class PbtCliTest(unittest.TestCase):
+    """`knob pbt`: the member table, the best lineage's lr schedule, the CSV and the chart."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="knob_pbt_")
+        self.config = os.path.join(ARGS.examples, "configs", "fashion_mnist_pbt.toml")
+        self.small = ["--set", "data.limit=2000", "--set", "data.validation=500",
+                      "--set", "train.epochs=3", "--knob", "optimizer.lr=1e-4:1e-2:log"]
+
+    def test_writes_table_schedule_csv_and_chart(self):
+        import csv
+        import xml.etree.ElementTree as ET
+        out = os.path.join(self.dir, "pbt")
+        proc = knob("pbt", self.config, *self.small, "--population", "4", "--interval", "1",
+                    "--seed", "3", "--out", out)
+        self.assertIn("final val_accuracy", proc.stdout)
+        self.assertIn("(best)", proc.stdout)
+        self.assertIn("lr schedule of the best member's lineage", proc.stdout)
+        schedule = [line for line in proc.stdout.splitlines() if line.strip().startswith("epoch")]
+        self.assertEqual(len(schedule), 3, proc.stdout)
+        with open(out + ".csv") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(list(rows[0].keys()),
+                         ["member", "epoch", "lr", "val_accuracy", "val_loss", "copied_from"])
+        self.assertEqual(len(rows), 4 * 3)
+        self.assertEqual(sorted({r["member"] for r in rows}), ["0", "1", "2", "3"])
+        for r in rows:
+            self.assertTrue(1e-4 <= float(r["lr"]) <= 1e-2, r)
+            self.assertTrue(0 <= float(r["val_accuracy"]) <= 1, r)
+        # One copy after each of epochs 1 and 2 (bottom quarter of 4), marked at the epoch after.
+        copies = [r for r in rows if r["copied_from"]]
+        self.assertEqual(sorted(int(r["epoch"]) for r in copies), [1, 2])
+        for r in copies:
+            self.assertNotEqual(r["copied_from"], r["member"])
+        svg = ET.parse(out + ".svg").getroot()
+        text = "".join(svg.itertext())
+        self.assertIn("learning rate", text)
+        for member in range(4):
+            self.assertIn(f"member {member}", text)
+        self.assertIn("best lineage", text)
+        # Same seed, same table (one job).
+        again = knob("pbt", self.config, *self.small, "--population", "4", "--seed", "3")
+        self.assertEqual(again.stdout.rstrip(), proc.stdout.split("\nmembers:")[0].rstrip())
+
+    def test_bad_options_exit_2_naming_them(self):
+        cases = [
+            (["--population", "1"], ["population.size = 1", ">= 2"]),
+            (["--quantile", "0.7"], ["population.quantile_fraction = 0.7", "[0, 0.5]"]),
+            (["--knob", "optimizer.lr=0.1"], ["--knob", "KEY=LOW:HIGH"]),
+            (["--knob", "batch.size=16:64"], ["batch.size", "floating-point"]),
+            (["--metric", "accuracy"], ["population.metric", "val_accuracy or val_loss"]),
+        ]
+        for args, fragments in cases:
+            with self.subTest(args=args):
+                proc = knob("pbt", self.config, *self.small, *args, "--out",
+                            os.path.join(self.dir, "bad"), expect=2)
+                for fragment in fragments:
+                    self.assertIn(fragment, proc.stderr)
+                self.assertFalse(os.path.exists(os.path.join(self.dir, "bad.csv")))
 
 
 if __name__ == "__main__":

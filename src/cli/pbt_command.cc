@@ -1,0 +1,221 @@
+// knob pbt CONFIG.toml: population-based training (knob/train/population.h) through the trainer
+// plugin; a table of the members and the best lineage's learning-rate schedule on stdout, and
+// with --out a CSV of every member's epochs and an SVG/PNG chart of lr per epoch.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "commands.h"
+#include "finder_command.h"
+#include "knob/core/error.h"
+#include "knob/report/chart.h"
+#include "knob/train/population.h"
+#include "knob/train/trainer_plugin.h"
+#include "table.h"
+
+namespace knob::cli {
+namespace {
+
+struct PbtFlags {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::vector<std::string> knobs;  // KEY=LOW:HIGH[:log]
+  int64_t population = 4;
+  int64_t interval = 1;
+  int64_t jobs = 1;
+  uint64_t seed = 0;
+  double quantile = 0.25;
+  double resample = 0.25;
+  std::string metric = "val_accuracy";
+  std::string out;
+};
+
+// "optimizer.lr=1e-4:0.1:log" -> a MutableKnob; InvalidArgument naming --knob otherwise.
+MutableKnob parse_knob(const std::string& text) {
+  const std::string allowed =
+      "must be KEY=LOW:HIGH or KEY=LOW:HIGH:log (optimizer.lr=1e-4:0.1:log)";
+  const auto eq = text.find('=');
+  KNOB_CHECK(eq != std::string::npos && eq > 0, "--knob", text, allowed);
+  MutableKnob knob;
+  knob.key = text.substr(0, eq);
+  std::vector<std::string> parts;
+  std::stringstream rest(text.substr(eq + 1));
+  for (std::string part; std::getline(rest, part, ':');) parts.push_back(part);
+  KNOB_CHECK(parts.size() == 2 || (parts.size() == 3 && parts[2] == "log"), "--knob", text,
+             allowed);
+  try {
+    size_t used_low = 0, used_high = 0;
+    knob.low = std::stod(parts[0], &used_low);
+    knob.high = std::stod(parts[1], &used_high);
+    KNOB_CHECK(used_low == parts[0].size() && used_high == parts[1].size(), "--knob", text,
+               allowed);
+  } catch (const std::logic_error&) {  // stod: not a number, out of range
+    throw_invalid("--knob", text, allowed);
+  }
+  knob.log = parts.size() == 3;
+  return knob;
+}
+
+std::string number(double v, const char* format = "%.4g") {
+  char text[32];
+  std::snprintf(text, sizeof text, format, v);
+  return text;
+}
+
+void write_csv(const PopulationResult& r, const std::string& path) {
+  std::ofstream out = open_output(path);
+  out << "member,epoch,lr,val_accuracy,val_loss,copied_from\n";
+  for (size_t i = 0; i < r.members.size(); ++i) {
+    const PopulationMember& m = r.members[i];
+    for (const EpochMetrics& e : m.history) {
+      const int64_t from = m.copied_from(e.epoch);
+      out << i << "," << e.epoch << "," << number(e.lr, "%.10g") << ","
+          << number(e.val_accuracy, "%.10g") << "," << number(e.val_loss, "%.10g") << ","
+          << (from >= 0 ? std::to_string(from) : "") << "\n";
+    }
+  }
+}
+
+Chart lr_chart(const PopulationResult& r) {
+  Chart chart;
+  chart.title("Population-based training: learning rate per epoch")
+      .x_axis(Axis().label("epoch"))
+      .y_axis(Axis().label("learning rate").scale(AxisScale::kLog10))
+      .width(800)
+      .height(500);
+  for (size_t i = 0; i < r.members.size(); ++i) {
+    std::vector<double> x, y;
+    for (const EpochMetrics& e : r.members[i].history) {
+      x.push_back(static_cast<double>(e.epoch + 1));
+      y.push_back(e.lr);
+    }
+    chart.add(Series("member " + std::to_string(i), x, y)
+                  .style(SeriesStyle::kStep)
+                  .dashed(true)
+                  .line_width(1.0));
+  }
+  std::vector<double> x, y = r.best_schedule;
+  for (size_t e = 0; e < y.size(); ++e) x.push_back(static_cast<double>(e + 1));
+  chart.add(Series("best lineage (member " + std::to_string(r.best) + ")", x, y)
+                .style(SeriesStyle::kStep)
+                .color("#000000")
+                .line_width(2.5));
+  return chart;
+}
+
+void print_result(const PopulationResult& r) {
+  Table table({"member", "final val_accuracy", "final val_loss", "final lr", "copied from"});
+  for (size_t i = 0; i < r.members.size(); ++i) {
+    const PopulationMember& m = r.members[i];
+    std::string copies;
+    for (const Exploit& e : m.lineage) {
+      copies += (copies.empty() ? "" : ", ") + std::to_string(e.source) + " after epoch " +
+                std::to_string(e.epoch);
+    }
+    const bool trained = !m.history.empty();
+    std::string name = std::to_string(i) + (static_cast<int64_t>(i) == r.best ? " (best)" : "");
+    if (m.stop_reason == "diverged") name += " (diverged)";
+    table.add_row({name, trained ? number(m.history.back().val_accuracy) : "-",
+                   trained ? number(m.history.back().val_loss) : "-",
+                   trained ? number(m.history.back().lr) : "-", copies.empty() ? "-" : copies});
+  }
+  table.print(std::cout);
+  std::printf("\nlr schedule of the best member's lineage (member %lld):\n",
+              static_cast<long long>(r.best));
+  for (size_t e = 0; e < r.best_schedule.size(); ++e) {
+    std::printf("  epoch %3zu  lr %s\n", e + 1, number(r.best_schedule[e]).c_str());
+  }
+}
+
+void run_pbt(const PbtFlags& flags, const CLI::App& cmd) {
+  TrainConfig config = load_train_config(flags.config);
+  for (const auto& o : flags.overrides) apply_override(config, o);
+  config.output.progress = false;
+  validate(config);
+  auto options = PopulationOptions()
+                     .size(flags.population)
+                     .interval(flags.interval)
+                     .jobs(flags.jobs)
+                     .seed(flags.seed)
+                     .quantile_fraction(flags.quantile)
+                     .resample_probability(flags.resample)
+                     .metric(flags.metric);
+  if (!flags.knobs.empty()) {
+    std::vector<MutableKnob> knobs;
+    for (const auto& k : flags.knobs) knobs.push_back(parse_knob(k));
+    options.knobs(knobs);
+  }
+  validate(options);
+  if (cmd.count("--out") > 0) {  // checked before the run
+    const auto dir = std::filesystem::absolute(flags.out).parent_path();
+    KNOB_CHECK(std::filesystem::is_directory(dir) && access(dir.c_str(), W_OK) == 0, "--out",
+               flags.out, "must be a file prefix in a writable directory");
+  }
+  std::cerr << "[knob] pbt: " << options.size() << " members, " << config.train.epochs
+            << " epochs, exploit/explore every " << options.interval() << " epoch(s)\n";
+  Population population(config, options, [](const TrainConfig& c, const EpochCallback& cb) {
+    return train_with_plugin(c, cb);
+  });
+  while (!population.done()) {
+    population.train_round();
+    std::cerr << "[knob] epoch " << population.epochs_done() << ":";
+    for (const auto& m : population.members()) {
+      std::cerr << " " << (m.history.empty() ? "-" : number(m.history.back().val_accuracy));
+    }
+    std::cerr << "\n";
+    for (const Exploit& e : population.exploit_and_explore()) {
+      std::cerr << "[knob]   member " << e.member << " copies member " << e.source << ":";
+      for (const auto& [key, value] : e.knobs) std::cerr << " " << key << " " << number(value);
+      std::cerr << "\n";
+    }
+  }
+  PopulationResult r = population.result();
+  print_result(r);
+  if (cmd.count("--out") > 0) {
+    write_csv(r, flags.out + ".csv");
+    write_chart_files(lr_chart(r), flags.out);
+    std::printf("members: %s.csv, chart: %s.svg, %s.png\n", flags.out.c_str(), flags.out.c_str(),
+                flags.out.c_str());
+  }
+}
+
+}  // namespace
+
+void add_pbt_command(CLI::App& app) {
+  auto flags = std::make_shared<PbtFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "pbt", "Population-based training: members copy better members and perturb their lr");
+  cmd->add_option("config", flags->config, "TOML config ([data] [model] [optimizer] ...)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--set", flags->overrides, "Override a config key: table.key=value (repeat)");
+  cmd->add_option("--population", flags->population, "Members")->capture_default_str();
+  cmd->add_option("--interval", flags->interval, "Epochs between exploit/explore steps")
+      ->capture_default_str();
+  cmd->add_option("--jobs", flags->jobs, "Members trained at once (one libtorch thread each)")
+      ->capture_default_str();
+  cmd->add_option("--seed", flags->seed, "Seed of the knobs and the exploit/explore draws")
+      ->capture_default_str();
+  cmd->add_option("--quantile", flags->quantile,
+                  "Bottom fraction that copies the top fraction (0: no copies)")
+      ->capture_default_str();
+  cmd->add_option("--resample", flags->resample,
+                  "Probability that an explored knob is redrawn from its range instead of "
+                  "multiplied by 0.8 or 1.2")
+      ->capture_default_str();
+  cmd->add_option("--metric", flags->metric, "Ranking: val_accuracy or val_loss")
+      ->capture_default_str();
+  cmd->add_option("--knob", flags->knobs,
+                  "A mutable knob and its range, KEY=LOW:HIGH[:log] (repeat; default "
+                  "optimizer.lr=1e-4:0.1:log)");
+  cmd->add_option("--out", flags->out,
+                  "Write PREFIX.csv (member, epoch, lr, val_accuracy, val_loss, copied_from) "
+                  "and PREFIX.svg/.png (lr per epoch per member)");
+  cmd->callback([flags, cmd] { run_pbt(*flags, *cmd); });
+}
+
+}  // namespace knob::cli
