@@ -17,8 +17,9 @@
 //   auto fit = [](const knob::TrainConfig& c, const knob::EpochCallback& on_epoch) {
 //     return knob::Trainer(c).fit(on_epoch);
 //   };
-//   knob::PopulationResult r = knob::Population(config, knob::PopulationOptions().size(8),
-//   fit).run(); for (double lr : r.best_schedule) std::cout << lr << "\n";
+//   knob::Population population(config, knob::PopulationOptions().size(8), fit);
+//   knob::PopulationResult r = population.run();
+//   for (double lr : r.best_schedule) std::cout << lr << "\n";
 #pragma once
 
 #include <cstdint>
