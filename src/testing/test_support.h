@@ -1,14 +1,18 @@
-// Helpers shared by knob's unit tests (not installed): a private temporary directory and a
-// check that a message holds every expected fragment.
+// Helpers shared by knob's unit tests (not installed): a private temporary directory, a
+// check that a message holds every expected fragment, and one that a call is refused as bad
+// input with such a message.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "knob/core/error.h"
 
 namespace knob::testing {
 
@@ -39,6 +43,19 @@ class TempDir {
 inline void expect_contains(const std::string& text, const std::vector<std::string>& parts) {
   for (const auto& part : parts) {
     EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
+  }
+}
+
+// `call` must throw InvalidArgument whose message holds every fragment; `name` labels the case
+// (a row of a malformed-input table).
+inline void expect_invalid(const std::string& name, const std::function<void()>& call,
+                           const std::vector<std::string>& fragments) {
+  SCOPED_TRACE(name);
+  try {
+    call();
+    ADD_FAILURE() << name << ": no error";
+  } catch (const InvalidArgument& e) {
+    expect_contains(e.what(), fragments);
   }
 }
 

@@ -306,13 +306,8 @@ TEST(PopulationTest, MalformedOptionsAreNamed) {
       {"jobs", PopulationOptions().jobs(0), {"population.jobs", "0", ">= 1"}},
   };
   for (const auto& c : cases) {
-    try {
-      Population(small_config(), c.options, fit);
-      ADD_FAILURE() << c.name << ": no error";
-    } catch (const InvalidArgument& e) {
-      SCOPED_TRACE(c.name);
-      expect_contains(e.what(), c.fragments);
-    }
+    testing::expect_invalid(
+        c.name, [&] { Population(small_config(), c.options, fit); }, c.fragments);
   }
   TrainConfig find = small_config();
   find.lr_find.use = true;
