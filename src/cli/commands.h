@@ -24,5 +24,9 @@ void add_train_command(CLI::App& app);
 void add_lr_find_command(CLI::App& app);
 // knob batch-find CONFIG.toml: the batch-size finder with its plot.
 void add_batch_find_command(CLI::App& app);
+// knob dashboard --storage URL: the read-only web dashboard (knob/report/dashboard.h).
+void add_dashboard_command(CLI::App& app);
+// knob report --storage URL --study NAME -o report.html (knob/report/html_report.h).
+void add_report_command(CLI::App& app);
 
 }  // namespace knob::cli
