@@ -13,8 +13,9 @@ void add_dashboard_command(CLI::App& app) {
       "dashboard", "Serve a read-only web dashboard of a storage's studies (until Ctrl-C)");
   command->add_option("--storage", options->storage(), "Storage URL, e.g. sqlite:///knob.db")
       ->required();
-  command->add_option("--host", options->host(),
-                      "Address to listen on; other machines can reach it only if you say so")
+  command
+      ->add_option("--host", options->host(),
+                   "Address to listen on; other machines can reach it only if you say so")
       ->capture_default_str();
   command->add_option("--port", options->port(), "Port to listen on (0: any free port)")
       ->capture_default_str();

@@ -12,8 +12,7 @@ namespace knob {
 namespace {
 
 constexpr TrialState kAllStates[] = {TrialState::kRunning, TrialState::kWaiting,
-                                     TrialState::kComplete, TrialState::kPruned,
-                                     TrialState::kFail};
+                                     TrialState::kComplete, TrialState::kPruned, TrialState::kFail};
 
 Json directions_json(const std::vector<StudyDirection>& directions) {
   Json out = Json::array();
@@ -43,10 +42,10 @@ Json study_header(const std::string& name, const std::vector<StudyDirection>& di
   out["directions"] = directions_json(directions);
   out["n_trials"] = static_cast<int64_t>(trials.size());
   out["counts"] = std::move(counts);
-  out["best"] = summary.best_trial && directions.size() == 1
-                    ? Json{{"number", summary.best_trial->number},
-                           {"values", summary.best_trial->values}}
-                    : Json(nullptr);
+  out["best"] =
+      summary.best_trial && directions.size() == 1
+          ? Json{{"number", summary.best_trial->number}, {"values", summary.best_trial->values}}
+          : Json(nullptr);
   out["last_update"] = last ? Json(format_datetime(*last)) : Json(nullptr);
   return out;
 }
@@ -98,7 +97,9 @@ HttpResponse error_response(int status, const std::string& message) {
   return {status, "application/json", dump_json(Json{{"error", message}})};
 }
 
-HttpResponse json_response(const Json& value) { return {200, "application/json", dump_json(value)}; }
+HttpResponse json_response(const Json& value) {
+  return {200, "application/json", dump_json(value)};
+}
 
 // The single value of a query parameter; throws InvalidArgument when missing or repeated.
 std::string query_value(const std::multimap<std::string, std::string>& query,
@@ -157,8 +158,8 @@ HttpResponse route(Storage& storage, const std::string& path,
 Json studies_json(Storage& storage) {
   Json out = Json::array();
   for (const StudySummary& summary : storage.all_studies()) {
-    out.push_back(study_header(summary.study_name, summary.directions,
-                               storage.trials(summary.study_id)));
+    out.push_back(
+        study_header(summary.study_name, summary.directions, storage.trials(summary.study_id)));
   }
   return out;
 }
@@ -196,8 +197,8 @@ Json trial_json(Storage& storage, const std::string& study_name, int64_t number)
   try {
     trial_id = storage.trial_id_from_number(study_id, number);
   } catch (const NotFound&) {
-    throw NotFound(detail::invalid_message("number", number,
-                                           "study '" + study_name + "' has no such trial"));
+    throw NotFound(
+        detail::invalid_message("number", number, "study '" + study_name + "' has no such trial"));
   }
   Json out = Json::object();
   out["study"] = study_name;
@@ -225,10 +226,17 @@ std::string json_for_html(const Json& value) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '<': out += "\\u003c"; break;
-      case '>': out += "\\u003e"; break;
-      case '&': out += "\\u0026"; break;
-      default: out += c;
+      case '<':
+        out += "\\u003c";
+        break;
+      case '>':
+        out += "\\u003e";
+        break;
+      case '&':
+        out += "\\u0026";
+        break;
+      default:
+        out += c;
     }
   }
   return out;

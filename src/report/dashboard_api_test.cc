@@ -73,8 +73,8 @@ TEST_F(DashboardApiTest, StudiesListCountsTrialsByStateWithTheBestValue) {
   EXPECT_EQ(s["name"], "mlp");
   EXPECT_EQ(s["directions"], Json::array({"MINIMIZE"}));
   EXPECT_EQ(s["n_trials"], 6);
-  EXPECT_EQ(s["counts"], Json({{"RUNNING", 1}, {"WAITING", 0}, {"COMPLETE", 3}, {"PRUNED", 1},
-                               {"FAIL", 1}}));
+  EXPECT_EQ(s["counts"],
+            Json({{"RUNNING", 1}, {"WAITING", 0}, {"COMPLETE", 3}, {"PRUNED", 1}, {"FAIL", 1}}));
   EXPECT_EQ(s["best"]["number"], 1);
   EXPECT_EQ(s["best"]["values"], Json::array({3.0}));
   ASSERT_TRUE(s["last_update"].is_string());
@@ -86,8 +86,8 @@ TEST_F(DashboardApiTest, StudyHasHistoryParamsCurvesAndFailReasons) {
   ASSERT_EQ(s["trials"].size(), 6u);
   std::vector<std::string> states;
   for (const Json& t : s["trials"]) states.push_back(t["state"]);
-  EXPECT_EQ(states, (std::vector<std::string>{"COMPLETE", "COMPLETE", "PRUNED", "FAIL",
-                                              "COMPLETE", "RUNNING"}));
+  EXPECT_EQ(states, (std::vector<std::string>{"COMPLETE", "COMPLETE", "PRUNED", "FAIL", "COMPLETE",
+                                              "RUNNING"}));
   EXPECT_EQ(s["trials"][0]["values"], Json::array({5.0}));
   EXPECT_EQ(s["trials"][4]["values"], Json::array({4.0}));
   EXPECT_EQ(s["trials"][1]["intermediate_values"], Json({{"0", 4.0}, {"1", 3.0}}));
@@ -179,8 +179,8 @@ TEST_F(DashboardApiTest, OnlyEmbeddedAssetsAreServedAndTraversalIs404) {
 
   for (const std::string path :
        {"/../../etc/passwd", "/..%2f..%2fetc%2fpasswd", "/%2e%2e/%2e%2e/etc/passwd", "/etc/passwd",
-        "//etc/passwd", "/app.js/../../../etc/passwd", "/./app.js", "/app.js/", "app.js",
-        "/APP.JS", "/app.js%00", std::string("/app.js\0", 8), "/src/report/assets/app.js",
+        "//etc/passwd", "/app.js/../../../etc/passwd", "/./app.js", "/app.js/", "app.js", "/APP.JS",
+        "/app.js%00", std::string("/app.js\0", 8), "/src/report/assets/app.js",
         "/dashboard_assets.cc", "/..", "/.", ""}) {
     HttpResponse r = handle_dashboard_get(*storage_, path, {});
     EXPECT_EQ(r.status, 404) << path;
@@ -242,7 +242,8 @@ TEST(DashboardApi, NotUtf8TextIsReplacedNotACrash) {
   Study study = create_study(StudyOptions().storage_instance(storage).study_name("bytes"));
   Trial t = study.ask();
   study.tell(t, TrialState::kFail, {}, std::string("bad \xff\xfe bytes"));
-  HttpResponse r = handle_dashboard_get(*storage, "/api/trial", {{"study", "bytes"}, {"number", "0"}});
+  HttpResponse r =
+      handle_dashboard_get(*storage, "/api/trial", {{"study", "bytes"}, {"number", "0"}});
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Json::parse(r.body)["fail_reason"], "bad \xEF\xBF\xBD\xEF\xBF\xBD bytes");
 }

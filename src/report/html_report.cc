@@ -22,8 +22,9 @@ std::string html_report(Storage& storage, const std::string& study_name) {
       "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:\">\n"
       "<title>knob report</title>\n<style>\n";
   html += style->body;
-  html += "</style>\n</head>\n<body>\n<div id=\"app\"></div>\n"
-          "<script type=\"application/json\" id=\"knob-data\">";
+  html +=
+      "</style>\n</head>\n<body>\n<div id=\"app\"></div>\n"
+      "<script type=\"application/json\" id=\"knob-data\">";
   html += json_for_html(study_json(storage, study_name));
   html += "</script>\n<script>\n";
   html += script->body;

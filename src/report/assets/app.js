@@ -37,6 +37,12 @@
     return append(node, children);
   }
 
+  // Replaces the page's content (null children are skipped).
+  function show(...children) {
+    app.replaceChildren();
+    append(app, children);
+  }
+
   function fmt(v) {
     if (v === null || v === undefined) return '—';
     if (typeof v === 'number') {
@@ -374,7 +380,7 @@
       ...STATES.map((state) => h('td', { class: 'num' }, String(st.counts[state]))),
       h('td', { class: 'num' }, st.best ? fmt(st.best.values[0]) + ` (#${st.best.number})` : '—'),
       h('td', {}, st.last_update || '—')));
-    app.replaceChildren(h('h1', {}, 'Studies'),
+    show(h('h1', {}, 'Studies'),
       studies.length ? h('table', { class: 'table', id: 'studies' },
         h('thead', {}, h('tr', {}, h('th', {}, 'study'), h('th', {}, 'direction(s)'),
           ...STATES.map((state) => h('th', {}, state.toLowerCase())), h('th', {}, 'best value'), h('th', {}, 'last update'))),
@@ -392,13 +398,23 @@
     if (withCurves.length) charts.push(intermediateChart(study.trials, 'intermediate'));
     if (infos.length) charts.push(parallelChart(study, infos));
     charts.push(...sliceCharts(study, infos));
-    app.replaceChildren(
+    show(
       embedded ? null : h('nav', {}, h('a', { href: '/' }, '← studies')),
       h('h1', { id: 'study-name' }, study.name),
       h('p', { class: 'summary' }, study.directions.join(', ').toLowerCase(), ' · ', countsText(study.counts), ' · ', best,
         ' · last update ', study.last_update || '—'),
       h('div', { class: 'charts' }, ...charts),
       trialTable(study, infos));
+  }
+
+  // "float in [0.0001, 0.1], log", "int in [8, 256], step 8", "one of sgd, adam".
+  function distributionText(d) {
+    if (!d) return '—';
+    const a = d.attributes || {};
+    if (d.name === 'CategoricalDistribution') return 'one of ' + a.choices.map(fmt).join(', ');
+    const kind = d.name === 'IntDistribution' ? 'int' : 'float';
+    return `${kind} in [${fmt(a.low)}, ${fmt(a.high)}]` + (a.log ? ', log' : '') +
+           (a.step !== null && a.step !== undefined && a.step !== 1 ? `, step ${fmt(a.step)}` : '');
   }
 
   function keyValueTable(id, header, entries) {
@@ -410,7 +426,7 @@
     document.title = `trial ${t.number} of ${t.study} — knob`;
     const state = h('span', { class: 'state-' + t.state }, t.state);
     const values = t.values ? t.values.map((v, i) => [t.directions.length === 1 ? 'value' : 'value ' + i, fmt(v)]) : [];
-    app.replaceChildren(
+    show(
       h('nav', {}, h('a', { href: studyHref(t.study) }, '← ', t.study)),
       h('h1', {}, `Trial ${t.number}`),
       h('p', { class: 'summary' }, 'state ', state, ' · started ', t.datetime_start || '—', ' · finished ',
@@ -419,7 +435,7 @@
       values.length ? keyValueTable('values', ['objective', 'value'], values) : null,
       h('h2', {}, 'Parameters'),
       keyValueTable('params', ['name', 'value', 'distribution'],
-        Object.entries(t.params).map(([k, v]) => [k, fmt(v), JSON.stringify(t.distributions[k])])),
+        Object.entries(t.params).map(([k, v]) => [k, fmt(v), distributionText(t.distributions[k])])),
       Object.keys(t.intermediate_values).length ? h('div', { class: 'charts' }, intermediateChart([t], 'trial-intermediate')) : null,
       Object.keys(t.intermediate_values).length ? keyValueTable('intermediate', ['step', 'value'],
         Object.entries(t.intermediate_values).map(([k, v]) => [k, fmt(v)])) : null,
@@ -428,7 +444,7 @@
   }
 
   function renderError(message) {
-    app.replaceChildren(h('nav', {}, h('a', { href: '/' }, '← studies')), h('p', { class: 'error' }, message));
+    show(h('nav', {}, h('a', { href: '/' }, '← studies')), h('p', { class: 'error' }, message));
   }
 
   // ------------------------------------------------------------------ data sources
