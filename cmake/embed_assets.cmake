@@ -1,7 +1,8 @@
-# cmake -DOUTPUT=file.cc -DASSETS="a.html;b.js" -P embed_assets.cmake
+# cmake -DOUTPUT=file.cc -DASSETS="a.html|b.js" -P embed_assets.cmake
 # Writes a C++ file defining knob::detail::dashboard_assets(): every asset's bytes as an array,
 # served from memory by the dashboard (src/report/dashboard_assets.h). Run at build time, so
 # the assets stay ordinary files under src/report/assets/.
+string(REPLACE "|" ";" ASSETS "${ASSETS}")
 set(body "")
 set(table "")
 set(index 0)
