@@ -203,7 +203,8 @@ Json trial_json(Storage& storage, const std::string& study_name, int64_t number)
   Json out = Json::object();
   out["study"] = study_name;
   out["directions"] = directions_json(storage.study_directions(study_id));
-  for (auto& [key, value] : dashboard_trial(storage.trial(trial_id)).items()) out[key] = value;
+  Json trial = dashboard_trial(storage.trial(trial_id));
+  for (auto& [key, value] : trial.items()) out[key] = std::move(value);
   return out;
 }
 
