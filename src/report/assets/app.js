@@ -55,6 +55,14 @@
     return JSON.stringify(v);
   }
 
+  // A tick label cut to `n` characters (the full text is the label's tooltip).
+  function shorten(text, n = 16) {
+    return text.length > n ? text.slice(0, n - 1) + '…' : text;
+  }
+  function tickLabel(attrs, tick) {
+    return s('text', attrs, tick.label, tick.full ? s('title', {}, tick.full) : null);
+  }
+
   function studyHref(name) {
     return embedded ? '#' : '/study?name=' + encodeURIComponent(name);
   }
@@ -75,7 +83,7 @@
     if (categories) {
       const n = categories.length;
       const map = (v) => p0 + (p1 - p0) * (n === 1 ? 0.5 : (v + 0.5) / n);
-      return { map, ticks: categories.map((c, i) => ({ v: i, label: fmt(c) })), ok: () => true };
+      return { map, ticks: categories.map((c, i) => ({ v: i, label: shorten(fmt(c)), full: fmt(c) })), ok: () => true };
     }
     const ok = (v) => typeof v === 'number' && isFinite(v) && (!log || v > 0);
     const t = (v) => (log ? Math.log10(v) : v);
@@ -124,13 +132,13 @@
       const x = xs.map(tk.v);
       if (x < L - 0.5 || x > W - R + 0.5) continue;
       root.appendChild(s('line', { x1: x, x2: x, y1: T, y2: H - B, stroke: '#eee' }));
-      root.appendChild(s('text', { x, y: H - B + 14, 'text-anchor': 'middle', fill: '#333' }, tk.label));
+      root.appendChild(tickLabel({ x, y: H - B + 14, 'text-anchor': 'middle', fill: '#333' }, tk));
     }
     for (const tk of ys.ticks) {
       const y = ys.map(tk.v);
       if (y < T - 0.5 || y > H - B + 0.5) continue;
       root.appendChild(s('line', { x1: L, x2: W - R, y1: y, y2: y, stroke: '#eee' }));
-      root.appendChild(s('text', { x: L - 4, y: y + 4, 'text-anchor': 'end', fill: '#333' }, tk.label));
+      root.appendChild(tickLabel({ x: L - 4, y: y + 4, 'text-anchor': 'end', fill: '#333' }, tk));
     }
     root.appendChild(s('text', { x: (L + W - R) / 2, y: H - 8, 'text-anchor': 'middle', fill: '#000' },
                        spec.xlabel || ''));
@@ -272,7 +280,7 @@
     study.directions.forEach((d, i) => axes.push({ label: objectiveName(study, i), info: {}, get: (t) => t.values[i] }));
     const trials = study.trials.filter((t) => t.state === 'COMPLETE' && t.values &&
                                               axes.every((a) => a.get(t) !== undefined && a.get(t) !== null));
-    const W = Math.max(560, 130 * axes.length), H = 320, T = 30, B = 40, L = 60, R = 60;
+    const W = Math.max(560, 130 * axes.length), H = 320, T = 30, B = 40, L = 100, R = 50;
     const root = s('svg', { xmlns: SVG_NS, width: W, height: H, viewBox: `0 0 ${W} ${H}`,
                             'font-family': 'sans-serif', 'font-size': 11, 'data-chart': 'parallel' });
     root.appendChild(s('rect', { x: 0, y: 0, width: W, height: H, fill: 'white' }));
@@ -303,7 +311,7 @@
         const y = scales[i].map(tk.v);
         if (y < T - 0.5 || y > H - B + 0.5) continue;
         root.appendChild(s('line', { x1: x - 3, x2: x, y1: y, y2: y, stroke: '#555' }));
-        root.appendChild(s('text', { x: x - 5, y: y + 4, 'text-anchor': 'end', fill: '#333', 'font-size': 10 }, tk.label));
+        root.appendChild(tickLabel({ x: x - 5, y: y + 4, 'text-anchor': 'end', fill: '#333', 'font-size': 10 }, tk));
       }
     });
     root.setAttribute('data-lines', trials.length);
@@ -440,7 +448,9 @@
       Object.keys(t.intermediate_values).length ? keyValueTable('intermediate', ['step', 'value'],
         Object.entries(t.intermediate_values).map(([k, v]) => [k, fmt(v)])) : null,
       h('h2', {}, 'User attributes'),
-      keyValueTable('user-attrs', ['key', 'value'], Object.entries(t.user_attrs).map(([k, v]) => [k, fmt(v)])));
+      Object.keys(t.user_attrs).length
+        ? keyValueTable('user-attrs', ['key', 'value'], Object.entries(t.user_attrs).map(([k, v]) => [k, fmt(v)]))
+        : h('p', {}, 'none'));
   }
 
   function renderError(message) {
