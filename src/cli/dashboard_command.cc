@@ -22,7 +22,13 @@ void add_dashboard_command(CLI::App& app) {
   command->callback([options] {
     Dashboard dashboard(*options);
     int port = dashboard.start();
-    std::cout << "knob dashboard: http://" << options->host() << ":" << port << "/" << std::endl;
+    const std::string& host = options->host();
+    if (host != "127.0.0.1" && host != "localhost" && host != "::1") {
+      std::cerr << "[knob] listening on " << host
+                << ": anyone who can reach this address can read the studies (there is no "
+                   "login)\n";
+    }
+    std::cout << "knob dashboard: http://" << host << ":" << port << "/" << std::endl;
     dashboard.wait();
   });
 }

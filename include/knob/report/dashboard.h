@@ -36,7 +36,7 @@ class Dashboard {
   // Binds and starts serving; returns the port. Throws Error naming host:port if it cannot
   // bind (in use, or not an address of this machine).
   int start();
-  // Blocks until the server stops.
+  // Blocks until the server stops (call it from one thread; stop() from another).
   void wait();
   // Stops serving and joins the server thread; safe to call more than once.
   void stop();

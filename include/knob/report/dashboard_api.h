@@ -27,6 +27,10 @@
 
 namespace knob {
 
+// Each call reads every trial it reports on; pages poll, so a page costs one such read every
+// few seconds (fine for thousands of trials; reading only trials changed since a cursor is
+// the next step for larger studies).
+//
 // Every study: name, directions, n_trials, counts by state (all five, 0 included), best
 // ({"number", "values"} of a single-objective study's best COMPLETE trial, else null) and
 // last_update (the latest start or completion time of its trials, or null).
