@@ -28,5 +28,8 @@ void add_batch_find_command(CLI::App& app);
 void add_dashboard_command(CLI::App& app);
 // knob report --storage URL --study NAME -o report.html (knob/report/html_report.h).
 void add_report_command(CLI::App& app);
+// For the read-only verbs (dashboard, report): a sqlite:/// URL must name an existing file
+// (opening would create an empty database). Throws InvalidArgument naming --storage.
+void check_storage_exists(const std::string& url);
 
 }  // namespace knob::cli

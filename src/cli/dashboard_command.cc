@@ -20,6 +20,7 @@ void add_dashboard_command(CLI::App& app) {
   command->add_option("--port", options->port(), "Port to listen on (0: any free port)")
       ->capture_default_str();
   command->callback([options] {
+    check_storage_exists(options->storage());
     Dashboard dashboard(*options);
     int port = dashboard.start();
     const std::string& host = options->host();

@@ -1,4 +1,5 @@
 // knob report: one study as a self-contained HTML file (charts, trial table, data inlined).
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -18,8 +19,15 @@ struct ReportFlags {
 };
 
 void run_report(const ReportFlags& flags) {
+  check_storage_exists(flags.storage);
   auto storage = open_storage(flags.storage);
-  std::string html = html_report(*storage, flags.study_name);
+  std::string html;
+  try {
+    html = html_report(*storage, flags.study_name);
+  } catch (const NotFound&) {
+    throw NotFound(detail::invalid_message("--study-name", flags.study_name,
+                                           "no such study in " + flags.storage));
+  }
   std::ofstream out(flags.output, std::ios::binary);
   if (!out) throw_invalid("--output", flags.output, "must be a writable file path");
   out << html;
@@ -29,6 +37,14 @@ void run_report(const ReportFlags& flags) {
 }
 
 }  // namespace
+
+void check_storage_exists(const std::string& url) {
+  const std::string prefix = "sqlite:///";
+  if (url.rfind(prefix, 0) != 0 || url.size() == prefix.size()) return;  // open_storage checks
+  const std::string path = url.substr(prefix.size());
+  KNOB_CHECK(std::filesystem::exists(path), "--storage", url,
+             "no such file: " + path + " (these verbs only read; they create nothing)");
+}
 
 void add_report_command(CLI::App& app) {
   auto flags = std::make_shared<ReportFlags>();

@@ -430,6 +430,21 @@ command = ["/usr/bin/python3", "-c", {json.dumps(script)}, "{{x}}"]
             server.terminate()
             server.wait(timeout=10)
 
+        # ---- bad flags exit 2 naming the problem, and write nothing
+        missing = os.path.join(tmp.name, "missing.html")
+        for argv, fragment in [
+                (["report", "--storage", url, "--study", "nope", "-o", missing], "nope"),
+                (["dashboard", "--storage", url, "--port", "70000"], "70000"),
+                (["dashboard", "--storage", "mysql://x"], "mysql://x"),
+                (["dashboard", "--storage", url + ".missing"], "no such file"),
+                (["report", "--storage", url + ".missing", "--study", "curve"], "no such file")]:
+            proc = subprocess.run([knob, *argv], capture_output=True, text=True, timeout=20)
+            check(proc.returncode == 2 and fragment in proc.stderr,
+                  f"knob {' '.join(argv[:1])} ... {fragment}: exit {proc.returncode}, "
+                  f"{proc.stderr.strip()!r}")
+        check(not os.path.exists(missing) and not os.path.exists(db + ".missing"),
+              "no report for an unknown study, no database made by the read-only verbs")
+
         # ---- the reports, over file://
         for study, trials, params, multi, shot in [
                 ("curve", curve, ["lr", "width"], False, "report_curve.png"),
