@@ -366,6 +366,22 @@ command = ["/usr/bin/python3", "-c", {json.dumps(script)}, "{{x}}"]
             browser.screenshot(os.path.join(args.out, "dashboard_curve.png"))
             check_problems(browser, "curve study page")
 
+            # ---- the open page follows a study that goes on (it polls every 2 s)
+            run([knob, "tune", "--storage", url, "--study-name", "curve", "--objective", "curve",
+                 "--n-trials", "3", "--sampler", "tpe", "--seed", "2", "--quiet"])
+            curve = stored_trials(db, "curve")
+            want = sum(t["state"] == "COMPLETE" for t in curve)
+            deadline, seen = time.time() + 10, None
+            while time.time() < deadline:
+                seen = browser.evaluate(
+                    "[document.querySelectorAll('svg[data-chart=history] circle.pt').length,"
+                    " document.querySelectorAll('#trial-table tbody tr').length]")
+                if seen == [want, len(curve)]:
+                    break
+                time.sleep(0.25)
+            check(seen == [want, len(curve)],
+                  f"the page refreshed to {len(curve)} trials, {want} COMPLETE ({seen})")
+
             # ---- a pruned trial of it
             p = next(t for t in curve if t["state"] == "PRUNED")
             browser.load(f"{base}/trial?study=curve&number={p['number']}", "!!document.querySelector('#params')")
