@@ -26,5 +26,12 @@ void add_lr_find_command(CLI::App& app);
 void add_batch_find_command(CLI::App& app);
 // knob pbt CONFIG.toml: population-based training, its members and the lr schedule found.
 void add_pbt_command(CLI::App& app);
+// knob dashboard --storage URL: the read-only web dashboard (knob/report/dashboard.h).
+void add_dashboard_command(CLI::App& app);
+// knob report --storage URL --study NAME -o report.html (knob/report/html_report.h).
+void add_report_command(CLI::App& app);
+// For the read-only verbs (dashboard, report): a sqlite:/// URL must name an existing file
+// (opening would create an empty database). Throws InvalidArgument naming --storage.
+void check_storage_exists(const std::string& url);
 
 }  // namespace knob::cli

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   knob::cli::add_lr_find_command(app);
   knob::cli::add_batch_find_command(app);
   knob::cli::add_pbt_command(app);
+  knob::cli::add_dashboard_command(app);
+  knob::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

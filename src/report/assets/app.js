@@ -1,0 +1,501 @@
+// knob dashboard and report: renders the studies list, a study and a trial from the JSON of
+// /api (dashboard) or from the data inlined in the page (report, <script id="knob-data">).
+// Safety rule: user data (study, parameter and attribute names, categorical values) only ever
+// reaches the page as text nodes / textContent or as URL-encoded query values — never as
+// markup. Charts are SVG built with createElementNS; each downloads as an .svg file.
+'use strict';
+(function () {
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  const STATES = ['COMPLETE', 'PRUNED', 'FAIL', 'RUNNING', 'WAITING'];
+  const STATE_COLORS = {
+    COMPLETE: '#1f77b4', PRUNED: '#ff7f0e', FAIL: '#d62728', RUNNING: '#2ca02c', WAITING: '#7f7f7f',
+  };
+  const POLL_MS = 2000;
+  const app = document.getElementById('app');
+  const embedded = document.getElementById('knob-data');
+
+  // ------------------------------------------------------------------ DOM helpers
+  function append(node, children) {
+    for (const child of children) {
+      if (child === null || child === undefined || child === false) continue;
+      node.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+  // An HTML element; attrs are set with setAttribute (values are never parsed as markup).
+  function h(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === 'onclick' || k === 'oninput' || k === 'onchange') node[k] = v;
+      else node.setAttribute(k, v);
+    }
+    return append(node, children);
+  }
+  function s(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+    return append(node, children);
+  }
+
+  // Replaces the page's content (null children are skipped).
+  function show(...children) {
+    app.replaceChildren();
+    append(app, children);
+  }
+
+  function fmt(v) {
+    if (v === null || v === undefined) return '—';
+    if (typeof v === 'number') {
+      if (Number.isInteger(v)) return String(v);
+      const a = Math.abs(v);
+      return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(3) : String(+v.toPrecision(5));
+    }
+    if (typeof v === 'string') return v;
+    if (typeof v === 'boolean') return v ? 'True' : 'False';
+    return JSON.stringify(v);
+  }
+
+  // A tick label cut to `n` characters (the full text is the label's tooltip).
+  function shorten(text, n = 16) {
+    return text.length > n ? text.slice(0, n - 1) + '…' : text;
+  }
+  function tickLabel(attrs, tick) {
+    return s('text', attrs, tick.label, tick.full ? s('title', {}, tick.full) : null);
+  }
+
+  function studyHref(name) {
+    return embedded ? '#' : '/study?name=' + encodeURIComponent(name);
+  }
+  function trialHref(study, number) {
+    return embedded ? '#trial=' + number
+                    : '/trial?study=' + encodeURIComponent(study) + '&number=' + number;
+  }
+
+  // ------------------------------------------------------------------ scales
+  function niceStep(span, count) {
+    const raw = span / count;
+    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const r = raw / mag;
+    return (r <= 1 ? 1 : r <= 2 ? 2 : r <= 5 ? 5 : 10) * mag;
+  }
+  // A scale maps [lo, hi] (log10 if log) to pixels [p0, p1] and gives its ticks.
+  function makeScale(values, log, p0, p1, categories) {
+    if (categories) {
+      const n = categories.length;
+      const map = (v) => p0 + (p1 - p0) * (n === 1 ? 0.5 : (v + 0.5) / n);
+      return { map, ticks: categories.map((c, i) => ({ v: i, label: shorten(fmt(c)), full: fmt(c) })), ok: () => true };
+    }
+    const ok = (v) => typeof v === 'number' && isFinite(v) && (!log || v > 0);
+    const t = (v) => (log ? Math.log10(v) : v);
+    const vs = values.filter(ok).map(t);
+    let lo = vs.length ? Math.min(...vs) : 0, hi = vs.length ? Math.max(...vs) : 1;
+    if (lo === hi) { lo -= log ? 0.5 : Math.abs(lo) * 0.1 || 1; hi += log ? 0.5 : Math.abs(hi) * 0.1 || 1; }
+    const pad = (hi - lo) * 0.05;
+    lo -= pad; hi += pad;
+    const map = (v) => p0 + (p1 - p0) * (t(v) - lo) / (hi - lo);
+    const ticks = [];
+    if (log) {
+      const step = Math.max(1, Math.ceil((Math.floor(hi) - Math.ceil(lo) + 1) / 6));
+      for (let e = Math.ceil(lo); e <= hi; e += step) ticks.push({ v: Math.pow(10, e), label: fmt(Math.pow(10, e)) });
+      if (ticks.length < 2) {
+        for (let e = Math.floor(lo); e <= Math.ceil(hi); ++e) {
+          for (const m of [2, 5]) {
+            const x = m * Math.pow(10, e);
+            if (Math.log10(x) >= lo && Math.log10(x) <= hi) ticks.push({ v: x, label: fmt(x) });
+          }
+        }
+      }
+    } else {
+      const step = niceStep(hi - lo, 5);
+      for (let x = Math.ceil(lo / step) * step; x <= hi + step * 1e-9; x += step) {
+        const r = Math.abs(x) < step * 1e-9 ? 0 : +x.toPrecision(12);
+        ticks.push({ v: r, label: fmt(r) });
+      }
+    }
+    return { map, ticks, ok };
+  }
+
+  // ------------------------------------------------------------------ a chart with a download link
+  // spec: {name, title, xlabel, ylabel, xlog, ylog, xcats, series: [{kind: 'points'|'line'|'step',
+  //        points: [{x, y, n}], color, dashed, cut, cls, label}]}
+  function chart(spec) {
+    const W = spec.width || 560, H = spec.height || 320;
+    const L = 64, R = 16, T = 12, B = 44;
+    const all = spec.series.flatMap((se) => se.points);
+    const xs = makeScale(all.map((p) => p.x), spec.xlog, L, W - R, spec.xcats);
+    const ys = makeScale(all.map((p) => p.y), spec.ylog, H - B, T, spec.ycats);
+    const root = s('svg', { xmlns: SVG_NS, width: W, height: H, viewBox: `0 0 ${W} ${H}`,
+                            'font-family': 'sans-serif', 'font-size': 11, 'data-chart': spec.name });
+    root.appendChild(s('rect', { x: 0, y: 0, width: W, height: H, fill: 'white' }));
+    root.appendChild(s('rect', { x: L, y: T, width: W - L - R, height: H - T - B, fill: 'none', stroke: '#888' }));
+    for (const tk of xs.ticks) {
+      const x = xs.map(tk.v);
+      if (x < L - 0.5 || x > W - R + 0.5) continue;
+      root.appendChild(s('line', { x1: x, x2: x, y1: T, y2: H - B, stroke: '#eee' }));
+      root.appendChild(tickLabel({ x, y: H - B + 14, 'text-anchor': 'middle', fill: '#333' }, tk));
+    }
+    for (const tk of ys.ticks) {
+      const y = ys.map(tk.v);
+      if (y < T - 0.5 || y > H - B + 0.5) continue;
+      root.appendChild(s('line', { x1: L, x2: W - R, y1: y, y2: y, stroke: '#eee' }));
+      root.appendChild(tickLabel({ x: L - 4, y: y + 4, 'text-anchor': 'end', fill: '#333' }, tk));
+    }
+    root.appendChild(s('text', { x: (L + W - R) / 2, y: H - 8, 'text-anchor': 'middle', fill: '#000' },
+                       spec.xlabel || ''));
+    root.appendChild(s('text', { x: 12, y: (T + H - B) / 2, 'text-anchor': 'middle', fill: '#000',
+                                 transform: `rotate(-90 12 ${(T + H - B) / 2})` }, spec.ylabel || ''));
+    let drawn = 0;
+    for (const se of spec.series) {
+      const pts = se.points.filter((p) => xs.ok(p.x) && ys.ok(p.y));
+      const color = se.color || '#1f77b4';
+      if (se.kind === 'points') {
+        for (const p of pts) {
+          const c = s('circle', { cx: xs.map(p.x), cy: ys.map(p.y), r: se.r || 3.5, fill: color,
+                                  'fill-opacity': 0.85, class: se.cls || 'pt', 'data-trial': p.n });
+          c.appendChild(s('title', {}, `trial ${p.n}: (${fmt(p.x)}, ${fmt(p.y)})`));
+          root.appendChild(c);
+          ++drawn;
+        }
+      } else if (pts.length) {
+        let d = '';
+        pts.forEach((p, i) => {
+          const x = xs.map(p.x), y = ys.map(p.y);
+          if (i === 0) d += `M${x},${y}`;
+          else if (se.kind === 'step') d += `H${x}V${y}`;
+          else d += `L${x},${y}`;
+        });
+        const path = s('path', { d, fill: 'none', stroke: color, 'stroke-width': se.width || 1.5,
+                                 'stroke-opacity': se.opacity || 1, class: se.cls || 'line' });
+        if (se.dashed) path.setAttribute('stroke-dasharray', '4 3');
+        if (se.n !== undefined) path.setAttribute('data-trial', se.n);
+        if (se.label) path.appendChild(s('title', {}, se.label));
+        root.appendChild(path);
+        if (se.cut) {  // a pruned curve ends in a cross where it was stopped
+          const last = pts[pts.length - 1], x = xs.map(last.x), y = ys.map(last.y);
+          root.appendChild(s('path', { d: `M${x - 4},${y - 4}L${x + 4},${y + 4}M${x - 4},${y + 4}L${x + 4},${y - 4}`,
+                                       stroke: color, 'stroke-width': 2, class: 'cut', 'data-trial': se.n }));
+        }
+      }
+    }
+    root.setAttribute('data-points', drawn);
+    if (spec.legend) {
+      let y = T + 14;
+      for (const [label, color] of spec.legend) {
+        root.appendChild(s('rect', { x: W - R - 110, y: y - 8, width: 10, height: 10, fill: color }));
+        root.appendChild(s('text', { x: W - R - 96, y: y + 1, fill: '#333' }, label));
+        y += 15;
+      }
+    }
+    return figure(spec.title, root, spec.name);
+  }
+
+  // A titled box holding an SVG and a link that downloads it.
+  function figure(title, svgNode, name) {
+    const link = h('a', { href: '#', class: 'svg-link', download: (name || 'chart') + '.svg' }, 'SVG');
+    link.onclick = () => {
+      const text = new XMLSerializer().serializeToString(svgNode);
+      link.href = URL.createObjectURL(new Blob([text], { type: 'image/svg+xml' }));
+    };
+    return h('figure', { class: 'chart' }, h('figcaption', {}, title, ' ', link), svgNode);
+  }
+
+  // ------------------------------------------------------------------ study charts
+  function paramInfo(p) {
+    const d = p.distribution, a = d.attributes || {};
+    return { name: p.name, log: !!a.log, choices: d.name === 'CategoricalDistribution' ? a.choices : null };
+  }
+  // The value of a parameter as plotted: the number, or the index of a categorical choice.
+  function plotValue(info, value) {
+    if (value === undefined) return undefined;
+    if (!info.choices) return value;
+    const key = JSON.stringify(value);
+    return info.choices.findIndex((c) => JSON.stringify(c) === key);
+  }
+  function objectiveName(study, i) {
+    return study.directions.length === 1 ? 'objective value' : `objective ${i}`;
+  }
+
+  function historyCharts(study) {
+    const complete = study.trials.filter((t) => t.state === 'COMPLETE' && t.values);
+    return study.directions.map((dir, i) => {
+      const points = complete.map((t) => ({ x: t.number, y: t.values[i], n: t.number }));
+      const series = [{ kind: 'points', points, cls: 'pt' }];
+      if (study.directions.length === 1) {
+        const best = [];
+        let b = null;
+        for (const p of points) {
+          if (p.y === null) continue;
+          if (b === null || (dir === 'MAXIMIZE' ? p.y > b : p.y < b)) b = p.y;
+          best.push({ x: p.x, y: b, n: p.n });
+        }
+        series.push({ kind: 'step', points: best, color: '#d62728', cls: 'best', label: 'best so far' });
+      }
+      return chart({ name: 'history' + (i || ''), title: 'Optimization history' + (study.directions.length > 1 ? ` (objective ${i})` : ''),
+                     xlabel: 'trial', ylabel: objectiveName(study, i), series,
+                     legend: study.directions.length === 1 ? [['trials', '#1f77b4'], ['best so far', '#d62728']] : null });
+    });
+  }
+
+  function intermediateChart(trials, name) {
+    const series = [];
+    for (const t of trials) {
+      const points = Object.entries(t.intermediate_values)
+        .map(([step, v]) => ({ x: Number(step), y: v, n: t.number })).sort((a, b) => a.x - b.x);
+      if (!points.length) continue;
+      series.push({ kind: 'line', points, n: t.number, color: STATE_COLORS[t.state], cut: t.state === 'PRUNED',
+                    opacity: 0.8, label: `trial ${t.number} (${t.state})` });
+    }
+    const c = chart({ name, title: 'Intermediate values', xlabel: 'step', ylabel: 'intermediate value', series,
+                      legend: STATES.filter((st) => trials.some((t) => t.state === st && Object.keys(t.intermediate_values).length))
+                        .map((st) => [st === 'PRUNED' ? 'PRUNED (×: stopped)' : st, STATE_COLORS[st]]) });
+    c.querySelector('svg').setAttribute('data-curves', series.length);
+    return c;
+  }
+
+  function sliceCharts(study, infos) {
+    const complete = study.trials.filter((t) => t.state === 'COMPLETE' && t.values);
+    return infos.map((info) => {
+      const points = complete.filter((t) => info.name in t.params)
+        .map((t) => ({ x: plotValue(info, t.params[info.name]), y: t.values[0], n: t.number }));
+      return chart({ name: 'slice:' + info.name, title: 'Slice: ' + info.name, xlabel: info.name + (info.log ? ' (log)' : ''),
+                     ylabel: objectiveName(study, 0), xlog: info.log, xcats: info.choices, width: 420, height: 280,
+                     series: [{ kind: 'points', points }] });
+    });
+  }
+
+  function paretoChart(study) {
+    const complete = study.trials.filter((t) => t.state === 'COMPLETE' && t.values);
+    const front = new Set(study.best_trials);
+    const pt = (t) => ({ x: t.values[0], y: t.values[1], n: t.number });
+    return chart({ name: 'pareto', title: 'Pareto front', xlabel: 'objective 0', ylabel: 'objective 1',
+                   series: [{ kind: 'points', points: complete.filter((t) => !front.has(t.number)).map(pt), color: '#9ab' },
+                            { kind: 'points', points: complete.filter((t) => front.has(t.number)).map(pt), color: '#d62728', cls: 'pt front' }],
+                   legend: [['dominated', '#9ab'], ['Pareto front', '#d62728']] });
+  }
+
+  // Parallel coordinates: one vertical axis a parameter (log axes for log parameters, choices
+  // for categoricals) and one an objective; a line per COMPLETE trial, coloured by its value.
+  function parallelChart(study, infos) {
+    const axes = infos.map((info) => ({ label: info.name, info, get: (t) => plotValue(info, t.params[info.name]) }));
+    study.directions.forEach((d, i) => axes.push({ label: objectiveName(study, i), info: {}, get: (t) => t.values[i] }));
+    const trials = study.trials.filter((t) => t.state === 'COMPLETE' && t.values &&
+                                              axes.every((a) => a.get(t) !== undefined && a.get(t) !== null));
+    const W = Math.max(560, 130 * axes.length), H = 320, T = 30, B = 40, L = 100, R = 50;
+    const root = s('svg', { xmlns: SVG_NS, width: W, height: H, viewBox: `0 0 ${W} ${H}`,
+                            'font-family': 'sans-serif', 'font-size': 11, 'data-chart': 'parallel' });
+    root.appendChild(s('rect', { x: 0, y: 0, width: W, height: H, fill: 'white' }));
+    const xAt = (i) => L + (W - L - R) * (axes.length === 1 ? 0.5 : i / (axes.length - 1));
+    const scales = axes.map((a) => makeScale(trials.map(a.get), a.info.log, H - B, T, a.info.choices));
+    const objective = axes.length - study.directions.length;
+    const values = trials.map((t) => t.values[0]).filter((v) => v !== null);
+    const vlo = Math.min(...values), vhi = Math.max(...values);
+    const colour = (v) => {
+      let f = vhi > vlo ? (v - vlo) / (vhi - vlo) : 0.5;
+      if (study.directions[0] === 'MAXIMIZE') f = 1 - f;  // good trials blue, bad red
+      return `rgb(${Math.round(40 + 200 * f)},${Math.round(100 + 40 * (1 - Math.abs(f - 0.5) * 2))},${Math.round(220 - 180 * f)})`;
+    };
+    for (const t of trials) {
+      const ys = axes.map((a, i) => scales[i].map(a.get(t)));
+      if (ys.some((y) => !isFinite(y))) continue;
+      const d = ys.map((y, i) => `${i ? 'L' : 'M'}${xAt(i)},${y}`).join('');
+      const path = s('path', { d, fill: 'none', stroke: colour(t.values[0]), 'stroke-opacity': 0.7,
+                               'stroke-width': 1.3, class: 'line', 'data-trial': t.number });
+      path.appendChild(s('title', {}, `trial ${t.number}: ${fmt(t.values[0])}`));
+      root.appendChild(path);
+    }
+    axes.forEach((a, i) => {
+      const x = xAt(i);
+      root.appendChild(s('line', { x1: x, x2: x, y1: T, y2: H - B, stroke: i >= objective ? '#000' : '#555', 'stroke-width': 1.5 }));
+      root.appendChild(s('text', { x, y: H - B + 18, 'text-anchor': 'middle', fill: '#000' }, a.label + (a.info.log ? ' (log)' : '')));
+      for (const tk of scales[i].ticks) {
+        const y = scales[i].map(tk.v);
+        if (y < T - 0.5 || y > H - B + 0.5) continue;
+        root.appendChild(s('line', { x1: x - 3, x2: x, y1: y, y2: y, stroke: '#555' }));
+        root.appendChild(tickLabel({ x: x - 5, y: y + 4, 'text-anchor': 'end', fill: '#333', 'font-size': 10 }, tk));
+      }
+    });
+    root.setAttribute('data-lines', trials.length);
+    return figure('Parallel coordinates', root, 'parallel');
+  }
+
+  // ------------------------------------------------------------------ the trial table
+  const tableState = { key: 'number', desc: false, filter: '', state: '' };
+
+  function trialTable(study, infos) {
+    const nObj = study.directions.length;
+    const columns = [
+      { key: 'number', label: '#', get: (t) => t.number },
+      { key: 'state', label: 'state', get: (t) => t.state },
+      ...study.directions.map((d, i) => ({ key: 'value' + i, label: nObj === 1 ? 'value' : 'value ' + i,
+                                           get: (t) => (t.values ? t.values[i] : null) })),
+      ...infos.map((info) => ({ key: 'param:' + info.name, label: info.name, get: (t) => t.params[info.name] })),
+      { key: 'steps', label: 'steps', get: (t) => Object.keys(t.intermediate_values).length },
+      { key: 'duration', label: 'duration (s)', get: (t) => t.duration },
+    ];
+    const tbody = h('tbody', {});
+    const count = h('span', { class: 'count' });
+    const fill = () => {
+      const col = columns.find((c) => c.key === tableState.key) || columns[0];
+      const needle = tableState.filter.toLowerCase();
+      const rows = study.trials.filter((t) => (!tableState.state || t.state === tableState.state) &&
+        (!needle || columns.some((c) => fmt(c.get(t)).toLowerCase().includes(needle))));
+      const cmp = (a, b) => {
+        const x = col.get(a), y = col.get(b);
+        if (x === y) return a.number - b.number;
+        if (x === null || x === undefined) return 1;
+        if (y === null || y === undefined) return -1;
+        const r = typeof x === 'number' && typeof y === 'number' ? x - y : fmt(x).localeCompare(fmt(y));
+        return tableState.desc ? -r : r;
+      };
+      rows.sort(cmp);
+      tbody.replaceChildren(...rows.map((t) => h('tr', { 'data-trial': t.number },
+        ...columns.map((c, i) => h('td', { class: c.key === 'state' ? 'state-' + t.state : '' },
+          i === 0 ? h('a', { href: trialHref(study.name, t.number) }, String(t.number)) : fmt(c.get(t)))))));
+      count.textContent = `${rows.length} of ${study.trials.length} trials`;
+    };
+    const head = h('tr', {}, ...columns.map((c) => {
+      const th = h('th', { 'data-key': c.key }, c.label, tableState.key === c.key ? (tableState.desc ? ' ▼' : ' ▲') : '');
+      th.onclick = () => {
+        tableState.desc = tableState.key === c.key ? !tableState.desc : false;
+        tableState.key = c.key;
+        for (const other of head.children) other.lastChild.textContent = '';
+        th.lastChild.textContent = tableState.desc ? ' ▼' : ' ▲';
+        fill();
+      };
+      return th;
+    }));
+    const filter = h('input', { type: 'search', placeholder: 'filter', value: tableState.filter, id: 'trial-filter' });
+    filter.oninput = () => { tableState.filter = filter.value; fill(); };
+    const state = h('select', { id: 'state-filter' }, h('option', { value: '' }, 'all states'),
+                    ...STATES.map((st) => h('option', { value: st }, st)));
+    state.value = tableState.state;
+    state.onchange = () => { tableState.state = state.value; fill(); };
+    fill();
+    return h('section', { class: 'trials' }, h('h2', {}, 'Trials'), h('div', { class: 'controls' }, filter, ' ', state, ' ', count),
+             h('table', { class: 'table', id: 'trial-table' }, h('thead', {}, head), tbody));
+  }
+
+  // ------------------------------------------------------------------ pages
+  function countsText(counts) {
+    return STATES.filter((st) => counts[st]).map((st) => `${counts[st]} ${st.toLowerCase()}`).join(', ') || 'no trials';
+  }
+
+  function renderStudies(studies) {
+    document.title = 'knob dashboard';
+    const rows = studies.map((st) => h('tr', {},
+      h('td', {}, h('a', { href: studyHref(st.name), class: 'study-link' }, st.name)),
+      h('td', {}, st.directions.join(', ')),
+      ...STATES.map((state) => h('td', { class: 'num' }, String(st.counts[state]))),
+      h('td', { class: 'num' }, st.best ? fmt(st.best.values[0]) + ` (#${st.best.number})` : '—'),
+      h('td', {}, st.last_update || '—')));
+    show(h('h1', {}, 'Studies'),
+      studies.length ? h('table', { class: 'table', id: 'studies' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'study'), h('th', {}, 'direction(s)'),
+          ...STATES.map((state) => h('th', {}, state.toLowerCase())), h('th', {}, 'best value'), h('th', {}, 'last update'))),
+        h('tbody', {}, ...rows)) : h('p', {}, 'This storage holds no studies.'));
+  }
+
+  function renderStudy(study) {
+    document.title = study.name + ' — knob';
+    const infos = study.params.map(paramInfo);
+    const withCurves = study.trials.filter((t) => Object.keys(t.intermediate_values).length);
+    const best = study.best ? `best ${fmt(study.best.values[0])} (trial ${study.best.number})`
+      : study.directions.length > 1 ? `${study.best_trials.length} trials on the Pareto front` : 'no complete trial yet';
+    const charts = [...historyCharts(study)];
+    if (study.directions.length > 1) charts.push(paretoChart(study));
+    if (withCurves.length) charts.push(intermediateChart(study.trials, 'intermediate'));
+    if (infos.length) charts.push(parallelChart(study, infos));
+    charts.push(...sliceCharts(study, infos));
+    show(
+      embedded ? null : h('nav', {}, h('a', { href: '/' }, '← studies')),
+      h('h1', { id: 'study-name' }, study.name),
+      h('p', { class: 'summary' }, study.directions.join(', ').toLowerCase(), ' · ', countsText(study.counts), ' · ', best,
+        ' · last update ', study.last_update || '—'),
+      h('div', { class: 'charts' }, ...charts),
+      trialTable(study, infos));
+  }
+
+  // "float in [0.0001, 0.1], log", "int in [8, 256], step 8", "one of sgd, adam".
+  function distributionText(d) {
+    if (!d) return '—';
+    const a = d.attributes || {};
+    if (d.name === 'CategoricalDistribution') return 'one of ' + a.choices.map(fmt).join(', ');
+    const kind = d.name === 'IntDistribution' ? 'int' : 'float';
+    return `${kind} in [${fmt(a.low)}, ${fmt(a.high)}]` + (a.log ? ', log' : '') +
+           (a.step !== null && a.step !== undefined && a.step !== 1 ? `, step ${fmt(a.step)}` : '');
+  }
+
+  function keyValueTable(id, header, entries) {
+    return h('table', { class: 'table', id }, h('thead', {}, h('tr', {}, ...header.map((x) => h('th', {}, x)))),
+             h('tbody', {}, ...entries.map((row) => h('tr', {}, ...row.map((x) => h('td', {}, x))))));
+  }
+
+  function renderTrial(t) {
+    document.title = `trial ${t.number} of ${t.study} — knob`;
+    const state = h('span', { class: 'state-' + t.state }, t.state);
+    const values = t.values ? t.values.map((v, i) => [t.directions.length === 1 ? 'value' : 'value ' + i, fmt(v)]) : [];
+    show(
+      h('nav', {}, h('a', { href: studyHref(t.study) }, '← ', t.study)),
+      h('h1', {}, `Trial ${t.number}`),
+      h('p', { class: 'summary' }, 'state ', state, ' · started ', t.datetime_start || '—', ' · finished ',
+        t.datetime_complete || '—', t.duration !== null ? ` · ${fmt(t.duration)} s` : ''),
+      t.fail_reason !== null ? h('pre', { class: 'fail-reason', id: 'fail-reason' }, fmt(t.fail_reason)) : null,
+      values.length ? keyValueTable('values', ['objective', 'value'], values) : null,
+      h('h2', {}, 'Parameters'),
+      keyValueTable('params', ['name', 'value', 'distribution'],
+        Object.entries(t.params).map(([k, v]) => [k, fmt(v), distributionText(t.distributions[k])])),
+      Object.keys(t.intermediate_values).length ? h('div', { class: 'charts' }, intermediateChart([t], 'trial-intermediate')) : null,
+      Object.keys(t.intermediate_values).length ? keyValueTable('intermediate', ['step', 'value'],
+        Object.entries(t.intermediate_values).map(([k, v]) => [k, fmt(v)])) : null,
+      h('h2', {}, 'User attributes'),
+      Object.keys(t.user_attrs).length
+        ? keyValueTable('user-attrs', ['key', 'value'], Object.entries(t.user_attrs).map(([k, v]) => [k, fmt(v)]))
+        : h('p', {}, 'none'));
+  }
+
+  function renderError(message) {
+    show(h('nav', {}, h('a', { href: '/' }, '← studies')), h('p', { class: 'error' }, message));
+  }
+
+  // ------------------------------------------------------------------ data sources
+  // Dashboard: fetch the page's JSON, render when it changed, poll while the page is open.
+  function poll(url, render) {
+    let last = null;
+    const tick = () => {
+      fetch(url, { cache: 'no-store' })
+        .then((r) => r.text().then((text) => ({ ok: r.ok, text })))
+        .then(({ ok, text }) => {
+          if (text !== last) {
+            last = text;
+            if (ok) render(JSON.parse(text));
+            else renderError(JSON.parse(text).error);
+          }
+        })
+        .catch((e) => renderError('cannot reach the dashboard: ' + e))
+        .finally(() => setTimeout(tick, POLL_MS));
+    };
+    tick();
+  }
+
+  if (embedded) {  // the report: one study, its trials behind #trial=N
+    const study = JSON.parse(embedded.textContent);
+    const route = () => {
+      const m = /^#trial=(\d+)$/.exec(location.hash);
+      const t = m && study.trials.find((x) => x.number === Number(m[1]));
+      if (t) renderTrial(Object.assign({ study: study.name, directions: study.directions }, t));
+      else renderStudy(study);
+    };
+    window.addEventListener('hashchange', route);
+    route();
+  } else {
+    const q = new URLSearchParams(location.search);
+    if (location.pathname === '/study') {
+      poll('/api/study?name=' + encodeURIComponent(q.get('name') || ''), renderStudy);
+    } else if (location.pathname === '/trial') {
+      poll('/api/trial?study=' + encodeURIComponent(q.get('study') || '') + '&number=' +
+           encodeURIComponent(q.get('number') || ''), renderTrial);
+    } else {
+      poll('/api/studies', renderStudies);
+    }
+  }
+})();
