@@ -1,11 +1,12 @@
-// TpeSampler under a HyperbandPruner (BOHB-like): the model for a trial sees only its
-// bracket's trials (brackets with disjoint good regions; Optuna 3.1's observation counts
-// replayed; an "auto" max_resource that splits the trials once known), one bracket is the
-// plain study, and TPE beats random search inside Hyperband on a learning curve.
+// TpeSampler and GpSampler under a HyperbandPruner (BOHB-like): the model for a trial sees
+// only its bracket's trials (brackets with disjoint good regions; Optuna 3.1's observation
+// counts replayed; an "auto" max_resource that splits the trials once known), one bracket is
+// the plain study, and TPE beats random search inside Hyperband on a learning curve.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "bohb_golden.h"
 #include "knob/core/error.h"
 #include "knob/storage/in_memory_storage.h"
+#include "knob/tuner/gp_sampler.h"
 #include "knob/tuner/hyperband_pruner.h"
 #include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
@@ -51,25 +53,26 @@ struct CountingTpe {
   }
 };
 
-TEST(TpeUnderHyperband, ModelSeesOnlyItsBracket) {
-  // Each bracket has its own optimum, far from the others': a model that mixed brackets
-  // would put a good part of its samples near the other brackets' optima.
+// Each bracket has its own optimum, far from the others': a model that mixed brackets would
+// put a good part of its samples near the other brackets' optima. Runs `n_trials` with
+// `make(seed)` for three seeds and checks the second half.
+void expect_each_bracket_finds_its_optimum(
+    const std::function<std::shared_ptr<Sampler>(uint64_t)>& make, int64_t n_trials) {
   const std::vector<double> target = {0.1, 0.5, 0.9};
   for (uint64_t seed : {1, 2, 3}) {
     auto pruner = std::make_shared<HyperbandPruner>(
         HyperbandPrunerOptions().min_resource(1).max_resource(9).reduction_factor(3));
     ASSERT_EQ(pruner->n_brackets(), 3);
-    auto study = study_with(
-        std::make_shared<TpeSampler>(TpeOptions().seed(seed).n_startup_trials(5)), pruner);
+    auto study = study_with(make(seed), pruner);
     study.optimize(
         [&](Trial& t) {
           const double x = t.suggest_float("x", 0, 1);
           return std::abs(x - target[pruner->bracket_of(study.study_name(), t.number())]);
         },
-        150);
+        n_trials);
     std::vector<int> near(3), late(3), other(3);
     for (const auto& t : study.trials()) {
-      if (t.number < 75) continue;
+      if (t.number < n_trials / 2) continue;
       const auto b = static_cast<size_t>(pruner->bracket_of(study, t));
       ++late[b];
       const double x = t.internal_params.at("x");
@@ -78,14 +81,30 @@ TEST(TpeUnderHyperband, ModelSeesOnlyItsBracket) {
     }
     for (size_t b = 0; b < 3; ++b) {
       ASSERT_GT(late[b], 5) << "seed " << seed << " bracket " << b;
-      // Seen here: at least 9 of 17 near the bracket's optimum and at most 2 near another's;
-      // with all trials in one model: as few as 0 of 21, and up to 20 near another's.
       EXPECT_GT(near[b], 0.4 * late[b]) << "seed " << seed << " bracket " << b << ": " << near[b]
                                         << " of " << late[b] << " trials near " << target[b];
       EXPECT_LT(other[b], 0.2 * late[b]) << "seed " << seed << " bracket " << b << ": " << other[b]
                                          << " of " << late[b] << " trials near another optimum";
     }
   }
+}
+
+TEST(TpeUnderHyperband, ModelSeesOnlyItsBracket) {
+  // Seen here: at least 9 of 17 late trials near the bracket's optimum and at most 2 near
+  // another's; with all trials in one model: as few as 0 of 21, and up to 20 near another's.
+  expect_each_bracket_finds_its_optimum(
+      [](uint64_t seed) {
+        return std::make_shared<TpeSampler>(TpeOptions().seed(seed).n_startup_trials(5));
+      },
+      150);
+}
+
+TEST(GpUnderHyperband, ModelSeesOnlyItsBracket) {
+  expect_each_bracket_finds_its_optimum(
+      [](uint64_t seed) {
+        return std::make_shared<GpSampler>(GpOptions().seed(seed).n_startup_trials(5));
+      },
+      90);
 }
 
 TEST(TpeUnderHyperband, SeesAsManyTrialsAsOptunaInEachBracket) {
@@ -182,6 +201,17 @@ TEST(TpeUnderHyperband, OneBracketIsTheWholeStudy) {
     b.optimize(mixed, 30);
     EXPECT_EQ(params_of(a), params_of(b)) << "multivariate " << multivariate;
   }
+}
+
+TEST(GpUnderHyperband, OneBracketIsTheWholeStudy) {
+  auto options = GpOptions().seed(9).n_startup_trials(5);
+  auto a = study_with(std::make_shared<GpSampler>(options), std::make_shared<NopPruner>());
+  auto b = study_with(
+      std::make_shared<GpSampler>(options),
+      std::make_shared<HyperbandPruner>(HyperbandPrunerOptions().min_resource(4).max_resource(4)));
+  a.optimize(testing::branin, 20);
+  b.optimize(testing::branin, 20);
+  EXPECT_EQ(params_of(a), params_of(b));
 }
 
 TEST(TpeUnderHyperband, BeatsRandomUnderHyperbandOnALearningCurve) {

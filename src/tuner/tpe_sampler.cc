@@ -7,9 +7,9 @@
 #include <set>
 #include <tuple>
 
+#include "bracket_split.h"
 #include "intersection_search_space.h"
 #include "knob/core/error.h"
-#include "knob/tuner/hyperband_pruner.h"
 #include "knob/tuner/study.h"
 #include "parzen_estimator.h"
 
@@ -119,9 +119,7 @@ struct Bracket {
 
 struct TpeSampler::Cache {
   int64_t study_id = -1;
-  // The Hyperband pruner (and its bracket count) the trials were split by; null: one bracket.
-  const HyperbandPruner* hyperband = nullptr;
-  int64_t n_brackets = 0;
+  detail::BracketSplit split;  // how `brackets` were split
   int64_t refreshed_for = -1;  // trial id of the last refresh
   std::set<int64_t> finished_numbers;
   std::map<int64_t, Bracket> brackets;     // by bracket id
@@ -135,11 +133,10 @@ struct TpeSampler::Cache {
   std::vector<char> below;
 
   // Forgets the trials read (the told ones stay pending).
-  void reset(int64_t id, const HyperbandPruner* pruner) {
+  void reset(int64_t id, detail::BracketSplit by) {
     auto told = std::move(pending);
     *this = Cache();
-    study_id = id, hyperband = pruner, pending = std::move(told);
-    n_brackets = pruner ? pruner->n_brackets() : 0;
+    study_id = id, split = by, pending = std::move(told);
   }
   void add_finished(int64_t bracket, Observation o) {
     if (finished_numbers.insert(o.number).second) brackets[bracket].add(std::move(o));
@@ -170,20 +167,13 @@ TpeSampler::~TpeSampler() = default;
 
 void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
   Cache& c = *cache_;
-  // Under a HyperbandPruner the model sees only the asked trial's bracket (Optuna's
-  // _filter_study). The brackets appear once an "auto" max_resource is known: then the
-  // trials are split again.
-  const auto* hyperband = dynamic_cast<const HyperbandPruner*>(&study.pruner());
-  if (c.study_id != study.study_id() || c.hyperband != hyperband ||
-      (hyperband && c.n_brackets != hyperband->n_brackets())) {
-    c.reset(study.study_id(), hyperband);
-  }
+  // Under a HyperbandPruner the model sees only the asked trial's bracket.
+  const auto split = detail::BracketSplit::of(study);
+  if (c.study_id != study.study_id() || c.split != split) c.reset(study.study_id(), split);
   if (c.refreshed_for == trial.trial_id) return;
   c.refreshed_for = trial.trial_id;
   const double sign = study.direction() == StudyDirection::kMaximize ? -1.0 : 1.0;
-  auto bracket_of = [&](int64_t number) {
-    return hyperband ? hyperband->bracket_of(study.study_name(), number) : 0;
-  };
+  auto bracket_of = [&](int64_t number) { return split.bracket_of(study, number); };
 
   // Finished trials never change and are never removed, so the stored count says whether
   // anything is new. Usually the new ones are those told in this process (after_trial);

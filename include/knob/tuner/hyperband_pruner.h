@@ -6,8 +6,9 @@
 // as in Optuna, so Optuna and knob workers can share a study.
 //
 // In Optuna, samplers under a HyperbandPruner see only the trials of the asked trial's bracket.
-// knob's TpeSampler does the same (bracket_of() on Study::pruner()): with it, a study is
-// BOHB-like, model-based sampling inside each bracket. knob's other samplers see all trials.
+// knob's TpeSampler and GpSampler do the same (bracket_of() on Study::pruner()): with TPE a
+// study is BOHB-like, model-based sampling inside each bracket. knob's CmaEsSampler, QMC and
+// grid samplers see all trials (unlike Optuna's).
 //
 // Example:
 //   auto pruner = std::make_shared<knob::HyperbandPruner>(
