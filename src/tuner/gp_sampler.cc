@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "bracket_split.h"
 #include "gaussian_process.h"
 #include "intersection_search_space.h"
 #include "knob/core/error.h"
@@ -115,20 +116,27 @@ struct Observation {
   std::map<std::string, double> params;
 };
 
-}  // namespace
-
-struct GpSampler::Cache {
-  int64_t study_id = -1;
-  int64_t refreshed_for = -1;             // trial id of the last refresh
-  std::set<int64_t> complete_numbers;     // COMPLETE trials read so far
+// The COMPLETE trials of one Hyperband bracket, or of the whole study without Hyperband.
+struct Bracket {
   std::vector<Observation> observations;  // those with a finite value, by number
   std::optional<std::map<std::string, Distribution>> intersection;
   // The last fit, reused (or warm-started from) for the same space.
   std::vector<std::pair<std::string, Distribution>> fitted_space;
   size_t fitted_n = 0;
   detail::GpHyperparameters fitted;
+};
 
-  void reset(int64_t id) { *this = Cache(), study_id = id; }
+}  // namespace
+
+struct GpSampler::Cache {
+  int64_t study_id = -1;
+  detail::BracketSplit split;          // how `brackets` were split
+  int64_t refreshed_for = -1;          // trial id of the last refresh
+  std::set<int64_t> complete_numbers;  // COMPLETE trials read so far
+  std::map<int64_t, Bracket> brackets;
+  Bracket* current = nullptr;  // the asked trial's
+
+  void reset(int64_t id, detail::BracketSplit by) { *this = Cache(), study_id = id, split = by; }
 };
 
 GpSampler::GpSampler(GpOptions options)
@@ -148,9 +156,12 @@ GpSampler::~GpSampler() = default;
 
 void GpSampler::refresh(Study& study, const FrozenTrial& trial) {
   Cache& c = *cache_;
-  if (c.study_id != study.study_id()) c.reset(study.study_id());
+  // Under a HyperbandPruner the model sees only the asked trial's bracket.
+  const auto split = detail::BracketSplit::of(study);
+  if (c.study_id != study.study_id() || c.split != split) c.reset(study.study_id(), split);
   if (c.refreshed_for == trial.trial_id) return;
   c.refreshed_for = trial.trial_id;
+  c.current = &c.brackets[split.bracket_of(study, trial.number)];
   // COMPLETE trials never change and are never removed: the stored count says whether any
   // are new (told by this process or another one).
   const auto stored =
@@ -158,13 +169,14 @@ void GpSampler::refresh(Study& study, const FrozenTrial& trial) {
   if (stored == c.complete_numbers.size()) return;
   for (const auto& t : study.trials({TrialState::kComplete})) {
     if (!c.complete_numbers.insert(t.number).second) continue;
-    detail::intersect_search_space(c.intersection, t.distributions);
+    Bracket& b = c.brackets[split.bracket_of(study, t.number)];
+    detail::intersect_search_space(b.intersection, t.distributions);
     if (t.values.empty() || !std::isfinite(t.values[0])) continue;
     Observation o{t.number, t.values[0], t.internal_params};
     auto at =
-        std::upper_bound(c.observations.begin(), c.observations.end(), o.number,
+        std::upper_bound(b.observations.begin(), b.observations.end(), o.number,
                          [](int64_t number, const Observation& x) { return number < x.number; });
-    c.observations.insert(at, std::move(o));
+    b.observations.insert(at, std::move(o));
   }
 }
 
@@ -173,8 +185,8 @@ std::map<std::string, Distribution> GpSampler::infer_relative_search_space(
   if (study.is_multi_objective()) return {};
   refresh(study, trial);
   std::map<std::string, Distribution> out;
-  if (cache_->intersection) {
-    for (const auto& [name, d] : *cache_->intersection) {
+  if (cache_->current->intersection) {
+    for (const auto& [name, d] : *cache_->current->intersection) {
       if (!is_single(d)) out.emplace(name, d);
     }
   }
@@ -185,7 +197,7 @@ std::map<std::string, double> GpSampler::sample_relative(
     Study& study, const FrozenTrial& trial, const std::map<std::string, Distribution>& space) {
   if (space.empty() || study.is_multi_objective()) return {};
   refresh(study, trial);
-  Cache& c = *cache_;
+  Bracket& c = *cache_->current;
   const std::vector<std::pair<std::string, Distribution>> dims(space.begin(), space.end());
   std::vector<Encoder> encoders;
   std::vector<bool> categorical;

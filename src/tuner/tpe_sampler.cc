@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "bracket_split.h"
 #include "intersection_search_space.h"
 #include "knob/core/error.h"
 #include "knob/tuner/study.h"
@@ -97,33 +98,48 @@ void add_to_groups(std::vector<std::map<std::string, Distribution>>& groups,
   groups = std::move(next);
 }
 
-}  // namespace
-
-struct TpeSampler::Cache {
-  int64_t study_id = -1;
-  int64_t refreshed_for = -1;         // trial id of the last refresh
+// The finished trials of one Hyperband bracket, or of the whole study without Hyperband.
+struct Bracket {
   std::vector<Observation> finished;  // COMPLETE and PRUNED, by number
-  std::set<int64_t> finished_numbers;
-  std::map<int64_t, Observation> pending;  // told in this process, maybe not yet stored
-  std::vector<Observation> running;        // constant_liar only
-  // The observations in trial-number order and, for each, whether it is among the best
-  // gamma(n) (computed once per ask, shared by all parameters of the trial).
-  std::vector<const Observation*> all;
-  std::vector<char> below;
-  // Search spaces of the finished trials, kept up to date as trials are added.
+  // Their search spaces, kept up to date as trials are added.
   std::optional<std::map<std::string, Distribution>> intersection;
   std::vector<std::map<std::string, Distribution>> groups;
 
-  void reset(int64_t id) { *this = Cache(), study_id = id; }
-
-  void add_finished(Observation o) {
-    if (!finished_numbers.insert(o.number).second) return;
+  void add(Observation o) {
     detail::intersect_search_space(intersection, o.distributions);
     add_to_groups(groups, o.distributions);
     auto at =
         std::upper_bound(finished.begin(), finished.end(), o.number,
                          [](int64_t number, const Observation& x) { return number < x.number; });
     finished.insert(at, std::move(o));
+  }
+};
+
+}  // namespace
+
+struct TpeSampler::Cache {
+  int64_t study_id = -1;
+  detail::BracketSplit split;  // how `brackets` were split
+  int64_t refreshed_for = -1;  // trial id of the last refresh
+  std::set<int64_t> finished_numbers;
+  std::map<int64_t, Bracket> brackets;     // by bracket id
+  std::map<int64_t, Observation> pending;  // told in this process, maybe not yet stored
+  // The asked trial's bracket, and its running trials (constant_liar only).
+  const Bracket* current = nullptr;
+  std::vector<Observation> running;
+  // The observations in trial-number order and, for each, whether it is among the best
+  // gamma(n) (computed once per ask, shared by all parameters of the trial).
+  std::vector<const Observation*> all;
+  std::vector<char> below;
+
+  // Forgets the trials read (the told ones stay pending).
+  void reset(int64_t id, detail::BracketSplit by) {
+    auto told = std::move(pending);
+    *this = Cache();
+    study_id = id, split = by, pending = std::move(told);
+  }
+  void add_finished(int64_t bracket, Observation o) {
+    if (finished_numbers.insert(o.number).second) brackets[bracket].add(std::move(o));
   }
 };
 
@@ -151,10 +167,13 @@ TpeSampler::~TpeSampler() = default;
 
 void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
   Cache& c = *cache_;
-  if (c.study_id != study.study_id()) c.reset(study.study_id());
+  // Under a HyperbandPruner the model sees only the asked trial's bracket.
+  const auto split = detail::BracketSplit::of(study);
+  if (c.study_id != study.study_id() || c.split != split) c.reset(study.study_id(), split);
   if (c.refreshed_for == trial.trial_id) return;
   c.refreshed_for = trial.trial_id;
   const double sign = study.direction() == StudyDirection::kMaximize ? -1.0 : 1.0;
+  auto bracket_of = [&](int64_t number) { return split.bracket_of(study, number); };
 
   // Finished trials never change and are never removed, so the stored count says whether
   // anything is new. Usually the new ones are those told in this process (after_trial);
@@ -163,35 +182,38 @@ void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
   const auto stored =
       static_cast<size_t>(storage.n_trials(study.study_id(), TrialState::kComplete) +
                           storage.n_trials(study.study_id(), TrialState::kPruned));
-  if (stored != c.finished.size()) {
-    if (stored == c.finished.size() + c.pending.size()) {
-      for (auto& [number, o] : c.pending) c.add_finished(std::move(o));
+  if (stored != c.finished_numbers.size()) {
+    if (stored == c.finished_numbers.size() + c.pending.size()) {
+      for (auto& [number, o] : c.pending) c.add_finished(bracket_of(number), std::move(o));
       c.pending.clear();
     } else {
       for (const auto& t : study.trials({TrialState::kComplete, TrialState::kPruned})) {
         if (c.finished_numbers.count(t.number)) continue;
-        if (auto o = observe(t, sign)) c.add_finished(std::move(*o));
+        if (auto o = observe(t, sign)) c.add_finished(bracket_of(t.number), std::move(*o));
         c.pending.erase(t.number);
       }
     }
   }
+  const int64_t bracket = bracket_of(trial.number);
+  c.current = &c.brackets[bracket];
   c.running.clear();
   if (options_.constant_liar()) {
     for (const auto& t : study.trials({TrialState::kRunning})) {
-      if (c.finished_numbers.count(t.number)) continue;
+      if (c.finished_numbers.count(t.number) || bracket_of(t.number) != bracket) continue;
       if (auto o = observe(t, sign)) c.running.push_back(std::move(*o));
     }
   }
 
   // Trial-number order (as Optuna's get_trials), then the best gamma(n) by a stable sort.
   c.all.clear();
-  c.all.reserve(c.finished.size() + c.running.size());
-  for (const auto& o : c.finished) c.all.push_back(&o);
+  const std::vector<Observation>& finished = c.current->finished;
+  c.all.reserve(finished.size() + c.running.size());
+  for (const auto& o : finished) c.all.push_back(&o);
   for (const auto& o : c.running) c.all.push_back(&o);
   std::stable_sort(c.all.begin(), c.all.end(), [](const Observation* a, const Observation* b) {
     return a->number < b->number;
   });
-  const int n = static_cast<int>(c.finished.size());
+  const int n = static_cast<int>(finished.size());
   const int n_below = options_.gamma()(n);
   KNOB_CHECK(n_below >= 0, "gamma", "gamma(" + std::to_string(n) + ") = " + std::to_string(n_below),
              "must return a number >= 0");
@@ -208,7 +230,8 @@ void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
 std::map<std::string, double> TpeSampler::sample_space(
     const std::vector<std::pair<std::string, Distribution>>& space) {
   const Cache& c = *cache_;
-  if (space.empty() || static_cast<int>(c.finished.size()) < options_.n_startup_trials()) return {};
+  if (space.empty() || static_cast<int>(c.current->finished.size()) < options_.n_startup_trials())
+    return {};
   // Columns of the trials that have the parameters (Optuna masks by the first one; a group's
   // parameters appear together).
   const size_t dims = space.size();
@@ -261,13 +284,13 @@ std::map<std::string, Distribution> TpeSampler::infer_relative_search_space(
   refresh(study, trial);
   std::map<std::string, Distribution> out;
   if (options_.group()) {
-    for (const auto& group : cache_->groups) {
+    for (const auto& group : cache_->current->groups) {
       for (const auto& [name, d] : group) {
         if (!is_single(d)) out.emplace(name, d);
       }
     }
-  } else if (cache_->intersection) {
-    for (const auto& [name, d] : *cache_->intersection) {
+  } else if (cache_->current->intersection) {
+    for (const auto& [name, d] : *cache_->current->intersection) {
       if (!is_single(d)) out.emplace(name, d);
     }
   }
@@ -280,7 +303,7 @@ std::map<std::string, double> TpeSampler::sample_relative(
   refresh(study, trial);
   if (!options_.group()) return sample_space({space.begin(), space.end()});
   std::map<std::string, double> out;
-  for (const auto& group : cache_->groups) {
+  for (const auto& group : cache_->current->groups) {
     std::vector<std::pair<std::string, Distribution>> sub;
     for (const auto& [name, d] : group) {
       auto it = space.find(name);

@@ -12,6 +12,9 @@
 // observations: O(n³) for the fit (hyperparameters are refitted, warm-started, while n < 100
 // and then each time n has grown by 5%), plus O(n²) per scored candidate.
 //
+// Under a HyperbandPruner the GP for a trial is fitted only to the COMPLETE trials of that
+// trial's bracket (as Optuna's samplers see only the bracket), one cache per bracket.
+//
 // Example:
 //   auto sampler = std::make_shared<knob::GpSampler>(knob::GpOptions().seed(42));
 //   auto study = knob::create_study(knob::StudyOptions().sampler(sampler));

@@ -5,12 +5,20 @@
 // brackets' budgets ceil(n_brackets * rf^s / (s + 1)), s = n_brackets - 1 - b: the same bracket
 // as in Optuna, so Optuna and knob workers can share a study.
 //
-// In Optuna, samplers under a HyperbandPruner see only the trials of the asked trial's bracket;
-// a knob sampler that wants the same uses bracket_of() (knob's samplers do not yet).
+// In Optuna, samplers under a HyperbandPruner see only the trials of the asked trial's bracket.
+// knob's TpeSampler and GpSampler do the same (bracket_of() on Study::pruner()): with TPE a
+// study is BOHB-like, model-based sampling inside each bracket. knob's CmaEsSampler, QMC and
+// grid samplers see all trials (unlike Optuna's).
 //
 // Example:
 //   auto pruner = std::make_shared<knob::HyperbandPruner>(
 //       knob::HyperbandPrunerOptions().min_resource(1).max_resource(81).reduction_factor(3));
+//
+// Example (BOHB-like):
+//   auto study = knob::create_study(
+//       knob::StudyOptions()
+//           .sampler(std::make_shared<knob::TpeSampler>(knob::TpeOptions().seed(42)))
+//           .pruner(pruner));
 #pragma once
 
 #include <optional>

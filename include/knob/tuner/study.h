@@ -88,6 +88,7 @@ class Study {
   Storage& storage() { return *storage_; }
   std::shared_ptr<Storage> storage_ptr() { return storage_; }
   Sampler& sampler() { return *sampler_; }
+  Pruner& pruner() { return *pruner_; }
 
   // Runs `objective` in trials. The objective returns a double (single objective) or a
   // std::vector<double> (one per direction). An exception other than TrialPruned marks the

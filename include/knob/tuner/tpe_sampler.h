@@ -10,10 +10,22 @@
 // are cached (they never change); each ask reads the storage's trial counts and only what
 // changed. Multi-objective studies are sampled at random.
 //
+// Under a HyperbandPruner (a BOHB-like setup) the model for a trial is built only from the
+// trials of that trial's bracket, as in Optuna: n_startup_trials, gamma and the search space
+// count per bracket, and constant_liar lies only with the bracket's running trials. Each
+// bracket keeps its own cache of finished trials.
+//
 // Example:
 //   auto sampler = std::make_shared<knob::TpeSampler>(
 //       knob::TpeOptions().n_startup_trials(10).multivariate(true).seed(42));
 //   auto study = knob::create_study(knob::StudyOptions().sampler(sampler));
+//
+// Example (BOHB-like: TPE inside Hyperband brackets):
+//   auto study = knob::create_study(
+//       knob::StudyOptions()
+//           .sampler(std::make_shared<knob::TpeSampler>(knob::TpeOptions().seed(42)))
+//           .pruner(std::make_shared<knob::HyperbandPruner>(
+//               knob::HyperbandPrunerOptions().min_resource(1).max_resource(27))));
 #pragma once
 
 #include <cstdint>
