@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "knob/core/error.h"
+#include "knob/report/tensorboard.h"
 #include "knob/train/config.h"
 #include "knob/train/trainer_plugin.h"
 #include "trainer_objective.h"
@@ -71,6 +72,7 @@ struct TrainFlags {
   std::string config;
   std::vector<std::string> overrides;
   std::string metrics;
+  std::string tensorboard;
   std::string checkpoint;
   bool resume = false;
   bool quiet = false;
@@ -117,12 +119,16 @@ void run_train(const TrainFlags& flags) {
     run_train_protocol(config);
     return;
   }
+  std::unique_ptr<TensorBoardWriter> tensorboard;
+  if (!flags.tensorboard.empty())
+    tensorboard = std::make_unique<TensorBoardWriter>(flags.tensorboard);
   std::cerr << "[knob] training " << config.model.kind << " with " << config.optimizer.kind
             << " lr "
             << (config.lr_find.use ? std::string("from the range test")
                                    : detail::format_value(config.optimizer.lr))
             << ", batch " << config.batch.size << ", " << config.train.epochs << " epochs\n";
-  TrainResult result = train_with_plugin(config, [](const EpochMetrics& m) {
+  TrainResult result = train_with_plugin(config, [&](const EpochMetrics& m) {
+    if (tensorboard) add_epoch_scalars(*tensorboard, m);
     std::printf(
         "epoch %3lld  train_loss %.4f  val_loss %.4f  val_accuracy %.4f  lr %.3g  batch %lld  "
         "%.1fs  %.0f samples/s\n",
@@ -160,6 +166,8 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   train->add_option("--set", flags->overrides, "Override a config key: table.key=value (repeat)");
   train->add_option("--metrics", flags->metrics, "Per-epoch metrics file (.csv or .jsonl)");
+  train->add_option("--tensorboard", flags->tensorboard,
+                    "Also write per-epoch scalars as TensorBoard event files in this directory");
   train->add_option("--checkpoint", flags->checkpoint,
                     "Save the training state to this file after every epoch (checkpoint.path)");
   train->add_flag("--resume", flags->resume,
