@@ -15,7 +15,7 @@ trials complete / pruned / failed, the best trial's configuration retrained by i
 and scored on the 10,000 test images, and the peak RSS of the tuning process.
 
     /usr/bin/python3 bench/e2e_fashion_mnist/run.py --knob build/knob [--budget 600]
-        [--seed 1] [--thresholds 0.885,0.89] [--no-retrain] [--sides knob,optuna]
+        [--seed 1] [--thresholds 0.885,0.89] [--no-retrain] [--sides knob,optuna] [--keep DIR]
 """
 import argparse
 import json
