@@ -21,20 +21,20 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "python"))
 from train_fmnist import read_idx  # noqa: E402  (the IDX reader of the Python example)
 
-N_VALIDATION = 10000
-
-
-def load():
-    """Training images (the last 10,000 held out) and test images, normalized by the training
-    split's mean and standard deviation, as knob's data.normalize does."""
+def load(limit=0, validation=10000):
+    """Training images (the last `validation` held out; only the first `limit` when set, as
+    knob's data.limit) and test images, normalized by the training split's mean and standard
+    deviation, as knob's data.normalize does."""
     x = torch.tensor(read_idx("train-images-idx3-ubyte.gz"), dtype=torch.float32).reshape(-1, 784)
     y = torch.tensor(read_idx("train-labels-idx1-ubyte.gz"), dtype=torch.int64)
+    if limit:
+        x, y = x[:limit], y[:limit]
     x_test = torch.tensor(read_idx("t10k-images-idx3-ubyte.gz"), dtype=torch.float32)
     y_test = torch.tensor(read_idx("t10k-labels-idx1-ubyte.gz"), dtype=torch.int64)
-    x_train, y_train = x[:-N_VALIDATION], y[:-N_VALIDATION]
+    x_train, y_train = x[:-validation], y[:-validation]
     mean, std = x_train.mean(), x_train.std()
     norm = lambda t: (t.reshape(-1, 784) - mean) / std  # noqa: E731
-    return (norm(x_train), y_train, norm(x[-N_VALIDATION:]), y[-N_VALIDATION:], norm(x_test),
+    return (norm(x_train), y_train, norm(x[-validation:]), y[-validation:], norm(x_test),
             y_test)
 
 
@@ -77,8 +77,10 @@ def main():
     ap.add_argument("--budget", type=float, default=600)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--retrain", help="a best trial's params as JSON: print its test accuracy")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N training images")
+    ap.add_argument("--validation", type=int, default=10000)
     args = ap.parse_args()
-    data = load()
+    data = load(args.limit, args.validation)
     if args.retrain:
         torch.manual_seed(args.seed)
         print(json.dumps({"test_accuracy": train(json.loads(args.retrain), data,

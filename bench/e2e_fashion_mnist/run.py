@@ -120,6 +120,8 @@ def main():
     ap.add_argument("--poll", type=float, default=0.2)
     ap.add_argument("--sides", default="knob,optuna")
     ap.add_argument("--no-retrain", action="store_true")
+    ap.add_argument("--smoke", action="store_true",
+                    help="6,000 training images, 1,000 of them for validation (the CI smoke)")
     ap.add_argument("--keep", metavar="DIR", help="write the two studies' SQLite files here")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 unless both sides ran and stored epochs (the CI smoke)")
@@ -137,9 +139,13 @@ def main():
             if side == "knob":
                 command = [os.path.abspath(args.knob), "tune", os.path.join(HERE, "knob_study.toml"),
                            "--storage", url, "--seed", str(args.seed), "--quiet"]
+                if args.smoke:
+                    command += ["--set", "data.limit=6000", "--set", "data.validation=1000"]
             else:
                 command = ["/usr/bin/python3", os.path.join(HERE, "optuna_peer.py"), "--storage",
                            url, "--budget", str(args.budget), "--seed", str(args.seed)]
+                if args.smoke:
+                    command += ["--limit", "6000", "--validation", "1000"]
             # Each side runs in a child of its own, so RUSAGE_CHILDREN of that child alone is
             # its peak RSS.
             reader, writer = os.pipe()
