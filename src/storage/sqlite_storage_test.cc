@@ -376,8 +376,8 @@ TEST_F(SqliteFileTest, OpenStorageUnderstandsOptunasUrls) {
 
 TEST(OpenStorage, MalformedUrlsAreInvalidArgumentNamingTheUrl) {
   const std::vector<std::string> urls = {
-      "sqlite:///",        "sqlite://",         "sqlite:/x.db",  "sqlite:x.db",
-      "SQLITE:///x.db",    "study.db",          "/tmp/study.db", "mysql://u@h/db",
+      "sqlite:///",         "sqlite://",         "sqlite:/x.db",  "sqlite:x.db",
+      "SQLITE:///x.db",     "study.db",          "/tmp/study.db", "mysql://u@h/db",
       "postgresql+://h/db", "redis://localhost", "memory",        " sqlite:///x.db",
   };
   for (const auto& url : urls) {
