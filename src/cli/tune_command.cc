@@ -109,7 +109,7 @@ std::vector<FrozenTrial> print_best(Study& study) {
     // Say why rather than "no COMPLETE trial": a grid that misses a parameter of the
     // objective fails every trial with the reason.
     std::string reason = "no trial ran";  // e.g. --n-trials 0 on a new study
-    for (const auto& t : study.trials()) {
+    for (const auto& t : study.trials({TrialState::kFail, TrialState::kPruned})) {
       auto it = t.system_attrs.find("fail_reason");
       if (it != t.system_attrs.end() && it->second.is_string()) {
         reason = "the last, trial " + std::to_string(t.number) +

@@ -43,6 +43,34 @@ threads = 1
 """
 
 
+# One epoch of SMALL is 16 steps at batch 128. Where an example's space assumes full training,
+# these settings make its sampled points trainable again, so the test still sees trials complete.
+EXAMPLE_STUDY_OVERRIDES = {
+    # Warm-ups of up to 1000 steps need a longer epoch: 19,000 images at batch 16.
+    "schedule_search.toml": ["--set", "data.limit=20000", "--set", "batch.size=16"],
+}
+
+
+GRID_THAT_DIVERGES = """
+[study]
+name = "tiny"
+direction = "maximize"
+sampler = "grid"
+pruner = "none"
+[search]
+"batch.size" = { choices = [32, 64, 128] }
+[optimizer]
+kind = "sgd"
+lr = 10000.0
+[data]
+limit = 2000
+validation = 500
+[train]
+epochs = 1
+threads = 1
+"""
+
+
 def knob(*args, expect=0, cwd=None):
     proc = subprocess.run([ARGS.knob, *args], capture_output=True, text=True, cwd=cwd,
                           timeout=600)
@@ -121,7 +149,8 @@ class TrainTest(unittest.TestCase):
             with self.subTest(example=name):
                 url = "sqlite:///" + os.path.join(self.dir, name + ".db")
                 proc = knob("tune", path, "--storage", url, *SMALL, "--set", "train.epochs=1",
-                            "--n-trials", "2", "--quiet")
+                            "--n-trials", "2", "--seed", "1", "--quiet",
+                            *EXAMPLE_STUDY_OVERRIDES.get(name, []))
                 self.assertIn("best value", proc.stdout)
 
     def test_conditional_parameters_are_searched_only_when_their_condition_holds(self):
@@ -425,6 +454,17 @@ class TuneConfigTest(unittest.TestCase):
         proc = knob("tune", config, "--storage", url, "--resume", expect=2)
         self.assertIn("--resume: nothing to resume", proc.stderr)
         self.assertIn("tiny", proc.stderr)
+
+    def test_grid_whose_trials_all_fail_names_the_last_that_ran(self):
+        # The grid enqueues its 3 points as WAITING trials; 2 run and diverge (SGD at lr 10000).
+        config = self.write("grid.toml", GRID_THAT_DIVERGES)
+        url = "sqlite:///" + os.path.join(self.dir, "grid.db")
+        proc = knob("tune", config, "--storage", url, "--n-trials", "2", "--quiet", expect=2)
+        self.assertIn("no trial of study 'tiny' completed; the last, trial 1, failed: ", proc.stderr)
+        self.assertIn("diverged", proc.stderr)
+        states = [t.state for t in optuna.load_study(study_name="tiny", storage=url).trials]
+        self.assertEqual(states, [optuna.trial.TrialState.FAIL] * 2 +
+                         [optuna.trial.TrialState.WAITING])
 
     def test_isolated_divergence_fails_with_the_reason(self):
         # SGD at lr 10000 diverges whatever the searched batch size and dropout.
