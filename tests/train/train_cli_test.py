@@ -43,8 +43,9 @@ threads = 1
 """
 
 
-# One epoch of SMALL is 16 steps at batch 128. Where an example's space assumes full training,
-# these settings make its sampled points trainable again, so the test still sees trials complete.
+# The example studies run with a fixed seed on one job, so their trials are the same every run
+# (two jobs draw from one sampler in either order). One epoch of SMALL is 16 steps at batch 128:
+# where an example's space assumes full training, these settings make its points trainable.
 EXAMPLE_STUDY_OVERRIDES = {
     # Warm-ups of up to 1000 steps need a longer epoch: 19,000 images at batch 16.
     "schedule_search.toml": ["--set", "data.limit=20000", "--set", "batch.size=16"],
@@ -149,7 +150,7 @@ class TrainTest(unittest.TestCase):
             with self.subTest(example=name):
                 url = "sqlite:///" + os.path.join(self.dir, name + ".db")
                 proc = knob("tune", path, "--storage", url, *SMALL, "--set", "train.epochs=1",
-                            "--n-trials", "2", "--seed", "1", "--quiet",
+                            "--n-trials", "2", "--seed", "1", "--jobs", "1", "--quiet",
                             *EXAMPLE_STUDY_OVERRIDES.get(name, []))
                 self.assertIn("best value", proc.stdout)
 
