@@ -18,6 +18,8 @@ struct ExitRequest {
 void add_study_commands(CLI::App& app);
 // knob tune: run a study on a built-in objective or, from a TOML config, on the trainer.
 void add_tune_command(CLI::App& app);
+// knob worker [CONFIG] --storage URL --study NAME: joins a study until its budget is spent.
+void add_worker_command(CLI::App& app);
 // knob train CONFIG.toml (trains through the trainer plugin, loaded on first use).
 void add_train_command(CLI::App& app);
 // knob lr-find CONFIG.toml: the learning-rate range test with its plot.

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   knob::cli::add_study_commands(app);
   knob::cli::add_tune_command(app);
+  knob::cli::add_worker_command(app);
   knob::cli::add_train_command(app);
   knob::cli::add_lr_find_command(app);
   knob::cli::add_batch_find_command(app);

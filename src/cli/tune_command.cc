@@ -1,3 +1,6 @@
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,10 +16,12 @@
 #include "commands.h"
 #include "interrupt_guard.h"
 #include "knob/core/error.h"
+#include "knob/core/text_file.h"
 #include "knob/train/config.h"
 #include "knob/tuner/command_objective.h"
 #include "knob/tuner/grid_sampler.h"
 #include "knob/tuner/study.h"
+#include "knob/tuner/study_budget.h"
 #include "knob/tuner/study_config.h"
 #include "trainer_objective.h"
 
@@ -39,9 +44,13 @@ struct TuneFlags {
   std::vector<std::string> overrides;  // --set table.key=value for the trainer config
   bool isolate = false;                // each trainer trial in a child process
   bool resume = false;                 // continue an interrupted study to its n_trials
+  bool worker = false;                 // knob worker: run until the study's stored budget is spent
   // Flags given on the command line override the config file's [study] table.
   std::map<std::string, CLI::Option*> options;
-  bool given(const std::string& name) const { return options.at(name)->count() > 0; }
+  bool given(const std::string& name) const {
+    auto it = options.find(name);
+    return it != options.end() && it->second->count() > 0;
+  }
 };
 
 // A bound check for a numeric flag. CLI11's PositiveNumber / NonNegativeNumber print their
@@ -66,6 +75,14 @@ int64_t every_core() { return std::max(1u, std::thread::hardware_concurrency());
 // trial, several trials at once, beats one trial on every core).
 int64_t jobs_from_flag(const std::string& text) {
   return text == "auto" ? every_core() : std::stoll(text);  // the validator checked the text
+}
+
+CLI::Validator jobs_validator() {
+  return CLI::Validator(
+      [number = at_least(1, true, "an integer >= 1 or auto")](std::string& input) {
+        return input == "auto" ? std::string() : number(input);
+      },
+      "N or auto");
 }
 
 // "--grid x=-5,0,5" -> {"x", {-5.0, 0.0, 5.0}}; values are numbers or strings.
@@ -172,17 +189,24 @@ void prepare_resume(Study& study, OptimizeOptions& options) {
 // prints its best trials (print_best), which it returns. Ctrl-C or SIGTERM interrupts it
 // (interrupt_guard.h) and ends knob with 130 after the best trial so far, naming `resume_command`.
 template <typename Objective>
-std::vector<FrozenTrial> run_study(const TuneFlags& flags, const StudyOptions& study_options,
-                                   OptimizeOptions options, Objective& objective,
-                                   const std::string& what, const std::string& resume_command) {
+std::vector<FrozenTrial> run_study(
+    const TuneFlags& flags, const StudyOptions& study_options, OptimizeOptions options,
+    Objective& objective, const std::string& what, const std::string& resume_command,
+    const std::function<void(Study&, OptimizeOptions&)>& prepare = {}) {
   Study study = open_study(study_options, flags.resume);
   if (flags.resume) prepare_resume(study, options);
+  if (prepare) prepare(study, options);
   std::cerr << "[knob] study '" << study.study_name() << "' in " << study_options.storage() << ": "
             << what << "\n";
   InterruptGuard guard(study);
   study.optimize(objective, options);
   if (guard.interrupted()) {
     if (!study.trials({TrialState::kComplete}).empty()) print_best(study);
+    if (flags.worker) {  // e.g. a preempted job: the other workers run them
+      const size_t again = study.enqueue_interrupted_trials().size();
+      throw ExitRequest{130, "worker interrupted; " + std::to_string(again) +
+                                 " interrupted trials were enqueued again for the other workers"};
+    }
     throw ExitRequest{130, "study '" + study.study_name() +
                                "' interrupted; the interrupted trials are stored FAIL. Continue "
                                "with: " +
@@ -262,6 +286,52 @@ void apply_flags(const TuneFlags& flags, StudyConfig& study_config) {
   if (study_config.jobs == kJobsAuto) study_config.jobs = every_core();
 }
 
+constexpr const char* kStoredConfigKey = "knob:config";
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The config and its --set overrides travel with the study (system attr "knob:config"), so a
+// `knob worker` on another machine runs the same trials without the file.
+void store_config(Study& study, const TuneFlags& flags) {
+  Json stored = {{"file", flags.config},
+                 {"toml", read_text_file(flags.config, "config")},
+                 {"set", flags.overrides}};
+  study.storage().set_study_system_attr(study.study_id(), kStoredConfigKey, stored);
+}
+
+// A study's budget and config, shared with the `knob worker`s that join it; every process
+// then stops starting trials once the study's budget is spent.
+//  - knob tune: its trials come on top of those the study counts, as Optuna's
+//    optimize(n_trials) does, and its config is the one workers run from now on;
+//    --resume keeps what the first run stored.
+//  - knob worker: a study it creates gets the config's budget as the study's total; one
+//    that has a budget keeps it.
+void share_with_workers(const TuneFlags& flags, Study& study, OptimizeOptions& options) {
+  const auto stored = study.storage().study_system_attrs(study.study_id());
+  if (!flags.worker && !flags.resume) {
+    StudyBudget budget;
+    if (options.n_trials()) {
+      budget.n_trials(trials_counted_in_budget(study.trials()) + *options.n_trials());
+    }
+    if (options.timeout()) budget.deadline(unix_now() + *options.timeout());
+    save_study_budget(study, budget);
+  } else if (flags.worker && !load_study_budget(study)) {
+    StudyBudget budget;
+    budget.n_trials(options.n_trials());
+    if (options.timeout()) budget.deadline(unix_now() + *options.timeout());
+    save_study_budget(study, budget);
+  }
+  if (!stored.count(kStoredConfigKey) || (!flags.worker && !flags.resume)) {
+    store_config(study, flags);
+  }
+  if (flags.worker) {  // the study's budget alone decides
+    options.n_trials(std::nullopt).timeout(std::nullopt);
+  }
+  options.keep_going([](Study& s) { return !study_budget_spent(s); });
+}
+
 // Runs a config's study on `objective`; returns the best trial.
 template <typename Objective>
 std::vector<FrozenTrial> run_config_study(const TuneFlags& flags, const StudyConfig& study_config,
@@ -274,6 +344,9 @@ std::vector<FrozenTrial> run_config_study(const TuneFlags& flags, const StudyCon
   if (!study_config.n_trials && !study_config.timeout && study_config.sampler != "grid") {
     options.n_trials(20);
   }
+  auto prepare = [&flags](Study& study, OptimizeOptions& o) {
+    share_with_workers(flags, study, o);
+  };
   return run_study(
       flags,
       StudyOptions()
@@ -285,7 +358,8 @@ std::vector<FrozenTrial> run_config_study(const TuneFlags& flags, const StudyCon
       options, objective,
       what + ", " + std::to_string(study_config.search.size()) + " parameters searched",
       "knob tune " + flags.config + " --study-name '" + study_config.name + "' --storage '" +
-          study_config.storage + "' --resume");
+          study_config.storage + "' --resume",
+      prepare);
 }
 
 // knob tune CONFIG.toml with [objective] command: the command, run once per trial.
@@ -390,7 +464,89 @@ void run_tune(const TuneFlags& flags) {
             << "\n";
 }
 
+// A file that lives as long as this object: the stored config of a study, for the code that
+// reads configs from files (and for `knob train` children of --isolate).
+class TemporaryFile {
+ public:
+  explicit TemporaryFile(const std::string& text) {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "knob-worker-XXXXXX.toml").string();
+    int fd = mkstemps(pattern.data(), 5);
+    KNOB_CHECK(fd >= 0, "TMPDIR", std::filesystem::temp_directory_path().string(),
+               "must be a writable directory");
+    path_ = pattern;
+    bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    close(fd);
+    KNOB_CHECK(written, "TMPDIR", path_, "must have room for the study's config");
+  }
+  ~TemporaryFile() { std::filesystem::remove(path_); }
+  TemporaryFile(const TemporaryFile&) = delete;
+  TemporaryFile& operator=(const TemporaryFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// knob worker [CONFIG]: with CONFIG, as knob tune but the budget is the study's; without it,
+// the config the study stored, and the worker's --set after the stored ones.
+void run_worker(TuneFlags flags) {
+  if (!flags.config.empty()) return run_config_tune(flags);
+  KNOB_CHECK(!flags.study_name.empty(), "--study", std::string(""),
+             "must name the study to join (or give the study's CONFIG)");
+  Study study = [&] {
+    try {
+      return load_study(StudyOptions().storage(flags.storage).study_name(flags.study_name));
+    } catch (const NotFound& e) {
+      throw NotFound(std::string("--study: nothing to join: ") + e.what());
+    }
+  }();
+  const auto attrs = study.storage().study_system_attrs(study.study_id());
+  auto it = attrs.find(kStoredConfigKey);
+  KNOB_CHECK(it != attrs.end() && it->second.is_object() && it->second.contains("toml") &&
+                 it->second["toml"].is_string(),
+             "--study", flags.study_name,
+             "must be a study started by `knob tune CONFIG` or `knob worker CONFIG` (it stores "
+             "the config its workers run); give the worker the CONFIG instead");
+  TemporaryFile config(it->second["toml"].get<std::string>());
+  std::vector<std::string> overrides;
+  if (it->second.contains("set") && it->second["set"].is_array()) {
+    for (const auto& o : it->second["set"]) overrides.push_back(o.get<std::string>());
+  }
+  overrides.insert(overrides.end(), flags.overrides.begin(), flags.overrides.end());
+  flags.overrides = overrides;
+  flags.config = config.path();
+  run_config_tune(flags);
+}
+
 }  // namespace
+
+void add_worker_command(CLI::App& app) {
+  auto flags = std::make_shared<TuneFlags>();
+  flags->worker = true;
+  CLI::App* worker = app.add_subcommand(
+      "worker",
+      "Join a study and run its trials until the study's budget (n_trials, timeout) is spent, "
+      "with any number of other workers");
+  worker
+      ->add_option("config", flags->config,
+                   "Study TOML: creates the study if it does not exist (without it: the config "
+                   "the study stored when `knob tune` or the first worker started it)")
+      ->check(CLI::ExistingFile);
+  worker->add_option("--set", flags->overrides,
+                     "Override a trainer config key: table.key=value (after the stored ones)");
+  flags->options["--storage"] =
+      worker->add_option("--storage", flags->storage, "Storage URL")->required();
+  flags->options["--study-name"] = worker->add_option("--study-name,--study", flags->study_name,
+                                                      "Study to join (default: the config's name)");
+  flags->options["--jobs"] =
+      worker->add_option("--jobs", flags->jobs, "Trials at once, or auto: one per core")
+          ->check(jobs_validator());
+  flags->options["--isolate"] = worker->add_flag(
+      "--isolate", flags->isolate, "Run each trainer trial as a child process ([study] isolate)");
+  worker->add_flag("--quiet", flags->quiet, "No progress line");
+  worker->callback([flags] { run_worker(*flags); });
+}
 
 void add_tune_command(CLI::App& app) {
   auto flags = std::make_shared<TuneFlags>();
@@ -429,11 +585,7 @@ void add_tune_command(CLI::App& app) {
                                     ->check(at_least(0, false, "a number of seconds >= 0"));
   flags->options["--jobs"] =
       tune->add_option("--jobs", flags->jobs, "Trials at once, or auto: one per core")
-          ->check(CLI::Validator(
-              [number = at_least(1, true, "an integer >= 1 or auto")](std::string& input) {
-                return input == "auto" ? std::string() : number(input);
-              },
-              "N or auto"))
+          ->check(jobs_validator())
           ->capture_default_str();
   flags->options["--seed"] = tune->add_option("--seed", flags->seed, "Sampler seed")
                                  ->check(at_least(0, true, "an integer >= 0"));

@@ -297,6 +297,7 @@ void Study::run_optimize(const std::function<ObjectiveValues(Trial&)>& objective
       if (options.n_trials() && started.fetch_add(1) >= *options.n_trials()) break;
       if (options.timeout() && seconds_between(start, now()) >= *options.timeout()) break;
       try {
+        if (options.keep_going() && !options.keep_going()(*this)) break;
         FrozenTrial done = run_trial(objective, options.stop_on_error());
         if (done.trial_id < 0) {  // nothing left to sample
           shared_->stop_requested = true;

@@ -444,6 +444,12 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
           double t = toml_number(node, field);
           KNOB_CHECK(t > 0, field, t, "must be > 0 seconds");
           c.timeout = t;
+        } else if (k == "heartbeat_interval" || k == "grace_period") {
+          double t = toml_number(node, field);
+          KNOB_CHECK(t > 0, field, t, "must be > 0 seconds");
+          (k == "heartbeat_interval" ? c.heartbeat_interval : c.grace_period) = t;
+        } else if (k == "max_retry") {
+          c.max_retry = integer(0);
         } else if (k == "jobs") {
           if (node.value_exact<std::string>() == std::optional<std::string>("auto")) {
             c.jobs = kJobsAuto;
@@ -470,10 +476,16 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
           throw_invalid(field, std::string("(set)"),
                         "is unknown; [study] takes storage, name, direction(s), sampler, seed, "
                         "pruner, n_startup_trials, n_warmup_steps, n_trials, timeout, jobs, "
-                        "isolate, and the options tables " +
+                        "isolate, heartbeat_interval, grace_period, max_retry, and the options "
+                        "tables " +
                             names_of(kSamplerOptions) + ", " + names_of(kPrunerOptions));
         }
       }
+    }
+    if (c.grace_period && c.heartbeat_interval) {
+      KNOB_CHECK(*c.grace_period >= *c.heartbeat_interval, "study.grace_period", *c.grace_period,
+                 "must be >= study.heartbeat_interval (" + dumps(Json(*c.heartbeat_interval)) +
+                     " s): a live trial beats at least once per grace period");
     }
     if (c.sampler != "random" && c.sampler != "grid" && !kSamplerOptions.count(c.sampler)) {
       throw_invalid("study.sampler", c.sampler, std::string("must be ") + kSamplers);

@@ -26,6 +26,9 @@ timeout = 60
 jobs = 2
 pruner = "none"
 isolate = true
+heartbeat_interval = 5
+grace_period = 12.5
+max_retry = 2
 [search]
 "optimizer.lr" = { low = 1e-4, high = 1e-1, log = true }
 "batch.size" = { low = 16, high = 512, log = true }
@@ -45,7 +48,11 @@ lr = 0.5
   EXPECT_EQ(c.timeout, 60.0);
   EXPECT_EQ(c.jobs, 2);
   EXPECT_TRUE(c.isolate);
-  EXPECT_FALSE(parse_study_config("", "empty.toml").isolate);  // in-process by default
+  EXPECT_EQ(c.heartbeat_interval, 5.0);
+  EXPECT_EQ(c.grace_period, 12.5);
+  EXPECT_EQ(c.max_retry, 2);
+  EXPECT_FALSE(parse_study_config("", "empty.toml").heartbeat_interval);  // off by default
+  EXPECT_FALSE(parse_study_config("", "empty.toml").isolate);             // in-process by default
   EXPECT_EQ(parse_study_config("", "empty.toml").jobs, 1);
   EXPECT_EQ(parse_study_config("[study]\njobs = \"auto\"\n", "auto.toml").jobs, kJobsAuto);
   ASSERT_EQ(c.search.size(), 5u);
@@ -293,6 +300,12 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
        "[study]\nisolate = \"yes\"\n",
        {"study.isolate = \"yes\"", "true or false"}},
       {"isolate as a number", "[study]\nisolate = 1\n", {"study.isolate = 1", "true or false"}},
+      {"heartbeat 0", "[study]\nheartbeat_interval = 0\n", {"study.heartbeat_interval = 0", "> 0"}},
+      {"grace as text", "[study]\ngrace_period = \"1m\"\n", {"study.grace_period", "number"}},
+      {"grace under the interval",
+       "[study]\nheartbeat_interval = 10\ngrace_period = 5\n",
+       {"study.grace_period = 5", ">= study.heartbeat_interval (10.0 s)"}},
+      {"negative max_retry", "[study]\nmax_retry = -1\n", {"study.max_retry = -1", ">= 0"}},
       {"when not a table",
        "[search]\nk = { choices = [\"a\"] }\nx = { low = 1, high = 2, when = \"k\" }\n",
        {"search.x.when", "table"}},

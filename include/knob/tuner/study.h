@@ -71,6 +71,9 @@ struct OptimizeOptions {
   KNOB_ARG(std::vector<Callback>, callbacks);
   // A progress line on stderr.
   KNOB_ARG(bool, show_progress) = false;
+  // Asked before each trial starts (from the worker thread); false starts no more trials.
+  // E.g. a budget shared by every process of the study (study_budget.h).
+  KNOB_ARG(std::function<bool(class Study&)>, keep_going);
 };
 
 class Study {

@@ -19,6 +19,9 @@
 //   n_trials = 20                     # and/or timeout = 600 (seconds)
 //   jobs = 2                          # trials at once, or "auto": one per core
 //   isolate = false                   # true: each trial in a child process of its own
+//   heartbeat_interval = 10           # seconds; a trial silent for grace_period (default 2x)
+//   grace_period = 20                 # is failed by another process and, up to max_retry
+//   max_retry = 3                     # times, run again (`knob worker`: these defaults)
 //
 //   [search]                          # parameter name = its distribution
 //   "optimizer.lr" = { low = 1e-4, high = 1e-1, log = true }
@@ -88,8 +91,12 @@ struct StudyConfig {
   std::optional<PatientPrunerOptions> patient;  // wraps the pruner chosen (or none)
   std::optional<int64_t> n_trials;
   std::optional<double> timeout;
-  int64_t jobs = 1;                      // kJobsAuto: one per core (OptimizeOptions::n_jobs(-1))
-  bool isolate = false;                  // each trial in its own process
+  int64_t jobs = 1;      // kJobsAuto: one per core (OptimizeOptions::n_jobs(-1))
+  bool isolate = false;  // each trial in its own process
+  // Heartbeats of running trials, and retries of those that went stale (StudyOptions).
+  std::optional<double> heartbeat_interval;
+  std::optional<double> grace_period;
+  std::optional<int64_t> max_retry;
   std::vector<SearchParam> search;       // parents before the parameters they control
   std::optional<CommandConfig> command;  // [objective]; unset: the trainer is the objective
 };
