@@ -212,6 +212,12 @@ std::vector<FrozenTrial> run_study(
                                "with: " +
                                resume_command};
   }
+  if (options.n_trials() == 0 && study.trials({TrialState::kComplete}).empty()) {
+    std::cerr << "[knob] study '" << study.study_name()
+              << "' is ready, no trial run (--n-trials 0): `knob worker --storage URL --study "
+              << study.study_name() << "` joins it\n";
+    return {};
+  }
   return print_best(study);
 }
 
@@ -494,24 +500,26 @@ void run_worker(TuneFlags flags) {
   if (!flags.config.empty()) return run_config_tune(flags);
   KNOB_CHECK(!flags.study_name.empty(), "--study", std::string(""),
              "must name the study to join (or give the study's CONFIG)");
-  Study study = [&] {
-    try {
-      return load_study(StudyOptions().storage(flags.storage).study_name(flags.study_name));
-    } catch (const NotFound& e) {
-      throw NotFound(std::string("--study: nothing to join: ") + e.what());
-    }
-  }();
-  const auto attrs = study.storage().study_system_attrs(study.study_id());
-  auto it = attrs.find(kStoredConfigKey);
-  KNOB_CHECK(it != attrs.end() && it->second.is_object() && it->second.contains("toml") &&
-                 it->second["toml"].is_string(),
+  Json stored;
+  {  // closed before the study is opened again to run it
+    Study study = [&] {
+      try {
+        return load_study(StudyOptions().storage(flags.storage).study_name(flags.study_name));
+      } catch (const NotFound& e) {
+        throw NotFound(std::string("--study: nothing to join: ") + e.what());
+      }
+    }();
+    const auto attrs = study.storage().study_system_attrs(study.study_id());
+    if (auto it = attrs.find(kStoredConfigKey); it != attrs.end()) stored = it->second;
+  }
+  KNOB_CHECK(stored.is_object() && stored.contains("toml") && stored["toml"].is_string(),
              "--study", flags.study_name,
              "must be a study started by `knob tune CONFIG` or `knob worker CONFIG` (it stores "
              "the config its workers run); give the worker the CONFIG instead");
-  TemporaryFile config(it->second["toml"].get<std::string>());
+  TemporaryFile config(stored["toml"].get<std::string>());
   std::vector<std::string> overrides;
-  if (it->second.contains("set") && it->second["set"].is_array()) {
-    for (const auto& o : it->second["set"]) overrides.push_back(o.get<std::string>());
+  if (stored.contains("set") && stored["set"].is_array()) {
+    for (const auto& o : stored["set"]) overrides.push_back(o.get<std::string>());
   }
   overrides.insert(overrides.end(), flags.overrides.begin(), flags.overrides.end());
   flags.overrides = overrides;
