@@ -641,9 +641,11 @@ int64_t SqliteStorage::n_trials(int64_t study_id, std::optional<TrialState> stat
 
 // ---------------------------------------------------------------- heartbeats
 
-// Optuna writes heartbeats with SQLite's CURRENT_TIMESTAMP (UTC, whole seconds) and compares
-// them with it; knob keeps the same clock and text form, with microseconds as SQLAlchemy
-// writes DATETIME ("%f" has milliseconds: three zeros make six digits). julianday() reads both.
+// Heartbeats are SQLite's CURRENT_TIMESTAMP (UTC, whole seconds), as Optuna writes them and
+// compares them with CURRENT_TIMESTAMP. Optuna's check (`(now - heartbeat).seconds > grace`)
+// takes a heartbeat even a fraction of a second ahead of its whole-second "now" for one a day
+// old, so knob's heartbeats keep whole seconds too, and knob counts a trial's silence from the
+// end of its heartbeat's second: a live trial is never failed early; a dead one up to 1 s late.
 void SqliteStorage::record_heartbeat(int64_t trial_id) {
   Lock lock(mutex_);
   SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
@@ -651,8 +653,7 @@ void SqliteStorage::record_heartbeat(int64_t trial_id) {
     throw NotFound("no trial with id " + std::to_string(trial_id) + " in " + where_);
   }
   db_->prepare(
-         "INSERT INTO trial_heartbeats (trial_id, heartbeat) "
-         "VALUES (?, strftime('%Y-%m-%d %H:%M:%f', 'now') || '000') "
+         "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?, CURRENT_TIMESTAMP) "
          "ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat")
       .bind(1, trial_id)
       .run();
@@ -670,7 +671,7 @@ std::vector<int64_t> SqliteStorage::fail_stale_trials(int64_t study_id,
   std::vector<std::pair<int64_t, double>> stale;  // trial id, seconds since the heartbeat
   {
     auto q = db_->prepare(
-        "SELECT t.trial_id, (julianday('now') - julianday(h.heartbeat)) * 86400.0 AS silent "
+        "SELECT t.trial_id, (julianday('now') - julianday(h.heartbeat)) * 86400.0 - 1 AS silent "
         "FROM trials t JOIN trial_heartbeats h ON h.trial_id = t.trial_id "
         "WHERE t.study_id = ? AND t.state = 'RUNNING' AND silent > ? ORDER BY t.trial_id");
     q.bind(1, study_id).bind(2, grace_period_seconds);

@@ -849,9 +849,13 @@ TEST_P(StorageTest, ThreadsCreatingTrialsGetDistinctConsecutiveNumbers) {
 
 // ---------------------------------------------------------------- heartbeats
 
-// Long enough for every backend's clock to tell apart (SQLite keeps milliseconds).
 constexpr double kGrace = 0.1;
-void outlive_grace() { std::this_thread::sleep_for(std::chrono::milliseconds(250)); }
+// Waits until a heartbeat recorded before is stale: 0.25 s, or 1.25 s on SQLite, which keeps
+// heartbeats to the whole second (as Optuna does) and counts silence from the second's end.
+void outlive_grace(const Backend& backend) {
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(std::string(backend.name) == "Sqlite" ? 1250 : 250));
+}
 
 // The silence a stale trial's "fail_reason" names, in seconds (-1 if it names none).
 double silence_in(const FrozenTrial& t) {
@@ -871,7 +875,7 @@ TEST_P(StorageTest, StaleTrialIsFailedWithReasonAndCompletionTime) {
   int64_t study = new_study();
   int64_t id = storage().create_trial(study);
   storage().record_heartbeat(id);
-  outlive_grace();
+  outlive_grace(GetParam());
   TimePoint before = to_micros(now());
   EXPECT_EQ(storage().fail_stale_trials(study, kGrace), std::vector<int64_t>{id});
   FrozenTrial t = storage().trial(id);
@@ -892,7 +896,7 @@ TEST_P(StorageTest, FreshOrMissingHeartbeatIsNotStale) {
   int64_t stopped = storage().create_trial(study);
   storage().record_heartbeat(refreshed);
   storage().record_heartbeat(stopped);
-  outlive_grace();
+  outlive_grace(GetParam());
   storage().record_heartbeat(refreshed);  // the row is updated, not added
   EXPECT_EQ(storage().fail_stale_trials(study, kGrace), std::vector<int64_t>{stopped});
   EXPECT_EQ(storage().trial(silent_from_start).state, TrialState::kRunning);
@@ -907,7 +911,7 @@ TEST_P(StorageTest, OnlyRunningTrialsOfTheStudyGoStale) {
   int64_t running = storage().create_trial(study);
   for (int64_t id : {done, elsewhere, running}) storage().record_heartbeat(id);
   ASSERT_TRUE(storage().set_trial_state_values(done, TrialState::kComplete, {1.0}));
-  outlive_grace();
+  outlive_grace(GetParam());
   EXPECT_EQ(storage().fail_stale_trials(study, kGrace), std::vector<int64_t>{running});
   EXPECT_EQ(storage().trial(done).state, TrialState::kComplete);
   EXPECT_EQ(storage().trial(elsewhere).state, TrialState::kRunning);
@@ -946,7 +950,7 @@ TEST_P(StorageTest, ConnectionsRacingFailEachStaleTrialOnce) {
   const int n = 6;
   std::vector<std::shared_ptr<Storage>> connections;
   for (int i = 0; i < n; ++i) connections.push_back(connect());
-  outlive_grace();
+  outlive_grace(GetParam());
   std::vector<std::vector<int64_t>> failed(n);
   std::atomic<int> ready{0};
   std::vector<std::thread> threads;
