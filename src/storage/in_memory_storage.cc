@@ -40,6 +40,7 @@ void InMemoryStorage::delete_study(int64_t study_id) {
   for (int64_t trial_id : study_locked(study_id).trial_ids) {
     trials_.erase(trial_id);
     trial_study_.erase(trial_id);
+    heartbeats_.erase(trial_id);
   }
   studies_.erase(study_id);
 }
@@ -233,6 +234,34 @@ int64_t InMemoryStorage::n_trials(int64_t study_id, std::optional<TrialState> st
     if (!state || trials_.at(trial_id).state == *state) ++n;
   }
   return n;
+}
+
+// ---------------------------------------------------------------- heartbeats
+
+void InMemoryStorage::record_heartbeat(int64_t trial_id) {
+  Lock lock(mutex_);
+  if (!trials_.count(trial_id)) throw NotFound("no trial with id " + std::to_string(trial_id));
+  heartbeats_[trial_id] = std::chrono::steady_clock::now();
+}
+
+std::vector<int64_t> InMemoryStorage::fail_stale_trials(int64_t study_id,
+                                                        double grace_period_seconds) {
+  detail::check_grace_period(grace_period_seconds);
+  Lock lock(mutex_);
+  const auto now_steady = std::chrono::steady_clock::now();
+  std::vector<int64_t> failed;
+  for (int64_t trial_id : study_locked(study_id).trial_ids) {
+    FrozenTrial& trial = trials_.at(trial_id);
+    auto beat = heartbeats_.find(trial_id);
+    if (trial.state != TrialState::kRunning || beat == heartbeats_.end()) continue;
+    const double silent = std::chrono::duration<double>(now_steady - beat->second).count();
+    if (silent <= grace_period_seconds) continue;
+    trial.state = TrialState::kFail;
+    trial.datetime_complete = now();
+    trial.system_attrs["fail_reason"] = detail::stale_fail_reason(silent, grace_period_seconds);
+    failed.push_back(trial_id);
+  }
+  return failed;
 }
 
 }  // namespace knob

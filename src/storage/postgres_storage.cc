@@ -668,4 +668,45 @@ int64_t PostgresStorage::n_trials(int64_t study_id, std::optional<TrialState> st
   });
 }
 
+// ---------------------------------------------------------------- heartbeats
+
+void PostgresStorage::record_heartbeat(int64_t trial_id) {
+  transact(Tx::kWrite, [&] {
+    auto r = db_->exec(
+        "INSERT INTO trial_heartbeats (trial_id, heartbeat) "
+        "SELECT trial_id, LOCALTIMESTAMP FROM trials WHERE trial_id = $1 "
+        "ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat RETURNING trial_id",
+        {pg_param(trial_id)});
+    if (r.empty()) throw NotFound("no trial with id " + std::to_string(trial_id) + " in " + where_);
+  });
+}
+
+std::vector<int64_t> PostgresStorage::fail_stale_trials(int64_t study_id,
+                                                        double grace_period_seconds) {
+  detail::check_grace_period(grace_period_seconds);
+  return transact(Tx::kWrite, [&] {
+    check_study_exists(study_id);
+    // A trial another caller is failing (or its owner finishing) right now is locked: skipped
+    // here. Re-read under the lock, a trial already FAIL no longer matches.
+    auto r = db_->exec(
+        "UPDATE trials u SET state = 'FAIL', datetime_complete = $3 FROM ("
+        "SELECT t.trial_id, EXTRACT(EPOCH FROM LOCALTIMESTAMP - h.heartbeat) AS silent "
+        "FROM trials t JOIN trial_heartbeats h ON h.trial_id = t.trial_id "
+        "WHERE t.study_id = $1 AND t.state = 'RUNNING' "
+        "AND h.heartbeat < LOCALTIMESTAMP - $2::double precision * INTERVAL '1 second' "
+        "ORDER BY t.trial_id FOR UPDATE OF t SKIP LOCKED) s "
+        "WHERE u.trial_id = s.trial_id AND u.state = 'RUNNING' RETURNING u.trial_id, s.silent",
+        {pg_param(study_id), pg_param(grace_period_seconds), time_param(now())});
+    std::vector<int64_t> failed;
+    for (int i = 0; i < r.size(); ++i) {
+      const int64_t trial_id = r[i].int64(0);
+      upsert_attr("trial_system_attributes", "trial_id", trial_id, "fail_reason",
+                  detail::stale_fail_reason(r[i].real(1), grace_period_seconds));
+      failed.push_back(trial_id);
+    }
+    std::sort(failed.begin(), failed.end());
+    return failed;
+  });
+}
+
 }  // namespace knob

@@ -639,4 +639,60 @@ int64_t SqliteStorage::n_trials(int64_t study_id, std::optional<TrialState> stat
   return q.int64(0);
 }
 
+// ---------------------------------------------------------------- heartbeats
+
+// Heartbeats are SQLite's CURRENT_TIMESTAMP (UTC, whole seconds), as Optuna writes them and
+// compares them with CURRENT_TIMESTAMP. Optuna's check (`(now - heartbeat).seconds > grace`)
+// takes a heartbeat even a fraction of a second ahead of its whole-second "now" for one a day
+// old, so knob's heartbeats keep whole seconds too, and knob counts a trial's silence from the
+// end of its heartbeat's second: a live trial is never failed early; a dead one up to 1 s late.
+void SqliteStorage::record_heartbeat(int64_t trial_id) {
+  Lock lock(mutex_);
+  SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
+  if (!db_->prepare("SELECT 1 FROM trials WHERE trial_id = ?").bind(1, trial_id).step()) {
+    throw NotFound("no trial with id " + std::to_string(trial_id) + " in " + where_);
+  }
+  db_->prepare(
+         "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?, CURRENT_TIMESTAMP) "
+         "ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat")
+      .bind(1, trial_id)
+      .run();
+  tx.commit();
+}
+
+std::vector<int64_t> SqliteStorage::fail_stale_trials(int64_t study_id,
+                                                      double grace_period_seconds) {
+  detail::check_grace_period(grace_period_seconds);
+  Lock lock(mutex_);
+  // A write transaction holds the database's write lock from its start: other processes
+  // wait, then see these trials FAIL; the conditional UPDATE below is the guard all the same.
+  SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
+  check_study_exists(study_id);
+  std::vector<std::pair<int64_t, double>> stale;  // trial id, seconds since the heartbeat
+  {
+    auto q = db_->prepare(
+        "SELECT t.trial_id, (julianday('now') - julianday(h.heartbeat)) * 86400.0 - 1 AS silent "
+        "FROM trials t JOIN trial_heartbeats h ON h.trial_id = t.trial_id "
+        "WHERE t.study_id = ? AND t.state = 'RUNNING' AND silent > ? ORDER BY t.trial_id");
+    q.bind(1, study_id).bind(2, grace_period_seconds);
+    while (q.step()) stale.emplace_back(q.int64(0), q.real(1));
+  }
+  std::vector<int64_t> failed;
+  const std::string time = format_datetime(now());
+  for (const auto& [trial_id, silent] : stale) {
+    db_->prepare(
+           "UPDATE trials SET state = 'FAIL', datetime_complete = ? "
+           "WHERE trial_id = ? AND state = 'RUNNING'")
+        .bind(1, time)
+        .bind(2, trial_id)
+        .run();
+    if (db_->changes() != 1) continue;
+    upsert_attr("trial_system_attributes", "trial_id", trial_id, "fail_reason",
+                detail::stale_fail_reason(silent, grace_period_seconds));
+    failed.push_back(trial_id);
+  }
+  tx.commit();
+  return failed;
+}
+
 }  // namespace knob

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <map>
@@ -24,6 +26,7 @@
 #include "knob/storage/postgres_storage.h"
 #include "knob/storage/sqlite_storage.h"
 #include "postgres_test_support.h"
+#include "testing/test_support.h"
 
 namespace knob {
 namespace {
@@ -33,10 +36,24 @@ const double kNan = std::nan("");
 constexpr auto kMin = StudyDirection::kMinimize;
 constexpr auto kMax = StudyDirection::kMaximize;
 
+// Opens another connection to one database (the same object for InMemory).
+using Connect = std::function<std::shared_ptr<Storage>()>;
+
 struct Backend {
   const char* name;
   std::function<std::unique_ptr<Storage>()> make;
+  // A fresh database that many connections share (tests of processes racing).
+  std::function<Connect()> shared_database;
 };
+
+// A fresh SQLite file, removed when the last connection to it is gone.
+Connect shared_sqlite_file() {
+  auto dir = std::make_shared<testing::TempDir>();
+  return [dir]() -> std::shared_ptr<Storage> {
+    return std::shared_ptr<Storage>(new SqliteStorage(dir->file("shared.db")),
+                                    [dir](Storage* storage) { delete storage; });
+  };
+}
 
 void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
 
@@ -63,17 +80,26 @@ class StorageTest : public ::testing::TestWithParam<Backend> {
 
 INSTANTIATE_TEST_SUITE_P(
     Backends, StorageTest,
-    ::testing::Values(Backend{"InMemory", [] { return std::make_unique<InMemoryStorage>(); }},
-                      Backend{"Sqlite",
-                              [] { return std::make_unique<SqliteStorage>(":memory:"); }}),
+    ::testing::Values(Backend{"InMemory", [] { return std::make_unique<InMemoryStorage>(); },
+                              []() -> Connect {
+                                auto storage = std::make_shared<InMemoryStorage>();
+                                return [storage] { return storage; };
+                              }},
+                      Backend{"Sqlite", [] { return std::make_unique<SqliteStorage>(":memory:"); },
+                              shared_sqlite_file}),
     [](const ::testing::TestParamInfo<Backend>& info) { return std::string(info.param.name); });
 
 std::vector<Backend> postgres_backends() {
   auto server = testing::postgres_test_url();
   if (!server) return {};
-  return {Backend{"Postgres", [server] {
+  return {Backend{"Postgres",
+                  [server] {
                     return std::make_unique<PostgresStorage>(
                         testing::fresh_postgres_database(*server));
+                  },
+                  [server]() -> Connect {
+                    std::string url = testing::fresh_postgres_database(*server);
+                    return [url] { return std::make_shared<PostgresStorage>(url); };
                   }}};
 }
 
@@ -819,6 +845,129 @@ TEST_P(StorageTest, ThreadsCreatingTrialsGetDistinctConsecutiveNumbers) {
     ++per_worker[std::get<int64_t>(trials[i].param("w"))];
   }
   for (int w = 0; w < threads_n; ++w) EXPECT_EQ(per_worker[w], per_thread);
+}
+
+// ---------------------------------------------------------------- heartbeats
+
+constexpr double kGrace = 0.1;
+// Waits until a heartbeat recorded before is stale: 0.25 s, or 1.25 s on SQLite, which keeps
+// heartbeats to the whole second (as Optuna does) and counts silence from the second's end.
+void outlive_grace(const Backend& backend) {
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(std::string(backend.name) == "Sqlite" ? 1250 : 250));
+}
+
+// The silence a stale trial's "fail_reason" names, in seconds (-1 if it names none).
+double silence_in(const FrozenTrial& t) {
+  auto it = t.system_attrs.find("fail_reason");
+  double silent = -1, grace = -1;
+  if (it == t.system_attrs.end() || !it->second.is_string()) return -1;
+  const std::string text = it->second.get<std::string>();
+  if (std::sscanf(text.c_str(), "stale: no heartbeat for %lf s (grace %lf s)", &silent, &grace) !=
+      2) {
+    return -1;
+  }
+  EXPECT_DOUBLE_EQ(grace, kGrace) << text;
+  return silent;
+}
+
+TEST_P(StorageTest, StaleTrialIsFailedWithReasonAndCompletionTime) {
+  int64_t study = new_study();
+  int64_t id = storage().create_trial(study);
+  storage().record_heartbeat(id);
+  outlive_grace(GetParam());
+  TimePoint before = to_micros(now());
+  EXPECT_EQ(storage().fail_stale_trials(study, kGrace), std::vector<int64_t>{id});
+  FrozenTrial t = storage().trial(id);
+  EXPECT_EQ(t.state, TrialState::kFail);
+  ASSERT_TRUE(t.datetime_complete.has_value());
+  EXPECT_GE(*t.datetime_complete, before);
+  // The silence is measured by one clock: about the time slept, not hours of time-zone skew.
+  const double silent = silence_in(t);
+  EXPECT_GE(silent, 0.2);
+  EXPECT_LT(silent, 30.0);
+  EXPECT_TRUE(storage().fail_stale_trials(study, kGrace).empty()) << "failed only once";
+}
+
+TEST_P(StorageTest, FreshOrMissingHeartbeatIsNotStale) {
+  int64_t study = new_study();
+  int64_t silent_from_start = storage().create_trial(study);  // never beat: as in Optuna
+  int64_t refreshed = storage().create_trial(study);
+  int64_t stopped = storage().create_trial(study);
+  storage().record_heartbeat(refreshed);
+  storage().record_heartbeat(stopped);
+  outlive_grace(GetParam());
+  storage().record_heartbeat(refreshed);  // the row is updated, not added
+  EXPECT_EQ(storage().fail_stale_trials(study, kGrace), std::vector<int64_t>{stopped});
+  EXPECT_EQ(storage().trial(silent_from_start).state, TrialState::kRunning);
+  EXPECT_EQ(storage().trial(refreshed).state, TrialState::kRunning);
+  EXPECT_EQ(storage().trial(refreshed).system_attrs.count("fail_reason"), 0u);
+}
+
+TEST_P(StorageTest, OnlyRunningTrialsOfTheStudyGoStale) {
+  int64_t study = new_study("a"), other = new_study("b");
+  int64_t done = storage().create_trial(study);
+  int64_t elsewhere = storage().create_trial(other);
+  int64_t running = storage().create_trial(study);
+  for (int64_t id : {done, elsewhere, running}) storage().record_heartbeat(id);
+  ASSERT_TRUE(storage().set_trial_state_values(done, TrialState::kComplete, {1.0}));
+  outlive_grace(GetParam());
+  EXPECT_EQ(storage().fail_stale_trials(study, kGrace), std::vector<int64_t>{running});
+  EXPECT_EQ(storage().trial(done).state, TrialState::kComplete);
+  EXPECT_EQ(storage().trial(elsewhere).state, TrialState::kRunning);
+  EXPECT_EQ(storage().fail_stale_trials(other, kGrace), std::vector<int64_t>{elsewhere});
+}
+
+TEST_P(StorageTest, MalformedHeartbeatCallsAreRefused) {
+  int64_t study = new_study();
+  EXPECT_THROW(storage().record_heartbeat(12345), NotFound);
+  EXPECT_THROW(storage().fail_stale_trials(study + 100, 1.0), NotFound);
+  struct Case {
+    const char* what;
+    double grace;
+  };
+  for (const Case& c : {Case{"negative", -1.0}, Case{"NaN", kNan}, Case{"infinite", kInf}}) {
+    try {
+      storage().fail_stale_trials(study, c.grace);
+      ADD_FAILURE() << c.what << " grace period accepted";
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find("grace_period_seconds"), std::string::npos)
+          << c.what << ": " << e.what();
+    }
+  }
+}
+
+TEST_P(StorageTest, ConnectionsRacingFailEachStaleTrialOnce) {
+  Connect connect = GetParam().shared_database();
+  auto setup = connect();
+  int64_t study = setup->create_study("race", {kMin});
+  std::set<int64_t> stale;
+  for (int i = 0; i < 12; ++i) {
+    int64_t id = setup->create_trial(study);
+    setup->record_heartbeat(id);
+    stale.insert(id);
+  }
+  const int n = 6;
+  std::vector<std::shared_ptr<Storage>> connections;
+  for (int i = 0; i < n; ++i) connections.push_back(connect());
+  outlive_grace(GetParam());
+  std::vector<std::vector<int64_t>> failed(n);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      ++ready;
+      while (ready < n) std::this_thread::yield();  // start together
+      failed[static_cast<size_t>(i)] =
+          connections[static_cast<size_t>(i)]->fail_stale_trials(study, kGrace);
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::multiset<int64_t> all;
+  for (const auto& mine : failed) all.insert(mine.begin(), mine.end());
+  EXPECT_EQ(all.size(), stale.size()) << "each stale trial failed by exactly one caller";
+  EXPECT_EQ(std::set<int64_t>(all.begin(), all.end()), stale);
+  EXPECT_EQ(setup->n_trials(study, TrialState::kFail), static_cast<int64_t>(stale.size()));
 }
 
 }  // namespace

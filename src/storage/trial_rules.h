@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,22 @@ inline bool transition_allowed(TrialState from, TrialState to) {
   if (is_finished(from)) return false;
   if (to == TrialState::kRunning) return from == TrialState::kWaiting;
   return true;
+}
+
+// ---- heartbeats ----
+
+// Throws InvalidArgument unless the grace period is a finite number of seconds >= 0.
+inline void check_grace_period(double grace_period_seconds) {
+  KNOB_CHECK(std::isfinite(grace_period_seconds) && grace_period_seconds >= 0,
+             "grace_period_seconds", grace_period_seconds, "must be a finite number >= 0");
+}
+
+// The "fail_reason" of a trial failed because its heartbeat stopped.
+inline std::string stale_fail_reason(double silent_seconds, double grace_period_seconds) {
+  char text[120];
+  std::snprintf(text, sizeof text, "stale: no heartbeat for %.1f s (grace %g s)", silent_seconds,
+                grace_period_seconds);
+  return text;
 }
 
 }  // namespace knob::detail

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "heartbeat_thread.h"
 #include "knob/core/error.h"
 #include "knob/core/random.h"
 #include "knob/storage/open_storage.h"
@@ -108,13 +109,35 @@ bool dominates(const std::vector<double>& a, const std::vector<double>& b,
 }
 
 Study::Study(std::shared_ptr<Storage> storage, int64_t study_id, std::shared_ptr<Sampler> sampler,
-             std::shared_ptr<Pruner> pruner)
+             std::shared_ptr<Pruner> pruner, const StudyOptions& options)
     : storage_(std::move(storage)),
       study_id_(study_id),
       name_(storage_->study_name_from_id(study_id)),
       directions_(storage_->study_directions(study_id)),
       sampler_(sampler ? std::move(sampler) : std::make_shared<RandomSampler>()),
-      pruner_(pruner ? std::move(pruner) : std::make_shared<MedianPruner>()) {}
+      pruner_(pruner ? std::move(pruner) : std::make_shared<MedianPruner>()) {
+  const auto& interval = options.heartbeat_interval();
+  const std::string off = " (heartbeats are off: heartbeat_interval is unset)";
+  if (interval) {
+    KNOB_CHECK(std::isfinite(*interval) && *interval > 0, "heartbeat_interval", *interval,
+               "must be a number of seconds > 0 (or unset: no heartbeats)");
+  }
+  if (const auto& grace = options.grace_period()) {
+    KNOB_CHECK(interval.has_value(), "grace_period", *grace, "needs heartbeat_interval" + off);
+    KNOB_CHECK(std::isfinite(*grace) && *grace > *interval, "grace_period", *grace,
+               "must be a number of seconds > heartbeat_interval (" + dumps(Json(*interval)) +
+                   "): a live trial beats only every heartbeat_interval");
+  }
+  if (const auto& max_retry = options.max_retry()) {
+    KNOB_CHECK(interval.has_value(), "max_retry", *max_retry, "needs heartbeat_interval" + off);
+    KNOB_CHECK(*max_retry >= 0, "max_retry", *max_retry, "must be >= 0 (or unset: no retries)");
+  }
+  if (interval) {
+    shared_->heartbeat = std::make_shared<detail::HeartbeatThread>(storage_, *interval);
+    shared_->grace_period = options.grace_period().value_or(2 * *interval);  // Optuna's default
+    shared_->max_retry = options.max_retry();
+  }
+}
 
 StudyDirection Study::direction() const {
   if (directions_.size() != 1) {
@@ -238,8 +261,10 @@ FrozenTrial Study::tell(int64_t trial_number, TrialState state, const ObjectiveV
 
 FrozenTrial Study::run_trial(const std::function<ObjectiveValues(Trial&)>& objective,
                              bool stop_on_error) {
+  fail_stale_trials();  // as Optuna's _run_trial, before asking (a retry may be claimed)
   std::optional<Trial> trial = ask_impl(/*always=*/false);
   if (!trial) return {};  // trial_id -1: the sampler is exhausted
+  detail::HeartbeatScope heartbeat(shared_->heartbeat.get(), trial->trial_id());
   ObjectiveValues values;
   TrialState state = TrialState::kComplete;
   std::string reason;
@@ -260,6 +285,17 @@ FrozenTrial Study::run_trial(const std::function<ObjectiveValues(Trial&)>& objec
     state = TrialState::kFail;
     reason = "the objective threw a non-standard exception";
     if (stop_on_error) error = std::current_exception();
+  }
+  heartbeat.stop();  // before the trial is told, as in Optuna
+  if (shared_->heartbeat) {
+    // Another worker may have failed it as stale meanwhile (this one stalled past the grace
+    // period): that verdict stands, and this worker goes on (Optuna would raise here).
+    FrozenTrial stored = storage_->trial(trial->trial_id());
+    if (is_finished(stored.state)) {
+      std::lock_guard<std::mutex> lock(shared_->reports_mutex);
+      shared_->unsaved_reports.erase(trial->trial_id());  // a finished trial takes no writes
+      return stored;
+    }
   }
   FrozenTrial done = finish(trial->trial_id(), trial->snapshot(), state, values, reason);
   if (error) std::rethrow_exception(error);
@@ -353,6 +389,40 @@ std::vector<int64_t> Study::enqueue_interrupted_trials() {
   return numbers;
 }
 
+std::vector<int64_t> Study::fail_stale_trials() {
+  if (!shared_->heartbeat) return {};
+  std::vector<int64_t> numbers;
+  for (int64_t trial_id : storage_->fail_stale_trials(study_id_, shared_->grace_period)) {
+    FrozenTrial failed = storage_->trial(trial_id);
+    numbers.push_back(failed.number);
+    enqueue_retry(failed);
+  }
+  return numbers;
+}
+
+// Optuna's RetryFailedTrialCallback: the copy keeps the params, user attrs and system attrs
+// (so a retry of a retry keeps "failed_trial" = the first number) and extends "retry_history".
+void Study::enqueue_retry(const FrozenTrial& failed) {
+  if (!shared_->max_retry) return;
+  Json history = Json::array();
+  if (auto it = failed.system_attrs.find("retry_history");
+      it != failed.system_attrs.end() && it->second.is_array()) {
+    history = it->second;
+  }
+  history.push_back(failed.number);
+  if (history.size() > static_cast<size_t>(*shared_->max_retry)) return;
+  FrozenTrial templ;
+  templ.state = TrialState::kWaiting;
+  templ.internal_params = failed.internal_params;
+  templ.distributions = failed.distributions;
+  templ.user_attrs = failed.user_attrs;
+  templ.system_attrs = failed.system_attrs;
+  templ.system_attrs.erase("fail_reason");  // the retry has not failed
+  templ.system_attrs.emplace("failed_trial", failed.number);
+  templ.system_attrs["retry_history"] = std::move(history);
+  storage_->create_trial(study_id_, &templ);
+}
+
 std::vector<FrozenTrial> Study::trials(const std::vector<TrialState>& states) {
   return storage_->trials(study_id_, states);
 }
@@ -413,7 +483,7 @@ Study create_study(const StudyOptions& options) {
     if (!options.load_if_exists()) throw;
     study_id = storage->study_id_from_name(name);
   }
-  return Study(storage, study_id, options.sampler(), options.pruner());
+  return Study(storage, study_id, options.sampler(), options.pruner(), options);
 }
 
 Study load_study(const StudyOptions& options) {
@@ -421,7 +491,7 @@ Study load_study(const StudyOptions& options) {
              "must name an existing study");
   auto storage = storage_of(options);
   return Study(storage, storage->study_id_from_name(options.study_name()), options.sampler(),
-               options.pruner());
+               options.pruner(), options);
 }
 
 void delete_study(const std::string& study_name, const std::string& storage_url) {

@@ -2,6 +2,7 @@
 // The default when no storage URL is given; gone when the process ends. Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <mutex>
 #include <unordered_map>
 
@@ -41,6 +42,10 @@ class InMemoryStorage : public Storage {
                                   const std::vector<TrialState>& states = {}) override;
   int64_t n_trials(int64_t study_id, std::optional<TrialState> state = std::nullopt) override;
 
+  // Heartbeats by this process's steady clock.
+  void record_heartbeat(int64_t trial_id) override;
+  std::vector<int64_t> fail_stale_trials(int64_t study_id, double grace_period_seconds) override;
+
  private:
   struct StudyRecord {
     std::string name;
@@ -60,6 +65,7 @@ class InMemoryStorage : public Storage {
   std::map<int64_t, StudyRecord> studies_;
   std::unordered_map<int64_t, FrozenTrial> trials_;
   std::unordered_map<int64_t, int64_t> trial_study_;
+  std::unordered_map<int64_t, std::chrono::steady_clock::time_point> heartbeats_;  // by trial id
 };
 
 }  // namespace knob

@@ -65,6 +65,12 @@ class PostgresStorage : public Storage {
                                   const std::vector<TrialState>& states = {}) override;
   int64_t n_trials(int64_t study_id, std::optional<TrialState> state = std::nullopt) override;
 
+  // Heartbeats by the server's clock (LOCALTIMESTAMP, in the session's time zone) as Optuna
+  // writes them; stale trials are taken FOR UPDATE SKIP LOCKED, so concurrent callers split
+  // them without waiting on each other.
+  void record_heartbeat(int64_t trial_id) override;
+  std::vector<int64_t> fail_stale_trials(int64_t study_id, double grace_period_seconds) override;
+
   // The URL with its password replaced by "***" (as errors name it).
   static std::string redacted_url(const std::string& url);
   // The backend process id of this storage's connection (tests terminate it).

@@ -59,6 +59,11 @@ class SqliteStorage : public Storage {
                                   const std::vector<TrialState>& states = {}) override;
   int64_t n_trials(int64_t study_id, std::optional<TrialState> state = std::nullopt) override;
 
+  // Heartbeats are SQLite's CURRENT_TIMESTAMP (UTC, whole seconds), as Optuna's: a trial's
+  // silence counts from the end of its heartbeat's second (stale trials fail up to 1 s late).
+  void record_heartbeat(int64_t trial_id) override;
+  std::vector<int64_t> fail_stale_trials(int64_t study_id, double grace_period_seconds) override;
+
   // The schema knob writes and reads (Optuna's).
   static constexpr int kSchemaVersion = 12;
   static constexpr const char* kAlembicRevision = "v3.0.0.d";

@@ -82,6 +82,17 @@ class Storage {
   virtual std::vector<FrozenTrial> trials(int64_t study_id,
                                           const std::vector<TrialState>& states = {}) = 0;
   virtual int64_t n_trials(int64_t study_id, std::optional<TrialState> state = std::nullopt) = 0;
+
+  // ---- heartbeats (Optuna's trial_heartbeats; see Study's heartbeat_interval) ----
+  // Records that the trial's process is alive now, by the database's clock as Optuna does
+  // (SQLite: UTC; PostgreSQL: LOCALTIMESTAMP), so Optuna's and knob's workers judge each
+  // other's heartbeats. Throws NotFound for an unknown trial.
+  virtual void record_heartbeat(int64_t trial_id) = 0;
+  // Moves to FAIL every RUNNING trial of the study whose last heartbeat is more than
+  // `grace_period_seconds` old (trials that never beat are left alone, as in Optuna), setting
+  // datetime_complete and the system attr "fail_reason". Returns the ids of the trials this
+  // call failed: with many callers at once, each stale trial is failed by exactly one.
+  virtual std::vector<int64_t> fail_stale_trials(int64_t study_id, double grace_period_seconds) = 0;
 };
 
 }  // namespace knob

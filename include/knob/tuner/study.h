@@ -34,6 +34,10 @@
 
 namespace knob {
 
+namespace detail {
+class HeartbeatThread;
+}
+
 struct StudyOptions {
   // Storage URL (open_storage.h); "" is in-memory. Ignored when `storage_instance` is set.
   KNOB_ARG(std::string, storage) = "";
@@ -47,6 +51,20 @@ struct StudyOptions {
   KNOB_ARG(std::shared_ptr<Pruner>, pruner);
   // With create_study: open the study if the name exists instead of throwing AlreadyExists.
   KNOB_ARG(bool, load_if_exists) = false;
+
+  // ---- heartbeats and retries (Optuna's RDBStorage heartbeat_interval / grace_period and
+  // RetryFailedTrialCallback(max_retry)); read by create_study/load_study ----
+  // While optimize() runs a trial, its heartbeat is recorded every this many seconds; before
+  // each new trial, RUNNING trials of the study whose heartbeat is older than grace_period
+  // are failed as stale (their worker died). Unset: off. Must be > 0.
+  KNOB_ARG(std::optional<double>, heartbeat_interval);
+  // Seconds without a heartbeat before a trial is stale. Unset: 2 x heartbeat_interval, as in
+  // Optuna. Must be > heartbeat_interval.
+  KNOB_ARG(std::optional<double>, grace_period);
+  // Re-runs a trial failed as stale, with its parameters, at most this many times in a row
+  // (system attrs "failed_trial" = the first number, "retry_history" = the numbers so far, as
+  // Optuna's RetryFailedTrialCallback(max_retry)). Unset: no retries. Must be >= 0.
+  KNOB_ARG(std::optional<int>, max_retry);
 
  public:
   StudyOptions& direction(StudyDirection d) {
@@ -78,9 +96,10 @@ struct OptimizeOptions {
 
 class Study {
  public:
-  // Prefer create_study / load_study.
+  // Prefer create_study / load_study. Of `options`, only the heartbeat fields are read
+  // (heartbeat_interval, grace_period, max_retry); throws InvalidArgument for bad ones.
   Study(std::shared_ptr<Storage> storage, int64_t study_id, std::shared_ptr<Sampler> sampler,
-        std::shared_ptr<Pruner> pruner);
+        std::shared_ptr<Pruner> pruner, const StudyOptions& options = StudyOptions());
 
   const std::string& study_name() const { return name_; }
   int64_t study_id() const { return study_id_; }
@@ -115,7 +134,10 @@ class Study {
   }
   bool interrupted() const { return shared_->interrupt_requested; }
 
-  // Ask-and-tell: a new trial (or an enqueued one), then its result.
+  // Ask-and-tell: a new trial (or an enqueued one), then its result. As in Optuna, only
+  // optimize() records heartbeats and fails stale trials: an ask-and-tell worker that wants
+  // its trials watched calls storage().record_heartbeat(trial.trial_id()) at least every
+  // heartbeat_interval until it tells, and fail_stale_trials() before each ask().
   Trial ask();
   // Finishes a trial: COMPLETE needs one value per direction; PRUNED/FAIL take none (a
   // PRUNED trial keeps its last intermediate value as its value, as in Optuna). Values that
@@ -133,6 +155,11 @@ class Study {
   // FAIL because the study was interrupted and has not been enqueued again yet (the new
   // trial's system attr "knob:retry_of" holds its number). Returns those numbers.
   std::vector<int64_t> enqueue_interrupted_trials();
+
+  // With heartbeat_interval set: fails the study's stale trials (those this call wins; other
+  // workers may be failing others at the same time) and enqueues their retries (max_retry).
+  // Returns the failed trials' numbers. Without heartbeat_interval: does nothing.
+  std::vector<int64_t> fail_stale_trials();
 
   std::vector<FrozenTrial> trials(const std::vector<TrialState>& states = {});
   // The best COMPLETE trial (single objective); throws Error if there is none.
@@ -156,6 +183,9 @@ class Study {
   FrozenTrial finish(int64_t trial_id, const FrozenTrial& snapshot, TrialState state,
                      ObjectiveValues values, std::string fail_reason);
 
+  // Enqueues a retry of `failed` unless its retry chain is max_retry long.
+  void enqueue_retry(const FrozenTrial& failed);
+
   std::shared_ptr<Storage> storage_;
   int64_t study_id_;
   std::string name_;
@@ -178,6 +208,10 @@ class Study {
     std::atomic<bool> interrupt_requested{false};
     std::mutex reports_mutex;
     std::map<int64_t, UnsavedReports> unsaved_reports;  // by trial id
+    // Heartbeats: set when heartbeat_interval is.
+    std::shared_ptr<detail::HeartbeatThread> heartbeat;
+    double grace_period = 0;
+    std::optional<int> max_retry;
   };
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
 };

@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""Heartbeats across knob and Optuna 3.1 on one study: Optuna's fail_stale_trials
+(RDBStorage(heartbeat_interval=...)) fails a knob trial whose heartbeat stopped and its
+RetryFailedTrialCallback re-enqueues it, and knob's fail_stale_trials fails an Optuna trial
+whose heartbeat stopped and re-enqueues it with Optuna's retry attributes. Fresh heartbeats
+must not be stale to either side: both processes run with TZ=Asia/Tokyo, so a heartbeat
+written in local time instead of SQLite's UTC clock would look hours off. On SQLite files,
+and also on PostgreSQL (python3-psycopg2) when KNOB_TEST_POSTGRES_URL names a server
+(scripts/pg_test_server; CTest postgres.heartbeats).
+
+  /usr/bin/python3 heartbeat_interop.py --tool build/tests/interop/heartbeat_tool --tmp DIR
+"""
+
+import json
+import os
+import time
+import unittest
+import uuid
+
+import interop_common as ic
+from interop_common import optuna
+
+from optuna.storages import RDBStorage, RetryFailedTrialCallback
+
+os.environ["TZ"] = "Asia/Tokyo"  # for this process and the knob tool it starts
+time.tzset()
+
+
+def tool(*args):
+    return json.loads(ic.run([ic.ARGS.tool, *map(str, args)]).stdout)
+
+
+SERVER = os.environ.get("KNOB_TEST_POSTGRES_URL")
+
+
+class SqliteHeartbeats(unittest.TestCase):
+    def setUp(self):
+        self.url = ic.storage_url(os.path.join(ic.WORKDIR, self.id().split(".")[-1] + ".db"))
+
+    def test_optuna_fails_and_retries_a_stale_knob_trial(self):
+        number = tool(self.url, "s", "start")["number"]
+        storage = RDBStorage(self.url, heartbeat_interval=1, grace_period=1,
+                             failed_trial_callback=RetryFailedTrialCallback(max_retry=1))
+        study = optuna.load_study(study_name="s", storage=storage)
+        optuna.storages.fail_stale_trials(study)
+        self.assertEqual(study.trials[number].state, optuna.trial.TrialState.RUNNING,
+                         "a fresh knob heartbeat looked stale to Optuna")
+        time.sleep(2.2)  # Optuna counts whole seconds: stale once more than 1 s has passed
+        optuna.storages.fail_stale_trials(study)
+        trials = study.trials
+        self.assertEqual(trials[number].state, optuna.trial.TrialState.FAIL)
+        self.assertEqual(len(trials), 2)
+        retry = trials[1]
+        self.assertEqual(retry.state, optuna.trial.TrialState.WAITING)
+        self.assertEqual(RetryFailedTrialCallback.retried_trial_number(retry), number)
+        self.assertEqual(retry.params, {"x": trials[number].params["x"]})
+
+    def test_knob_fails_and_retries_a_stale_optuna_trial(self):
+        storage = RDBStorage(self.url, heartbeat_interval=1)
+        study = optuna.create_study(study_name="s", storage=storage)
+        trial = study.ask()
+        trial.suggest_float("x", 0.0, 1.0)
+        storage.record_heartbeat(trial._trial_id)  # inserts (CURRENT_TIMESTAMP)
+        storage.record_heartbeat(trial._trial_id)  # updates (SELECT now(), as SQLAlchemy writes)
+        self.assertEqual(tool(self.url, "s", "fail", 1.0, 1)["failed"], [],
+                         "a fresh Optuna heartbeat looked stale to knob")
+        time.sleep(1.5)
+        self.assertEqual(tool(self.url, "s", "fail", 1.0, 1)["failed"], [trial.number])
+        self.assertEqual(tool(self.url, "s", "fail", 1.0, 1)["failed"], [], "failed only once")
+        trials = optuna.load_study(study_name="s", storage=self.url).trials
+        failed = trials[trial.number]
+        self.assertEqual(failed.state, optuna.trial.TrialState.FAIL)
+        self.assertIsNotNone(failed.datetime_complete)
+        self.assertTrue(failed.system_attrs["fail_reason"].startswith("stale: no heartbeat for"),
+                        failed.system_attrs)
+        self.assertEqual(len(trials), 2)
+        retry = trials[1]
+        self.assertEqual(retry.state, optuna.trial.TrialState.WAITING)
+        self.assertEqual(RetryFailedTrialCallback.retried_trial_number(retry), trial.number)
+        self.assertEqual(RetryFailedTrialCallback.retry_history(retry), [trial.number])
+        self.assertEqual(retry.params, failed.params)
+
+
+@unittest.skipUnless(SERVER, "KNOB_TEST_POSTGRES_URL is not set")
+class PostgresHeartbeats(SqliteHeartbeats):
+    def setUp(self):
+        import psycopg2
+        name = "heartbeats_" + uuid.uuid4().hex[:12]
+        conn = psycopg2.connect(SERVER)
+        conn.autocommit = True
+        conn.cursor().execute(f"CREATE DATABASE {name}")
+        conn.close()
+        self.url = SERVER.rsplit("/", 1)[0] + "/" + name
+
+
+if __name__ == "__main__":
+    ic.main(__doc__.splitlines()[0], tool="knob's heartbeat_tool")
