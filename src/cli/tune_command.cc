@@ -290,6 +290,10 @@ void apply_flags(const TuneFlags& flags, StudyConfig& study_config) {
     study_config.name = std::filesystem::path(flags.config).stem().string();
   }
   if (study_config.jobs == kJobsAuto) study_config.jobs = every_core();
+  if (flags.worker) {  // workers die; their trials must not stay RUNNING for ever
+    if (!study_config.heartbeat_interval) study_config.heartbeat_interval = 10.0;
+    if (!study_config.max_retry) study_config.max_retry = 3;
+  }
 }
 
 constexpr const char* kStoredConfigKey = "knob:config";
@@ -305,6 +309,21 @@ void store_config(Study& study, const TuneFlags& flags) {
                  {"toml", read_text_file(flags.config, "config")},
                  {"set", flags.overrides}};
   study.storage().set_study_system_attr(study.study_id(), kStoredConfigKey, stored);
+}
+
+// Whether a worker starts another trial. Once the budget is spent, trials of other processes
+// may still be RUNNING: if one belonged to a killed worker, its heartbeat goes stale and it is
+// failed and retried, which gives the budget back. So the worker waits for them (failing the
+// stale ones) and stops only when none runs. Without heartbeats it stops at once.
+bool worker_keep_going(Study& study) {
+  constexpr double kPollSeconds = 0.5;
+  while (!study.interrupted()) {
+    study.fail_stale_trials();  // with heartbeats: fails and retries the stale ones
+    if (!study_budget_spent(study)) return true;
+    if (!study.heartbeats_on() || study.trials({TrialState::kRunning}).empty()) return false;
+    std::this_thread::sleep_for(std::chrono::duration<double>(kPollSeconds));
+  }
+  return false;
 }
 
 // A study's budget and config, shared with the `knob worker`s that join it; every process
@@ -334,8 +353,10 @@ void share_with_workers(const TuneFlags& flags, Study& study, OptimizeOptions& o
   }
   if (flags.worker) {  // the study's budget alone decides
     options.n_trials(std::nullopt).timeout(std::nullopt);
+    options.keep_going(worker_keep_going);
+  } else {
+    options.keep_going([](Study& s) { return !study_budget_spent(s); });
   }
-  options.keep_going([](Study& s) { return !study_budget_spent(s); });
 }
 
 // Runs a config's study on `objective`; returns the best trial.
@@ -360,7 +381,12 @@ std::vector<FrozenTrial> run_config_study(const TuneFlags& flags, const StudyCon
           .study_name(study_config.name)
           .directions(study_config.directions)
           .sampler(make_sampler(study_config))
-          .pruner(make_pruner(study_config)),
+          .pruner(make_pruner(study_config))
+          .heartbeat_interval(study_config.heartbeat_interval)
+          .grace_period(study_config.grace_period)
+          .max_retry(study_config.max_retry
+                         ? std::optional<int>(static_cast<int>(*study_config.max_retry))
+                         : std::nullopt),
       options, objective,
       what + ", " + std::to_string(study_config.search.size()) + " parameters searched",
       "knob tune " + flags.config + " --study-name '" + study_config.name + "' --storage '" +

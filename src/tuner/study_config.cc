@@ -483,8 +483,8 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
       }
     }
     if (c.grace_period && c.heartbeat_interval) {
-      KNOB_CHECK(*c.grace_period >= *c.heartbeat_interval, "study.grace_period", *c.grace_period,
-                 "must be >= study.heartbeat_interval (" + dumps(Json(*c.heartbeat_interval)) +
+      KNOB_CHECK(*c.grace_period > *c.heartbeat_interval, "study.grace_period", *c.grace_period,
+                 "must be > study.heartbeat_interval (" + dumps(Json(*c.heartbeat_interval)) +
                      " s): a live trial beats at least once per grace period");
     }
     if (c.sampler != "random" && c.sampler != "grid" && !kSamplerOptions.count(c.sampler)) {

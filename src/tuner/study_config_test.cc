@@ -304,7 +304,7 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
       {"grace as text", "[study]\ngrace_period = \"1m\"\n", {"study.grace_period", "number"}},
       {"grace under the interval",
        "[study]\nheartbeat_interval = 10\ngrace_period = 5\n",
-       {"study.grace_period = 5", ">= study.heartbeat_interval (10.0 s)"}},
+       {"study.grace_period = 5", "> study.heartbeat_interval (10.0 s)"}},
       {"negative max_retry", "[study]\nmax_retry = -1\n", {"study.max_retry = -1", ">= 0"}},
       {"when not a table",
        "[search]\nk = { choices = [\"a\"] }\nx = { low = 1, high = 2, when = \"k\" }\n",

@@ -160,6 +160,8 @@ class Study {
   // workers may be failing others at the same time) and enqueues their retries (max_retry).
   // Returns the failed trials' numbers. Without heartbeat_interval: does nothing.
   std::vector<int64_t> fail_stale_trials();
+  // Whether this study records heartbeats (heartbeat_interval was set).
+  bool heartbeats_on() const { return shared_->heartbeat != nullptr; }
 
   std::vector<FrozenTrial> trials(const std::vector<TrialState>& states = {});
   // The best COMPLETE trial (single objective); throws Error if there is none.
