@@ -41,6 +41,10 @@ class InMemoryStorage : public Storage {
                                   const std::vector<TrialState>& states = {}) override;
   int64_t n_trials(int64_t study_id, std::optional<TrialState> state = std::nullopt) override;
 
+  // Reading only what changed (see Storage::trials_since).
+  std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t after_trial_id,
+                                        const std::vector<int64_t>& trial_ids) override;
+
  private:
   struct StudyRecord {
     std::string name;

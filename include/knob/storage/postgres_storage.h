@@ -65,6 +65,10 @@ class PostgresStorage : public Storage {
                                   const std::vector<TrialState>& states = {}) override;
   int64_t n_trials(int64_t study_id, std::optional<TrialState> state = std::nullopt) override;
 
+  // Reading only what changed (see Storage::trials_since).
+  std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t after_trial_id,
+                                        const std::vector<int64_t>& trial_ids) override;
+
   // The URL with its password replaced by "***" (as errors name it).
   static std::string redacted_url(const std::string& url);
   // The backend process id of this storage's connection (tests terminate it).
@@ -89,7 +93,8 @@ class PostgresStorage : public Storage {
   void upsert_attr(const char* table, const char* owner, int64_t id, const std::string& key,
                    const Json& value);
   std::map<std::string, Json> read_attrs(const char* table, const char* owner, int64_t id);
-  std::vector<FrozenTrial> read_trials(const std::string& where_clause, int64_t key,
+  std::vector<FrozenTrial> read_trials(const std::string& where_clause,
+                                       const std::vector<std::optional<std::string>>& params,
                                        const std::vector<TrialState>& states);
 
   std::string where_;

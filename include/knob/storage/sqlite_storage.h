@@ -11,6 +11,7 @@
 //   auto storage = std::make_shared<knob::SqliteStorage>("studies.db");
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -20,6 +21,7 @@ namespace knob {
 
 namespace detail {
 class SqliteConnection;
+class SqliteStatement;
 }
 
 class SqliteStorage : public Storage {
@@ -59,6 +61,10 @@ class SqliteStorage : public Storage {
                                   const std::vector<TrialState>& states = {}) override;
   int64_t n_trials(int64_t study_id, std::optional<TrialState> state = std::nullopt) override;
 
+  // Reading only what changed (see Storage::trials_since).
+  std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t after_trial_id,
+                                        const std::vector<int64_t>& trial_ids) override;
+
   // The schema knob writes and reads (Optuna's).
   static constexpr int kSchemaVersion = 12;
   static constexpr const char* kAlembicRevision = "v3.0.0.d";
@@ -78,7 +84,9 @@ class SqliteStorage : public Storage {
   void upsert_attr(const char* table, const char* owner, int64_t id, const std::string& key,
                    const Json& value);
   std::map<std::string, Json> read_attrs(const char* table, const char* owner, int64_t id);
-  std::vector<FrozenTrial> read_trials(const std::string& where_clause, int64_t key,
+  // Binds the where clause's parameters.
+  using Binder = std::function<void(detail::SqliteStatement&)>;
+  std::vector<FrozenTrial> read_trials(const std::string& where_clause, const Binder& bind,
                                        const std::vector<TrialState>& states);
 
   std::string where_;
