@@ -682,9 +682,8 @@ std::vector<FrozenTrial> PostgresStorage::trials_since(int64_t study_id, int64_t
     check_study_exists(study_id);
     // The trials by their primary key (a range and a few lookups), the other tables by their
     // (trial_id, ...) unique indexes: the cost follows what changed, not the study's size.
-    return read_trials(
-        "t.study_id = $1 AND (t.trial_id > $2 OR t.trial_id = ANY($3::int[]))",
-        {pg_param(study_id), pg_param(after_trial_id), pg_param(listed)}, {});
+    return read_trials("t.study_id = $1 AND (t.trial_id > $2 OR t.trial_id = ANY($3::int[]))",
+                       {pg_param(study_id), pg_param(after_trial_id), pg_param(listed)}, {});
   });
 }
 

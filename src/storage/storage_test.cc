@@ -766,8 +766,7 @@ TEST_P(StorageTest, TrialsSinceReadsNewerTrialsAndListedOnesByNumber) {
   // Listed ids come too (once, even when also newer), still by number.
   EXPECT_EQ(numbers_of(storage().trials_since(study, ids[3], {ids[1], ids[0], ids[4]})),
             std::vector<int64_t>({0, 1, 4}));
-  EXPECT_EQ(numbers_of(storage().trials_since(study, ids[4], {ids[2]})),
-            std::vector<int64_t>({2}));
+  EXPECT_EQ(numbers_of(storage().trials_since(study, ids[4], {ids[2]})), std::vector<int64_t>({2}));
 }
 
 TEST_P(StorageTest, TrialsSinceShowsTheTrialsAsStoredNow) {

@@ -114,7 +114,8 @@ Study::Study(std::shared_ptr<Storage> storage, int64_t study_id, std::shared_ptr
       name_(storage_->study_name_from_id(study_id)),
       directions_(storage_->study_directions(study_id)),
       sampler_(sampler ? std::move(sampler) : std::make_shared<RandomSampler>()),
-      pruner_(pruner ? std::move(pruner) : std::make_shared<MedianPruner>()) {}
+      pruner_(pruner ? std::move(pruner) : std::make_shared<MedianPruner>()),
+      trial_cache_(std::make_shared<TrialCache>(storage_, study_id)) {}
 
 StudyDirection Study::direction() const {
   if (directions_.size() != 1) {
@@ -280,7 +281,7 @@ void Study::run_optimize(const std::function<ObjectiveValues(Trial&)>& objective
   shared_->stop_requested = false;
   std::optional<double> best;
   if (!is_multi_objective()) {
-    for (const auto& t : storage_->trials(study_id_, {TrialState::kComplete})) {
+    for (const auto& t : trials({TrialState::kComplete})) {
       if (t.values.size() == 1 && (!best || better(t.values[0], *best, directions_[0]))) {
         best = t.values[0];
       }
@@ -353,7 +354,7 @@ std::vector<int64_t> Study::enqueue_interrupted_trials() {
 }
 
 std::vector<FrozenTrial> Study::trials(const std::vector<TrialState>& states) {
-  return storage_->trials(study_id_, states);
+  return trial_cache_->trials(states);
 }
 
 FrozenTrial Study::best_trial() {

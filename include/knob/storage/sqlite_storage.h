@@ -22,7 +22,7 @@ namespace knob {
 namespace detail {
 class SqliteConnection;
 class SqliteStatement;
-}
+}  // namespace detail
 
 class SqliteStorage : public Storage {
  public:
