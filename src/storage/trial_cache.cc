@@ -15,11 +15,9 @@ void TrialCache::refresh_locked() {
       study_id_, max_trial_id_, {unfinished_ids_.begin(), unfinished_ids_.end()});
 
   // Trials above max_trial_id_ are all the new ones because a study's trial ids are allocated
-  // in commit order: SQLite and InMemoryStorage write one at a time, PostgresStorage allocates
-  // under the study row's lock. (Python Optuna workers on PostgreSQL take no such lock: a trial
-  // they create may commit after one with a larger id and be missed until restart — as in
-  // Optuna's own _CachedStorage.) A study's trials are never deleted but with the study,
-  // which trials_since reports (NotFound).
+  // in commit order: SQLite and InMemoryStorage write one at a time; on PostgreSQL knob and
+  // Optuna 3.1 workers alike create a trial under a lock on the study's row. A study's trials
+  // are never deleted but with the study, which trials_since reports (NotFound).
   for (FrozenTrial& t : changed) {
     max_trial_id_ = std::max(max_trial_id_, t.trial_id);
     if (is_finished(t.state)) {
