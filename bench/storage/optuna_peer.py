@@ -5,6 +5,7 @@ categorical), 10 trial.report calls a trial, NopPruner, no should_prune; logging
 (knob prints nothing per trial either).
 
   /usr/bin/python3 optuna_peer.py [--trials N] [--dir DIR] [--seed S] [--sqlite-like-knob]
+  /usr/bin/python3 optuna_peer.py --storage URL [--study NAME] [--start-at EPOCH] [--trials N]
 
 By default Optuna runs as `storage="sqlite:///..."` gives it: a new connection per session
 (SQLAlchemy's NullPool), rollback journal, synchronous=FULL — several fsyncs per commit.
@@ -12,7 +13,13 @@ By default Optuna runs as `storage="sqlite:///..."` gives it: a new connection p
 (SingletonThreadPool), journal_mode=WAL, synchronous=NORMAL. That separates the cost of
 those settings from the cost of the storage code itself.
 
-Prints one JSON line: {"impl": "optuna", "trials": N, "seconds": ..., "trials_per_s": ...}.
+--storage URL (e.g. postgresql://...) makes it one of several worker processes on study NAME
+("bench"), created if missing: Optuna's RDBStorage as `storage=URL` gives it (SQLAlchemy's
+default pool, psycopg2); --start-at waits until that time so all workers start together;
+--trials 0 only creates the study (and the schema).
+
+Prints one JSON line: {"impl": "optuna", "trials": N, "seconds": ..., "trials_per_s": ...,
+"start": ..., "end": ...} (start/end: seconds since the epoch).
 """
 
 import argparse
@@ -40,17 +47,41 @@ def objective(trial):
     return value
 
 
+def run_worker(args):
+    study = optuna.create_study(study_name=args.study, storage=args.storage, load_if_exists=True,
+                                sampler=optuna.samplers.RandomSampler(seed=args.seed),
+                                pruner=optuna.pruners.NopPruner())
+    if args.trials == 0:
+        return
+    complete = (optuna.trial.TrialState.COMPLETE,)
+    before = len(study.get_trials(deepcopy=False, states=complete))
+    time.sleep(max(0.0, args.start_at - time.time()))
+    start, clock = time.time(), time.perf_counter()
+    study.optimize(objective, n_trials=args.trials)
+    seconds, end = time.perf_counter() - clock, time.time()
+    done = len(study.get_trials(deepcopy=False, states=complete)) - before
+    if done < args.trials:
+        sys.exit(f"optuna_peer: {done} new COMPLETE trials, expected at least {args.trials}")
+    print(json.dumps({"impl": "optuna", "trials": args.trials, "seconds": seconds,
+                      "trials_per_s": args.trials / seconds, "start": start, "end": end}))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--storage", default=None, help="join study --study at this URL")
+    parser.add_argument("--study", default="bench")
+    parser.add_argument("--start-at", type=float, default=0.0)
     parser.add_argument("--dir", default=None)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sqlite-like-knob", action="store_true",
                         help="one persistent connection, journal_mode=WAL, synchronous=NORMAL")
     args = parser.parse_args()
-    if args.trials < 1:
-        parser.error("--trials must be >= 1")
+    if args.trials < 0 or (args.trials == 0 and not args.storage):
+        parser.error("--trials must be >= 1 (or 0 with --storage)")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if args.storage:
+        return run_worker(args)
     own_dir = args.dir is None
     directory = tempfile.mkdtemp(prefix="optuna-storage-bench-") if own_dir else args.dir
     db = os.path.join(directory, f"optuna-bench-{os.getpid()}.db")

@@ -264,4 +264,28 @@ std::vector<int64_t> InMemoryStorage::fail_stale_trials(int64_t study_id,
   return failed;
 }
 
+// ---------------------------------------------------------------- reading only what changed
+
+std::vector<FrozenTrial> InMemoryStorage::trials_since(int64_t study_id, int64_t after_trial_id,
+                                                       const std::vector<int64_t>& trial_ids) {
+  Lock lock(mutex_);
+  const std::vector<int64_t>& ids = study_locked(study_id).trial_ids;  // ids grow with number
+  auto first_new = std::upper_bound(ids.begin(), ids.end(), after_trial_id);
+  std::map<int64_t, const FrozenTrial*> by_number;
+  for (auto it = first_new; it != ids.end(); ++it) {
+    const FrozenTrial& trial = trials_.at(*it);
+    by_number[trial.number] = &trial;
+  }
+  for (int64_t trial_id : trial_ids) {
+    auto it = trials_.find(trial_id);
+    if (it != trials_.end() && trial_study_.at(trial_id) == study_id) {
+      by_number[it->second.number] = &it->second;
+    }
+  }
+  std::vector<FrozenTrial> out;
+  out.reserve(by_number.size());
+  for (const auto& [number, trial] : by_number) out.push_back(*trial);
+  return out;
+}
+
 }  // namespace knob

@@ -25,6 +25,7 @@
 #include "knob/storage/in_memory_storage.h"
 #include "knob/storage/postgres_storage.h"
 #include "knob/storage/sqlite_storage.h"
+#include "knob/storage/trial_cache.h"
 #include "postgres_test_support.h"
 #include "testing/test_support.h"
 
@@ -770,6 +771,164 @@ TEST_P(StorageTest, EmptyStudyHasNoTrials) {
   EXPECT_TRUE(storage().trials(study).empty());
   EXPECT_EQ(storage().n_trials(study), 0);
   EXPECT_EQ(storage().n_trials(study, TrialState::kComplete), 0);
+}
+
+// ---------------------------------------------------------------- reading only what changed
+
+std::vector<int64_t> numbers_of(const std::vector<FrozenTrial>& trials) {
+  std::vector<int64_t> out;
+  for (const auto& t : trials) out.push_back(t.number);
+  return out;
+}
+
+TEST_P(StorageTest, TrialsSinceReadsNewerTrialsAndListedOnesByNumber) {
+  int64_t study = new_study();
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(storage().create_trial(study));  // RUNNING 0..4
+  EXPECT_EQ(numbers_of(storage().trials_since(study, -1, {})),
+            std::vector<int64_t>({0, 1, 2, 3, 4}));
+  EXPECT_EQ(numbers_of(storage().trials_since(study, ids[2], {})), std::vector<int64_t>({3, 4}));
+  EXPECT_TRUE(storage().trials_since(study, ids[4], {}).empty());
+  // Listed ids come too (once, even when also newer), still by number.
+  EXPECT_EQ(numbers_of(storage().trials_since(study, ids[3], {ids[1], ids[0], ids[4]})),
+            std::vector<int64_t>({0, 1, 4}));
+  EXPECT_EQ(numbers_of(storage().trials_since(study, ids[4], {ids[2]})), std::vector<int64_t>({2}));
+}
+
+TEST_P(StorageTest, TrialsSinceShowsTheTrialsAsStoredNow) {
+  int64_t study = new_study();
+  int64_t first = storage().create_trial(study);
+  int64_t second = storage().create_trial(study);
+  storage().set_trial_param(first, "x", 0.25, FloatDistribution(0, 1));
+  storage().set_trial_intermediate_values(first, {{0, 2.0}, {1, kNan}});
+  storage().set_trial_user_attr(first, "note", "a");
+  ASSERT_TRUE(storage().set_trial_state_values(first, TrialState::kComplete, {1.5}));
+  auto changed = storage().trials_since(study, second, {first});
+  ASSERT_EQ(changed.size(), 1u);
+  FrozenTrial expected = storage().trial(first);
+  EXPECT_EQ(changed[0].trial_id, first);
+  EXPECT_EQ(changed[0].state, TrialState::kComplete);
+  EXPECT_EQ(changed[0].values, expected.values);
+  EXPECT_EQ(changed[0].internal_params, expected.internal_params);
+  EXPECT_EQ(changed[0].intermediate_values.size(), 2u);
+  EXPECT_EQ(texts(changed[0].user_attrs), texts(expected.user_attrs));
+  EXPECT_EQ(changed[0].datetime_complete, expected.datetime_complete);
+}
+
+TEST_P(StorageTest, TrialsSinceKeepsToItsStudy) {
+  int64_t study = new_study("a");
+  int64_t other = new_study("b");
+  int64_t mine = storage().create_trial(study);
+  int64_t theirs = storage().create_trial(other);  // a larger id, another study
+  EXPECT_EQ(numbers_of(storage().trials_since(study, -1, {theirs})), std::vector<int64_t>({0}));
+  EXPECT_TRUE(storage().trials_since(study, mine, {theirs}).empty());
+  EXPECT_EQ(storage().trials_since(other, -1, {mine}).at(0).trial_id, theirs);
+}
+
+TEST_P(StorageTest, TrialsSinceOfUnknownStudyIsNotFound) {
+  EXPECT_THROW(storage().trials_since(12345, -1, {}), NotFound);
+}
+
+// ---------------------------------------------------------------- TrialCache over each backend
+
+// What a reader compares: number, state, values, params, intermediate values.
+std::vector<std::string> digest(const std::vector<FrozenTrial>& trials) {
+  std::vector<std::string> out;
+  for (const auto& t : trials) {
+    Json row = {{"number", t.number},
+                {"state", to_string(t.state)},
+                {"values", t.values},
+                {"params", t.internal_params},
+                {"steps", t.intermediate_values.size()}};
+    out.push_back(dumps(row));
+  }
+  return out;
+}
+
+TEST_P(StorageTest, TrialCacheMatchesTheStorageAfterEveryKindOfChange) {
+  using S = TrialState;
+  int64_t study = new_study();
+  new_study("other");
+  TrialCache cache(std::shared_ptr<Storage>(storage_.get(), [](Storage*) {}), study);
+  auto expect_same = [&](const char* after) {
+    SCOPED_TRACE(after);
+    for (const std::vector<S>& states :
+         std::vector<std::vector<S>>{{}, {S::kComplete}, {S::kRunning, S::kWaiting}}) {
+      EXPECT_EQ(digest(cache.trials(states)), digest(storage().trials(study, states)));
+    }
+  };
+  expect_same("nothing");
+  int64_t a = storage().create_trial(study);
+  expect_same("create");
+  storage().set_trial_param(a, "x", 0.5, FloatDistribution(0, 1));
+  storage().set_trial_intermediate_values(a, {{0, 1.0}, {1, 0.5}});
+  expect_same("param and reports of a cached RUNNING trial");
+  ASSERT_TRUE(storage().set_trial_state_values(a, S::kComplete, {0.5}));
+  expect_same("finish");
+  FrozenTrial waiting;
+  waiting.state = S::kWaiting;
+  int64_t w = storage().create_trial(study, &waiting);
+  storage().create_trial(storage().study_id_from_name("other"));
+  expect_same("enqueue (and a trial of another study)");
+  ASSERT_EQ(storage().claim_waiting_trial(study), w);
+  expect_same("claim");
+  ASSERT_TRUE(storage().set_trial_state_values(w, S::kPruned));
+  finished_trial(study, S::kFail);
+  expect_same("prune and a new FAIL trial");
+}
+
+TEST_P(StorageTest, TrialCacheSharedByThreadsEndsEqualToTheStorage) {
+  int64_t study = new_study();
+  TrialCache cache(std::shared_ptr<Storage>(storage_.get(), [](Storage*) {}), study);
+  std::atomic<bool> done{false};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.emplace_back([&] {
+      while (!done) {
+        auto trials = cache.trials();
+        for (size_t n = 0; n < trials.size(); ++n) ASSERT_EQ(trials[n].number, int64_t(n));
+      }
+    });
+  }
+  for (int i = 0; i < 40; ++i) {
+    int64_t id = storage().create_trial(study);
+    if (i % 3 != 0) storage().set_trial_state_values(id, TrialState::kComplete, {double(i)});
+  }
+  done = true;
+  for (auto& reader : readers) reader.join();
+  EXPECT_EQ(digest(cache.trials()), digest(storage().trials(study)));
+}
+
+// Counts what the cache asks of the storage.
+class CountingStorage : public InMemoryStorage {
+ public:
+  std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t after_trial_id,
+                                        const std::vector<int64_t>& trial_ids) override {
+    auto out = InMemoryStorage::trials_since(study_id, after_trial_id, trial_ids);
+    last_read = out.size();
+    return out;
+  }
+  size_t last_read = 0;
+};
+
+TEST(TrialCache, ReadsOnlyNewAndUnfinishedTrials) {
+  auto storage = std::make_shared<CountingStorage>();
+  int64_t study = storage->create_study("s", {kMin});
+  for (int i = 0; i < 100; ++i) {
+    storage->set_trial_state_values(storage->create_trial(study), TrialState::kComplete, {1.0});
+  }
+  int64_t running = storage->create_trial(study);
+  TrialCache cache(storage, study);
+  EXPECT_EQ(cache.trials().size(), 101u);
+  EXPECT_EQ(storage->last_read, 101u);
+  EXPECT_EQ(cache.trials().size(), 101u);
+  EXPECT_EQ(storage->last_read, 1u);  // the RUNNING one
+  storage->create_trial(study);
+  storage->set_trial_state_values(running, TrialState::kComplete, {0.0});
+  EXPECT_EQ(cache.trials({TrialState::kComplete}).size(), 101u);
+  EXPECT_EQ(storage->last_read, 2u);  // the one just finished and the new one
+  EXPECT_EQ(cache.trials().size(), 102u);
+  EXPECT_EQ(storage->last_read, 1u);  // the new one, still RUNNING
 }
 
 // ---------------------------------------------------------------- summaries

@@ -115,7 +115,8 @@ Study::Study(std::shared_ptr<Storage> storage, int64_t study_id, std::shared_ptr
       name_(storage_->study_name_from_id(study_id)),
       directions_(storage_->study_directions(study_id)),
       sampler_(sampler ? std::move(sampler) : std::make_shared<RandomSampler>()),
-      pruner_(pruner ? std::move(pruner) : std::make_shared<MedianPruner>()) {
+      pruner_(pruner ? std::move(pruner) : std::make_shared<MedianPruner>()),
+      trial_cache_(std::make_shared<TrialCache>(storage_, study_id)) {
   const auto& interval = options.heartbeat_interval();
   const std::string off = " (heartbeats are off: heartbeat_interval is unset)";
   if (interval) {
@@ -316,7 +317,7 @@ void Study::run_optimize(const std::function<ObjectiveValues(Trial&)>& objective
   shared_->stop_requested = false;
   std::optional<double> best;
   if (!is_multi_objective()) {
-    for (const auto& t : storage_->trials(study_id_, {TrialState::kComplete})) {
+    for (const auto& t : trials({TrialState::kComplete})) {
       if (t.values.size() == 1 && (!best || better(t.values[0], *best, directions_[0]))) {
         best = t.values[0];
       }
@@ -424,7 +425,7 @@ void Study::enqueue_retry(const FrozenTrial& failed) {
 }
 
 std::vector<FrozenTrial> Study::trials(const std::vector<TrialState>& states) {
-  return storage_->trials(study_id_, states);
+  return trial_cache_->trials(states);
 }
 
 FrozenTrial Study::best_trial() {

@@ -14,6 +14,10 @@ double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+bool is_retry(const FrozenTrial& t) {
+  return t.system_attrs.count("failed_trial") || t.system_attrs.count("knob:retry_of");
+}
+
 }  // namespace
 
 void save_study_budget(Study& study, const StudyBudget& budget) {
@@ -44,7 +48,7 @@ int64_t trials_counted_in_budget(const std::vector<FrozenTrial>& trials) {
   int64_t counted = 0;
   for (const auto& t : trials) {
     if (t.state != TrialState::kWaiting) ++counted;
-    if (t.system_attrs.count("failed_trial") || t.system_attrs.count("knob:retry_of")) --counted;
+    if (is_retry(t)) --counted;
   }
   return counted;
 }
@@ -53,7 +57,12 @@ bool study_budget_spent(Study& study) {
   std::optional<StudyBudget> budget = load_study_budget(study);
   if (!budget) return false;
   if (budget->deadline() && unix_now() >= *budget->deadline()) return true;
-  return budget->n_trials() && trials_counted_in_budget(study.trials()) >= *budget->n_trials();
+  if (!budget->n_trials()) return false;
+  const std::vector<FrozenTrial> trials = study.trials();
+  for (const auto& t : trials) {
+    if (t.state == TrialState::kWaiting && is_retry(t)) return false;
+  }
+  return trials_counted_in_budget(trials) >= *budget->n_trials();
 }
 
 }  // namespace knob

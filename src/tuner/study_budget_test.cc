@@ -59,6 +59,20 @@ TEST(StudyBudgetTest, IsStoredWithTheStudy) {
   EXPECT_TRUE(study_budget_spent(study));
 }
 
+TEST(StudyBudgetTest, IsNotSpentWhileARetryWaits) {
+  Study study = create_study();
+  save_study_budget(study, StudyBudget().n_trials(1));
+  study.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, 2);  // one over
+  EXPECT_TRUE(study_budget_spent(study));
+  FrozenTrial retry;
+  retry.state = TrialState::kWaiting;
+  retry.system_attrs["failed_trial"] = 0;
+  study.storage().create_trial(study.study_id(), &retry);
+  EXPECT_FALSE(study_budget_spent(study));
+  study.optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, 1);  // runs the retry
+  EXPECT_TRUE(study_budget_spent(study));
+}
+
 TEST(StudyBudgetTest, DeadlineAheadLeavesTrialsToRun) {
   Study study = create_study();
   save_study_budget(study, StudyBudget().deadline(unix_now() + 3600));

@@ -808,6 +808,40 @@ TEST(StudyLifeCycle, CreateLoadIfExistsLoadAndDelete) {
   EXPECT_EQ(summaries[0].study_name, "other");
 }
 
+// Two storage objects on one file stand for two worker processes: each Study's trial cache
+// must show the other's new trials and, as they finish, their final states.
+TEST(StudyLifeCycle, TwoStoragesOnOneFileSeeEachOthersTrialsThroughTheCache) {
+  TempDir dir;
+  const std::string path = dir.file("shared.db");
+  Study a = create_study(
+      StudyOptions().storage_instance(std::make_shared<SqliteStorage>(path)).study_name("shared"));
+  Study b = load_study(
+      StudyOptions().storage_instance(std::make_shared<SqliteStorage>(path)).study_name("shared"));
+  auto states = [](Study& study) {
+    std::vector<std::string> out;
+    for (const auto& t : study.trials()) {
+      out.push_back(std::to_string(t.number) + ":" + to_string(t.state) +
+                    (t.values.empty() ? "" : "=" + dumps(Json(t.values[0]))));
+    }
+    return out;
+  };
+  Trial first = a.ask();
+  EXPECT_EQ(states(b), std::vector<std::string>({"0:RUNNING"}));
+  Trial second = b.ask();
+  second.report(3.0, 0);
+  EXPECT_EQ(states(a), std::vector<std::string>({"0:RUNNING", "1:RUNNING"}));
+  a.tell(first, TrialState::kComplete, {2.0});
+  b.tell(second, TrialState::kComplete, {1.0});
+  const std::vector<std::string> both = {"0:COMPLETE=2.0", "1:COMPLETE=1.0"};
+  EXPECT_EQ(states(a), both);  // b's trial was cached RUNNING by a, re-read finished
+  EXPECT_EQ(states(b), both);
+  EXPECT_EQ(a.best_trial().number, 1);
+  EXPECT_EQ(b.trials({TrialState::kComplete}).at(1).intermediate_values.at(0), 3.0);
+  b.optimize([](Trial&) { return 0.5; }, 3);
+  EXPECT_EQ(a.trials({TrialState::kComplete}).size(), 5u);
+  EXPECT_EQ(a.best_value(), 0.5);
+}
+
 TEST(StudyLifeCycle, UnnamedStudiesGetUniqueNames) {
   auto storage = std::make_shared<InMemoryStorage>();
   Study a = create_study(StudyOptions().storage_instance(storage));

@@ -46,6 +46,10 @@ class InMemoryStorage : public Storage {
   void record_heartbeat(int64_t trial_id) override;
   std::vector<int64_t> fail_stale_trials(int64_t study_id, double grace_period_seconds) override;
 
+  // Reading only what changed (see Storage::trials_since).
+  std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t after_trial_id,
+                                        const std::vector<int64_t>& trial_ids) override;
+
  private:
   struct StudyRecord {
     std::string name;

@@ -71,6 +71,10 @@ class PostgresStorage : public Storage {
   void record_heartbeat(int64_t trial_id) override;
   std::vector<int64_t> fail_stale_trials(int64_t study_id, double grace_period_seconds) override;
 
+  // Reading only what changed (see Storage::trials_since).
+  std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t after_trial_id,
+                                        const std::vector<int64_t>& trial_ids) override;
+
   // The URL with its password replaced by "***" (as errors name it).
   static std::string redacted_url(const std::string& url);
   // The backend process id of this storage's connection (tests terminate it).
@@ -95,7 +99,8 @@ class PostgresStorage : public Storage {
   void upsert_attr(const char* table, const char* owner, int64_t id, const std::string& key,
                    const Json& value);
   std::map<std::string, Json> read_attrs(const char* table, const char* owner, int64_t id);
-  std::vector<FrozenTrial> read_trials(const std::string& where_clause, int64_t key,
+  std::vector<FrozenTrial> read_trials(const std::string& where_clause,
+                                       const std::vector<std::optional<std::string>>& params,
                                        const std::vector<TrialState>& states);
 
   std::string where_;

@@ -11,6 +11,7 @@
 //   auto storage = std::make_shared<knob::SqliteStorage>("studies.db");
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -20,7 +21,8 @@ namespace knob {
 
 namespace detail {
 class SqliteConnection;
-}
+class SqliteStatement;
+}  // namespace detail
 
 class SqliteStorage : public Storage {
  public:
@@ -64,6 +66,10 @@ class SqliteStorage : public Storage {
   void record_heartbeat(int64_t trial_id) override;
   std::vector<int64_t> fail_stale_trials(int64_t study_id, double grace_period_seconds) override;
 
+  // Reading only what changed (see Storage::trials_since).
+  std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t after_trial_id,
+                                        const std::vector<int64_t>& trial_ids) override;
+
   // The schema knob writes and reads (Optuna's).
   static constexpr int kSchemaVersion = 12;
   static constexpr const char* kAlembicRevision = "v3.0.0.d";
@@ -83,7 +89,9 @@ class SqliteStorage : public Storage {
   void upsert_attr(const char* table, const char* owner, int64_t id, const std::string& key,
                    const Json& value);
   std::map<std::string, Json> read_attrs(const char* table, const char* owner, int64_t id);
-  std::vector<FrozenTrial> read_trials(const std::string& where_clause, int64_t key,
+  // Binds the where clause's parameters.
+  using Binder = std::function<void(detail::SqliteStatement&)>;
+  std::vector<FrozenTrial> read_trials(const std::string& where_clause, const Binder& bind,
                                        const std::vector<TrialState>& states);
 
   std::string where_;

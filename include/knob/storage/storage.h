@@ -93,6 +93,15 @@ class Storage {
   // datetime_complete and the system attr "fail_reason". Returns the ids of the trials this
   // call failed: with many callers at once, each stale trial is failed by exactly one.
   virtual std::vector<int64_t> fail_stale_trials(int64_t study_id, double grace_period_seconds) = 0;
+
+  // ---- reading only what changed (TrialCache's refresh; Optuna 3.1's RDBStorage._get_trials) ----
+  // The study's trials whose id is greater than `after_trial_id` or listed in `trial_ids`,
+  // ordered by number; one snapshot. A study's trial ids grow in the order its trials are
+  // created, and finished trials never change, so a reader that keeps the largest id it has
+  // seen and the ids it saw unfinished gets, by passing them here, every trial that is new or
+  // may have changed since its last read — and nothing else. Throws NotFound for the study.
+  virtual std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t after_trial_id,
+                                                const std::vector<int64_t>& trial_ids) = 0;
 };
 
 }  // namespace knob

@@ -28,6 +28,7 @@
 
 #include "knob/core/arg.h"
 #include "knob/storage/storage.h"
+#include "knob/storage/trial_cache.h"
 #include "knob/tuner/pruner.h"
 #include "knob/tuner/sampler.h"
 #include "knob/tuner/trial.h"
@@ -163,6 +164,9 @@ class Study {
   // Whether this study records heartbeats (heartbeat_interval was set).
   bool heartbeats_on() const { return shared_->heartbeat != nullptr; }
 
+  // The study's trials ordered by number (optionally only those in `states`), as stored now.
+  // Read through a TrialCache shared by this Study's copies: each call reads only the trials
+  // created, or left unfinished, since the last one — samplers call it on every ask.
   std::vector<FrozenTrial> trials(const std::vector<TrialState>& states = {});
   // The best COMPLETE trial (single objective); throws Error if there is none.
   FrozenTrial best_trial();
@@ -216,6 +220,7 @@ class Study {
     std::optional<int> max_retry;
   };
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
+  std::shared_ptr<TrialCache> trial_cache_;  // shared by copies, as shared_
 };
 
 // Creates a study (or opens it, with load_if_exists). Throws AlreadyExists, InvalidArgument.
