@@ -5,6 +5,7 @@
 
 #include "knob/core/error.h"
 #include "knob/report/export.h"
+#include "knob/tuner/importance.h"
 #include "knob/tuner/study.h"
 #include "report/dashboard_assets.h"
 
@@ -77,6 +78,35 @@ Json best_trial_numbers(const std::vector<FrozenTrial>& trials,
     if (!dominated) out.push_back(candidate->number);
   }
   if (directions.size() == 1 && out.size() > 1) out = Json::array({out[0]});  // ties: the first
+  return out;
+}
+
+// fANOVA parameter importance (seed 0, so a page shows the same bars on every refresh) of a
+// single-objective study: {"evaluator", "params": [{"name", "importance"}, ...] largest first,
+// "reason": null}, or "params": null and the reason it cannot be computed.
+Json importance_json(const std::vector<FrozenTrial>& trials, size_t n_objectives) {
+  const auto evaluator = ImportanceEvaluator::kFanova;
+  Json out = {{"evaluator", importance_evaluator_name(evaluator)},
+              {"params", nullptr},
+              {"reason", nullptr}};
+  if (n_objectives != 1) {
+    out["reason"] = "multi-objective study: run knob importance --objective N for one objective";
+    return out;
+  }
+  try {
+    auto importances = param_importances(trials, ImportanceOptions().evaluator(evaluator).seed(0));
+    if (importances.empty()) {
+      out["reason"] = "no parameter takes more than one value";
+      return out;
+    }
+    Json params = Json::array();
+    for (const auto& [name, importance] : importances) {
+      params.push_back({{"name", name}, {"importance", importance}});
+    }
+    out["params"] = std::move(params);
+  } catch (const InvalidArgument& e) {
+    out["reason"] = e.what();
+  }
   return out;
 }
 
@@ -181,6 +211,7 @@ Json study_json(Storage& storage, const std::string& study_name,
   }
   out["params"] = std::move(params);
   out["best_trials"] = best_trial_numbers(trials, directions);
+  out["importance"] = importance_json(trials, directions.size());
   Json list = Json::array();
   for (const auto& t : trials) {
     if (states.empty() || std::find(states.begin(), states.end(), t.state) != states.end()) {
