@@ -81,12 +81,27 @@ Json best_trial_numbers(const std::vector<FrozenTrial>& trials,
   return out;
 }
 
+// At most this many COMPLETE trials (the latest) go into the importance the study page shows:
+// fANOVA costs ~0.13 s of CPU for 1,000 trials and ~1.8 s for 10,000 here, and pages poll.
+constexpr size_t kImportanceTrials = 1000;
+
 // fANOVA parameter importance (seed 0, so a page shows the same bars on every refresh) of a
-// single-objective study: {"evaluator", "params": [{"name", "importance"}, ...] largest first,
-// "reason": null}, or "params": null and the reason it cannot be computed.
+// single-objective study: {"evaluator", "n_trials" (COMPLETE trials used), "params": [{"name",
+// "importance"}, ...] largest first, "reason": null}, or "params": null and the reason it
+// cannot be computed.
 Json importance_json(const std::vector<FrozenTrial>& trials, size_t n_objectives) {
   const auto evaluator = ImportanceEvaluator::kFanova;
+  std::vector<FrozenTrial> complete;
+  for (const auto& t : trials) {
+    if (t.state == TrialState::kComplete) complete.push_back(t);
+  }
+  std::sort(complete.begin(), complete.end(),
+            [](const FrozenTrial& a, const FrozenTrial& b) { return a.number < b.number; });
+  if (complete.size() > kImportanceTrials) {
+    complete.erase(complete.begin(), complete.end() - kImportanceTrials);
+  }
   Json out = {{"evaluator", importance_evaluator_name(evaluator)},
+              {"n_trials", complete.size()},
               {"params", nullptr},
               {"reason", nullptr}};
   if (n_objectives != 1) {
@@ -94,7 +109,8 @@ Json importance_json(const std::vector<FrozenTrial>& trials, size_t n_objectives
     return out;
   }
   try {
-    auto importances = param_importances(trials, ImportanceOptions().evaluator(evaluator).seed(0));
+    auto importances =
+        param_importances(complete, ImportanceOptions().evaluator(evaluator).seed(0));
     if (importances.empty()) {
       out["reason"] = "no parameter takes more than one value";
       return out;

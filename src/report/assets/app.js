@@ -321,7 +321,7 @@
   // Parameter importance (computed by the server): a horizontal bar per parameter, largest on
   // top, or the reason there is none.
   function importanceChart(importance) {
-    const title = `Parameter importance (${importance.evaluator})`;
+    const title = `Parameter importance (${importance.evaluator}, ${importance.n_trials} COMPLETE trials)`;
     if (!importance.params) {
       return h('figure', { class: 'chart', id: 'importance-skipped' }, h('figcaption', {}, title),
                h('p', { class: 'summary' }, 'not computed: ', importance.reason));
