@@ -205,9 +205,10 @@ TEST(ImportanceTest, TrialsAndParametersThatCount) {
   ASSERT_EQ(base.size(), 4u);
   EXPECT_EQ(base.back(), (std::pair<std::string, double>("fixed", 0.0)));
 
-  auto two = param_importances(trials, ImportanceOptions().seed(0).params({"z", "y"}));
+  auto two = param_importances(trials, ImportanceOptions().seed(0).params({"z", "x"}));
   ASSERT_EQ(two.size(), 2u);
-  EXPECT_EQ(two[0].first, "y");
+  EXPECT_EQ(two[0].first, "x");
+  EXPECT_EQ(two[1].first, "z");
   // Without `params`, the trial lacking x removes x from the assessed space.
   auto without_x = as_map(param_importances(noisy, ImportanceOptions().seed(0)));
   EXPECT_EQ(without_x.count("x"), 0u);
