@@ -1,7 +1,11 @@
 // knob importance: the parameter importances of a study (knob/tuner/importance.h) as a table
 // or JSON, like optuna.importance.get_param_importances. Read-only.
+#include <cstdint>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "commands.h"
 #include "knob/core/error.h"

@@ -14,6 +14,7 @@
 #include "knob/report/html_report.h"
 #include "knob/storage/in_memory_storage.h"
 #include "knob/storage/open_storage.h"
+#include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
 #include "testing/test_support.h"
 
@@ -242,7 +243,8 @@ TEST(DashboardApi, MultiObjectiveStudyListsItsParetoFront) {
 // A long study: the importance shown is that of its latest 1,000 COMPLETE trials.
 TEST(DashboardApi, ImportanceUsesTheLatestThousandCompleteTrials) {
   auto storage = std::make_shared<InMemoryStorage>();
-  Study study = create_study(StudyOptions().storage_instance(storage).study_name("long"));
+  Study study = create_study(StudyOptions().storage_instance(storage).study_name("long").sampler(
+      std::make_shared<RandomSampler>(1)));
   for (int i = 0; i < 1003; ++i) {
     Trial t = study.ask();
     double x = t.suggest_float("x", 0, 1);
