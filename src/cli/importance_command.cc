@@ -23,7 +23,7 @@ struct ImportanceFlags {
   std::string evaluator = "fanova";
   std::vector<std::string> params;
   std::optional<int> objective;
-  uint64_t seed = 0;
+  int64_t seed = 0;
   bool json = false;
 };
 
@@ -35,11 +35,12 @@ ImportanceEvaluator parse_evaluator(const std::string& text) {
 }
 
 void run_importance(const ImportanceFlags& flags) {
+  KNOB_CHECK(flags.seed >= 0, "--seed", flags.seed, "must be an integer >= 0");
   auto options = ImportanceOptions()
                      .evaluator(parse_evaluator(flags.evaluator))
                      .params(flags.params)
                      .objective(flags.objective)
-                     .seed(flags.seed);
+                     .seed(static_cast<uint64_t>(flags.seed));
   check_storage_exists(flags.storage);
   auto storage = open_storage(flags.storage);
   int64_t study_id = -1;

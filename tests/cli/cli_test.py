@@ -396,7 +396,7 @@ class Importance(KnobTestCase):
             self.assertAlmostEqual(sum(values), 1.0, places=9)
         lines = table.stdout.splitlines()
         self.assertEqual(lines[0].split(), ["param", "importance"])
-        self.assertEqual([line.split()[0] for line in lines[1:] if line.strip()],
+        self.assertEqual([line.split()[0] for line in lines[1:] if line.strip("- ")],
                          [r["name"] for r in out["importances"]])
 
 
@@ -492,7 +492,8 @@ MALFORMED = [
      ["importance", "--storage", GOOD, "--study", "s1", "--objective", "1"],
      ["objective = 1", "0 to 0"]),
     ("importance: --seed -1",
-     ["importance", "--storage", GOOD, "--study", "s1", "--seed", "-1"], ["--seed", "-1"]),
+     ["importance", "--storage", GOOD, "--study", "s1", "--seed", "-1"],
+     ["--seed", "-1", ">= 0"]),
 ]
 
 
