@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   knob::cli::add_pbt_command(app);
   knob::cli::add_dashboard_command(app);
   knob::cli::add_report_command(app);
+  knob::cli::add_importance_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,6 +5,7 @@
 
 #include "knob/core/error.h"
 #include "knob/report/export.h"
+#include "knob/tuner/importance.h"
 #include "knob/tuner/study.h"
 #include "report/dashboard_assets.h"
 
@@ -77,6 +78,51 @@ Json best_trial_numbers(const std::vector<FrozenTrial>& trials,
     if (!dominated) out.push_back(candidate->number);
   }
   if (directions.size() == 1 && out.size() > 1) out = Json::array({out[0]});  // ties: the first
+  return out;
+}
+
+// At most this many COMPLETE trials (the latest) go into the importance the study page shows:
+// fANOVA costs ~0.13 s of CPU for 1,000 trials and ~1.8 s for 10,000 here, and pages poll.
+constexpr size_t kImportanceTrials = 1000;
+
+// fANOVA parameter importance (seed 0, so a page shows the same bars on every refresh) of a
+// single-objective study: {"evaluator", "n_trials" (COMPLETE trials used), "params": [{"name",
+// "importance"}, ...] largest first, "reason": null}, or "params": null and the reason it
+// cannot be computed.
+Json importance_json(const std::vector<FrozenTrial>& trials, size_t n_objectives) {
+  const auto evaluator = ImportanceEvaluator::kFanova;
+  std::vector<FrozenTrial> complete;
+  for (const auto& t : trials) {
+    if (t.state == TrialState::kComplete) complete.push_back(t);
+  }
+  std::sort(complete.begin(), complete.end(),
+            [](const FrozenTrial& a, const FrozenTrial& b) { return a.number < b.number; });
+  if (complete.size() > kImportanceTrials) {
+    complete.erase(complete.begin(), complete.end() - kImportanceTrials);
+  }
+  Json out = {{"evaluator", importance_evaluator_name(evaluator)},
+              {"n_trials", complete.size()},
+              {"params", nullptr},
+              {"reason", nullptr}};
+  if (n_objectives != 1) {
+    out["reason"] = "multi-objective study: run knob importance --objective N for one objective";
+    return out;
+  }
+  try {
+    auto importances =
+        param_importances(complete, ImportanceOptions().evaluator(evaluator).seed(0));
+    if (importances.empty()) {
+      out["reason"] = "no parameter takes more than one value";
+      return out;
+    }
+    Json params = Json::array();
+    for (const auto& [name, importance] : importances) {
+      params.push_back({{"name", name}, {"importance", importance}});
+    }
+    out["params"] = std::move(params);
+  } catch (const InvalidArgument& e) {
+    out["reason"] = e.what();
+  }
   return out;
 }
 
@@ -181,6 +227,7 @@ Json study_json(Storage& storage, const std::string& study_name,
   }
   out["params"] = std::move(params);
   out["best_trials"] = best_trial_numbers(trials, directions);
+  out["importance"] = importance_json(trials, directions.size());
   Json list = Json::array();
   for (const auto& t : trials) {
     if (states.empty() || std::find(states.begin(), states.end(), t.state) != states.end()) {

@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <set>
 #include <stdexcept>
 
 #include "knob/core/error.h"
 #include "knob/report/dashboard.h"
 #include "knob/report/html_report.h"
+#include "knob/storage/in_memory_storage.h"
 #include "knob/storage/open_storage.h"
+#include "knob/tuner/random_sampler.h"
 #include "knob/tuner/study.h"
 #include "testing/test_support.h"
 
@@ -112,6 +115,36 @@ TEST_F(DashboardApiTest, StudyHasHistoryParamsCurvesAndFailReasons) {
   EXPECT_EQ(complete["n_trials"], 6);  // the header still counts every trial
 }
 
+// 3 COMPLETE trials: fANOVA importances of both parameters, largest first, summing to 1, the
+// same on every request (seeded). Fewer than 2 COMPLETE trials: no importances, a reason.
+TEST_F(DashboardApiTest, StudyHasParameterImportanceOrTheReasonItHasNone) {
+  Json s = get_json("/api/study", {{"name", "mlp"}});
+  const Json& importance = s["importance"];
+  EXPECT_EQ(importance["evaluator"], "fanova");
+  EXPECT_EQ(importance["n_trials"], 3);
+  EXPECT_TRUE(importance["reason"].is_null()) << importance;
+  ASSERT_TRUE(importance["params"].is_array()) << importance;
+  ASSERT_EQ(importance["params"].size(), 2u);
+  std::set<std::string> names;
+  double sum = 0;
+  for (const Json& p : importance["params"]) {
+    names.insert(p["name"].get<std::string>());
+    sum += p["importance"].get<double>();
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"lr", "width"}));
+  EXPECT_NEAR(sum, 1.0, 1e-12);
+  EXPECT_GE(importance["params"][0]["importance"], importance["params"][1]["importance"]);
+  EXPECT_EQ(get_json("/api/study", {{"name", "mlp"}})["importance"], importance);
+
+  Study one = create_study(StudyOptions().storage_instance(storage_).study_name("one"));
+  Trial t = one.ask();
+  t.suggest_float("x", 0, 1);
+  one.tell(t, TrialState::kComplete, {1.0});
+  Json single = get_json("/api/study", {{"name", "one"}})["importance"];
+  EXPECT_TRUE(single["params"].is_null());
+  testing::expect_contains(single["reason"].get<std::string>(), {"at least 2 COMPLETE"});
+}
+
 TEST_F(DashboardApiTest, TrialHasItsReasonValuesAndUserAttrs) {
   Json failed = get_json("/api/trial", {{"study", "mlp"}, {"number", "3"}});
   EXPECT_EQ(failed["study"], "mlp");
@@ -202,7 +235,26 @@ TEST(DashboardApi, MultiObjectiveStudyListsItsParetoFront) {
   Json s = study_json(*storage, "mo");
   EXPECT_EQ(s["best_trials"], Json::array({0, 1, 3}));
   EXPECT_TRUE(s["best"].is_null());  // no single best value
+  EXPECT_TRUE(s["importance"]["params"].is_null());
+  testing::expect_contains(s["importance"]["reason"].get<std::string>(), {"multi-objective"});
   EXPECT_EQ(s["counts"]["COMPLETE"], 5);
+}
+
+// A long study: the importance shown is that of its latest 1,000 COMPLETE trials.
+TEST(DashboardApi, ImportanceUsesTheLatestThousandCompleteTrials) {
+  auto storage = std::make_shared<InMemoryStorage>();
+  Study study = create_study(StudyOptions().storage_instance(storage).study_name("long").sampler(
+      std::make_shared<RandomSampler>(1)));
+  for (int i = 0; i < 1003; ++i) {
+    Trial t = study.ask();
+    double x = t.suggest_float("x", 0, 1);
+    t.suggest_float("z", 0, 1);
+    study.tell(t, TrialState::kComplete, {x * x});
+  }
+  Json importance = study_json(*storage, "long")["importance"];
+  EXPECT_EQ(importance["n_trials"], 1000);
+  ASSERT_EQ(importance["params"].size(), 2u) << importance;
+  EXPECT_EQ(importance["params"][0]["name"], "x");
 }
 
 // A study named like a script tag with a parameter and a choice that are markup: the JSON

@@ -373,6 +373,33 @@ def _write_foreign(path):
 
 
 # name, argv, what stderr must contain (the bad field and value, and what is allowed).
+class Importance(KnobTestCase):
+    """knob importance: a table and JSON of every parameter, largest first, summing to 1."""
+
+    def test_table_and_json_agree(self):
+        storage = "sqlite:///imp.db"
+        self.knob("tune", "--storage", storage, "--study", "b", "--objective", "branin",
+                  "--n-trials", "30", "--seed", "4", "--quiet")
+        args = ["importance", "--storage", storage, "--study", "b"]
+        table, as_json, again, mdi = self.knob_many(
+            [args, args + ["--json"], args + ["--json"],
+             args + ["--json", "--evaluator", "mean_decrease_impurity"]])
+        out = json.loads(as_json.stdout)
+        self.assertEqual(as_json.stdout, again.stdout)  # seeded: the same forest
+        self.assertEqual(out["evaluator"], "fanova")
+        self.assertEqual(json.loads(mdi.stdout)["evaluator"], "mean_decrease_impurity")
+        for result in (out, json.loads(mdi.stdout)):
+            rows = result["importances"]
+            self.assertEqual(sorted(r["name"] for r in rows), ["x", "y"])
+            values = [r["importance"] for r in rows]
+            self.assertEqual(values, sorted(values, reverse=True))
+            self.assertAlmostEqual(sum(values), 1.0, places=9)
+        lines = table.stdout.splitlines()
+        self.assertEqual(lines[0].split(), ["param", "importance"])
+        self.assertEqual([line.split()[0] for line in lines[1:] if line.strip("- ")],
+                         [r["name"] for r in out["importances"]])
+
+
 # Every case exits with code 2 and leaves the directory's files byte-identical.
 GOOD = "sqlite:///good.db"
 MALFORMED = [
@@ -450,6 +477,23 @@ MALFORMED = [
      ["study", "export", "--storage", GOOD, "--study", "s1", "--format", "csv", "-o",
       "no/such/dir/out.csv"],
      ["--output", "no/such/dir/out.csv"]),
+    ("importance: unknown study", ["importance", "--storage", GOOD, "--study", "nope"],
+     ["--study-name", '"nope"', "no such study"]),
+    ("importance: missing storage file",
+     ["importance", "--storage", "sqlite:///missing.db", "--study", "s1"],
+     ["--storage", "missing.db", "no such file"]),
+    ("importance: unknown --evaluator",
+     ["importance", "--storage", GOOD, "--study", "s1", "--evaluator", "shap"],
+     ["--evaluator", '"shap"', "fanova or mean_decrease_impurity"]),
+    ("importance: unknown --params",
+     ["importance", "--storage", GOOD, "--study", "s1", "--params", "nope"],
+     ["params", '"nope"', "not a parameter", "s1"]),
+    ("importance: --objective out of range",
+     ["importance", "--storage", GOOD, "--study", "s1", "--objective", "1"],
+     ["objective = 1", "0 to 0"]),
+    ("importance: --seed -1",
+     ["importance", "--storage", GOOD, "--study", "s1", "--seed", "-1"],
+     ["--seed", "-1", ">= 0"]),
 ]
 
 

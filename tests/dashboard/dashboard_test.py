@@ -195,6 +195,9 @@ COUNTS_JS = """(() => {
     pareto: pa ? pa.querySelectorAll('circle.pt').length : -1,
     front: pa ? pa.querySelectorAll('circle.front').length : -1,
     slices,
+    importance: [...document.querySelectorAll('svg[data-chart="importance"] rect.bar')]
+      .map((r) => r.getAttribute('data-param')),
+    importance_skipped: (document.querySelector('#importance-skipped') || {}).textContent || null,
     rows: n('#trial-table tbody tr'),
     svg_links: n('a.svg-link'), charts: n('figure.chart svg'),
     scripts: n('script'), imgs: n('img'), bs: n('b'), is: n('i'),
@@ -217,6 +220,12 @@ def check_study_page(browser, label, trials, params, multi=False):
     check(sorted(c["slices"]) == sorted(params) and
           all(v == len(complete) for v in c["slices"].values()),
           f"{label}: a slice plot per parameter, a point per COMPLETE trial ({c['slices']})")
+    if multi:
+        check(c["importance"] == [] and "multi-objective" in (c["importance_skipped"] or ""),
+              f"{label}: no importance chart, the reason instead ({c['importance_skipped']!r})")
+    else:
+        check(sorted(c["importance"]) == sorted(params),
+              f"{label}: importance chart has one bar per parameter ({c['importance']})")
     if curves:
         check(c["curves"] == len(curves),
               f"{label}: a learning curve per trial that reported ({c['curves']} vs {len(curves)})")

@@ -318,6 +318,43 @@
     return figure('Parallel coordinates', root, 'parallel');
   }
 
+  // Parameter importance (computed by the server): a horizontal bar per parameter, largest on
+  // top, or the reason there is none.
+  function importanceChart(importance) {
+    const title = `Parameter importance (${importance.evaluator}, ${importance.n_trials} COMPLETE trials)`;
+    if (!importance.params) {
+      return h('figure', { class: 'chart', id: 'importance-skipped' }, h('figcaption', {}, title),
+               h('p', { class: 'summary' }, 'not computed: ', importance.reason));
+    }
+    const rows = importance.params, bar = 20, W = 560, L = 130, R = 60, T = 12, B = 36;
+    const H = T + B + bar * rows.length;
+    const root = s('svg', { xmlns: SVG_NS, width: W, height: H, viewBox: `0 0 ${W} ${H}`,
+                            'font-family': 'sans-serif', 'font-size': 11, 'data-chart': 'importance' });
+    root.appendChild(s('rect', { x: 0, y: 0, width: W, height: H, fill: 'white' }));
+    const xs = makeScale([0, 1], false, L, W - R);
+    const x0 = xs.map(0);
+    for (const tk of xs.ticks) {
+      const x = xs.map(tk.v);
+      if (tk.v < 0 || tk.v > 1) continue;
+      root.appendChild(s('line', { x1: x, x2: x, y1: T, y2: H - B, stroke: '#eee' }));
+      root.appendChild(tickLabel({ x, y: H - B + 14, 'text-anchor': 'middle', fill: '#333' }, tk));
+    }
+    rows.forEach((p, i) => {
+      const y = T + i * bar;
+      const r = s('rect', { x: x0, y: y + 3, width: Math.max(0, xs.map(p.importance) - x0), height: bar - 6,
+                            fill: '#1f77b4', class: 'bar', 'data-param': p.name });
+      r.appendChild(s('title', {}, `${p.name}: ${fmt(p.importance)}`));
+      root.appendChild(r);
+      root.appendChild(tickLabel({ x: L - 4, y: y + bar / 2 + 4, 'text-anchor': 'end', fill: '#333' },
+                                 { label: shorten(p.name), full: p.name }));
+      root.appendChild(s('text', { x: xs.map(p.importance) + 4, y: y + bar / 2 + 4, fill: '#333' }, fmt(p.importance)));
+    });
+    root.appendChild(s('text', { x: (L + W - R) / 2, y: H - 8, 'text-anchor': 'middle', fill: '#000' },
+                       'importance (share of the objective\'s variance)'));
+    root.setAttribute('data-bars', rows.length);
+    return figure(title, root, 'importance');
+  }
+
   // ------------------------------------------------------------------ the trial table
   const tableState = { key: 'number', desc: false, filter: '', state: '' };
 
@@ -405,6 +442,7 @@
     if (study.directions.length > 1) charts.push(paretoChart(study));
     if (withCurves.length) charts.push(intermediateChart(study.trials, 'intermediate'));
     if (infos.length) charts.push(parallelChart(study, infos));
+    if (study.importance) charts.push(importanceChart(study.importance));
     charts.push(...sliceCharts(study, infos));
     show(
       embedded ? null : h('nav', {}, h('a', { href: '/' }, '← studies')),
