@@ -2,8 +2,11 @@
 """The dashboard on a large study: how long a 10,000-trial study page takes to open, and how
 it holds up while 4 workers write to the same SQLite file.
 
-1. `knob tune --objective curve --sampler random --pruner median` writes a study of --trials
-   trials (10 intermediate values each, pruned ones cut short) to a fresh SQLite file.
+1. `knob tune --objective curve --sampler random` writes a study of --trials trials (10
+   intermediate values each) to a fresh SQLite file: half without a pruner, half with the
+   median pruner (which, after the first half, prunes nearly all: their curves are cut short).
+   So every chart is large: history, slices and parallel lines about --trials / 2 marks, the
+   learning curves --trials.
 2. `knob dashboard` serves it on a free loopback port.
 3. Headless Chromium (the pipe driver of tests/dashboard/dashboard_test.py, imported) opens
    /study?name=big: the time from Page.navigate until every chart of the study is drawn and
@@ -105,13 +108,13 @@ import json, statistics, time, logging
 import optuna
 optuna.logging.set_verbosity(logging.WARNING)
 out = {{}}
-def timed(f):
+def timed(f, reps):
     ts = []
-    for _ in range({reps}):
+    for _ in range(reps):
         t = time.perf_counter(); r = f(); ts.append(time.perf_counter() - t)
     return statistics.median(ts), r
 out['load_s'], n = timed(lambda: len(optuna.load_study(study_name={STUDY!r},
-                                     storage={'sqlite:///' + db!r}).trials))
+                                     storage={'sqlite:///' + db!r}).trials), {reps})
 out['n_trials'] = n
 try:
     if not {plots!r}:
@@ -122,7 +125,7 @@ try:
         study = optuna.load_study(study_name={STUDY!r}, storage={'sqlite:///' + db!r})
         return len(plot_optimization_history(study).to_html()) + \\
                len(plot_intermediate_values(study).to_html())
-    out['plots_s'], out['plots_bytes'] = timed(plots)
+    out['plots_s'], out['plots_bytes'] = timed(plots, 1)  # minutes at 10,000 trials: once
 except ImportError:
     out['plots_s'] = None
 print(json.dumps(out))
@@ -156,24 +159,38 @@ def main():
     parser.add_argument("--load-seconds", type=float, default=20,
                         help="how long the workers write while the dashboard is measured")
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--study-db", help="a copy of this SQLite file (of an earlier run's "
+                        "--keep-db) instead of writing the study anew")
+    parser.add_argument("--keep-db", help="copy the study's SQLite file here before the workers")
+    parser.add_argument("--baseline", action="store_true",
+                        help="timing an older knob whose trial table shows every row")
     parser.add_argument("--smoke", action="store_true",
-                        help="a CI smoke run: 600 trials, 2 reps, 3 s of load, the peer once without plots")
+                        help="a CI smoke run: 600 trials, once, no warm-up, 3 s of load, the peer once without plots")
     args = parser.parse_args()
     if args.smoke:
-        args.trials, args.reps, args.load_seconds = 600, 2, 3  # > 500: the many-trials paths
+        args.trials, args.reps, args.load_seconds = 600, 1, 3  # > 500: the many-trials paths
     knob = os.path.abspath(args.knob)
     tmp = tempfile.TemporaryDirectory(prefix="knob-dashboard-bench-")
     db = os.path.join(tmp.name, "big.db")
     url = "sqlite:///" + db
     tune = [knob, "tune", "--storage", url, "--study-name", STUDY, "--objective", "curve",
-            "--sampler", "random", "--pruner", "median", "--quiet"]
+            "--sampler", "random", "--quiet"]
     browser = Browser(args.chromium, os.path.join(tmp.name, "profile"))
     server = None
     try:
         start = time.perf_counter()
-        run(tune + ["--n-trials", str(args.trials), "--seed", "1"], timeout=1800)
-        print(f"wrote {args.trials} trials in {time.perf_counter() - start:.1f} s "
-              f"(knob tune --objective curve --sampler random --pruner median)")
+        half = args.trials // 2
+        if args.study_db:
+            with sqlite3.connect(args.study_db) as src, sqlite3.connect(db) as dst:
+                src.backup(dst)
+            args.trials = stored_counts(db)["trials"]
+        else:
+            run(tune + ["--pruner", "none", "--n-trials", str(half), "--seed", "1"], timeout=1800)
+            run(tune + ["--pruner", "median", "--n-trials", str(args.trials - half), "--seed", "2"],
+                timeout=1800)
+        print(f"copied {args.trials} trials from {args.study_db}" if args.study_db else
+              f"wrote {args.trials} trials in {time.perf_counter() - start:.1f} s "
+              f"(knob tune --objective curve --sampler random, half --pruner none, half median)")
 
         port = free_port()
         server = subprocess.Popen([knob, "dashboard", "--storage", url, "--port", str(port)],
@@ -187,23 +204,28 @@ def main():
         api_runs = [get(api) for _ in range(args.reps)]
         api_s = statistics.median(t for t, _ in api_runs)
         api_bytes = api_runs[0][1]
-        open_page(browser, page)  # warm-up: Chromium's caches, the storage's page cache
+        if not args.smoke:
+            open_page(browser, page)  # warm-up: Chromium's caches, the storage's page cache
         page_s = statistics.median(open_page(browser, page) for _ in range(args.reps))
         counts, stored = browser.evaluate(COUNTS_JS), stored_counts(db)
         print(f"page drew {counts['history']} history points, {counts['curves']} curves, "
               f"{counts['parallel']} parallel lines, {counts['rows']} table rows; "
               f"{counts['nodes']} DOM elements")
         want = {"history": stored["complete"], "curves": stored["curves"],
-                "parallel": stored["complete"], "rows": min(500, stored["trials"])}
+                "parallel": stored["complete"],
+                "rows": stored["trials"] if args.baseline else min(500, stored["trials"])}
         got = {k: counts[k] for k in want}
         if got != want:  # the benchmark times a page that draws every trial, or it fails
             sys.exit(f"the page drew {got}, the SQLite file holds {want}")
 
+        if args.keep_db:
+            with sqlite3.connect(db) as src, sqlite3.connect(args.keep_db) as dst:
+                src.backup(dst)
         o = None if args.no_peer else peer(db, 1 if args.smoke else args.reps, not args.smoke)
 
         # ---- while workers write to the same file
-        workers = [subprocess.Popen(tune + ["--timeout", str(args.load_seconds),
-                                            "--seed", str(10 + i)],
+        workers = [subprocess.Popen(tune + ["--pruner", "median", "--timeout",
+                                            str(args.load_seconds), "--seed", str(10 + i)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                    for i in range(args.workers)]
         polls, reloads, clicks = [], [], []
@@ -244,8 +266,8 @@ def main():
 
         if o:
             print(f"\npeer: Debian's python3-optuna 3.1 on the same {args.trials} trials, before the "
-                  f"workers (median of {1 if args.smoke else args.reps}; its own process, imports "
-                  f"not timed)")
+                  f"workers (load: median of {1 if args.smoke else args.reps}, plots: once; its "
+                  f"own process, imports not timed)")
             print(f"  optuna.load_study + study.trials{o['load_s'] * 1000:33.0f}ms   "
                   f"knob /api/study / optuna: {api_s / o['load_s']:.2f}x")
             if o.get("plots_s") is not None:
