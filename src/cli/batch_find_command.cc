@@ -11,6 +11,7 @@
 #include "finder_command.h"
 #include "knob/core/error.h"
 #include "knob/report/batch_find_chart.h"
+#include "knob/report/finder_runs.h"
 #include "knob/train/trainer_plugin.h"
 
 namespace knob::cli {
@@ -72,6 +73,7 @@ void run_batch_find(const TrainConfig& config, const FinderFlags& flags) {
               r.lr, r.base_lr, static_cast<long long>(r.base));
   std::printf("table: %s.csv, plot: %s.svg, %s.png\n", flags.out.c_str(), flags.out.c_str(),
               flags.out.c_str());
+  record_run(flags, "batch_find", batch_find_record(r, f));
   std::printf("suggested: --set batch.size=%lld --set optimizer.lr=%.3g\n",
               static_cast<long long>(r.recommended), r.lr);
 }

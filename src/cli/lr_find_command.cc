@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "finder_command.h"
 #include "knob/core/error.h"
+#include "knob/report/finder_runs.h"
 #include "knob/report/lr_find_chart.h"
 #include "knob/train/trainer_plugin.h"
 
@@ -44,6 +45,7 @@ void run_lr_find(const TrainConfig& config, const FinderFlags& flags) {
   }
   std::printf("curve: %s.csv, plot: %s.svg, %s.png\n", flags.out.c_str(), flags.out.c_str(),
               flags.out.c_str());
+  record_run(flags, "lr_find", lr_find_record(r, f));
   if (r.chosen.empty()) {
     throw TrainingDiverged("lr-find: the loss diverged after " + std::to_string(r.lrs.size()) +
                            " steps, too few for a suggestion; lower lr_find.end or raise "

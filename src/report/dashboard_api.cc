@@ -156,11 +156,12 @@ std::string query_value(const std::multimap<std::string, std::string>& query,
   return begin->second;
 }
 
-int64_t parse_trial_number(const std::string& text) {
+// A trial number: an integer >= 0 given as query parameter `key`.
+int64_t parse_trial_number(const std::string& text, const std::string& key) {
   int64_t number = -1;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-  KNOB_CHECK(error == std::errc() && end == text.data() + text.size() && number >= 0, "number",
-             text, "must be a trial number: an integer >= 0");
+  KNOB_CHECK(error == std::errc() && end == text.data() + text.size() && number >= 0, key, text,
+             "must be a trial number: an integer >= 0");
   return number;
 }
 
@@ -182,10 +183,11 @@ HttpResponse route(Storage& storage, const std::string& path,
   if (path == "/api/study") {
     std::vector<TrialState> states;
     if (query.count("states")) states = parse_states(query_value(query, "states"));
-    return json_response(study_json(storage, query_value(query, "name"), states));
+    int64_t from = query.count("from") ? parse_trial_number(query_value(query, "from"), "from") : 0;
+    return json_response(study_json(storage, query_value(query, "name"), states, from));
   }
   if (path == "/api/trial") {
-    int64_t number = parse_trial_number(query_value(query, "number"));
+    int64_t number = parse_trial_number(query_value(query, "number"), "number");
     return json_response(trial_json(storage, query_value(query, "study"), number));
   }
   // Pages and assets: names from a fixed table, compared whole. No path reaches the disk.
@@ -211,7 +213,7 @@ Json studies_json(Storage& storage) {
 }
 
 Json study_json(Storage& storage, const std::string& study_name,
-                const std::vector<TrialState>& states) {
+                const std::vector<TrialState>& states, int64_t from_number) {
   int64_t id = find_study_id(storage, study_name);
   std::vector<StudyDirection> directions = storage.study_directions(id);
   std::vector<FrozenTrial> trials = storage.trials(id);
@@ -230,7 +232,8 @@ Json study_json(Storage& storage, const std::string& study_name,
   out["importance"] = importance_json(trials, directions.size());
   Json list = Json::array();
   for (const auto& t : trials) {
-    if (states.empty() || std::find(states.begin(), states.end(), t.state) != states.end()) {
+    if (t.number >= from_number &&
+        (states.empty() || std::find(states.begin(), states.end(), t.state) != states.end())) {
       list.push_back(dashboard_trial(t));
     }
   }

@@ -11,6 +11,7 @@
 
 #include "knob/core/error.h"
 #include "knob/report/dashboard.h"
+#include "knob/report/finder_runs.h"
 #include "knob/report/html_report.h"
 #include "knob/storage/in_memory_storage.h"
 #include "knob/storage/open_storage.h"
@@ -145,6 +146,46 @@ TEST_F(DashboardApiTest, StudyHasParameterImportanceOrTheReasonItHasNone) {
   testing::expect_contains(single["reason"].get<std::string>(), {"at least 2 COMPLETE"});
 }
 
+// A poller that holds trials 0..3 (all finished) asks from 4 on: it gets trials 4 and 5, and
+// a header over every trial.
+TEST_F(DashboardApiTest, StudyFromANumberSendsOnlyTheTrialsFromIt) {
+  Json tail = get_json("/api/study", {{"name", "mlp"}, {"from", "4"}});
+  ASSERT_EQ(tail["trials"].size(), 2u);
+  EXPECT_EQ(tail["trials"][0]["number"], 4);
+  EXPECT_EQ(tail["trials"][1]["state"], "RUNNING");
+  EXPECT_EQ(tail["n_trials"], 6);
+  EXPECT_EQ(tail["counts"]["COMPLETE"], 3);
+  EXPECT_EQ(tail["best_trials"], Json::array({1}));  // trial 1, before `from`
+  EXPECT_EQ(tail["params"].size(), 2u);
+
+  EXPECT_EQ(get_json("/api/study", {{"name", "mlp"}, {"from", "0"}})["trials"].size(), 6u);
+  EXPECT_EQ(get_json("/api/study", {{"name", "mlp"}, {"from", "6"}})["trials"], Json::array());
+  Json complete =
+      get_json("/api/study", {{"name", "mlp"}, {"from", "1"}, {"states", R"(["COMPLETE"])"}});
+  ASSERT_EQ(complete["trials"].size(), 2u);
+  EXPECT_EQ(complete["trials"][0]["number"], 1);
+  EXPECT_EQ(complete["trials"][1]["number"], 4);
+}
+
+// knob lr-find / batch-find --storage runs reach the study page as user attributes.
+TEST_F(DashboardApiTest, StudyCarriesItsFinderRuns) {
+  LrFindResult lr;
+  lr.lrs = {1e-3, 1e-2};
+  lr.losses = lr.smoothed = {1.0, 0.5};
+  lr.chosen = "minimum";
+  lr.lr = 1e-3;
+  record_finder_run(*storage_, "mlp", "lr_find", lr_find_record(lr, LrFindConfig()));
+  BatchFindResult batch;
+  batch.trials = {{16, true, 1.0, 100.0}};
+  batch.recommended = 16;
+  record_finder_run(*storage_, "mlp", "batch_find", batch_find_record(batch, BatchFindConfig()));
+  Json attrs = get_json("/api/study", {{"name", "mlp"}})["user_attrs"];
+  EXPECT_EQ(attrs["knob:lr_find:0"]["smoothed"], Json::array({1.0, 0.5}));
+  EXPECT_EQ(attrs["knob:lr_find:0"]["suggested_lr"], 1e-3);
+  EXPECT_EQ(attrs["knob:batch_find:0"]["recommended"], 16);
+  EXPECT_EQ(get_json("/api/studies", {})[0]["n_trials"], 6);  // no trial added
+}
+
 TEST_F(DashboardApiTest, TrialHasItsReasonValuesAndUserAttrs) {
   Json failed = get_json("/api/trial", {{"study", "mlp"}, {"number", "3"}});
   EXPECT_EQ(failed["study"], "mlp");
@@ -173,6 +214,11 @@ TEST_F(DashboardApiTest, MalformedRequestsGet4xxNamingTheProblem) {
       {"/api/study", {{"name", "mlp"}, {"states", "[1]"}}, 400, "strings"},
       {"/api/study", {{"name", "mlp"}, {"states", "{\"a\": 1}"}}, 400, "array"},
       {"/api/study", {{"name", "mlp"}, {"states", "[\"COMPLETE\""}}, 400, "states"},
+      {"/api/study", {{"name", "mlp"}, {"from", "-1"}}, 400, "from"},
+      {"/api/study", {{"name", "mlp"}, {"from", "abc"}}, 400, "abc"},
+      {"/api/study", {{"name", "mlp"}, {"from", "2.5"}}, 400, "from"},
+      {"/api/study", {{"name", "mlp"}, {"from", ""}}, 400, "from"},
+      {"/api/study", {{"name", "mlp"}, {"from", "1"}, {"from", "2"}}, 400, "once"},
       {"/api/trial", {{"study", "mlp"}}, 400, "number"},
       {"/api/trial", {{"number", "1"}}, 400, "study"},
       {"/api/trial", {{"study", "mlp"}, {"number", "abc"}}, 400, "abc"},

@@ -252,6 +252,34 @@ def check_problems(browser, label):
     check(not found, f"{label}: no JavaScript exception or dialog {found[:1]}")
 
 
+def finder_records():
+    """A learning-rate range test and a batch-size finder run as `knob lr-find / batch-find
+    --storage` record them (knob/report/finder_runs.h; a markup rule stays text)."""
+    lrs = [10 ** (-6 + 6 * i / 39) for i in range(40)]
+    loss = [2.3 - 1.5 * i / 30 if i < 30 else 0.8 + (i - 29) ** 2 for i in range(40)]
+    loss[-1] = None  # diverged: not finite, stored as null
+    lr_find = {"kind": "lr_find", "settings": {"start": 1e-6, "end": 1.0, "steps": 40,
+                                               "mode": "exp", "beta": 0.98, "diverge": 4.0,
+                                               "suggestion": "valley"},
+               "lr": lrs, "loss": loss, "smoothed": [v if v is not None else 50 for v in loss],
+               "suggestions": [{"name": "valley", "lr": lrs[12], "index": 12},
+                               {"name": "steepest", "lr": lrs[20], "index": 20},
+                               {"name": "minimum", "lr": lrs[29] / 10, "index": 29}],
+               "chosen": "valley", "suggested_lr": lrs[12], "stop_reason": "diverged",
+               "batch_size": 64, "seconds": 1.5}
+    trials = [{"size": b, "fits": b <= 128, "peak_mib": b / 4,
+               "samples_per_second": 1000 * b ** 0.5 if b <= 128 else None}
+              for b in (16, 32, 64, 128, 256)]
+    batch_find = {"kind": "batch_find", "settings": {"start": 16, "max_size": 256,
+                                                     "memory_budget": 40, "steps": 3,
+                                                     "noise_batches": 20, "noise_warmup": 100},
+                  "trials": trials, "cap": 256, "budget_mib": 40,
+                  "budget_source": "batch_find.memory_budget", "largest_fitting": 128,
+                  "b_simple": 70.5, "noise_note": "", "recommended": 64, "rule": XSS_ATTR,
+                  "base": 128, "base_lr": 0.001, "lr": 0.0005, "seconds": 2.0}
+    return {"knob:lr_find:0": lr_find, "knob:batch_find:0": batch_find}
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -320,6 +348,12 @@ command = ["/usr/bin/python3", "-c", {json.dumps(script)}, "{{x}}"]
               f"setup: curve study has 24 trials, some PRUNED "
               f"({sum(t['state'] == 'PRUNED' for t in curve)})")
         check(len(xss) == 9 and xss[2]["state"] == "FAIL", "setup: XSS study, trial 2 FAIL")
+        with sqlite3.connect(db) as con:  # finder runs kept with the curve study
+            (study_id,) = con.execute("SELECT study_id FROM studies WHERE study_name = 'curve'"
+                                      ).fetchone()
+            con.executemany("INSERT INTO study_user_attributes (study_id, key, value_json) "
+                            "VALUES (?, ?, ?)", [(study_id, k, json.dumps(v))
+                                                 for k, v in finder_records().items()])
 
         port = free_port()
         server = subprocess.Popen([knob, "dashboard", "--storage", url, "--port", str(port)],
@@ -370,6 +404,28 @@ command = ["/usr/bin/python3", "-c", {json.dumps(script)}, "{{x}}"]
             check(href.startswith("blob:"), f"the SVG link downloads a blob ({href[:20]})")
             browser.screenshot(os.path.join(args.out, "dashboard_curve.png"))
             check_problems(browser, "curve study page")
+
+            # ---- its finder runs (user attributes knob:lr_find:0, knob:batch_find:0)
+            f = browser.evaluate("""(() => {
+              const q = (sel) => document.querySelectorAll('#finder-runs ' + sel).length;
+              return {lr_raw: q('svg[data-chart="knob:lr_find:0"] path.raw'),
+                      lr_smoothed: q('svg[data-chart="knob:lr_find:0"] path.smoothed'),
+                      suggestions: q('svg[data-chart="knob:lr_find:0"] circle.suggestion'),
+                      sizes: q('svg[data-chart="knob:batch_find:0"] circle.pt:not(.recommended)'),
+                      recommended: q('svg[data-chart="knob:batch_find:0"] circle.recommended'),
+                      text: document.querySelector('#finder-runs').textContent,
+                      bs: q('b'), is: q('i')};
+            })()""")
+            fits = sum(t["fits"] for t in finder_records()["knob:batch_find:0"]["trials"])
+            check(f["lr_raw"] == 1 and f["lr_smoothed"] == 1 and f["suggestions"] == 3,
+                  f"lr-find run: its loss, smoothed curve and 3 suggestions ({f})")
+            check(f["sizes"] == fits and f["recommended"] == 1,
+                  f"batch-find run: a point per size that fits ({fits}), the recommended marked")
+            check("suggested lr 7.017e-5 (valley)" in f["text"] and XSS_ATTR in f["text"] and
+                  f["bs"] == 0 and f["is"] == 0,
+                  f"finder runs: suggestion and rule shown as text ({f['text'][:160]!r})")
+            browser.evaluate("document.querySelector('#finder-runs').scrollIntoView(); true")
+            browser.screenshot(os.path.join(args.out, "dashboard_finder_runs.png"))
 
             # ---- the open page follows a study that goes on (it polls every 2 s)
             run([knob, "tune", "--storage", url, "--study-name", "curve", "--objective", "curve",

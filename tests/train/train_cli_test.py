@@ -235,6 +235,42 @@ class TrainTest(unittest.TestCase):
         self.assertIn(f"valley suggestion {lr:.3g}", train.stdout)
         self.assertIn(f"lr {lr:.3g}", train.stdout)
 
+    def test_lr_find_and_batch_find_record_their_runs_for_optuna_and_the_dashboard(self):
+        url = "sqlite:///" + os.path.join(self.dir, "finders.db")
+        out = os.path.join(self.dir, "rec")
+        proc = knob("lr-find", example("fashion_mnist_mlp.toml"), *SMALL, "--out", out + "_lr",
+                    "--storage", url, "--study", "mlp")
+        self.assertIn(f"recorded: study 'mlp', user attribute knob:lr_find:0 in {url}",
+                      proc.stdout)
+        lr = float(next(line for line in proc.stdout.splitlines()
+                        if line.startswith("suggested:")).rsplit("=", 1)[1])
+        knob("batch-find", example("fashion_mnist_mlp.toml"), *SMALL, "--set",
+             "batch_find.max_size=256", "--set", "batch_find.noise_batches=5", "--set",
+             "batch_find.noise_warmup=20", "--set", "batch_find.steps=1", "--out", out + "_bf",
+             "--storage", url, "--study", "mlp")
+        again = knob("lr-find", example("fashion_mnist_mlp.toml"), *SMALL, "--out", out + "_2",
+                     "--storage", url)  # the study defaults to the config's name
+        self.assertIn("study 'fashion_mnist_mlp', user attribute knob:lr_find:0", again.stdout)
+        # Optuna opens the study: the runs are plain JSON user attributes.
+        attrs = optuna.load_study(study_name="mlp", storage=url).user_attrs
+        self.assertEqual(sorted(attrs), ["knob:batch_find:0", "knob:lr_find:0"])
+        run = attrs["knob:lr_find:0"]
+        self.assertEqual(f"{run['suggested_lr']:.3g}", f"{lr:.3g}")
+        with open(out + "_lr.csv") as f:  # the curve of the CSV, step for step
+            self.assertEqual(len(f.read().splitlines()) - 1, len(run["lr"]))
+        self.assertGreater(len(run["lr"]), 20)
+        self.assertEqual(len(run["smoothed"]), len(run["lr"]))
+        self.assertEqual(run["settings"]["suggestion"], "valley")
+        finder = attrs["knob:batch_find:0"]
+        self.assertIn(finder["recommended"], [t["size"] for t in finder["trials"] if t["fits"]])
+        # --study without --storage, and a bad storage URL, are refused before the sweep.
+        for args, fragment in [(["--study", "x"], "--study"),
+                               (["--storage", "mysql://x"], "mysql://x")]:
+            proc = knob("lr-find", example("fashion_mnist_mlp.toml"), "--out", out, *args,
+                        expect=2)
+            self.assertIn(fragment, proc.stderr)
+            self.assertNotIn("lr-find: adam", proc.stderr)
+
     def test_lr_find_bad_input_exits_2_naming_the_key(self):
         cases = [
             (["lr_find.end=1e-9"], ["lr_find.end = 1e-09", "lr_find.start"]),

@@ -5,7 +5,9 @@
 // Routes (query values are URL-decoded by the caller):
 //   /  /study  /trial                   the page shell (index.html); the script fetches:
 //   /api/studies                        studies_json
-//   /api/study?name=NAME[&states=JSON]  study_json; states: a JSON array such as ["COMPLETE"]
+//   /api/study?name=NAME[&states=JSON][&from=N]
+//                                       study_json; states: a JSON array such as ["COMPLETE"];
+//                                       from: only trials numbered N and above in "trials"
 //   /api/trial?study=NAME&number=N      trial_json
 //   /app.js  /style.css                 the other embedded assets
 // Anything else is 404; bad or missing parameters are 400, an unknown study or trial 404,
@@ -28,8 +30,8 @@
 namespace knob {
 
 // Each call reads every trial it reports on; pages poll, so a page costs one such read every
-// few seconds (fine for thousands of trials; reading only trials changed since a cursor is
-// the next step for larger studies).
+// few seconds. The study page is sent only the trials it may not have yet (`from_number`
+// below), but the storage is still read whole: a storage-side cursor is the next step.
 //
 // Every study: name, directions, n_trials, counts by state (all five, 0 included), best
 // ({"number", "values"} of a single-objective study's best COMPLETE trial, else null) and
@@ -42,10 +44,12 @@ Json studies_json(Storage& storage);
 // seed 0 over the latest 1,000 COMPLETE trials at most: {"evaluator": "fanova", "n_trials",
 // "params": [{"name", "importance"}, ...] largest first, or null with a "reason": fewer than 2
 // COMPLETE trials, a multi-objective study, ...}) and "trials" (trial_to_json of each, optionally
-// only those in `states`, with "fail_reason" instead of the system attributes). Throws
-// NotFound naming the study.
+// only those in `states`, with "fail_reason" instead of the system attributes). With
+// `from_number`, "trials" holds only the trials numbered from_number and above — a poller that
+// holds every trial before its first unfinished one asks for the rest: finished trials never
+// change. The other fields always cover every trial. Throws NotFound naming the study.
 Json study_json(Storage& storage, const std::string& study_name,
-                const std::vector<TrialState>& states = {});
+                const std::vector<TrialState>& states = {}, int64_t from_number = 0);
 
 // One trial of a study: trial_to_json with "study", "directions" and "fail_reason" (a string
 // or null) instead of the system attributes. Throws NotFound naming the study or the trial.

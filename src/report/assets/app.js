@@ -11,6 +11,10 @@
     COMPLETE: '#1f77b4', PRUNED: '#ff7f0e', FAIL: '#d62728', RUNNING: '#2ca02c', WAITING: '#7f7f7f',
   };
   const POLL_MS = 2000;
+  // Past this many marks a chart draws them as a few <path>s (dots, curves and lines merged
+  // by colour) and the trial table shows this many rows a page: tens of thousands of SVG and
+  // table elements take seconds to lay out (bench/dashboard).
+  const MANY = 500;
   const app = document.getElementById('app');
   const embedded = document.getElementById('knob-data');
 
@@ -117,7 +121,9 @@
 
   // ------------------------------------------------------------------ a chart with a download link
   // spec: {name, title, xlabel, ylabel, xlog, ylog, xcats, series: [{kind: 'points'|'line'|'step',
-  //        points: [{x, y, n}], color, dashed, cut, cls, label}]}
+  //        points: [{x, y, n}], color, dashed, cut, cls, label, tip}]} (tip: a point's tooltip
+  //        text, by default its trial and coordinates); a 'line' series with
+  //        `segments` (arrays of points; `points` then holds them all) draws them as one path.
   function chart(spec) {
     const W = spec.width || 560, H = spec.height || 320;
     const L = 64, R = 16, T = 12, B = 44;
@@ -148,32 +154,45 @@
     for (const se of spec.series) {
       const pts = se.points.filter((p) => xs.ok(p.x) && ys.ok(p.y));
       const color = se.color || '#1f77b4';
-      if (se.kind === 'points') {
+      const r = se.r || 3.5;
+      if (se.kind === 'points' && pts.length > MANY) {  // one path of round dots
+        const d = pts.map((p) => `M${xs.map(p.x).toFixed(1)},${ys.map(p.y).toFixed(1)}h0`).join('');
+        root.appendChild(s('path', { d, fill: 'none', stroke: color, 'stroke-width': 2 * r, 'stroke-linecap': 'round',
+                                     'stroke-opacity': 0.85, class: (se.cls || 'pt') + ' dots', 'data-count': pts.length }));
+        drawn += pts.length;
+      } else if (se.kind === 'points') {
         for (const p of pts) {
-          const c = s('circle', { cx: xs.map(p.x), cy: ys.map(p.y), r: se.r || 3.5, fill: color,
+          const c = s('circle', { cx: xs.map(p.x), cy: ys.map(p.y), r, fill: color,
                                   'fill-opacity': 0.85, class: se.cls || 'pt', 'data-trial': p.n });
-          c.appendChild(s('title', {}, `trial ${p.n}: (${fmt(p.x)}, ${fmt(p.y)})`));
+          c.appendChild(s('title', {}, se.tip ? se.tip(p) : `trial ${p.n}: (${fmt(p.x)}, ${fmt(p.y)})`));
           root.appendChild(c);
           ++drawn;
         }
       } else if (pts.length) {
-        let d = '';
-        pts.forEach((p, i) => {
-          const x = xs.map(p.x), y = ys.map(p.y);
-          if (i === 0) d += `M${x},${y}`;
-          else if (se.kind === 'step') d += `H${x}V${y}`;
-          else d += `L${x},${y}`;
-        });
+        let d = '', cuts = '';
+        for (const segment of se.segments || [pts]) {
+          const seg = se.segments ? segment.filter((p) => xs.ok(p.x) && ys.ok(p.y)) : segment;
+          seg.forEach((p, i) => {
+            const x = xs.map(p.x), y = ys.map(p.y);
+            if (i === 0) d += `M${x},${y}`;
+            else if (se.kind === 'step') d += `H${x}V${y}`;
+            else d += `L${x},${y}`;
+          });
+          if (se.cut && seg.length) {  // a pruned curve ends in a cross where it was stopped
+            const last = seg[seg.length - 1], x = xs.map(last.x), y = ys.map(last.y);
+            cuts += `M${x - 4},${y - 4}L${x + 4},${y + 4}M${x - 4},${y + 4}L${x + 4},${y - 4}`;
+          }
+        }
         const path = s('path', { d, fill: 'none', stroke: color, 'stroke-width': se.width || 1.5,
                                  'stroke-opacity': se.opacity || 1, class: se.cls || 'line' });
         if (se.dashed) path.setAttribute('stroke-dasharray', '4 3');
         if (se.n !== undefined) path.setAttribute('data-trial', se.n);
         if (se.label) path.appendChild(s('title', {}, se.label));
         root.appendChild(path);
-        if (se.cut) {  // a pruned curve ends in a cross where it was stopped
-          const last = pts[pts.length - 1], x = xs.map(last.x), y = ys.map(last.y);
-          root.appendChild(s('path', { d: `M${x - 4},${y - 4}L${x + 4},${y + 4}M${x - 4},${y + 4}L${x + 4},${y - 4}`,
-                                       stroke: color, 'stroke-width': 2, class: 'cut', 'data-trial': se.n }));
+        if (cuts) {
+          const cut = s('path', { d: cuts, stroke: color, 'stroke-width': 2, class: 'cut' });
+          if (se.n !== undefined) cut.setAttribute('data-trial', se.n);
+          root.appendChild(cut);
         }
       }
     }
@@ -237,18 +256,25 @@
   }
 
   function intermediateChart(trials, name) {
-    const series = [];
+    let series = [];
     for (const t of trials) {
       const points = Object.entries(t.intermediate_values)
         .map(([step, v]) => ({ x: Number(step), y: v, n: t.number })).sort((a, b) => a.x - b.x);
       if (!points.length) continue;
-      series.push({ kind: 'line', points, n: t.number, color: STATE_COLORS[t.state], cut: t.state === 'PRUNED',
+      series.push({ kind: 'line', points, n: t.number, state: t.state, color: STATE_COLORS[t.state], cut: t.state === 'PRUNED',
                     opacity: 0.8, label: `trial ${t.number} (${t.state})` });
+    }
+    const curves = series.length;
+    if (curves > MANY) {  // one path per state
+      series = STATES.map((st) => series.filter((se) => se.state === st)).filter((group) => group.length)
+        .map((group) => ({ kind: 'line', segments: group.map((se) => se.points), points: group.flatMap((se) => se.points),
+                           color: group[0].color, cut: group[0].cut, opacity: 0.3, width: 1,
+                           label: `${group.length} ${group[0].state} trials` }));
     }
     const c = chart({ name, title: 'Intermediate values', xlabel: 'step', ylabel: 'intermediate value', series,
                       legend: STATES.filter((st) => trials.some((t) => t.state === st && Object.keys(t.intermediate_values).length))
                         .map((st) => [st === 'PRUNED' ? 'PRUNED (×: stopped)' : st, STATE_COLORS[st]]) });
-    c.querySelector('svg').setAttribute('data-curves', series.length);
+    c.querySelector('svg').setAttribute('data-curves', curves);
     return c;
   }
 
@@ -294,14 +320,24 @@
       if (study.directions[0] === 'MAXIMIZE') f = 1 - f;  // good trials blue, bad red
       return `rgb(${Math.round(40 + 200 * f)},${Math.round(100 + 40 * (1 - Math.abs(f - 0.5) * 2))},${Math.round(220 - 180 * f)})`;
     };
+    const many = trials.length > MANY, bins = new Map();  // many: one path per colour bin
     for (const t of trials) {
       const ys = axes.map((a, i) => scales[i].map(a.get(t)));
       if (ys.some((y) => !isFinite(y))) continue;
-      const d = ys.map((y, i) => `${i ? 'L' : 'M'}${xAt(i)},${y}`).join('');
+      const d = ys.map((y, i) => `${i ? 'L' : 'M'}${xAt(i)},${many ? y.toFixed(1) : y}`).join('');
+      if (many) {
+        const bin = vhi > vlo ? Math.round(16 * (t.values[0] - vlo) / (vhi - vlo)) : 0;
+        bins.set(bin, (bins.get(bin) || '') + d);
+        continue;
+      }
       const path = s('path', { d, fill: 'none', stroke: colour(t.values[0]), 'stroke-opacity': 0.7,
                                'stroke-width': 1.3, class: 'line', 'data-trial': t.number });
       path.appendChild(s('title', {}, `trial ${t.number}: ${fmt(t.values[0])}`));
       root.appendChild(path);
+    }
+    for (const [bin, d] of bins) {
+      root.appendChild(s('path', { d, fill: 'none', stroke: colour(vlo + (vhi - vlo) * bin / 16), 'stroke-opacity': 0.3,
+                                   'stroke-width': 1, class: 'lines' }));
     }
     axes.forEach((a, i) => {
       const x = xAt(i);
@@ -355,8 +391,54 @@
     return figure(title, root, 'importance');
   }
 
+  // ------------------------------------------------------------------ finder runs
+  // Runs of knob lr-find / batch-find --storage kept with the study as user attributes
+  // "knob:lr_find:<n>" and "knob:batch_find:<n>" (their JSON: knob/report/finder_runs.h).
+  function finderCharts(study) {
+    return Object.entries(study.user_attrs || {})
+      .map(([key, run]) => ({ key, run, m: /^knob:(lr_find|batch_find):(\d+)$/.exec(key) }))
+      .filter((r) => r.m && r.run !== null && typeof r.run === 'object')
+      .sort((a, b) => a.m[1].localeCompare(b.m[1]) || a.m[2] - b.m[2])
+      .map(({ key, run, m }) => (m[1] === 'lr_find' ? lrFindChart : batchFindChart)(key, run, m[2]));
+  }
+
+  // As knob lr-find's plot: the loss and its smoothed curve over the learning rate (the loss
+  // axis stops at 1.5 x the first smoothed loss), the suggestions marked.
+  function lrFindChart(key, run, n) {
+    const lrs = run.lr || [], smoothed = run.smoothed || [], top = 1.5 * smoothed[0];
+    const curve = (ys) => lrs.map((x, i) => ({ x, y: ys[i], n: i })).filter((p) => p.y !== null && !(p.y > top));
+    const marks = (run.suggestions || []).map((g) => ({ x: g.lr, y: smoothed[g.index], n: g.name }));
+    const c = chart({ name: key, title: `Learning-rate range test ${n}`, xlabel: 'learning rate (log)', ylabel: 'loss', xlog: true,
+                      series: [{ kind: 'line', points: curve(run.loss || []), color: '#bbb', width: 1, cls: 'line raw' },
+                               { kind: 'line', points: curve(smoothed), cls: 'line smoothed' },
+                               { kind: 'points', points: marks, color: '#d62728', cls: 'pt suggestion',
+                                 tip: (p) => `${p.n}: ${fmt(p.x)}` }],
+                      legend: [['loss', '#bbb'], ['smoothed', '#1f77b4'], ['suggestions', '#d62728']] });
+    c.appendChild(h('p', { class: 'note' }, run.chosen ? `suggested lr ${fmt(run.suggested_lr)} (${run.chosen})` : 'no suggestion',
+      ...(run.suggestions || []).map((g) => ` · ${g.name} ${fmt(g.lr)}`),
+      ` · batch ${fmt(run.batch_size)} · ${lrs.length} steps, ${fmt(run.stop_reason)}`));
+    return c;
+  }
+
+  // As knob batch-find's plot: the throughput of every batch size that fit, the recommended
+  // size marked.
+  function batchFindChart(key, run, n) {
+    const fit = (run.trials || []).filter((t) => t.fits && t.samples_per_second !== null)
+      .map((t) => ({ x: t.size, y: t.samples_per_second, n: t.size })).sort((a, b) => a.x - b.x);
+    const tip = (p) => `batch ${p.x}: ${fmt(p.y)} samples/s`;
+    const c = chart({ name: key, title: `Batch-size finder ${n}`, xlabel: 'batch size (log)', ylabel: 'samples/s', xlog: true,
+                      series: [{ kind: 'line', points: fit }, { kind: 'points', points: fit, tip },
+                               { kind: 'points', points: fit.filter((p) => p.x === run.recommended), color: '#d62728',
+                                 cls: 'pt recommended', r: 5, tip }],
+                      legend: [['fits the budget', '#1f77b4'], ['recommended', '#d62728']] });
+    c.appendChild(h('p', { class: 'note' }, `recommended batch ${fmt(run.recommended)} (${fmt(run.rule)}), lr ${fmt(run.lr)}`,
+      ` · largest that fits ${fmt(run.largest_fitting)} of ${(run.trials || []).length} tried`,
+      ` · B_simple ${fmt(run.b_simple)}`, run.noise_note ? ` (${run.noise_note})` : ''));
+    return c;
+  }
+
   // ------------------------------------------------------------------ the trial table
-  const tableState = { key: 'number', desc: false, filter: '', state: '' };
+  const tableState = { key: 'number', desc: false, filter: '', state: '', shown: MANY };
 
   function trialTable(study, infos) {
     const nObj = study.directions.length;
@@ -371,6 +453,8 @@
     ];
     const tbody = h('tbody', {});
     const count = h('span', { class: 'count' });
+    const more = h('button', { type: 'button', id: 'more-trials' });
+    more.onclick = () => { tableState.shown += MANY; fill(); };
     const fill = () => {
       const col = columns.find((c) => c.key === tableState.key) || columns[0];
       const needle = tableState.filter.toLowerCase();
@@ -385,10 +469,14 @@
         return tableState.desc ? -r : r;
       };
       rows.sort(cmp);
-      tbody.replaceChildren(...rows.map((t) => h('tr', { 'data-trial': t.number },
+      const shown = rows.slice(0, tableState.shown);  // a page at a time: MANY rows more per click
+      more.hidden = shown.length === rows.length;
+      more.textContent = `show ${Math.min(MANY, rows.length - shown.length)} more`;
+      tbody.replaceChildren(...shown.map((t) => h('tr', { 'data-trial': t.number },
         ...columns.map((c, i) => h('td', { class: c.key === 'state' ? 'state-' + t.state : '' },
           i === 0 ? h('a', { href: trialHref(study.name, t.number) }, String(t.number)) : fmt(c.get(t)))))));
-      count.textContent = `${rows.length} of ${study.trials.length} trials`;
+      count.textContent = `${rows.length} of ${study.trials.length} trials` +
+                          (shown.length < rows.length ? `, the first ${shown.length} shown` : '');
     };
     const head = h('tr', {}, ...columns.map((c) => {
       const th = h('th', { 'data-key': c.key }, c.label, tableState.key === c.key ? (tableState.desc ? ' ▼' : ' ▲') : '');
@@ -409,7 +497,7 @@
     state.onchange = () => { tableState.state = state.value; fill(); };
     fill();
     return h('section', { class: 'trials' }, h('h2', {}, 'Trials'), h('div', { class: 'controls' }, filter, ' ', state, ' ', count),
-             h('table', { class: 'table', id: 'trial-table' }, h('thead', {}, head), tbody));
+             h('table', { class: 'table', id: 'trial-table' }, h('thead', {}, head), tbody), more);
   }
 
   // ------------------------------------------------------------------ pages
@@ -444,12 +532,14 @@
     if (infos.length) charts.push(parallelChart(study, infos));
     if (study.importance) charts.push(importanceChart(study.importance));
     charts.push(...sliceCharts(study, infos));
+    const finders = finderCharts(study);
     show(
       embedded ? null : h('nav', {}, h('a', { href: '/' }, '← studies')),
       h('h1', { id: 'study-name' }, study.name),
       h('p', { class: 'summary' }, study.directions.join(', ').toLowerCase(), ' · ', countsText(study.counts), ' · ', best,
         ' · last update ', study.last_update || '—'),
       h('div', { class: 'charts' }, ...charts),
+      finders.length ? h('section', { id: 'finder-runs' }, h('h2', {}, 'Finder runs'), h('div', { class: 'charts' }, ...finders)) : null,
       trialTable(study, infos));
   }
 
@@ -496,11 +586,12 @@
   }
 
   // ------------------------------------------------------------------ data sources
-  // Dashboard: fetch the page's JSON, render when it changed, poll while the page is open.
+  // Dashboard: fetch the page's JSON (`url` may be a function: asked each time), render when
+  // it changed, poll while the page is open.
   function poll(url, render) {
     let last = null;
     const tick = () => {
-      fetch(url, { cache: 'no-store' })
+      fetch(typeof url === 'function' ? url() : url, { cache: 'no-store' })
         .then((r) => r.text().then((text) => ({ ok: r.ok, text })))
         .then(({ ok, text }) => {
           if (text !== last) {
@@ -528,7 +619,21 @@
   } else {
     const q = new URLSearchParams(location.search);
     if (location.pathname === '/study') {
-      poll('/api/study?name=' + encodeURIComponent(q.get('name') || ''), renderStudy);
+      // Only the trials from the first unfinished one on are asked for again: the trials
+      // before it are finished, and finished trials never change.
+      let trials = [], from = 0, header = null;
+      poll(() => '/api/study?name=' + encodeURIComponent(q.get('name') || '') + '&from=' + from, (study) => {
+        const fresh = study.trials;
+        study.trials = null;
+        const text = JSON.stringify(study);
+        if (!fresh.length && text === header) return;  // only `from` moved: nothing new
+        header = text;
+        trials = trials.filter((t) => t.number < from).concat(fresh);
+        study.trials = trials;
+        const unfinished = trials.find((t) => t.state === 'RUNNING' || t.state === 'WAITING');
+        from = unfinished ? unfinished.number : trials.length ? trials[trials.length - 1].number + 1 : 0;
+        renderStudy(study);
+      });
     } else if (location.pathname === '/trial') {
       poll('/api/trial?study=' + encodeURIComponent(q.get('study') || '') + '&number=' +
            encodeURIComponent(q.get('number') || ''), renderTrial);
