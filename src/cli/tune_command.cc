@@ -538,8 +538,8 @@ void run_worker(TuneFlags flags) {
     const auto attrs = study.storage().study_system_attrs(study.study_id());
     if (auto it = attrs.find(kStoredConfigKey); it != attrs.end()) stored = it->second;
   }
-  KNOB_CHECK(stored.is_object() && stored.contains("toml") && stored["toml"].is_string(),
-             "--study", flags.study_name,
+  KNOB_CHECK(stored.is_object() && stored.contains("toml") && stored["toml"].is_string(), "--study",
+             flags.study_name,
              "must be a study started by `knob tune CONFIG` or `knob worker CONFIG` (it stores "
              "the config its workers run); give the worker the CONFIG instead");
   TemporaryFile config(stored["toml"].get<std::string>());
