@@ -67,6 +67,16 @@ def system_attrs(trial):
         return trial.system_attrs
 
 
+def can_make_namespaces():
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        return False
+    probe = f"knobprobe{os.getpid()}"
+    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True).returncode == 0
+    if made:
+        subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return made
+
+
 class WorkerTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="knob_worker_")
@@ -165,8 +175,8 @@ class WorkerTest(unittest.TestCase):
         study = self.run_killed_workers(url, "kill8", workers=8, n_trials=60, kills=6)
         self.check_study(study, 60)
 
-    @unittest.skipUnless(os.environ.get("KNOB_TEST_POSTGRES_URL") and os.geteuid() == 0 and
-                         shutil.which("ip"), "needs scripts/pg_test_server, root and ip(8)")
+    @unittest.skipUnless(os.environ.get("KNOB_TEST_POSTGRES_URL") and can_make_namespaces(),
+                         "needs scripts/pg_test_server and `ip netns` (root, CAP_NET_ADMIN)")
     def test_postgres_workers_on_separate_network_namespaces(self):
         # Two "machines": network namespaces joined to this one by veth pairs, reaching the
         # server at this host's veth address (a proxy to the loopback server) — not loopback.
