@@ -64,7 +64,9 @@ class SqliteHeartbeats(unittest.TestCase):
         storage.record_heartbeat(trial._trial_id)  # updates (SELECT now(), as SQLAlchemy writes)
         self.assertEqual(tool(self.url, "s", "fail", 1.0, 1)["failed"], [],
                          "a fresh Optuna heartbeat looked stale to knob")
-        time.sleep(1.5)
+        # knob counts the silence from the end of the heartbeat's whole second: a beat stored
+        # as second S is stale once now > S + 1 + grace, at most 2 s after it was recorded.
+        time.sleep(2.5)
         self.assertEqual(tool(self.url, "s", "fail", 1.0, 1)["failed"], [trial.number])
         self.assertEqual(tool(self.url, "s", "fail", 1.0, 1)["failed"], [], "failed only once")
         trials = optuna.load_study(study_name="s", storage=self.url).trials
