@@ -15,6 +15,7 @@
 #include "builtin_objectives.h"
 #include "commands.h"
 #include "interrupt_guard.h"
+#include "knob/core/clock.h"
 #include "knob/core/error.h"
 #include "knob/core/text_file.h"
 #include "knob/train/config.h"
@@ -314,13 +315,18 @@ void store_config(Study& study, const TuneFlags& flags) {
 // Whether a worker starts another trial. Once the budget is spent, trials of other processes
 // may still be RUNNING: if one belonged to a killed worker, its heartbeat goes stale and it is
 // failed and retried, which gives the budget back. So the worker waits for them (failing the
-// stale ones) and stops only when none runs. Without heartbeats it stops at once.
-bool worker_keep_going(Study& study) {
+// stale ones) for one grace period and a little more (SQLite heartbeats are whole seconds):
+// by then a dead worker's trial is stale. What still runs belongs to live workers, or never
+// recorded a heartbeat (its worker died in the instant after creating it; as in Optuna, such
+// a trial is never stale). Without heartbeats it stops at once.
+bool worker_keep_going(Study& study, double grace_period) {
   constexpr double kPollSeconds = 0.5;
+  const TimePoint waiting_since = now();
   while (!study.interrupted()) {
     study.fail_stale_trials();  // with heartbeats: fails and retries the stale ones
     if (!study_budget_spent(study)) return true;
     if (!study.heartbeats_on() || study.trials({TrialState::kRunning}).empty()) return false;
+    if (seconds_between(waiting_since, now()) > grace_period + 2.0) return false;
     std::this_thread::sleep_for(std::chrono::duration<double>(kPollSeconds));
   }
   return false;
@@ -333,7 +339,8 @@ bool worker_keep_going(Study& study) {
 //    --resume keeps what the first run stored.
 //  - knob worker: a study it creates gets the config's budget as the study's total; one
 //    that has a budget keeps it.
-void share_with_workers(const TuneFlags& flags, Study& study, OptimizeOptions& options) {
+void share_with_workers(const TuneFlags& flags, const StudyConfig& study_config, Study& study,
+                        OptimizeOptions& options) {
   const auto stored = study.storage().study_system_attrs(study.study_id());
   if (!flags.worker && !flags.resume) {
     StudyBudget budget;
@@ -353,7 +360,9 @@ void share_with_workers(const TuneFlags& flags, Study& study, OptimizeOptions& o
   }
   if (flags.worker) {  // the study's budget alone decides
     options.n_trials(std::nullopt).timeout(std::nullopt);
-    options.keep_going(worker_keep_going);
+    const double grace = study_config.grace_period.value_or(  // StudyOptions' default
+        2 * study_config.heartbeat_interval.value_or(0));
+    options.keep_going([grace](Study& s) { return worker_keep_going(s, grace); });
   } else {
     options.keep_going([](Study& s) { return !study_budget_spent(s); });
   }
@@ -371,8 +380,8 @@ std::vector<FrozenTrial> run_config_study(const TuneFlags& flags, const StudyCon
   if (!study_config.n_trials && !study_config.timeout && study_config.sampler != "grid") {
     options.n_trials(20);
   }
-  auto prepare = [&flags](Study& study, OptimizeOptions& o) {
-    share_with_workers(flags, study, o);
+  auto prepare = [&](Study& study, OptimizeOptions& o) {
+    share_with_workers(flags, study_config, study, o);
   };
   return run_study(
       flags,
