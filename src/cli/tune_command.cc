@@ -299,10 +299,6 @@ void apply_flags(const TuneFlags& flags, StudyConfig& study_config) {
 
 constexpr const char* kStoredConfigKey = "knob:config";
 
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // The config and its --set overrides travel with the study (system attr "knob:config"), so a
 // `knob worker` on another machine runs the same trials without the file.
 void store_config(Study& study, const TuneFlags& flags) {
@@ -343,17 +339,11 @@ void share_with_workers(const TuneFlags& flags, const StudyConfig& study_config,
                         OptimizeOptions& options) {
   const auto stored = study.storage().study_system_attrs(study.study_id());
   if (!flags.worker && !flags.resume) {
-    StudyBudget budget;
-    if (options.n_trials()) {
-      budget.n_trials(trials_counted_in_budget(study.trials()) + *options.n_trials());
-    }
-    if (options.timeout()) budget.deadline(unix_now() + *options.timeout());
-    save_study_budget(study, budget);
+    std::optional<int64_t> total;
+    if (options.n_trials()) total = trials_counted_in_budget(study.trials()) + *options.n_trials();
+    save_study_budget(study, study_budget_from_now(total, options.timeout()));
   } else if (flags.worker && !load_study_budget(study)) {
-    StudyBudget budget;
-    budget.n_trials(options.n_trials());
-    if (options.timeout()) budget.deadline(unix_now() + *options.timeout());
-    save_study_budget(study, budget);
+    save_study_budget(study, study_budget_from_now(options.n_trials(), options.timeout()));
   }
   if (!stored.count(kStoredConfigKey) || (!flags.worker && !flags.resume)) {
     store_config(study, flags);

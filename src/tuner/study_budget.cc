@@ -20,6 +20,14 @@ bool is_retry(const FrozenTrial& t) {
 
 }  // namespace
 
+StudyBudget study_budget_from_now(std::optional<int64_t> n_trials,
+                                  std::optional<double> timeout_seconds) {
+  StudyBudget budget;
+  budget.n_trials(n_trials);
+  if (timeout_seconds) budget.deadline(unix_now() + *timeout_seconds);
+  return budget;
+}
+
 void save_study_budget(Study& study, const StudyBudget& budget) {
   Json stored = Json::object();
   stored["n_trials"] = budget.n_trials() ? Json(*budget.n_trials()) : Json();

@@ -26,6 +26,10 @@ struct StudyBudget {
   KNOB_ARG(std::optional<double>, deadline);
 };
 
+// `n_trials` in all, and a deadline `timeout_seconds` from now (each unset: none).
+StudyBudget study_budget_from_now(std::optional<int64_t> n_trials,
+                                  std::optional<double> timeout_seconds);
+
 // Stored as the study system attribute "knob:budget" ({"n_trials": N, "deadline": T}).
 void save_study_budget(Study& study, const StudyBudget& budget);
 // nullopt when the study has none.
