@@ -6,22 +6,13 @@ Debian's python3-cmaes:
 
     /usr/bin/python3 scripts/gen_cmaes_golden.py | clang-format --assume-filename=x.h > src/tuner/cmaes_golden.h
 """
-import math
 
 import cmaes
 import numpy as np
 from cmaes import CMA, CMAwM
+from cpp_literals import num, vec
 
 assert cmaes.__version__ == "0.9.1", cmaes.__version__
-
-
-def num(x):
-    x = float(x)
-    return repr(x) if math.isfinite(x) else ("-" if x < 0 else "") + "kInf"
-
-
-def vec(xs):
-    return "{" + ", ".join(num(x) for x in xs) + "}"
 
 
 def ellipsoid(x):

@@ -12,18 +12,7 @@ import numpy as np
 import sklearn
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
-
-
-def num(x):
-    return repr(float(x))
-
-
-def vec(xs):
-    return "{" + ", ".join(num(x) for x in xs) + "}"
-
-
-def mat(rows):
-    return "{" + ", ".join(vec(r) for r in rows) + "}"
+from cpp_literals import num, vec, mat
 
 
 rs = np.random.RandomState(3)

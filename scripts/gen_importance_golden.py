@@ -14,23 +14,10 @@ from optuna.distributions import CategoricalDistribution as C
 from optuna.distributions import FloatDistribution as F
 from optuna.distributions import IntDistribution as I
 from optuna.importance import FanovaImportanceEvaluator, MeanDecreaseImpurityImportanceEvaluator
+from cpp_literals import num, cpp_dist
 
 assert optuna.__version__.startswith("3.1"), optuna.__version__
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-def num(x):
-    return repr(float(x))
-
-
-def cpp_dist(d):
-    if isinstance(d, F):
-        step = "std::nullopt" if d.step is None else num(d.step)
-        return f"FloatDistribution({num(d.low)}, {num(d.high)}, {str(d.log).lower()}, {step})"
-    if isinstance(d, I):
-        return f"IntDistribution({d.low}, {d.high}, {str(d.log).lower()}, {d.step})"
-    choices = ", ".join(f'ParamValue(std::string("{c}"))' for c in d.choices)
-    return f"CategoricalDistribution({{{choices}}})"
 
 
 def draw(rs, d):

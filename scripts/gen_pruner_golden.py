@@ -17,20 +17,11 @@ import optuna
 from optuna.pruners import (HyperbandPruner, MedianPruner, PatientPruner, PercentilePruner,
                             SuccessiveHalvingPruner, ThresholdPruner)
 from optuna.trial import TrialState
+from cpp_literals import num, ints
 
 assert optuna.__version__.startswith("3.1"), optuna.__version__
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 warnings.simplefilter("ignore")  # PatientPruner is experimental; nanmin of NaNs
-
-
-def num(x):
-    if math.isnan(x):
-        return "kNan"
-    return repr(float(x)) if math.isfinite(x) else ("-" if x < 0 else "") + "kInf"
-
-
-def ints(xs):
-    return "{" + ", ".join(str(x) for x in xs) + "}"
 
 
 out = []

@@ -6,7 +6,6 @@ Run with Debian's python3-optuna:
 
     /usr/bin/python3 scripts/gen_tpe_golden.py | clang-format --assume-filename=x.h > src/tuner/tpe_golden.h
 """
-import math
 
 import numpy as np
 import optuna
@@ -16,30 +15,9 @@ from optuna.distributions import IntDistribution as I
 from optuna.samplers._tpe import _truncnorm as truncnorm
 from optuna.samplers._tpe.parzen_estimator import _ParzenEstimator, _ParzenEstimatorParameters
 from optuna.samplers._tpe.sampler import default_gamma, default_weights
+from cpp_literals import num, vec, cpp_dist
 
 assert optuna.__version__.startswith("3.1"), optuna.__version__
-
-
-def num(x):
-    return repr(float(x)) if math.isfinite(x) else ("-" if x < 0 else "") + "kInf"
-
-
-def vec(xs):
-    return "{" + ", ".join(num(x) for x in xs) + "}"
-
-
-def cpp_dist(d):
-    if isinstance(d, F):
-        step = "std::nullopt" if d.step is None else num(d.step)
-        return f"FloatDistribution({num(d.low)}, {num(d.high)}, {str(d.log).lower()}, {step})"
-    if isinstance(d, I):
-        return f"IntDistribution({d.low}, {d.high}, {str(d.log).lower()}, {d.step})"
-    def choice(c):
-        if isinstance(c, str):
-            return f'ParamValue(std::string("{c}"))'
-        return f"ParamValue(int64_t{{{c}}})" if isinstance(c, int) else f"ParamValue({num(c)})"
-
-    return f"CategoricalDistribution({{{', '.join(choice(c) for c in d.choices)}}})"
 
 
 rs = np.random.RandomState(7)

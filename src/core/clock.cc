@@ -88,4 +88,8 @@ double seconds_between(TimePoint start, TimePoint end) {
   return std::chrono::duration<double>(end - start).count();
 }
 
+double unix_seconds(TimePoint time) {
+  return std::chrono::duration<double>(time.time_since_epoch()).count();
+}
+
 }  // namespace knob

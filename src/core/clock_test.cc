@@ -125,6 +125,11 @@ TEST(Clock, MalformedTextIsNullopt) {
   }
 }
 
+TEST(Clock, UnixSecondsCountFromTheEpoch) {
+  EXPECT_DOUBLE_EQ(unix_seconds(epoch_plus(0)), 0.0);
+  EXPECT_DOUBLE_EQ(unix_seconds(epoch_plus(1700000000, 250000)), 1700000000.25);
+}
+
 TEST(Clock, SecondsBetween) {
   EXPECT_DOUBLE_EQ(seconds_between(epoch_plus(10), epoch_plus(12, 500000)), 2.5);
   EXPECT_DOUBLE_EQ(seconds_between(epoch_plus(12), epoch_plus(10)), -2.0);

@@ -1,7 +1,6 @@
 #include "knob/tuner/study_budget.h"
 
-#include <chrono>
-
+#include "knob/core/clock.h"
 #include "knob/core/error.h"
 #include "knob/tuner/study.h"
 
@@ -9,10 +8,6 @@ namespace knob {
 namespace {
 
 constexpr const char* kBudgetKey = "knob:budget";
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 bool is_retry(const FrozenTrial& t) {
   return t.system_attrs.count("failed_trial") || t.system_attrs.count("knob:retry_of");
@@ -24,7 +19,7 @@ StudyBudget study_budget_from_now(std::optional<int64_t> n_trials,
                                   std::optional<double> timeout_seconds) {
   StudyBudget budget;
   budget.n_trials(n_trials);
-  if (timeout_seconds) budget.deadline(unix_now() + *timeout_seconds);
+  if (timeout_seconds) budget.deadline(unix_seconds(now()) + *timeout_seconds);
   return budget;
 }
 
@@ -64,7 +59,7 @@ int64_t trials_counted_in_budget(const std::vector<FrozenTrial>& trials) {
 bool study_budget_spent(Study& study) {
   std::optional<StudyBudget> budget = load_study_budget(study);
   if (!budget) return false;
-  if (budget->deadline() && unix_now() >= *budget->deadline()) return true;
+  if (budget->deadline() && unix_seconds(now()) >= *budget->deadline()) return true;
   if (!budget->n_trials()) return false;
   const std::vector<FrozenTrial> trials = study.trials();
   for (const auto& t : trials) {

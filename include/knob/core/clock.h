@@ -17,5 +17,8 @@ std::string format_datetime(TimePoint time);
 std::optional<TimePoint> parse_datetime(const std::string& text);
 // Seconds between two time points.
 double seconds_between(TimePoint start, TimePoint end);
+// Seconds since the Unix epoch (1970-01-01 00:00:00 UTC), as TensorBoard and deadlines store
+// wall times.
+double unix_seconds(TimePoint time);
 
 }  // namespace knob

@@ -43,7 +43,8 @@ int64_t trials_counted_in_budget(const std::vector<FrozenTrial>& trials);
 // Whether the stored budget is spent (false when there is none): the deadline has passed or
 // the study counts n_trials, and no retry waits to run (a retry is never left behind, even
 // when the trials started meanwhile already count n_trials). Processes checking at the same
-// instant may each start one more trial, as with Optuna's MaxTrialsCallback.
+// instant may each start one more trial, as with Optuna's MaxTrialsCallback. Reads the stored
+// budget on each call, so a `knob tune` that raises it later is seen by running workers.
 bool study_budget_spent(Study& study);
 
 }  // namespace knob
