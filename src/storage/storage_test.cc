@@ -1094,7 +1094,9 @@ TEST_P(StorageTest, FirstHeartbeatComesWithCreatingOrClaimingTheTrial) {
     EXPECT_EQ(std::count(failed.begin(), failed.end(), c.trial_id), c.stale ? 1 : 0);
     FrozenTrial t = storage().trial(c.trial_id);
     EXPECT_EQ(t.state, c.stale ? TrialState::kFail : TrialState::kRunning);
-    if (c.stale) EXPECT_GE(silence_in(t), 0.2) << "the heartbeat is as old as the trial";
+    if (c.stale) {
+      EXPECT_GE(silence_in(t), 0.2) << "the heartbeat is as old as the trial";
+    }
   }
 }
 
