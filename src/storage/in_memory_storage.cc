@@ -124,9 +124,12 @@ int64_t InMemoryStorage::create_trial_locked(int64_t study_id, const FrozenTrial
   return study.trial_ids.back();
 }
 
-int64_t InMemoryStorage::create_trial(int64_t study_id, const FrozenTrial* templ) {
+int64_t InMemoryStorage::create_trial(int64_t study_id, const FrozenTrial* templ,
+                                      bool with_heartbeat) {
   Lock lock(mutex_);
-  return create_trial_locked(study_id, templ);
+  const int64_t trial_id = create_trial_locked(study_id, templ);
+  if (with_heartbeat) heartbeats_[trial_id] = std::chrono::steady_clock::now();
+  return trial_id;
 }
 
 bool InMemoryStorage::create_trials_once(int64_t study_id, const std::string& once_key,
@@ -139,13 +142,14 @@ bool InMemoryStorage::create_trials_once(int64_t study_id, const std::string& on
   return true;
 }
 
-std::optional<int64_t> InMemoryStorage::claim_waiting_trial(int64_t study_id) {
+std::optional<int64_t> InMemoryStorage::claim_waiting_trial(int64_t study_id, bool with_heartbeat) {
   Lock lock(mutex_);
   for (int64_t trial_id : study_locked(study_id).trial_ids) {
     FrozenTrial& trial = trials_.at(trial_id);
     if (trial.state == TrialState::kWaiting) {
       trial.state = TrialState::kRunning;
       trial.datetime_start = now();
+      if (with_heartbeat) heartbeats_[trial_id] = std::chrono::steady_clock::now();
       return trial_id;
     }
   }

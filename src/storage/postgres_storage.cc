@@ -464,10 +464,13 @@ void PostgresStorage::insert_param(int64_t trial_id, int64_t study_id, const std
       {pg_param(trial_id), pg_param(name), pg_param(value), pg_param(json)});
 }
 
-int64_t PostgresStorage::create_trial(int64_t study_id, const FrozenTrial* templ) {
+int64_t PostgresStorage::create_trial(int64_t study_id, const FrozenTrial* templ,
+                                      bool with_heartbeat) {
   return transact(Tx::kWrite, [&] {
     lock_study(study_id);
-    return insert_trial(study_id, templ ? *templ : FrozenTrial{});
+    int64_t trial_id = insert_trial(study_id, templ ? *templ : FrozenTrial{});
+    if (with_heartbeat) write_heartbeat(trial_id);
+    return trial_id;
   });
 }
 
@@ -486,7 +489,7 @@ bool PostgresStorage::create_trials_once(int64_t study_id, const std::string& on
   });
 }
 
-std::optional<int64_t> PostgresStorage::claim_waiting_trial(int64_t study_id) {
+std::optional<int64_t> PostgresStorage::claim_waiting_trial(int64_t study_id, bool with_heartbeat) {
   return transact(Tx::kWrite, [&]() -> std::optional<int64_t> {
     check_study_exists(study_id);
     // SKIP LOCKED: a trial another worker is claiming right now is passed over, not waited on.
@@ -496,7 +499,9 @@ std::optional<int64_t> PostgresStorage::claim_waiting_trial(int64_t study_id) {
         "ORDER BY trial_id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING trial_id",
         {pg_param(study_id), time_param(now())});
     if (r.empty()) return std::nullopt;
-    return r[0].int64(0);
+    const int64_t trial_id = r[0].int64(0);
+    if (with_heartbeat) write_heartbeat(trial_id);
+    return trial_id;
   });
 }
 
@@ -673,13 +678,20 @@ int64_t PostgresStorage::n_trials(int64_t study_id, std::optional<TrialState> st
 
 void PostgresStorage::record_heartbeat(int64_t trial_id) {
   transact(Tx::kWrite, [&] {
-    auto r = db_->exec(
-        "INSERT INTO trial_heartbeats (trial_id, heartbeat) "
-        "SELECT trial_id, LOCALTIMESTAMP FROM trials WHERE trial_id = $1 "
-        "ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat RETURNING trial_id",
-        {pg_param(trial_id)});
-    if (r.empty()) throw NotFound("no trial with id " + std::to_string(trial_id) + " in " + where_);
+    if (!write_heartbeat(trial_id)) {
+      throw NotFound("no trial with id " + std::to_string(trial_id) + " in " + where_);
+    }
   });
+}
+
+bool PostgresStorage::write_heartbeat(int64_t trial_id) {
+  return !db_->exec(
+                 "INSERT INTO trial_heartbeats (trial_id, heartbeat) "
+                 "SELECT trial_id, LOCALTIMESTAMP FROM trials WHERE trial_id = $1 "
+                 "ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat "
+                 "RETURNING trial_id",
+                 {pg_param(trial_id)})
+              .empty();
 }
 
 std::vector<int64_t> PostgresStorage::fail_stale_trials(int64_t study_id,

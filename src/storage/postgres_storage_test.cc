@@ -286,6 +286,41 @@ TEST(PostgresServer, CreateTrialsOnceFromManyConnectionsCreatesOnce) {
   EXPECT_EQ(PostgresStorage(url).n_trials(study), 5);
 }
 
+// The first heartbeat is written in the transaction that makes the trial RUNNING: another
+// session never sees a RUNNING trial without its trial_heartbeats row (were it written after,
+// a worker killed in between would leave a trial that never goes stale).
+TEST(PostgresServer, NoSessionSeesATrialMadeRunningWithoutItsFirstHeartbeat) {
+  KNOB_FRESH_DATABASE(url);
+  PostgresStorage storage(url);
+  int64_t study = storage.create_study("s", {StudyDirection::kMinimize});
+  FrozenTrial waiting;
+  waiting.state = TrialState::kWaiting;
+  const int n = 40;
+  for (int i = 0; i < n; ++i) storage.create_trial(study, &waiting);
+  std::atomic<bool> done{false};
+  int64_t reads = 0, bare = 0;
+  std::thread reader([&] {
+    detail::PostgresConnection raw(url, url);
+    while (!done) {
+      auto r = raw.exec(
+          "SELECT count(*) FROM trials t LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id "
+          "WHERE t.state = 'RUNNING' AND h.trial_id IS NULL");
+      bare += r[0].int64(0);
+      ++reads;
+    }
+  });
+  for (int i = 0; i < n; ++i) {
+    storage.create_trial(study, nullptr, /*with_heartbeat=*/true);
+    EXPECT_TRUE(storage.claim_waiting_trial(study, /*with_heartbeat=*/true).has_value());
+  }
+  done = true;
+  reader.join();
+  EXPECT_GT(reads, 0);
+  EXPECT_EQ(bare, 0);
+  detail::PostgresConnection raw(url, url);
+  EXPECT_EQ(raw.exec("SELECT count(*) FROM trial_heartbeats")[0].int64(0), 2 * n);
+}
+
 // ---------------------------------------------------------------- a dropped connection
 
 TEST(PostgresServer, TerminatedConnectionIsReopenedAndTheCallRetried) {

@@ -414,11 +414,13 @@ void SqliteStorage::insert_param(int64_t trial_id, int64_t study_id, const std::
       .run();
 }
 
-int64_t SqliteStorage::create_trial(int64_t study_id, const FrozenTrial* templ) {
+int64_t SqliteStorage::create_trial(int64_t study_id, const FrozenTrial* templ,
+                                    bool with_heartbeat) {
   Lock lock(mutex_);
   SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
   check_study_exists(study_id);
   int64_t trial_id = insert_trial(study_id, templ ? *templ : FrozenTrial{});
+  if (with_heartbeat) write_heartbeat(trial_id);
   tx.commit();
   return trial_id;
 }
@@ -436,7 +438,7 @@ bool SqliteStorage::create_trials_once(int64_t study_id, const std::string& once
   return true;
 }
 
-std::optional<int64_t> SqliteStorage::claim_waiting_trial(int64_t study_id) {
+std::optional<int64_t> SqliteStorage::claim_waiting_trial(int64_t study_id, bool with_heartbeat) {
   Lock lock(mutex_);
   SqliteTransaction tx(*db_, SqliteTransaction::Kind::kWrite);
   check_study_exists(study_id);
@@ -449,6 +451,7 @@ std::optional<int64_t> SqliteStorage::claim_waiting_trial(int64_t study_id) {
       .bind(1, format_datetime(now()))
       .bind(2, trial_id)
       .run();
+  if (with_heartbeat) write_heartbeat(trial_id);
   tx.commit();
   return trial_id;
 }
@@ -654,12 +657,16 @@ void SqliteStorage::record_heartbeat(int64_t trial_id) {
   if (!db_->prepare("SELECT 1 FROM trials WHERE trial_id = ?").bind(1, trial_id).step()) {
     throw NotFound("no trial with id " + std::to_string(trial_id) + " in " + where_);
   }
+  write_heartbeat(trial_id);
+  tx.commit();
+}
+
+void SqliteStorage::write_heartbeat(int64_t trial_id) {
   db_->prepare(
          "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?, CURRENT_TIMESTAMP) "
          "ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat")
       .bind(1, trial_id)
       .run();
-  tx.commit();
 }
 
 std::vector<int64_t> SqliteStorage::fail_stale_trials(int64_t study_id,

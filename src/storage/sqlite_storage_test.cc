@@ -246,6 +246,30 @@ TEST_F(SqliteFileTest, RowsAreStoredAsOptunaStoresThem) {
   }
 }
 
+// A trial created or claimed with its heartbeat has its trial_heartbeats row when the call
+// returns, in Optuna's form (CURRENT_TIMESTAMP: UTC, whole seconds); one made RUNNING without
+// it has none, as in Optuna.
+TEST_F(SqliteFileTest, FirstHeartbeatIsStoredWithTheTrialAsOptunaStoresHeartbeats) {
+  const std::string file = path("beats.db");
+  SqliteStorage storage(file);
+  int64_t study = storage.create_study("beats", {StudyDirection::kMinimize});
+  FrozenTrial waiting;
+  waiting.state = TrialState::kWaiting;
+  for (bool with_heartbeat : {true, false}) {
+    storage.create_trial(study, nullptr, with_heartbeat);
+    storage.create_trial(study, &waiting);
+    ASSERT_TRUE(storage.claim_waiting_trial(study, with_heartbeat).has_value());
+  }
+  EXPECT_EQ(query(file,
+                  "SELECT t.number, t.state, h.heartbeat = datetime(h.heartbeat), "
+                  "abs(julianday(h.heartbeat) - julianday('now')) * 86400 < 5 "
+                  "FROM trials t JOIN trial_heartbeats h ON h.trial_id = t.trial_id "
+                  "ORDER BY t.number"),
+            std::vector<std::string>({"0|RUNNING|1|1", "1|RUNNING|1|1"}));
+  EXPECT_EQ(query(file, "SELECT count(*) FROM trials WHERE state = 'RUNNING'"),
+            std::vector<std::string>({"4"}));
+}
+
 TEST_F(SqliteFileTest, ReadsValuesWrittenInOptunasOwnRepresentation) {
   const std::string file = path("optuna-rows.db");
   int64_t trial_id;

@@ -15,6 +15,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
@@ -1061,6 +1062,42 @@ TEST_P(StorageTest, FreshOrMissingHeartbeatIsNotStale) {
   EXPECT_EQ(storage().trial(silent_from_start).state, TrialState::kRunning);
   EXPECT_EQ(storage().trial(refreshed).state, TrialState::kRunning);
   EXPECT_EQ(storage().trial(refreshed).system_attrs.count("fail_reason"), 0u);
+}
+
+// A worker killed right after creating or claiming its trial, before it ever called
+// record_heartbeat: with the first heartbeat written by that same call the trial still goes
+// stale; without it (Optuna's create/claim) the trial has no heartbeat and never does.
+TEST_P(StorageTest, FirstHeartbeatComesWithCreatingOrClaimingTheTrial) {
+  int64_t study = new_study();
+  FrozenTrial waiting;
+  waiting.state = TrialState::kWaiting;
+  struct Case {
+    std::string what;
+    int64_t trial_id;
+    bool stale;
+  };
+  std::vector<Case> cases;
+  for (bool with_heartbeat : {true, false}) {
+    const std::string how = with_heartbeat ? " with its heartbeat" : " without a heartbeat";
+    storage().create_trial(study, &waiting);
+    std::optional<int64_t> claimed = storage().claim_waiting_trial(study, with_heartbeat);
+    ASSERT_TRUE(claimed.has_value());
+    cases.push_back({"claimed" + how, *claimed, with_heartbeat});
+    cases.push_back(
+        {"created" + how, storage().create_trial(study, nullptr, with_heartbeat), with_heartbeat});
+  }
+  outlive_grace(GetParam());
+  const std::vector<int64_t> failed = storage().fail_stale_trials(study, kGrace);
+  EXPECT_EQ(failed.size(), 2u);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    EXPECT_EQ(std::count(failed.begin(), failed.end(), c.trial_id), c.stale ? 1 : 0);
+    FrozenTrial t = storage().trial(c.trial_id);
+    EXPECT_EQ(t.state, c.stale ? TrialState::kFail : TrialState::kRunning);
+    if (c.stale) {
+      EXPECT_GE(silence_in(t), 0.2) << "the heartbeat is as old as the trial";
+    }
+  }
 }
 
 TEST_P(StorageTest, OnlyRunningTrialsOfTheStudyGoStale) {

@@ -53,9 +53,9 @@ Study beating_study(const std::shared_ptr<Storage>& storage, std::optional<int> 
 // user attr and one heartbeat, which then ages past the grace period.
 int64_t dead_workers_trial(Study& study, double x) {
   study.enqueue_trial({{"x", x}}, {{"owner", Json("worker-7")}});
-  Trial trial = study.ask();  // ask() does not beat (as in Optuna): the test beats once
+  Trial trial = study.ask();  // with heartbeats on, ask() records the first beat itself
   trial.suggest_float("x", 0.0, 1.0);
-  study.storage().record_heartbeat(trial.trial_id());
+  study.storage().record_heartbeat(trial.trial_id());  // a study without them: the test beats
   return trial.number();
 }
 
@@ -165,6 +165,32 @@ TEST(HeartbeatTest, LiveTrialIsNotFailedByAnotherWorker) {
   checker.join();
   EXPECT_TRUE(failed.empty());
   EXPECT_EQ(running.trials({TrialState::kComplete}).size(), 1u);
+}
+
+// A worker killed right after ask(), before any HeartbeatThread beat: the trial ask() made
+// RUNNING (claimed or created) carries a heartbeat from that instant, so it goes stale.
+TEST(HeartbeatTest, AskedTrialGoesStaleWithoutAnyBeat) {
+  auto storage = std::make_shared<InMemoryStorage>();
+  Study dead = beating_study(storage, 1);
+  dead.enqueue_trial({{"x", 0.5}});
+  const int64_t claimed = dead.ask().number();
+  const int64_t created = dead.ask().number();
+  sleep_seconds(5 * kInterval);  // > grace period (2 x interval)
+  Study other = beating_study(storage, 1);
+  EXPECT_EQ(other.fail_stale_trials(), (std::vector<int64_t>{claimed, created}));
+  EXPECT_EQ(other.trials({TrialState::kWaiting}).size(), 2u) << "both retried";
+}
+
+// Without heartbeat_interval, ask() writes no heartbeat (Optuna's behaviour): another worker's
+// fail_stale_trials leaves the trial RUNNING however long it is silent.
+TEST(HeartbeatTest, WithoutHeartbeatsAskedTrialNeverGoesStale) {
+  auto storage = std::make_shared<InMemoryStorage>();
+  Study quiet = create_study(StudyOptions().storage_instance(storage).study_name("hb"));
+  const int64_t number = quiet.ask().number();
+  sleep_seconds(5 * kInterval);
+  Study other = beating_study(storage, 1);
+  EXPECT_TRUE(other.fail_stale_trials().empty());
+  EXPECT_EQ(other.trials()[static_cast<size_t>(number)].state, TrialState::kRunning);
 }
 
 TEST(HeartbeatTest, DeadWorkersTrialIsFailedAndRetriedByTheNextTrialOfAnotherStudy) {

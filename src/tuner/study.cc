@@ -153,13 +153,16 @@ std::optional<Trial> Study::ask_impl(bool always) {
     std::lock_guard<std::recursive_mutex> lock(shared_->model_mutex);
     sampler_->before_ask(*this);
   }
-  std::optional<int64_t> trial_id = storage_->claim_waiting_trial(study_id_);
+  // With heartbeats, a trial beats from the transaction that makes it RUNNING: a worker that
+  // dies before its HeartbeatThread's first beat still leaves a trial that goes stale.
+  const bool with_heartbeat = heartbeats_on();
+  std::optional<int64_t> trial_id = storage_->claim_waiting_trial(study_id_, with_heartbeat);
   if (!trial_id) {
     if (!always) {
       std::lock_guard<std::recursive_mutex> lock(shared_->model_mutex);
       if (sampler_->is_exhausted(*this)) return std::nullopt;
     }
-    trial_id = storage_->create_trial(study_id_);
+    trial_id = storage_->create_trial(study_id_, /*templ=*/nullptr, with_heartbeat);
   }
   return Trial(*this, *trial_id);
 }

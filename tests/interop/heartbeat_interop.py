@@ -2,8 +2,9 @@
 """Heartbeats across knob and Optuna 3.1 on one study: Optuna's fail_stale_trials
 (RDBStorage(heartbeat_interval=...)) fails a knob trial whose heartbeat stopped and its
 RetryFailedTrialCallback re-enqueues it, and knob's fail_stale_trials fails an Optuna trial
-whose heartbeat stopped and re-enqueues it with Optuna's retry attributes. Fresh heartbeats
-must not be stale to either side: both processes run with TZ=Asia/Tokyo, so a heartbeat
+whose heartbeat stopped and re-enqueues it with Optuna's retry attributes; Optuna also fails
+a knob trial whose worker died before its first beat (knob writes it with the trial). Fresh
+heartbeats must not be stale to either side: both processes run with TZ=Asia/Tokyo, so a heartbeat
 written in local time instead of SQLite's UTC clock would look hours off. On SQLite files,
 and also on PostgreSQL (python3-psycopg2) when KNOB_TEST_POSTGRES_URL names a server
 (scripts/pg_test_server; CTest postgres.heartbeats).
@@ -54,6 +55,19 @@ class SqliteHeartbeats(unittest.TestCase):
         self.assertEqual(retry.state, optuna.trial.TrialState.WAITING)
         self.assertEqual(RetryFailedTrialCallback.retried_trial_number(retry), number)
         self.assertEqual(retry.params, {"x": trials[number].params["x"]})
+
+    def test_optuna_fails_a_knob_trial_whose_worker_died_before_beating(self):
+        # knob's ask() with heartbeats on writes the trial's first heartbeat with the trial: a
+        # worker killed at once leaves a trial Optuna's fail_stale_trials finds, as knob's does.
+        number = tool(self.url, "s", "ask")["number"]
+        study = optuna.load_study(study_name="s", storage=RDBStorage(
+            self.url, heartbeat_interval=1, grace_period=1))
+        optuna.storages.fail_stale_trials(study)
+        self.assertEqual(study.trials[number].state, optuna.trial.TrialState.RUNNING,
+                         "a fresh knob heartbeat looked stale to Optuna")
+        time.sleep(2.2)
+        optuna.storages.fail_stale_trials(study)
+        self.assertEqual(study.trials[number].state, optuna.trial.TrialState.FAIL)
 
     def test_knob_fails_and_retries_a_stale_optuna_trial(self):
         storage = RDBStorage(self.url, heartbeat_interval=1)

@@ -4,6 +4,10 @@
 //   heartbeat_tool URL STUDY start              a RUNNING trial (with a param x) and one
 //                                               heartbeat, then exit as if the worker died
 //                                               -> {"number": N}
+//   heartbeat_tool URL STUDY ask                ask() on a study with heartbeats on (its
+//                                               first heartbeat comes with the trial), then
+//                                               exit as if the worker died before beating
+//                                               -> {"number": N}
 //   heartbeat_tool URL STUDY fail GRACE RETRIES Study::fail_stale_trials with that grace
 //                                               period and max_retry
 //                                               -> {"failed": [numbers]}
@@ -16,8 +20,8 @@
 
 int main(int argc, char** argv) {
   const std::string usage =
-      "usage: heartbeat_tool URL STUDY start | heartbeat_tool URL STUDY fail GRACE "
-      "RETRIES\n";
+      "usage: heartbeat_tool URL STUDY start | heartbeat_tool URL STUDY ask | "
+      "heartbeat_tool URL STUDY fail GRACE RETRIES\n";
   if (argc < 4) {
     std::cerr << usage;
     return 2;
@@ -31,6 +35,11 @@ int main(int argc, char** argv) {
       trial.suggest_float("x", 0.0, 1.0);
       study.storage().record_heartbeat(trial.trial_id());
       std::cout << knob::dumps(knob::Json{{"number", trial.number()}}) << "\n";
+      return 0;
+    }
+    if (command == "ask" && argc == 4) {
+      knob::Study study = knob::create_study(options.heartbeat_interval(60.0));
+      std::cout << knob::dumps(knob::Json{{"number", study.ask().number()}}) << "\n";
       return 0;
     }
     if (command == "fail" && argc == 6) {

@@ -24,10 +24,12 @@ class InMemoryStorage : public Storage {
   std::map<std::string, Json> study_system_attrs(int64_t study_id) override;
   std::vector<StudySummary> all_studies() override;
 
-  int64_t create_trial(int64_t study_id, const FrozenTrial* templ = nullptr) override;
+  using Storage::claim_waiting_trial;
+  using Storage::create_trial;  // and the overloads without a heartbeat
+  int64_t create_trial(int64_t study_id, const FrozenTrial* templ, bool with_heartbeat) override;
   bool create_trials_once(int64_t study_id, const std::string& once_key,
                           const std::vector<FrozenTrial>& templates) override;
-  std::optional<int64_t> claim_waiting_trial(int64_t study_id) override;
+  std::optional<int64_t> claim_waiting_trial(int64_t study_id, bool with_heartbeat) override;
   void set_trial_param(int64_t trial_id, const std::string& name, double internal_value,
                        const Distribution& distribution) override;
   bool set_trial_state_values(int64_t trial_id, TrialState state,

@@ -43,10 +43,12 @@ class SqliteStorage : public Storage {
   std::map<std::string, Json> study_system_attrs(int64_t study_id) override;
   std::vector<StudySummary> all_studies() override;
 
-  int64_t create_trial(int64_t study_id, const FrozenTrial* templ = nullptr) override;
+  using Storage::claim_waiting_trial;
+  using Storage::create_trial;  // and the overloads without a heartbeat
+  int64_t create_trial(int64_t study_id, const FrozenTrial* templ, bool with_heartbeat) override;
   bool create_trials_once(int64_t study_id, const std::string& once_key,
                           const std::vector<FrozenTrial>& templates) override;
-  std::optional<int64_t> claim_waiting_trial(int64_t study_id) override;
+  std::optional<int64_t> claim_waiting_trial(int64_t study_id, bool with_heartbeat) override;
   void set_trial_param(int64_t trial_id, const std::string& name, double internal_value,
                        const Distribution& distribution) override;
   bool set_trial_state_values(int64_t trial_id, TrialState state,
@@ -80,6 +82,8 @@ class SqliteStorage : public Storage {
   void check_study_exists(int64_t study_id);
   TrialRow updatable_trial(int64_t trial_id);
   int64_t insert_trial(int64_t study_id, const FrozenTrial& templ);
+  // Inserts or refreshes the trial's heartbeat, in the caller's write transaction.
+  void write_heartbeat(int64_t trial_id);
   void insert_param(int64_t trial_id, int64_t study_id, const std::string& name, double value,
                     const Distribution& distribution);
   void set_study_attr(const char* table, int64_t study_id, const std::string& key,

@@ -45,7 +45,13 @@ class Storage {
   // Creates a trial numbered after the study's last one. Without a template it is RUNNING and
   // empty; with one it copies the template's state, params, values, intermediate values,
   // attributes and times (ids and number are assigned here). Returns the new trial's id.
-  virtual int64_t create_trial(int64_t study_id, const FrozenTrial* templ = nullptr) = 0;
+  // `with_heartbeat`: the trial's first heartbeat (as record_heartbeat) is written in the same
+  // transaction, so the trial is never RUNNING without one: if its worker dies at once, the
+  // trial still goes stale (Study passes it when heartbeats are on).
+  virtual int64_t create_trial(int64_t study_id, const FrozenTrial* templ, bool with_heartbeat) = 0;
+  int64_t create_trial(int64_t study_id, const FrozenTrial* templ = nullptr) {
+    return create_trial(study_id, templ, /*with_heartbeat=*/false);
+  }
   // Creates all `templates` in one transaction, unless the study already carries the system
   // attribute `once_key`; sets it. Returns whether this call created them. Used to enqueue a
   // grid exactly once when many workers start together.
@@ -53,7 +59,11 @@ class Storage {
                                   const std::vector<FrozenTrial>& templates) = 0;
   // Atomically moves the oldest WAITING trial to RUNNING (setting its start time) and
   // returns its id, or nullopt when there is none. No two callers get the same trial.
-  virtual std::optional<int64_t> claim_waiting_trial(int64_t study_id) = 0;
+  // `with_heartbeat`: as for create_trial, the first heartbeat is written in the same transaction.
+  virtual std::optional<int64_t> claim_waiting_trial(int64_t study_id, bool with_heartbeat) = 0;
+  std::optional<int64_t> claim_waiting_trial(int64_t study_id) {
+    return claim_waiting_trial(study_id, /*with_heartbeat=*/false);
+  }
 
   // Records a parameter. Throws InvalidArgument if the study already used the name with an
   // incompatible distribution (check_compatible). The value is not range-checked (as in
@@ -89,7 +99,7 @@ class Storage {
   // other's heartbeats. Throws NotFound for an unknown trial.
   virtual void record_heartbeat(int64_t trial_id) = 0;
   // Moves to FAIL every RUNNING trial of the study whose last heartbeat is more than
-  // `grace_period_seconds` old (trials that never beat are left alone, as in Optuna), setting
+  // `grace_period_seconds` old (trials without a heartbeat are left alone, as in Optuna), setting
   // datetime_complete and the system attr "fail_reason". Returns the ids of the trials this
   // call failed: with many callers at once, each stale trial is failed by exactly one.
   virtual std::vector<int64_t> fail_stale_trials(int64_t study_id, double grace_period_seconds) = 0;

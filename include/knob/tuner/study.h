@@ -55,9 +55,9 @@ struct StudyOptions {
 
   // ---- heartbeats and retries (Optuna's RDBStorage heartbeat_interval / grace_period and
   // RetryFailedTrialCallback(max_retry)); read by create_study/load_study ----
-  // While optimize() runs a trial, its heartbeat is recorded every this many seconds; before
-  // each new trial, RUNNING trials of the study whose heartbeat is older than grace_period
-  // are failed as stale (their worker died). Unset: off. Must be > 0.
+  // A trial's first heartbeat is recorded as it is asked, and while optimize() runs it, every
+  // this many seconds; before each new trial, RUNNING trials of the study whose heartbeat is
+  // older than grace_period are failed as stale (their worker died). Unset: off. Must be > 0.
   KNOB_ARG(std::optional<double>, heartbeat_interval);
   // Seconds without a heartbeat before a trial is stale. Unset: 2 x heartbeat_interval, as in
   // Optuna. Must be > heartbeat_interval.
@@ -135,10 +135,12 @@ class Study {
   }
   bool interrupted() const { return shared_->interrupt_requested; }
 
-  // Ask-and-tell: a new trial (or an enqueued one), then its result. As in Optuna, only
-  // optimize() records heartbeats and fails stale trials: an ask-and-tell worker that wants
-  // its trials watched calls storage().record_heartbeat(trial.trial_id()) at least every
-  // heartbeat_interval until it tells, and fail_stale_trials() before each ask().
+  // Ask-and-tell: a new trial (or an enqueued one), then its result. With heartbeat_interval
+  // set, ask() records the trial's first heartbeat in the transaction that makes it RUNNING
+  // (a worker that dies at once still leaves a trial that goes stale); as in Optuna, only
+  // optimize() keeps beating and fails stale trials: an ask-and-tell worker calls
+  // storage().record_heartbeat(trial.trial_id()) at least every heartbeat_interval until it
+  // tells (or its trial is failed as stale), and fail_stale_trials() before each ask().
   Trial ask();
   // Finishes a trial: COMPLETE needs one value per direction; PRUNED/FAIL take none (a
   // PRUNED trial keeps its last intermediate value as its value, as in Optuna). Values that
