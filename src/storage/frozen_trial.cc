@@ -44,18 +44,24 @@ int64_t StudySummary::n_trials() const {
   return n;
 }
 
+bool failed_as_stale(const FrozenTrial& trial) {
+  auto it = trial.system_attrs.find("fail_reason");
+  return trial.state == TrialState::kFail && it != trial.system_attrs.end() &&
+         it->second.is_string() && it->second.get<std::string>().rfind("stale: ", 0) == 0;
+}
+
 void summarize_trials(const std::vector<FrozenTrial>& trials, StudySummary& summary) {
   const bool single = summary.directions.size() == 1;
   const bool maximize = single && summary.directions[0] == StudyDirection::kMaximize;
   for (const auto& t : trials) {
     ++summary.trial_counts[t.state];
-    if (t.datetime_start && (!summary.datetime_start || *t.datetime_start < *summary.datetime_start)) {
+    if (t.datetime_start &&
+        (!summary.datetime_start || *t.datetime_start < *summary.datetime_start)) {
       summary.datetime_start = t.datetime_start;
     }
     if (!single || t.state != TrialState::kComplete || t.values.size() != 1) continue;
-    if (!summary.best_trial ||
-        (maximize ? t.values[0] > summary.best_trial->values[0]
-                  : t.values[0] < summary.best_trial->values[0])) {
+    if (!summary.best_trial || (maximize ? t.values[0] > summary.best_trial->values[0]
+                                         : t.values[0] < summary.best_trial->values[0])) {
       summary.best_trial = t;
     }
   }

@@ -68,7 +68,8 @@ inline void check_grace_period(double grace_period_seconds) {
              "grace_period_seconds", grace_period_seconds, "must be a finite number >= 0");
 }
 
-// The "fail_reason" of a trial failed because its heartbeat stopped.
+// The "fail_reason" of a trial failed because its heartbeat stopped (failed_as_stale reads
+// its "stale: " prefix).
 inline std::string stale_fail_reason(double silent_seconds, double grace_period_seconds) {
   char text[120];
   std::snprintf(text, sizeof text, "stale: no heartbeat for %.1f s (grace %g s)", silent_seconds,

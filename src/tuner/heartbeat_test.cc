@@ -220,6 +220,29 @@ TEST(HeartbeatTest, DeadWorkersTrialIsFailedAndRetriedByTheNextTrialOfAnotherStu
   EXPECT_EQ(retry.params(), trials[0].params());
 }
 
+// A worker fails a stale trial and dies before enqueuing its retry (here: the storage fails it,
+// no Study retries it). The next caller of fail_stale_trials enqueues the lost retry, and
+// callers after it, from any Study on the storage, do not enqueue it again.
+TEST(HeartbeatRetryTest, RetryLostWithItsWorkerIsEnqueuedOnceByTheNextCaller) {
+  auto storage = std::make_shared<InMemoryStorage>();
+  Study first = beating_study(storage, 2);
+  const int64_t number = dead_workers_trial(first, 0.5);
+  sleep_seconds(5 * kInterval);
+  ASSERT_EQ(storage->fail_stale_trials(first.study_id(), 2 * kInterval).size(), 1u);
+  ASSERT_EQ(first.trials().size(), 1u) << "failed, and no retry yet";
+
+  EXPECT_TRUE(first.fail_stale_trials().empty()) << "nothing newly stale";
+  Study second = beating_study(storage, 2);
+  EXPECT_TRUE(second.fail_stale_trials().empty());
+  EXPECT_TRUE(first.fail_stale_trials().empty());
+
+  std::vector<FrozenTrial> trials = second.trials();
+  ASSERT_EQ(trials.size(), 2u) << "exactly one retry";
+  EXPECT_EQ(trials[1].state, TrialState::kWaiting);
+  EXPECT_EQ(trials[1].system_attrs.at("failed_trial"), Json(number));
+  EXPECT_EQ(trials[1].system_attrs.at("retry_history"), Json::array({number}));
+}
+
 // Trial after trial of one chain dies (claimed, beats once, goes silent); each is failed and
 // retried until the chain holds max_retry + 1 trials.
 TEST(HeartbeatRetryTest, MaxRetryBoundsTheChainOfRetries) {

@@ -397,9 +397,22 @@ std::vector<int64_t> Study::fail_stale_trials() {
   if (!shared_->heartbeat) return {};
   std::vector<int64_t> numbers;
   for (int64_t trial_id : storage_->fail_stale_trials(study_id_, shared_->grace_period)) {
-    FrozenTrial failed = storage_->trial(trial_id);
-    numbers.push_back(failed.number);
-    enqueue_retry(failed);
+    numbers.push_back(storage_->trial(trial_id).number);
+  }
+  if (!shared_->max_retry) return numbers;
+  // Retry every stale failure not retried yet, this call's and any whose retry was lost.
+  const std::vector<FrozenTrial> all = trials();
+  std::set<int64_t> retried;  // a retry's "retry_history" lists the chain it continues
+  for (const auto& t : all) {
+    if (auto it = t.system_attrs.find("retry_history");
+        it != t.system_attrs.end() && it->second.is_array()) {
+      for (const Json& n : it->second) {
+        if (n.is_number_integer()) retried.insert(n.get<int64_t>());
+      }
+    }
+  }
+  for (const auto& t : all) {
+    if (failed_as_stale(t) && !retried.count(t.number)) enqueue_retry(t);
   }
   return numbers;
 }
@@ -424,7 +437,7 @@ void Study::enqueue_retry(const FrozenTrial& failed) {
   templ.system_attrs.erase("fail_reason");  // the retry has not failed
   templ.system_attrs.emplace("failed_trial", failed.number);
   templ.system_attrs["retry_history"] = std::move(history);
-  storage_->create_trial(study_id_, &templ);
+  storage_->create_trials_once(study_id_, "knob:retry:" + std::to_string(failed.number), {templ});
 }
 
 std::vector<FrozenTrial> Study::trials(const std::vector<TrialState>& states) {

@@ -53,6 +53,10 @@ struct StudySummary {
   int64_t n_trials() const;
 };
 
+// Whether Storage::fail_stale_trials failed this trial: FAIL, with a "fail_reason" that starts
+// "stale: ".
+bool failed_as_stale(const FrozenTrial& trial);
+
 // Fills a summary's counts, best trial and start time from the study's trials.
 void summarize_trials(const std::vector<FrozenTrial>& trials, StudySummary& summary);
 

@@ -160,7 +160,9 @@ class Study {
   std::vector<int64_t> enqueue_interrupted_trials();
 
   // With heartbeat_interval set: fails the study's stale trials (those this call wins; other
-  // workers may be failing others at the same time) and enqueues their retries (max_retry).
+  // workers may be failing others at the same time) and, with max_retry, enqueues the retry of
+  // every trial failed as stale that has none yet — also of one whose worker died between
+  // failing it and enqueuing its retry. Each retry is enqueued once, whoever calls.
   // Returns the failed trials' numbers. Without heartbeat_interval: does nothing.
   std::vector<int64_t> fail_stale_trials();
   // Whether this study records heartbeats (heartbeat_interval was set).
@@ -191,7 +193,8 @@ class Study {
   FrozenTrial finish(int64_t trial_id, const FrozenTrial& snapshot, TrialState state,
                      ObjectiveValues values, std::string fail_reason);
 
-  // Enqueues a retry of `failed` unless its retry chain is max_retry long.
+  // Enqueues, once in the study's life, a retry of `failed` unless its retry chain is
+  // max_retry long.
   void enqueue_retry(const FrozenTrial& failed);
 
   std::shared_ptr<Storage> storage_;
