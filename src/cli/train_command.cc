@@ -44,12 +44,12 @@ class TensorBoardLog {
   StepCallback on_step() {
     if (!writer_) return {};
     return [w = writer_.get()](const StepMetrics& m) {
-      for (const Scalar& s : step_scalars(m)) w->add_scalar(s.tag, s.value, s.step);
+      for (const MetricScalar& s : step_scalars(m)) w->add_scalar(s.tag, s.value, s.step);
     };
   }
   void on_epoch(const EpochMetrics& m) {
     if (!writer_) return;
-    for (const Scalar& s : epoch_scalars(m)) writer_->add_scalar(s.tag, s.value, s.step);
+    for (const MetricScalar& s : epoch_scalars(m)) writer_->add_scalar(s.tag, s.value, s.step);
     writer_->flush();  // TensorBoard shows each epoch as it ends
   }
 

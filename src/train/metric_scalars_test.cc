@@ -51,8 +51,9 @@ TEST(MetricScalarsTest, AnEpochLogsAtTheStepItEndedNotItsNumber) {
 // an epoch ends.
 TEST(MetricScalarsTest, StepAndEpochTagsAreDistinct) {
   std::set<std::string_view> tags;
-  for (const Scalar& s : step_scalars(StepMetrics{})) EXPECT_TRUE(tags.insert(s.tag).second);
-  for (const Scalar& s : epoch_scalars(EpochMetrics{})) EXPECT_TRUE(tags.insert(s.tag).second);
+  for (const MetricScalar& s : step_scalars(StepMetrics{})) EXPECT_TRUE(tags.insert(s.tag).second);
+  for (const MetricScalar& s : epoch_scalars(EpochMetrics{}))
+    EXPECT_TRUE(tags.insert(s.tag).second);
   EXPECT_EQ(tags.size(), 7u);
 }
 

@@ -5,7 +5,8 @@
 //              "val/loss", "val/accuracy".
 //
 // Example:
-//   for (const knob::Scalar& s : knob::step_scalars(m)) writer.add_scalar(s.tag, s.value, s.step);
+//   for (const knob::MetricScalar& s : knob::step_scalars(m)) writer.add_scalar(s.tag, s.value,
+//   s.step);
 #pragma once
 
 #include <array>
@@ -16,13 +17,13 @@
 
 namespace knob {
 
-struct Scalar {
+struct MetricScalar {
   std::string_view tag;  // a literal: valid for the program's lifetime
   double value = 0;
   int64_t step = 0;
 };
 
-std::array<Scalar, 4> step_scalars(const StepMetrics& m);
-std::array<Scalar, 3> epoch_scalars(const EpochMetrics& m);
+std::array<MetricScalar, 4> step_scalars(const StepMetrics& m);
+std::array<MetricScalar, 3> epoch_scalars(const EpochMetrics& m);
 
 }  // namespace knob
