@@ -5,8 +5,8 @@
 //              "val/loss", "val/accuracy".
 //
 // Example:
-//   for (const knob::MetricScalar& s : knob::step_scalars(m)) writer.add_scalar(s.tag, s.value,
-//   s.step);
+//   for (const knob::MetricScalar& s : knob::step_scalars(m))
+//     writer.add_scalar(s.tag, s.value, s.step);
 #pragma once
 
 #include <array>
