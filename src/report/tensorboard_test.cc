@@ -123,9 +123,9 @@ TEST(TensorBoardTest, WritesAnEventFileThatReadsBack) {
   }
 }
 
-// Records wait in memory until flush(), a second after the last flush, or destruction; the
-// version record is on disk from the start.
-TEST(TensorBoardTest, BuffersRecordsForAtMostASecond) {
+// Records wait in memory until flush() or a record added a second after the last flush (or
+// destruction: the other tests); the version record is on disk from the start.
+TEST(TensorBoardTest, BuffersRecordsUntilFlushOrASecondLater) {
   testing::TempDir dir;
   TensorBoardWriter tb(dir.path());
   EXPECT_EQ(read_records(tb.path()).size(), 1u);

@@ -1,8 +1,8 @@
 // TensorBoard event files: scalars that TensorBoard (and every tool reading its event files)
 // plots, written without TensorFlow. One writer owns one file, DIR/events.out.tfevents.<unix
-// seconds>.<hostname>.<pid>; records are buffered and reach the file at most ~1 s after they
-// are added, on flush() and on destruction. Not thread-safe. (Which tags a training run
-// writes: knob/train/metric_scalars.h.)
+// seconds>.<hostname>.<pid>. Records are buffered (64 KiB): the buffer goes to the file when
+// it is full, when a record is added a second or more after the last flush, on flush() and on
+// destruction. Not thread-safe. (The tags a training run writes: knob/train/metric_scalars.h.)
 //
 // Example:
 //   knob::TensorBoardWriter tb("runs/fmnist");  // then: tensorboard --logdir runs
