@@ -46,6 +46,7 @@ struct TuneFlags {
   bool isolate = false;                // each trainer trial in a child process
   bool resume = false;                 // continue an interrupted study to its n_trials
   bool worker = false;                 // knob worker: run until the study's stored budget is spent
+  std::string tensorboard;             // trainer trials' event files: DIR/trial-<number>
   // Flags given on the command line override the config file's [study] table.
   std::map<std::string, CLI::Option*> options;
   bool given(const std::string& name) const {
@@ -265,6 +266,8 @@ CommandObjective make_isolated_trainer_objective(const TuneFlags& flags,
   for (const auto& p : study_config.search) {
     argv.insert(argv.end(), {"--set", escape_placeholders(p.name) + "={" + p.name + "}"});
   }
+  if (!flags.tensorboard.empty())  // the child adds trial-$KNOB_TRIAL_NUMBER
+    argv.insert(argv.end(), {"--tensorboard", escape_placeholders(flags.tensorboard)});
   argv.insert(argv.end(), {"--quiet", "--protocol"});
   return CommandObjective(argv, study_config.search,
                           CommandOptions()
@@ -434,10 +437,11 @@ void run_config_tune(const TuneFlags& flags) {
                            (study_config.isolate ? ", each trial in its own process" : "");
   std::vector<FrozenTrial> best;
   if (study_config.isolate) {
+    check_tensorboard_dir(flags.tensorboard);
     auto isolated = make_isolated_trainer_objective(flags, study_config, threads);
     best = run_config_study(flags, study_config, isolated, what);
   } else {
-    auto objective = make_trainer_objective(base, study_config.search);
+    auto objective = make_trainer_objective(base, study_config.search, flags.tensorboard);
     best = run_config_study(flags, study_config, objective, what);
   }
   if (best.size() != 1) return;
@@ -457,6 +461,9 @@ void run_tune(const TuneFlags& flags) {
   KNOB_CHECK(!flags.isolate, "--isolate", true,
              "needs a study config (knob tune CONFIG.toml --isolate): built-in objectives run "
              "in-process");
+  KNOB_CHECK(flags.tensorboard.empty(), "--tensorboard", flags.tensorboard,
+             "needs a study config (knob tune CONFIG.toml --tensorboard DIR): only trainer "
+             "trials write event files");
   const BuiltinObjective& objective = find_builtin_objective(flags.objective);
   KNOB_CHECK(flags.pruner != "percentile" && flags.pruner != "threshold", "--pruner", flags.pruner,
              "needs a study config with its options table (percentile = {...})");
@@ -627,6 +634,9 @@ void add_tune_command(CLI::App& app) {
       "--isolate", flags->isolate,
       "With a config: run each trial as a child `knob train ... --protocol`, so a crash or an "
       "out-of-memory kill fails one trial, not the study ([study] isolate)");
+  tune->add_option("--tensorboard", flags->tensorboard,
+                   "With a config: each trial writes TensorBoard event files to DIR/trial-<number> "
+                   "(the scalars of `knob train --tensorboard`)");
   tune->add_flag("--resume", flags->resume,
                  "Continue an interrupted study (Ctrl-C): its interrupted trials run again "
                  "first, and --n-trials counts the trials it has already finished");

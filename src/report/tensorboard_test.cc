@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <thread>
 
 #include "testing/test_support.h"
 
@@ -97,17 +99,15 @@ TEST(TensorBoardTest, WritesAnEventFileThatReadsBack) {
   testing::TempDir dir;
   const std::string logdir = dir.file("runs/a");  // created with its parent
   std::string path;
+  const std::vector<std::pair<std::string, float>> expected = {{"train/loss", 0.75f},
+                                                               {"val/loss", 0.8125f},
+                                                               {"val/accuracy", 0.71f},
+                                                               {"lr", 1e-3f},
+                                                               {"batch_size", 128.0f}};
   {
     TensorBoardWriter tb(logdir);
     path = tb.path();
-    EpochMetrics m;
-    m.epoch = 1;
-    m.train_loss = 0.75;
-    m.val_loss = 0.8125;
-    m.val_accuracy = 0.71;
-    m.lr = 1e-3;
-    m.batch_size = 128;
-    add_epoch_scalars(tb, m);
+    for (const auto& [tag, value] : expected) tb.add_scalar(tag, value, 2);
   }
   const std::string name = std::filesystem::path(path).filename().string();
   EXPECT_EQ(name.rfind("events.out.tfevents.", 0), 0u) << name;
@@ -115,17 +115,32 @@ TEST(TensorBoardTest, WritesAnEventFileThatReadsBack) {
   const auto records = read_records(path);
   ASSERT_EQ(records.size(), 6u);
   EXPECT_TRUE(records[0].ends_with("brain.Event:2"));
-  const std::vector<std::pair<std::string, float>> expected = {{"train/loss", 0.75f},
-                                                               {"val/loss", 0.8125f},
-                                                               {"val/accuracy", 0.71f},
-                                                               {"lr", 1e-3f},
-                                                               {"batch_size", 128.0f}};
   for (size_t i = 0; i < expected.size(); ++i) {
     const std::string& event = records[i + 1];
     EXPECT_NE(event.find(expected[i].first), std::string::npos) << expected[i].first;
     EXPECT_EQ(last_float(event), expected[i].second) << expected[i].first;
-    EXPECT_EQ(event.substr(9, 2), bytes({0x10, 2}));  // step = epoch + 1
+    EXPECT_EQ(event.substr(9, 2), bytes({0x10, 2}));  // step 2
   }
+}
+
+// Records wait in memory until flush() or a record added a second after the last flush (or
+// destruction: the other tests); the version record is on disk from the start.
+TEST(TensorBoardTest, BuffersRecordsUntilFlushOrASecondLater) {
+  testing::TempDir dir;
+  TensorBoardWriter tb(dir.path());
+  EXPECT_EQ(read_records(tb.path()).size(), 1u);
+  tb.add_scalar("x", 1.0, 1);
+  tb.add_scalar("x", 2.0, 2);
+  EXPECT_EQ(read_records(tb.path()).size(), 1u);  // buffered
+  tb.flush();
+  EXPECT_EQ(read_records(tb.path()).size(), 3u);
+  tb.add_scalar("x", 3.0, 3);
+  EXPECT_EQ(read_records(tb.path()).size(), 3u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  tb.add_scalar("x", 4.0, 4);  // over a second since the flush: both go out
+  const auto records = read_records(tb.path());
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_EQ(last_float(records[4]), 4.0f);
 }
 
 TEST(TensorBoardTest, WritesNanAndInfinityAsFloats) {

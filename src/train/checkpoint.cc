@@ -47,8 +47,9 @@ std::string tensor_text(const torch::Tensor& t) {
           static_cast<size_t>(bytes.numel())};
 }
 
-// EpochMetrics as rows of doubles, in this order.
-constexpr int64_t kMetricColumns = 8;
+// EpochMetrics as rows of doubles, in this order (checkpoints before EpochMetrics::step have
+// the first 8 columns; their epochs read with step 0).
+constexpr int64_t kMetricColumns = 9;
 
 torch::Tensor history_tensor(const std::vector<EpochMetrics>& history) {
   torch::Tensor t =
@@ -56,18 +57,25 @@ torch::Tensor history_tensor(const std::vector<EpochMetrics>& history) {
   auto rows = t.accessor<double, 2>();
   for (size_t i = 0; i < history.size(); ++i) {
     const EpochMetrics& m = history[i];
-    const double values[kMetricColumns] = {
-        static_cast<double>(m.epoch),      m.train_loss, m.val_loss,          m.val_accuracy, m.lr,
-        static_cast<double>(m.batch_size), m.seconds,    m.samples_per_second};
+    const double values[kMetricColumns] = {static_cast<double>(m.epoch),
+                                           m.train_loss,
+                                           m.val_loss,
+                                           m.val_accuracy,
+                                           m.lr,
+                                           static_cast<double>(m.batch_size),
+                                           m.seconds,
+                                           m.samples_per_second,
+                                           static_cast<double>(m.step)};
     for (int64_t j = 0; j < kMetricColumns; ++j) rows[static_cast<int64_t>(i)][j] = values[j];
   }
   return t;
 }
 
 std::vector<EpochMetrics> history_from(const torch::Tensor& t) {
-  KNOB_CHECK(t.dim() == 2 && t.size(1) == kMetricColumns && t.scalar_type() == torch::kFloat64,
+  KNOB_CHECK(t.dim() == 2 && (t.size(1) == kMetricColumns || t.size(1) == kMetricColumns - 1) &&
+                 t.scalar_type() == torch::kFloat64,
              "checkpoint history", std::string("shape ") + c10::str(t.sizes()),
-             "must be [epochs, 8] doubles");
+             "must be [epochs, 9] (or, written before knob recorded steps, [epochs, 8]) doubles");
   std::vector<EpochMetrics> out;
   auto rows = t.accessor<double, 2>();
   for (int64_t i = 0; i < t.size(0); ++i) {
@@ -80,6 +88,7 @@ std::vector<EpochMetrics> history_from(const torch::Tensor& t) {
     m.batch_size = static_cast<int64_t>(rows[i][5]);
     m.seconds = rows[i][6];
     m.samples_per_second = rows[i][7];
+    if (t.size(1) == kMetricColumns) m.step = static_cast<int64_t>(rows[i][8]);
     out.push_back(m);
   }
   return out;

@@ -73,10 +73,11 @@ torch::nn::Sequential build_model(const ModelConfig& config, const ModelFactory&
 }
 
 torch::Tensor batch_loss(torch::nn::Sequential& model, const DataSplits& data,
-                         const torch::Tensor& index) {
+                         const torch::Tensor& index, torch::Tensor* correct) {
   Dataset batch = data.train.select(index);
-  return torch::nn::functional::cross_entropy(model->forward(data.to_float(batch.inputs)),
-                                              batch.labels);
+  torch::Tensor logits = model->forward(data.to_float(batch.inputs));
+  if (correct) *correct = logits.detach().argmax(1).eq(batch.labels).sum();
+  return torch::nn::functional::cross_entropy(logits, batch.labels);
 }
 
 namespace {
@@ -179,11 +180,11 @@ void load_parameters(torch::nn::Sequential& model, const std::vector<torch::Tens
 
 }  // namespace
 
-TrainResult Trainer::fit(const EpochCallback& on_epoch) {
-  return without_backtrace([&] { return fit_impl(on_epoch); });
+TrainResult Trainer::fit(const EpochCallback& on_epoch, const StepCallback& on_step) {
+  return without_backtrace([&] { return fit_impl(on_epoch, on_step); });
 }
 
-TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
+TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback& on_step) {
   TrainConfig c = config_;
   const DataSplits& data = *state_->data;
   const auto start = Clock::now();
@@ -309,7 +310,9 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
       lr = lr_at(epoch, step, schedule) * plateau_factor;
       set_learning_rate(*optimizer, lr);
       optimizer->zero_grad();
-      torch::Tensor loss = batch_loss(model, data, order.narrow(0, b * batch_size, count));
+      torch::Tensor correct;  // for a step callback only: this batch's right answers
+      torch::Tensor loss = batch_loss(model, data, order.narrow(0, b * batch_size, count),
+                                      on_step ? &correct : nullptr);
       double loss_value = loss.item<double>();
       if (c.optimizer.l1 > 0) {
         torch::Tensor penalty = torch::zeros({});
@@ -334,6 +337,16 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
       loss_sum += loss_value * static_cast<double>(count);
       seen += count;
       ++step;
+      if (on_step) {
+        StepMetrics s;
+        s.step = step;
+        s.epoch = epoch;
+        s.loss = loss_value;
+        s.lr = lr;
+        s.batch_size = batch_size;
+        s.accuracy = static_cast<double>(correct.item<int64_t>()) / static_cast<double>(count);
+        on_step(s);  // may throw to stop the run
+      }
       double elapsed = seconds_since(epoch_start);
       bar.update(epoch, c.train.epochs, b + 1, batches, loss_sum / static_cast<double>(seen), lr,
                  static_cast<double>(seen) / elapsed,
@@ -351,6 +364,7 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch) {
     Evaluation val = evaluate(model, data, data.validation);
     EpochMetrics m;
     m.epoch = epoch;
+    m.step = step;
     m.train_loss = seen ? loss_sum / static_cast<double>(seen) : NAN;
     m.val_loss = val.loss;
     m.val_accuracy = val.accuracy;

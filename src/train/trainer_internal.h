@@ -29,9 +29,10 @@ int64_t batch_size_at(const BatchConfig& b, int64_t epoch, int64_t n_train);
 torch::nn::Sequential build_model(const ModelConfig& config, const ModelFactory& factory,
                                   const DataSplits& data);
 
-// The mean cross-entropy loss of the training examples at `index`.
+// The mean cross-entropy loss of the training examples at `index`; with `correct`, also how
+// many of them the forward pass classifies right (a 0-dim int64 tensor, no sync).
 torch::Tensor batch_loss(torch::nn::Sequential& model, const DataSplits& data,
-                         const torch::Tensor& index);
+                         const torch::Tensor& index, torch::Tensor* correct = nullptr);
 
 // Runs `body`, turning libtorch's errors (whose messages carry a C++ backtrace) into knob
 // errors that keep the sentence and drop the frames.

@@ -61,8 +61,9 @@ const TrainerPlugin& load_plugin() {
 
 }  // namespace
 
-TrainResult train_with_plugin(const TrainConfig& config, const EpochCallback& on_epoch) {
-  return load_plugin().fit(config, on_epoch);
+TrainResult train_with_plugin(const TrainConfig& config, const EpochCallback& on_epoch,
+                              const StepCallback& on_step) {
+  return load_plugin().fit(config, on_epoch, on_step);
 }
 
 LrFindResult find_lr_with_plugin(const TrainConfig& config) {

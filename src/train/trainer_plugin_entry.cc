@@ -5,8 +5,9 @@
 
 namespace {
 
-knob::TrainResult fit(const knob::TrainConfig& config, const knob::EpochCallback& on_epoch) {
-  return knob::Trainer(config).fit(on_epoch);
+knob::TrainResult fit(const knob::TrainConfig& config, const knob::EpochCallback& on_epoch,
+                      const knob::StepCallback& on_step) {
+  return knob::Trainer(config).fit(on_epoch, on_step);
 }
 
 knob::LrFindResult find_lr(const knob::TrainConfig& config) {

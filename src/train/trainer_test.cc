@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -137,6 +138,61 @@ TEST(TrainerTest, EpochCallbackCanStopTheRun) {
   EXPECT_EQ(calls, 1);
 }
 
+// Every optimizer step reaches the step callback, numbered from 1 across epochs, with the lr the
+// schedule gives that step and the epoch's batch size; an epoch ends at its last step's number;
+// and training is the same with or without the callback.
+TEST(TrainerTest, StepCallbackSeesEveryOptimizerStep) {
+  TrainConfig c = small_config();  // 2,000 training examples
+  c.batch.size = 100;
+  c.batch.grow_at = {1};  // 200 in epoch 2: 20 + 10 steps
+  c.schedule.kind = "step";
+  c.schedule.per = "step";
+  c.schedule.step_size = 7;
+  c.schedule.gamma = 0.5;
+  std::vector<StepMetrics> steps;
+  TrainResult with = Trainer(c).fit({}, [&](const StepMetrics& m) { steps.push_back(m); });
+  ASSERT_EQ(steps.size(), 30u);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const StepMetrics& m = steps[i];
+    const int64_t epoch = i < 20 ? 0 : 1;
+    EXPECT_EQ(m.step, static_cast<int64_t>(i) + 1);
+    EXPECT_EQ(m.epoch, epoch);
+    EXPECT_EQ(m.batch_size, epoch == 0 ? 100 : 200);
+    EXPECT_DOUBLE_EQ(m.lr, c.optimizer.lr * std::pow(0.5, static_cast<double>(i / 7))) << i;
+    EXPECT_GE(m.accuracy, 0.0);
+    EXPECT_LE(m.accuracy, 1.0);
+    EXPECT_DOUBLE_EQ(m.accuracy * static_cast<double>(m.batch_size),  // a count of right answers
+                     std::round(m.accuracy * static_cast<double>(m.batch_size)));
+  }
+  EXPECT_GT(steps.back().accuracy, steps.front().accuracy);  // it learns (chance is 0.1)
+  ASSERT_EQ(with.history.size(), 2u);
+  EXPECT_EQ(with.history[0].step, 20);
+  EXPECT_EQ(with.history[1].step, 30);
+  for (int64_t e = 0; e < 2; ++e) {  // an epoch's train loss: the mean of its (equal) batches
+    double sum = 0;
+    for (const StepMetrics& m : steps) sum += m.epoch == e ? m.loss : 0.0;
+    EXPECT_NEAR(with.history[e].train_loss, sum / (e == 0 ? 20 : 10), 1e-12);
+  }
+  TrainResult without = Trainer(c).fit();
+  for (size_t e = 0; e < 2; ++e) {
+    EXPECT_EQ(without.history[e].train_loss, with.history[e].train_loss);
+    EXPECT_EQ(without.history[e].val_accuracy, with.history[e].val_accuracy);
+    EXPECT_EQ(without.history[e].step, with.history[e].step);
+  }
+}
+
+TEST(TrainerTest, StepCallbackCanStopTheRun) {
+  int calls = 0;
+  EXPECT_THROW(Trainer(small_config())
+                   .fit({},
+                        [&](const StepMetrics& m) {
+                          ++calls;
+                          if (m.step == 3) throw TrialPruned();
+                        }),
+               TrialPruned);
+  EXPECT_EQ(calls, 3);
+}
+
 // Stops a run after `epochs` epochs, as a crash or a pre-empted job would.
 struct Interrupt {};
 
@@ -184,6 +240,7 @@ TEST(TrainerTest, ResumedRunRepeatsTheUninterruptedOne) {
       EXPECT_EQ(resumed.history[i].train_loss, whole.history[i].train_loss) << label << " " << i;
       EXPECT_EQ(resumed.history[i].val_loss, whole.history[i].val_loss) << label << " " << i;
       EXPECT_EQ(resumed.history[i].lr, whole.history[i].lr) << label << " " << i;
+      EXPECT_EQ(resumed.history[i].step, whole.history[i].step) << label << " " << i;
     }
     EXPECT_GT(whole.final_val_accuracy, 0.5) << label;
     EXPECT_EQ(resumed.final_val_accuracy, whole.final_val_accuracy) << label;

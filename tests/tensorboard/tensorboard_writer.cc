@@ -1,5 +1,5 @@
-// Writes a TensorBoard event file for tensorboard_test.py from made-up epochs (NaN included)
-// and prints the same epochs as JSON lines, the format of `knob train --metrics X.jsonl`.
+// Writes a TensorBoard event file for tensorboard_test.py from made-up scalars (NaN and a
+// negative step included) and prints each as a JSON line {"tag": ..., "step": ..., "value": ...}.
 // Usage: tensorboard_writer DIR
 #include <cmath>
 #include <cstdio>
@@ -22,20 +22,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   knob::TensorBoardWriter tb(argv[1]);
-  for (int64_t epoch = 0; epoch < 3; ++epoch) {
-    knob::EpochMetrics m;
-    m.epoch = epoch;
-    m.train_loss = 2.0 / (epoch + 1.3);
-    m.val_loss = epoch == 2 ? std::numeric_limits<double>::quiet_NaN() : 1.9 / (epoch + 1.1);
-    m.val_accuracy = 0.5 + 0.1 * epoch;
-    m.lr = 0.1 * std::pow(0.5, static_cast<double>(epoch));
-    m.batch_size = 64 << epoch;
-    knob::add_epoch_scalars(tb, m);
-    std::printf(
-        "{\"epoch\": %lld, \"train_loss\": %s, \"val_loss\": %s, \"val_accuracy\": %s, "
-        "\"lr\": %s, \"batch_size\": %lld}\n",
-        static_cast<long long>(epoch), number(m.train_loss).c_str(), number(m.val_loss).c_str(),
-        number(m.val_accuracy).c_str(), number(m.lr).c_str(), static_cast<long long>(m.batch_size));
+  auto add = [&](const char* tag, double value, int64_t step) {
+    tb.add_scalar(tag, value, step);
+    std::printf("{\"tag\": \"%s\", \"step\": %lld, \"value\": %s}\n", tag,
+                static_cast<long long>(step), number(value).c_str());
+  };
+  for (int64_t step = 1; step <= 5; ++step) {
+    add("train/loss", 2.0 / (static_cast<double>(step) + 0.3), step);
+    add("lr", 0.1 * std::pow(0.5, static_cast<double>(step)), step);
   }
+  add("val/loss", std::numeric_limits<double>::quiet_NaN(), 5);
+  add("val/accuracy", 0.71, 5);
+  add("offset", 1.5, -3);
   return 0;
 }

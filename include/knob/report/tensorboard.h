@@ -1,19 +1,20 @@
 // TensorBoard event files: scalars that TensorBoard (and every tool reading its event files)
 // plots, written without TensorFlow. One writer owns one file, DIR/events.out.tfevents.<unix
-// seconds>.<hostname>.<pid>, flushed after every record; not thread-safe.
+// seconds>.<hostname>.<pid>. Records are buffered (64 KiB): the buffer goes to the file when
+// it is full, when a record is added a second or more after the last flush, on flush() and on
+// destruction. Not thread-safe. (The tags a training run writes: knob/train/metric_scalars.h.)
 //
 // Example:
 //   knob::TensorBoardWriter tb("runs/fmnist");  // then: tensorboard --logdir runs
 //   tb.add_scalar("train/loss", 0.52, 1);
-//   knob::add_epoch_scalars(tb, metrics);  // train/loss, val/loss, val/accuracy, lr, batch_size
+//   tb.flush();  // e.g. at the end of an epoch
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
-
-#include "knob/train/train_result.h"
 
 namespace knob {
 
@@ -22,13 +23,15 @@ class TensorBoardWriter {
   // Creates `dir` (and its parents) and the event file, and writes the version record.
   // Throws InvalidArgument naming `dir` when it cannot.
   explicit TensorBoardWriter(const std::string& dir);
-  ~TensorBoardWriter();
+  ~TensorBoardWriter();  // flushes; an I/O error here goes unreported (call flush() to see it)
   TensorBoardWriter(const TensorBoardWriter&) = delete;
   TensorBoardWriter& operator=(const TensorBoardWriter&) = delete;
 
   // One scalar at `step`; `wall_time` in seconds since the Unix epoch (now when negative).
   // NaN and infinities are written as they are (TensorBoard shows them). Throws Error on I/O.
-  void add_scalar(const std::string& tag, double value, int64_t step, double wall_time = -1);
+  void add_scalar(std::string_view tag, double value, int64_t step, double wall_time = -1);
+  // Writes what is buffered to the file now. Throws Error on I/O.
+  void flush();
 
   const std::string& path() const { return path_; }
 
@@ -37,11 +40,8 @@ class TensorBoardWriter {
 
   std::string path_;
   std::FILE* file_ = nullptr;
+  std::chrono::steady_clock::time_point last_flush_;
 };
-
-// An epoch's metrics at step epoch + 1 (the epoch number `knob train` prints): "train/loss",
-// "val/loss", "val/accuracy", "lr" and "batch_size".
-void add_epoch_scalars(TensorBoardWriter& writer, const EpochMetrics& m);
 
 namespace detail {
 

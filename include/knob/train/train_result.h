@@ -1,5 +1,6 @@
-// What a training run produces: per-epoch metrics and the result of the whole run. Torch-free,
-// so programs that train through the plugin (trainer_plugin.h) see them without libtorch.
+// What a training run produces: per-step and per-epoch metrics and the result of the whole run.
+// Torch-free, so programs that train through the plugin (trainer_plugin.h) see them without
+// libtorch.
 #pragma once
 
 #include <cstdint>
@@ -13,8 +14,19 @@
 
 namespace knob {
 
+// One optimizer step: what fit() passes to a StepCallback after optimizer.step().
+struct StepMetrics {
+  int64_t step = 0;        // global optimizer steps taken, this one included: 1 for the run's first
+  int64_t epoch = 0;       // 0-based
+  double loss = 0;         // this batch's mean cross-entropy (before any L1 penalty)
+  double lr = 0;           // the learning rate this step used
+  int64_t batch_size = 0;  // the epoch's batch size (its last batch may hold fewer examples)
+  double accuracy = 0;     // share of this batch classified right, from the step's forward pass
+};
+
 struct EpochMetrics {
   int64_t epoch = 0;  // 0-based
+  int64_t step = 0;   // global optimizer steps taken by the end of this epoch (its last step's)
   double train_loss = 0, val_loss = 0, val_accuracy = 0;
   double lr = 0;
   int64_t batch_size = 0;
@@ -39,5 +51,8 @@ struct TrainResult {
 
 // Sees each epoch's metrics; it may throw (a tuner's TrialPruned) to stop the run.
 using EpochCallback = std::function<void(const EpochMetrics&)>;
+// Sees every optimizer step's metrics; it may throw to stop the run. Keep it cheap: it runs
+// inside the training loop.
+using StepCallback = std::function<void(const StepMetrics&)>;
 
 }  // namespace knob

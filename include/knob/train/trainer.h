@@ -5,6 +5,8 @@
 // Divergence (a NaN/Inf loss, or a loss above train.divergence_factor x the first batch's
 // loss) never crashes or hangs: the run stops and the result says where.
 // An epoch callback sees each epoch's metrics; it may throw (a tuner's TrialPruned) to stop.
+// A step callback sees every optimizer step's loss, learning rate, batch size and batch
+// accuracy (StepMetrics); without one the loop does nothing extra.
 // The model is the config's (MLP or CNN) or any libtorch module a ModelFactory builds.
 // Not thread-safe per object; several Trainers may run in parallel threads (set
 // train.threads = 1 each).
@@ -45,7 +47,7 @@ class Trainer {
   // factory the model is the config's [model].
   explicit Trainer(TrainConfig config, ModelFactory model = {});
   ~Trainer();
-  TrainResult fit(const EpochCallback& on_epoch = {});
+  TrainResult fit(const EpochCallback& on_epoch = {}, const StepCallback& on_step = {});
   // The learning-rate range test with the config's [lr_find] settings, at batch.size, on a
   // model initialized as fit() initializes it; nothing of it carries over into fit(). The
   // same seed gives the same curve and suggestion. A loss that is NaN/Inf at the very first
@@ -70,7 +72,7 @@ class Trainer {
 
  private:
   struct State;
-  TrainResult fit_impl(const EpochCallback& on_epoch);
+  TrainResult fit_impl(const EpochCallback& on_epoch, const StepCallback& on_step);
   LrFindResult find_lr_impl(const TrainConfig& config);
   BatchFindResult find_batch_impl(const TrainConfig& config);
   TrainConfig config_;

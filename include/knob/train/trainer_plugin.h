@@ -2,7 +2,8 @@
 // programs that only sometimes train (the knob CLI) load it on first use, so `knob study list`
 // does not pay libtorch's start-up (~300 shared libraries, over a second here).
 //
-// Torch-free: the types crossing the boundary (TrainConfig, EpochMetrics, TrainResult) are.
+// Torch-free: the types crossing the boundary (TrainConfig, EpochMetrics, StepMetrics,
+// TrainResult) are.
 // Custom models (ModelFactory) need the library itself: link knob::train and use Trainer.
 //
 // Example:
@@ -18,17 +19,19 @@ namespace knob {
 struct TrainerPlugin {
   int abi_version;
   const char* knob_version;
-  TrainResult (*fit)(const TrainConfig& config, const EpochCallback& on_epoch);
+  TrainResult (*fit)(const TrainConfig& config, const EpochCallback& on_epoch,
+                     const StepCallback& on_step);
   LrFindResult (*find_lr)(const TrainConfig& config);
   BatchFindResult (*find_batch_size)(const TrainConfig& config);
 };
 
-inline constexpr int kTrainerPluginAbi = 3;
+inline constexpr int kTrainerPluginAbi = 4;
 
 // Loads the plugin on first call (from $KNOB_TRAINER_PLUGIN, beside the executable, in ../lib,
 // or where it was installed) and trains. Throws Error when it cannot be found or loaded,
 // saying where it looked; training errors come through unchanged.
-TrainResult train_with_plugin(const TrainConfig& config, const EpochCallback& on_epoch = {});
+TrainResult train_with_plugin(const TrainConfig& config, const EpochCallback& on_epoch = {},
+                              const StepCallback& on_step = {});
 // The learning-rate range test (Trainer::find_lr) through the plugin.
 LrFindResult find_lr_with_plugin(const TrainConfig& config);
 // The batch-size finder (Trainer::find_batch_size) through the plugin.
