@@ -79,18 +79,22 @@ Json best_trial_numbers(const std::vector<FrozenTrial>& trials,
   return out;
 }
 
-// fANOVA parameter importance (seed 0, so a page shows the same bars on every refresh) of a
-// single-objective study over its latest kImportanceTrials COMPLETE trials (`trials` is
-// ordered by number): {"evaluator", "n_trials" (COMPLETE trials used), "params": [{"name",
-// "importance"}, ...] largest first, "reason": null}, or "params": null and the reason it
-// cannot be computed.
-Json importance_json(const std::vector<FrozenTrial>& trials, size_t n_objectives) {
-  const auto evaluator = ImportanceEvaluator::kFanova;
+// The latest kImportanceTrials COMPLETE trials of `trials` (ordered by number), in order.
+std::vector<FrozenTrial> latest_complete(const std::vector<FrozenTrial>& trials) {
   std::vector<FrozenTrial> complete;
   for (auto t = trials.rbegin(); t != trials.rend() && complete.size() < kImportanceTrials; ++t) {
     if (t->state == TrialState::kComplete) complete.push_back(*t);
   }
   std::reverse(complete.begin(), complete.end());
+  return complete;
+}
+
+// fANOVA parameter importance (seed 0, so a page shows the same bars on every refresh) of a
+// single-objective study over `complete` (latest_complete): {"evaluator", "n_trials" (COMPLETE
+// trials used), "params": [{"name", "importance"}, ...] largest first, "reason": null}, or
+// "params": null and the reason it cannot be computed.
+Json importance_json(const std::vector<FrozenTrial>& complete, size_t n_objectives) {
+  const auto evaluator = ImportanceEvaluator::kFanova;
   Json out = {{"evaluator", importance_evaluator_name(evaluator)},
               {"n_trials", complete.size()},
               {"params", nullptr},
@@ -145,6 +149,8 @@ struct DashboardCache::StudyState {
   int64_t importance_complete = -1;
   Clock::time_point importance_time;
   Json importance;
+  bool importance_busy = false;  // a request is computing it, the mutex released
+  uint64_t generation = 0;       // counts clear()s
 
   void put(FrozenTrial&& t, std::string&& text) {
     max_trial_id = std::max(max_trial_id, t.trial_id);
@@ -177,6 +183,7 @@ struct DashboardCache::StudyState {
     max_trial_id = anchor_id = best_complete = importance_complete = -1;
     anchor_text.clear();
     best_trials = importance = nullptr;
+    ++generation;
   }
 
   // Whether `changed`, read for the ids `listed`, still comes from the study read before: a
@@ -211,6 +218,41 @@ struct DashboardCache::StudyState {
   int64_t n_complete() const {
     return std::count_if(trials.begin(), trials.end(),
                          [](const FrozenTrial& t) { return t.state == TrialState::kComplete; });
+  }
+
+  // Recomputes the importance once the COMPLETE trials changed and `interval` seconds passed
+  // since the last time. The first computation holds the mutex (the first page shows it); later
+  // ones release it meanwhile, so other requests get the previous importance without waiting.
+  void update_importance(std::unique_lock<std::mutex>& lock, double interval) {
+    const int64_t n = n_complete();
+    const auto now = Clock::now();
+    if (n == importance_complete || importance_busy ||
+        (!importance.is_null() &&
+         std::chrono::duration<double>(now - importance_time).count() < interval)) {
+      return;
+    }
+    std::vector<FrozenTrial> complete = latest_complete(trials);
+    Json computed;
+    if (importance.is_null()) {
+      computed = importance_json(complete, directions.size());
+    } else {
+      const uint64_t read = generation;
+      importance_busy = true;
+      lock.unlock();
+      try {
+        computed = importance_json(complete, directions.size());
+      } catch (...) {
+        lock.lock();
+        importance_busy = false;
+        throw;
+      }
+      lock.lock();
+      importance_busy = false;
+      if (generation != read) return;  // the study was read anew meanwhile
+    }
+    importance = std::move(computed);
+    importance_complete = n;
+    importance_time = now;
   }
 };
 
@@ -254,6 +296,7 @@ std::string DashboardCache::study_text(const std::string& study_name,
   std::unique_lock<std::mutex> lock;
   std::shared_ptr<StudyState> state = refreshed(study_name, lock);
   StudyState& s = *state;
+  s.update_importance(lock, options_.importance_interval());
   StudySummary summary;
   Json out = study_header(study_name, s.directions, s.trials, summary);
   out["user_attrs"] = Json(storage_->study_user_attrs(s.study_id));
@@ -273,14 +316,6 @@ std::string DashboardCache::study_text(const std::string& study_name,
     s.best_complete = n_complete;
   }
   out["best_trials"] = s.best_trials;
-  const auto now = Clock::now();
-  const std::chrono::duration<double> since = now - s.importance_time;
-  if (s.importance_complete != n_complete &&
-      (s.importance.is_null() || since.count() >= options_.importance_interval())) {
-    s.importance = importance_json(s.trials, s.directions.size());
-    s.importance_complete = n_complete;
-    s.importance_time = now;
-  }
   out["importance"] = s.importance;
 
   // The trials' texts, cached, joined: the object's text without its closing brace, then
