@@ -98,8 +98,8 @@ TEST(DashboardCache, FollowsTrialsThatFinishAndNewTrials) {
 }
 
 // SQLite gives a study made again after a delete the id of the deleted one (its largest ids
-// are reused), and its trials the same trial ids; the cache must not serve the old trials,
-// including when the new study has more trials than the old one.
+// are reused); the cache must not serve the old study's trials, whether the new one has fewer
+// trials or more.
 TEST(DashboardCache, StudyMadeAgainUnderItsNameIsReadAnew) {
   TempDir dir;
   const std::string url = dir.url("again.db");
@@ -109,19 +109,22 @@ TEST(DashboardCache, StudyMadeAgainUnderItsNameIsReadAnew) {
   {
     Study study = create_study(StudyOptions().storage_instance(storage).study_name("s"));
     old_id = storage->study_id_from_name("s");
-    for (double v : {1.0, 2.0}) complete_x(study, v);
-    EXPECT_EQ(first_values(page(cache, "s")), (std::vector<double>{1.0, 2.0}));
+    for (double v : {1.0, 2.0, 3.0}) complete_x(study, v);
+    EXPECT_EQ(first_values(page(cache, "s")), (std::vector<double>{1.0, 2.0, 3.0}));
   }
-  storage->delete_study(old_id);
-  EXPECT_THROW(cache.study_text("s"), NotFound);
+  storage->delete_study(old_id);  // and made again before the cache's next request
   {
     Study study = create_study(StudyOptions().storage_instance(storage).study_name("s"));
     EXPECT_EQ(storage->study_id_from_name("s"), old_id);  // the case this test is about
-    for (double v : {7.0, 8.0, 9.0}) complete_x(study, v);
+    for (double v : {7.0, 8.0}) complete_x(study, v);
+    Json again = page(cache, "s");
+    EXPECT_EQ(first_values(again), (std::vector<double>{7.0, 8.0}));
+    EXPECT_EQ(again["importance"]["n_trials"], 2);
+    // Then more trials than the old study had.
+    for (double v : {9.0, 10.0}) complete_x(study, v);
   }
   Json again = page(cache, "s");
-  EXPECT_EQ(first_values(again), (std::vector<double>{7.0, 8.0, 9.0}));
-  EXPECT_EQ(again["importance"]["n_trials"], 3);
+  EXPECT_EQ(first_values(again), (std::vector<double>{7.0, 8.0, 9.0, 10.0}));
   EXPECT_EQ(without_importance(again), fresh(*storage, "s"));
 
   // Made again with other directions and no trial yet.
@@ -132,6 +135,9 @@ TEST(DashboardCache, StudyMadeAgainUnderItsNameIsReadAnew) {
   EXPECT_EQ(empty["directions"], Json::array({"MAXIMIZE"}));
   EXPECT_EQ(empty["trials"], Json::array());
   EXPECT_EQ(empty["n_trials"], 0);
+
+  storage->delete_study(old_id);
+  EXPECT_THROW(cache.study_text("s"), NotFound);
 }
 
 // Importance is recomputed when the COMPLETE trials change (not when only a RUNNING trial is
