@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <set>
+#include <thread>
 
 #include "knob/core/error.h"
 #include "knob/tuner/importance.h"
@@ -149,8 +150,9 @@ struct DashboardCache::StudyState {
   int64_t importance_complete = -1;
   Clock::time_point importance_time;
   Json importance;
-  bool importance_busy = false;  // a request is computing it, the mutex released
-  uint64_t generation = 0;       // counts clear()s
+  bool importance_busy = false;  // importance_thread is computing it
+  std::thread importance_thread;
+  uint64_t generation = 0;  // counts clear()s
 
   void put(FrozenTrial&& t, std::string&& text) {
     max_trial_id = std::max(max_trial_id, t.trial_id);
@@ -221,9 +223,11 @@ struct DashboardCache::StudyState {
   }
 
   // Recomputes the importance once the COMPLETE trials changed and `interval` seconds passed
-  // since the last time. The first computation holds the mutex (the first page shows it); later
-  // ones release it meanwhile, so other requests get the previous importance without waiting.
+  // since the last time. The first computation is done here, holding the mutex (the first page
+  // shows it); later ones on a thread of their own, off the request path: meanwhile requests
+  // get the previous importance. `lock` holds `mutex`.
   void update_importance(std::unique_lock<std::mutex>& lock, double interval) {
+    assert(lock.owns_lock());
     const int64_t n = n_complete();
     const auto now = Clock::now();
     if (n == importance_complete || importance_busy ||
@@ -232,27 +236,38 @@ struct DashboardCache::StudyState {
       return;
     }
     std::vector<FrozenTrial> complete = latest_complete(trials);
-    Json computed;
     if (importance.is_null()) {
-      computed = importance_json(complete, directions.size());
-    } else {
-      const uint64_t read = generation;
-      importance_busy = true;
-      lock.unlock();
-      try {
-        computed = importance_json(complete, directions.size());
-      } catch (...) {
-        lock.lock();
-        importance_busy = false;
-        throw;
-      }
-      lock.lock();
-      importance_busy = false;
-      if (generation != read) return;  // the study was read anew meanwhile
+      set_importance(importance_json(complete, directions.size()), n, now);
+      return;
     }
-    importance = std::move(computed);
+    // Not busy, so the last thread has set importance_busy under the mutex and is ending.
+    if (importance_thread.joinable()) importance_thread.join();
+    importance_busy = true;
+    importance_thread =
+        std::thread([this, complete = std::move(complete), n, now, read = generation] {
+          Json computed;
+          try {
+            computed = importance_json(complete, directions.size());
+          } catch (const std::exception&) {
+            computed = nullptr;  // kept: the previous one, tried again after the next change
+          }
+          std::lock_guard<std::mutex> guard(mutex);
+          importance_busy = false;
+          if (generation == read && !computed.is_null())
+            set_importance(std::move(computed), n, now);
+        });
+  }
+
+  void set_importance(Json value, int64_t n, Clock::time_point at) {
+    importance = std::move(value);
     importance_complete = n;
-    importance_time = now;
+    importance_time = at;
+  }
+
+  // Joins the importance thread. Never runs with `mutex` held: every holder of the mutex also
+  // holds a reference to this state (see study_text).
+  ~StudyState() {
+    if (importance_thread.joinable()) importance_thread.join();
   }
 };
 
@@ -284,6 +299,7 @@ std::shared_ptr<DashboardCache::StudyState> DashboardCache::refreshed(
     lock = std::unique_lock<std::mutex>(state->mutex);
     state->refresh(*storage_);
   } catch (const NotFound&) {
+    if (lock.owns_lock()) lock.unlock();  // `state` may be the last reference to its mutex
     std::lock_guard<std::mutex> guard(mutex_);
     studies_.erase(study_name);
     throw;
@@ -293,8 +309,9 @@ std::shared_ptr<DashboardCache::StudyState> DashboardCache::refreshed(
 
 std::string DashboardCache::study_text(const std::string& study_name,
                                        const std::vector<TrialState>& states, int64_t from_number) {
+  std::shared_ptr<StudyState> state;  // declared before the lock: outlives it
   std::unique_lock<std::mutex> lock;
-  std::shared_ptr<StudyState> state = refreshed(study_name, lock);
+  state = refreshed(study_name, lock);
   StudyState& s = *state;
   s.update_importance(lock, options_.importance_interval());
   StudySummary summary;
@@ -347,8 +364,9 @@ Json DashboardCache::studies() {
   Json out = Json::array();
   for (const StudySummary& listed : storage_->all_studies()) {
     try {
+      std::shared_ptr<StudyState> s;  // declared before the lock: outlives it
       std::unique_lock<std::mutex> lock;
-      std::shared_ptr<StudyState> s = refreshed(listed.study_name, lock);
+      s = refreshed(listed.study_name, lock);
       StudySummary summary;
       out.push_back(study_header(listed.study_name, s->directions, s->trials, summary));
     } catch (const NotFound&) {
