@@ -3,7 +3,8 @@
 // last read, refreshed by Storage::trials_since (the new trials and those last seen WAITING or
 // RUNNING), the JSON text of every trial (a finished trial never changes, so its text is made
 // once), and the parameter importance, recomputed only after the study's COMPLETE trials
-// changed and then at most once every `importance_interval` seconds. A study deleted and
+// changed and then at most once every `importance_interval` seconds, on a thread of its own
+// after the first time (requests meanwhile get the previous one). A study deleted and
 // made again under its name is read anew, even when SQLite gives it the old id. Thread-safe:
 // the dashboard server's threads share one.
 //
