@@ -12,7 +12,9 @@ it holds up while 4 workers write to the same SQLite file.
    /study?name=big: the time from Page.navigate until every chart of the study is drawn and
    painted (a history point per COMPLETE trial, a curve per trial that reported, a parallel
    line per COMPLETE trial, the slice plots) — median of --reps. Also /api/study's response
-   time and size (urllib, median of --reps).
+   time and size (urllib, median of --reps). Both cold (the first request to a server just
+   started: a new `knob dashboard` for each repeat) and warm (the same server again, after a
+   warm-up), reported apart.
 4. The same while --workers `knob tune` processes add trials to the same study: p50/p95 of
    page reloads to all charts drawn, then, for 3 s after each, while the open page polls every
    2 s and redraws what changed, of a trivial script run on it every 0.1 s (its main thread's
@@ -192,15 +194,37 @@ def main():
               f"wrote {args.trials} trials in {time.perf_counter() - start:.1f} s "
               f"(knob tune --objective curve --sampler random, half --pruner none, half median)")
 
-        port = free_port()
-        server = subprocess.Popen([knob, "dashboard", "--storage", url, "--port", str(port)],
-                                  stdout=subprocess.PIPE, text=True)
-        server.stdout.readline()  # the banner: listening
-        base = f"http://127.0.0.1:{port}"
+        def serve():
+            port = free_port()
+            proc = subprocess.Popen([knob, "dashboard", "--storage", url, "--port", str(port)],
+                                    stdout=subprocess.PIPE, text=True)
+            proc.stdout.readline()  # the banner: listening
+            return proc, f"http://127.0.0.1:{port}"
+
+        def stop(proc):
+            proc.terminate()
+            proc.wait(timeout=10)
+
+        # ---- cold: the first request to a server just started (nothing cached in it yet)
+        cold_api, cold_page = [], []
+        for _ in range(args.reps):
+            proc, base = serve()
+            try:
+                cold_api.append(get(f"{base}/api/study?name={STUDY}")[0])
+            finally:
+                stop(proc)
+            proc, base = serve()
+            try:
+                cold_page.append(open_page(browser, f"{base}/study?name={STUDY}"))
+            finally:
+                stop(proc)
+
+        server, base = serve()
         api = f"{base}/api/study?name={STUDY}"
         page = f"{base}/study?name={STUDY}"
 
-        # ---- idle
+        # ---- idle, warm: the same server again
+        get(api)  # warm-up: the server's first read of the study
         api_runs = [get(api) for _ in range(args.reps)]
         api_s = statistics.median(t for t, _ in api_runs)
         api_bytes = api_runs[0][1]
@@ -255,8 +279,13 @@ def main():
 
         print(f"\n{args.trials} trials; knob /api/study {api_bytes / 1e6:.2f} MB")
         print(f"{'':44} {'knob':>9}")
-        print(f"{'/api/study response (median)':44} {api_s * 1000:7.0f}ms")
-        print(f"{'study page to all charts drawn (median)':44} {page_s * 1000:7.0f}ms")
+        print(f"{'/api/study response, cold (median)':44} {statistics.median(cold_api) * 1000:7.0f}ms")
+        print(f"{'study page to all charts drawn, cold (median)':44} "
+              f"{statistics.median(cold_page) * 1000:7.0f}ms")
+        print(f"{'/api/study response, warm (median)':44} {api_s * 1000:7.0f}ms")
+        print(f"{'study page to all charts drawn, warm (median)':44} {page_s * 1000:7.0f}ms")
+        print("  (cold: the first request to a server just started, a new server each time; "
+              "warm: the same server again)")
         print(f"\nwhile {args.workers} workers write to the same SQLite file "
               f"({n_after - args.trials} trials added in {args.load_seconds:.0f} s):")
         for label, xs in [("/api/study poll", polls), ("page reload to charts drawn", reloads),

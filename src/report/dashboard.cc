@@ -6,13 +6,14 @@
 
 #include "knob/core/error.h"
 #include "knob/report/dashboard_api.h"
+#include "knob/report/dashboard_cache.h"
 #include "knob/storage/open_storage.h"
 
 namespace knob {
 
 struct Dashboard::Impl {
   DashboardOptions options;
-  std::shared_ptr<Storage> storage;
+  std::unique_ptr<DashboardCache> cache;  // shared by the server's threads (it locks)
   httplib::Server server;
   std::thread thread;
 };
@@ -22,12 +23,12 @@ Dashboard::Dashboard(const DashboardOptions& options) : impl_(std::make_unique<I
              "must be in 0..65535 (0: any free port)");
   KNOB_CHECK(!options.host().empty(), "host", options.host(), "must be an address, e.g. 127.0.0.1");
   impl_->options = options;
-  impl_->storage = open_storage(options.storage());
-  Storage& storage = *impl_->storage;
+  impl_->cache = std::make_unique<DashboardCache>(open_storage(options.storage()));
+  DashboardCache& cache = *impl_->cache;
   // One handler for every GET: handle_dashboard_get answers from a fixed table of routes and
   // embedded assets, so no request path ever names a file. Other methods get httplib's 404.
-  impl_->server.Get(".*", [&storage](const httplib::Request& request, httplib::Response& response) {
-    HttpResponse answer = handle_dashboard_get(storage, request.path, request.params);
+  impl_->server.Get(".*", [&cache](const httplib::Request& request, httplib::Response& response) {
+    HttpResponse answer = handle_dashboard_get(cache, request.path, request.params);
     // Sent uncompressed: httplib compresses what the browser accepts after this handler, and
     // Chromium accepts brotli, which httplib runs at its slowest level — 2.9 s for a 0.6 MB
     // study here (bench/dashboard), against milliseconds to send the bytes over loopback. The

@@ -4,16 +4,13 @@
 #include <charconv>
 
 #include "knob/core/error.h"
+#include "knob/report/dashboard_cache.h"
 #include "knob/report/export.h"
-#include "knob/tuner/importance.h"
-#include "knob/tuner/study.h"
 #include "report/dashboard_assets.h"
+#include "report/dashboard_json.h"
 
 namespace knob {
-namespace {
-
-constexpr TrialState kAllStates[] = {TrialState::kRunning, TrialState::kWaiting,
-                                     TrialState::kComplete, TrialState::kPruned, TrialState::kFail};
+namespace detail {
 
 Json directions_json(const std::vector<StudyDirection>& directions) {
   Json out = Json::array();
@@ -21,38 +18,6 @@ Json directions_json(const std::vector<StudyDirection>& directions) {
   return out;
 }
 
-// The study's fields shared by the studies list and the study page.
-Json study_header(const std::string& name, const std::vector<StudyDirection>& directions,
-                  const std::vector<FrozenTrial>& trials) {
-  StudySummary summary;
-  summary.directions = directions;
-  summarize_trials(trials, summary);
-  Json counts = Json::object();
-  for (TrialState s : kAllStates) {
-    auto it = summary.trial_counts.find(s);
-    counts[to_string(s)] = it == summary.trial_counts.end() ? 0 : it->second;
-  }
-  std::optional<TimePoint> last;
-  for (const auto& t : trials) {
-    for (const auto& time : {t.datetime_start, t.datetime_complete}) {
-      if (time && (!last || *time > *last)) last = time;
-    }
-  }
-  Json out = Json::object();
-  out["name"] = name;
-  out["directions"] = directions_json(directions);
-  out["n_trials"] = static_cast<int64_t>(trials.size());
-  out["counts"] = std::move(counts);
-  out["best"] =
-      summary.best_trial && directions.size() == 1
-          ? Json{{"number", summary.best_trial->number}, {"values", summary.best_trial->values}}
-          : Json(nullptr);
-  out["last_update"] = last ? Json(format_datetime(*last)) : Json(nullptr);
-  return out;
-}
-
-// trial_to_json without the system attributes (sampler state, mostly), but with the reason a
-// failed trial failed.
 Json dashboard_trial(const FrozenTrial& trial) {
   Json out = trial_to_json(trial);
   out.erase("system_attrs");
@@ -61,83 +26,23 @@ Json dashboard_trial(const FrozenTrial& trial) {
   return out;
 }
 
-// The numbers of the best COMPLETE trials: the single best, or the Pareto front.
-Json best_trial_numbers(const std::vector<FrozenTrial>& trials,
-                        const std::vector<StudyDirection>& directions) {
-  std::vector<const FrozenTrial*> complete;
-  for (const auto& t : trials) {
-    if (t.state == TrialState::kComplete && t.values.size() == directions.size()) {
-      complete.push_back(&t);
-    }
-  }
-  Json out = Json::array();
-  for (const FrozenTrial* candidate : complete) {
-    bool dominated = std::any_of(complete.begin(), complete.end(), [&](const FrozenTrial* other) {
-      return dominates(other->values, candidate->values, directions);
-    });
-    if (!dominated) out.push_back(candidate->number);
-  }
-  if (directions.size() == 1 && out.size() > 1) out = Json::array({out[0]});  // ties: the first
-  return out;
-}
-
-// At most this many COMPLETE trials (the latest) go into the importance the study page shows:
-// fANOVA costs ~0.13 s of CPU for 1,000 trials and ~1.8 s for 10,000 here, and pages poll.
-constexpr size_t kImportanceTrials = 1000;
-
-// fANOVA parameter importance (seed 0, so a page shows the same bars on every refresh) of a
-// single-objective study: {"evaluator", "n_trials" (COMPLETE trials used), "params": [{"name",
-// "importance"}, ...] largest first, "reason": null}, or "params": null and the reason it
-// cannot be computed.
-Json importance_json(const std::vector<FrozenTrial>& trials, size_t n_objectives) {
-  const auto evaluator = ImportanceEvaluator::kFanova;
-  std::vector<FrozenTrial> complete;
-  for (const auto& t : trials) {
-    if (t.state == TrialState::kComplete) complete.push_back(t);
-  }
-  std::sort(complete.begin(), complete.end(),
-            [](const FrozenTrial& a, const FrozenTrial& b) { return a.number < b.number; });
-  if (complete.size() > kImportanceTrials) {
-    complete.erase(complete.begin(), complete.end() - kImportanceTrials);
-  }
-  Json out = {{"evaluator", importance_evaluator_name(evaluator)},
-              {"n_trials", complete.size()},
-              {"params", nullptr},
-              {"reason", nullptr}};
-  if (n_objectives != 1) {
-    out["reason"] = "multi-objective study: run knob importance --objective N for one objective";
-    return out;
-  }
-  try {
-    auto importances =
-        param_importances(complete, ImportanceOptions().evaluator(evaluator).seed(0));
-    if (importances.empty()) {
-      out["reason"] = "no parameter takes more than one value";
-      return out;
-    }
-    Json params = Json::array();
-    for (const auto& [name, importance] : importances) {
-      params.push_back({{"name", name}, {"importance", importance}});
-    }
-    out["params"] = std::move(params);
-  } catch (const InvalidArgument& e) {
-    out["reason"] = e.what();
-  }
-  return out;
-}
-
 int64_t find_study_id(Storage& storage, const std::string& name) {
   try {
     return storage.study_id_from_name(name);
   } catch (const NotFound&) {
-    throw NotFound(detail::invalid_message("study", name, "no such study"));
+    throw NotFound(invalid_message("study", name, "no such study"));
   }
 }
 
-// JSON text; bytes that are not UTF-8 (a command's stderr in a fail reason) become U+FFFD.
 std::string dump_json(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::dump_json;
 
 HttpResponse error_response(int status, const std::string& message) {
   return {status, "application/json", dump_json(Json{{"error", message}})};
@@ -177,18 +82,23 @@ std::vector<TrialState> parse_states(const std::string& text) {
   return states;
 }
 
-HttpResponse route(Storage& storage, const std::string& path,
+// A storage the caller owns, as the shared_ptr DashboardCache takes (it owns nothing).
+std::shared_ptr<Storage> unowned(Storage& storage) {
+  return std::shared_ptr<Storage>(std::shared_ptr<Storage>(), &storage);
+}
+
+HttpResponse route(DashboardCache& cache, const std::string& path,
                    const std::multimap<std::string, std::string>& query) {
-  if (path == "/api/studies") return json_response(studies_json(storage));
+  if (path == "/api/studies") return json_response(cache.studies());
   if (path == "/api/study") {
     std::vector<TrialState> states;
     if (query.count("states")) states = parse_states(query_value(query, "states"));
     int64_t from = query.count("from") ? parse_trial_number(query_value(query, "from"), "from") : 0;
-    return json_response(study_json(storage, query_value(query, "name"), states, from));
+    return {200, "application/json", cache.study_text(query_value(query, "name"), states, from)};
   }
   if (path == "/api/trial") {
     int64_t number = parse_trial_number(query_value(query, "number"), "number");
-    return json_response(trial_json(storage, query_value(query, "study"), number));
+    return json_response(trial_json(cache.storage(), query_value(query, "study"), number));
   }
   // Pages and assets: names from a fixed table, compared whole. No path reaches the disk.
   std::string_view name = path;
@@ -203,46 +113,15 @@ HttpResponse route(Storage& storage, const std::string& path,
 
 }  // namespace
 
-Json studies_json(Storage& storage) {
-  Json out = Json::array();
-  for (const StudySummary& summary : storage.all_studies()) {
-    out.push_back(
-        study_header(summary.study_name, summary.directions, storage.trials(summary.study_id)));
-  }
-  return out;
-}
+Json studies_json(Storage& storage) { return DashboardCache(unowned(storage)).studies(); }
 
 Json study_json(Storage& storage, const std::string& study_name,
                 const std::vector<TrialState>& states, int64_t from_number) {
-  int64_t id = find_study_id(storage, study_name);
-  std::vector<StudyDirection> directions = storage.study_directions(id);
-  std::vector<FrozenTrial> trials = storage.trials(id);
-  Json out = study_header(study_name, directions, trials);
-  out["user_attrs"] = Json(storage.study_user_attrs(id));
-  std::map<std::string, const Distribution*> distributions;  // the latest of each name
-  for (const auto& t : trials) {
-    for (const auto& [name, d] : t.distributions) distributions[name] = &d;
-  }
-  Json params = Json::array();
-  for (const auto& [name, d] : distributions) {
-    params.push_back({{"name", name}, {"distribution", loads(distribution_to_json(*d))}});
-  }
-  out["params"] = std::move(params);
-  out["best_trials"] = best_trial_numbers(trials, directions);
-  out["importance"] = importance_json(trials, directions.size());
-  Json list = Json::array();
-  for (const auto& t : trials) {
-    if (t.number >= from_number &&
-        (states.empty() || std::find(states.begin(), states.end(), t.state) != states.end())) {
-      list.push_back(dashboard_trial(t));
-    }
-  }
-  out["trials"] = std::move(list);
-  return out;
+  return Json::parse(DashboardCache(unowned(storage)).study_text(study_name, states, from_number));
 }
 
 Json trial_json(Storage& storage, const std::string& study_name, int64_t number) {
-  int64_t study_id = find_study_id(storage, study_name);
+  int64_t study_id = detail::find_study_id(storage, study_name);
   int64_t trial_id = -1;
   try {
     trial_id = storage.trial_id_from_number(study_id, number);
@@ -252,16 +131,16 @@ Json trial_json(Storage& storage, const std::string& study_name, int64_t number)
   }
   Json out = Json::object();
   out["study"] = study_name;
-  out["directions"] = directions_json(storage.study_directions(study_id));
-  Json trial = dashboard_trial(storage.trial(trial_id));
+  out["directions"] = detail::directions_json(storage.study_directions(study_id));
+  Json trial = detail::dashboard_trial(storage.trial(trial_id));
   for (auto& [key, value] : trial.items()) out[key] = std::move(value);
   return out;
 }
 
-HttpResponse handle_dashboard_get(Storage& storage, const std::string& path,
+HttpResponse handle_dashboard_get(DashboardCache& cache, const std::string& path,
                                   const std::multimap<std::string, std::string>& query) {
   try {
-    return route(storage, path, query);
+    return route(cache, path, query);
   } catch (const InvalidArgument& e) {
     return error_response(400, e.what());
   } catch (const NotFound& e) {
@@ -269,6 +148,12 @@ HttpResponse handle_dashboard_get(Storage& storage, const std::string& path,
   } catch (const std::exception& e) {
     return error_response(500, e.what());
   }
+}
+
+HttpResponse handle_dashboard_get(Storage& storage, const std::string& path,
+                                  const std::multimap<std::string, std::string>& query) {
+  DashboardCache cache(unowned(storage));
+  return handle_dashboard_get(cache, path, query);
 }
 
 std::string json_for_html(const Json& value) {

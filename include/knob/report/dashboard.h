@@ -2,7 +2,8 @@
 // dashboard_api.h. Read-only — there are no write endpoints — and every asset comes from the
 // binary. It listens on 127.0.0.1 unless `host` says otherwise. start() serves on background
 // threads; stop() (or the destructor) ends it. The storage is opened once and shared by the
-// server's threads (storages are thread-safe).
+// server's threads (storages are thread-safe), through one DashboardCache (dashboard_cache.h):
+// a request reads only what changed in the storage since the last.
 //
 // Example:
 //   knob::Dashboard dashboard(knob::DashboardOptions().storage("sqlite:///knob.db").port(0));

@@ -29,9 +29,14 @@
 
 namespace knob {
 
-// Each call reads every trial it reports on; pages poll, so a page costs one such read every
-// few seconds. The study page is sent only the trials it may not have yet (`from_number`
-// below), but the storage is still read whole: a storage-side cursor is the next step.
+class DashboardCache;
+
+// The functions taking a Storage read every trial they report on (each makes a DashboardCache
+// for the one call): the HTML report and tests use them. The server answers through the
+// DashboardCache it keeps (dashboard_cache.h, handle_dashboard_get below), which reads only the
+// trials created since its last read and those it last saw unfinished, and keeps each trial's
+// JSON text and the importance between requests. The study page is also sent only the trials
+// it may not have yet (`from_number` below).
 //
 // Every study: name, directions, n_trials, counts by state (all five, 0 included), best
 // ({"number", "values"} of a single-objective study's best COMPLETE trial, else null) and
@@ -61,8 +66,12 @@ struct HttpResponse {
   std::string body;
 };
 
-// The answer to GET `path` (already URL-decoded, without the query) with `query`'s parameters.
-// Never throws for any input: bad requests get 4xx, a storage failure 500.
+// The answer to GET `path` (already URL-decoded, without the query) with `query`'s parameters,
+// from what `cache` keeps (the server's way). Never throws for any input: bad requests get
+// 4xx, a storage failure 500.
+HttpResponse handle_dashboard_get(DashboardCache& cache, const std::string& path,
+                                  const std::multimap<std::string, std::string>& query);
+// The same from a storage read whole for this one request.
 HttpResponse handle_dashboard_get(Storage& storage, const std::string& path,
                                   const std::multimap<std::string, std::string>& query);
 
