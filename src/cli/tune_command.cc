@@ -315,9 +315,9 @@ void store_config(Study& study, const TuneFlags& flags) {
 // may still be RUNNING: if one belonged to a killed worker, its heartbeat goes stale and it is
 // failed and retried, which gives the budget back. So the worker waits for them (failing the
 // stale ones) for one grace period and a little more (SQLite heartbeats are whole seconds):
-// by then a dead worker's trial is stale. What still runs belongs to live workers, or never
-// recorded a heartbeat (its worker died in the instant after creating it; as in Optuna, such
-// a trial is never stale). Without heartbeats it stops at once.
+// by then a dead worker's trial is stale. What still runs belongs to live workers, or is an
+// Optuna worker's trial created without a heartbeat (never stale, as in Optuna). Without
+// heartbeats it stops at once.
 bool worker_keep_going(Study& study, double grace_period) {
   constexpr double kPollSeconds = 0.5;
   const TimePoint waiting_since = now();

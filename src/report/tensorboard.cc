@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "knob/core/clock.h"
 #include "knob/core/error.h"
 
 namespace knob {
@@ -117,11 +118,6 @@ std::string scalar_event(double wall_time, int64_t step, std::string_view tag, f
 
 namespace {
 
-double now_seconds() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
-}
-
 std::string hostname() {
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
@@ -135,7 +131,7 @@ TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   KNOB_CHECK(!ec, "tensorboard", dir, allowed + " (" + ec.message() + ")");
-  const double now = now_seconds();
+  const double now = unix_seconds(now());
   // The pid keeps two writers started in the same second apart, as torch's SummaryWriter does.
   path_ = (std::filesystem::path(dir) /
            ("events.out.tfevents." + std::to_string(static_cast<int64_t>(now)) + "." + hostname() +
@@ -156,7 +152,7 @@ TensorBoardWriter::~TensorBoardWriter() {
 
 void TensorBoardWriter::add_scalar(std::string_view tag, double value, int64_t step,
                                    double wall_time) {
-  if (wall_time < 0) wall_time = now_seconds();
+  if (wall_time < 0) wall_time = unix_seconds(now());
   write_record(detail::scalar_event(wall_time, step, tag, static_cast<float>(value)));
 }
 
