@@ -131,18 +131,18 @@ TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   KNOB_CHECK(!ec, "tensorboard", dir, allowed + " (" + ec.message() + ")");
-  const double now = unix_seconds(now());
+  const double created = unix_seconds(now());
   // The pid keeps two writers started in the same second apart, as torch's SummaryWriter does.
   path_ = (std::filesystem::path(dir) /
-           ("events.out.tfevents." + std::to_string(static_cast<int64_t>(now)) + "." + hostname() +
-            "." + std::to_string(getpid())))
+           ("events.out.tfevents." + std::to_string(static_cast<int64_t>(created)) + "." +
+            hostname() + "." + std::to_string(getpid())))
               .string();
   file_ = std::fopen(path_.c_str(), "wb");
   KNOB_CHECK(file_ != nullptr, "tensorboard", dir,
              allowed + " (" + path_ + ": " + std::strerror(errno) + ")");
   // A buffer of ~1,600 scalars (~40 bytes a record): a training step writes four.
   std::setvbuf(file_, nullptr, _IOFBF, 64 * 1024);
-  write_record(detail::version_event(now));
+  write_record(detail::version_event(created));
   flush();  // the file is a valid (empty) log at once
 }
 
