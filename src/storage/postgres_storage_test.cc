@@ -298,7 +298,8 @@ TEST(PostgresServer, NoSessionSeesATrialMadeRunningWithoutItsFirstHeartbeat) {
   const int n = 40;
   for (int i = 0; i < n; ++i) storage.create_trial(study, &waiting);
   std::atomic<bool> done{false};
-  int64_t reads = 0, bare = 0;
+  std::atomic<int64_t> reads{0};
+  int64_t bare = 0;
   std::thread reader([&] {
     detail::PostgresConnection raw(url, url);
     while (!done) {
@@ -309,14 +310,14 @@ TEST(PostgresServer, NoSessionSeesATrialMadeRunningWithoutItsFirstHeartbeat) {
       ++reads;
     }
   });
+  while (reads == 0) std::this_thread::yield();  // the reader is connected and reading
   for (int i = 0; i < n; ++i) {
     storage.create_trial(study, nullptr, /*with_heartbeat=*/true);
     EXPECT_TRUE(storage.claim_waiting_trial(study, /*with_heartbeat=*/true).has_value());
   }
   done = true;
   reader.join();
-  EXPECT_GT(reads, 0);
-  EXPECT_EQ(bare, 0);
+  EXPECT_EQ(bare, 0) << "over " << reads << " reads";
   detail::PostgresConnection raw(url, url);
   EXPECT_EQ(raw.exec("SELECT count(*) FROM trial_heartbeats")[0].int64(0), 2 * n);
 }
