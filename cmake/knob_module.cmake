@@ -12,12 +12,14 @@ function(knob_add_module name)
   target_include_directories(knob_${name} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  # A module's private headers are included by their path below src/ ("tuner/samplers/...").
+  target_include_directories(knob_${name} PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(knob_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
 endfunction()
 
 function(knob_add_test name)
   add_executable(${name} ${ARGN})
   target_link_libraries(${name} PRIVATE GTest::gtest_main)
-  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src)  # testing/test_support.h
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src)  # testing/, private headers
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
 endfunction()

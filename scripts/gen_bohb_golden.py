@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""Writes src/tuner/bohb_golden.h: an Optuna 3.1 study with TPESampler + HyperbandPruner on a
+"""Writes src/tuner/samplers/bohb_golden.h: an Optuna 3.1 study with TPESampler + HyperbandPruner on a
 deterministic learning curve, and for each trial the trial numbers TPE's model was built from
 (the finished trials of the trial's bracket). bohb_test.cc replays the same trial states in
 knob and checks that knob's TPE sees as many observations at each trial. Run with Debian's
 python3-optuna:
 
-    /usr/bin/python3 scripts/gen_bohb_golden.py | clang-format --assume-filename=x.h > src/tuner/bohb_golden.h
+    /usr/bin/python3 scripts/gen_bohb_golden.py | clang-format --assume-filename=x.h > src/tuner/samplers/bohb_golden.h
 """
 
 import optuna

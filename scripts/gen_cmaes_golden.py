@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Writes src/tuner/cmaes_golden.h: the state of python3-cmaes 0.9.1's CMA and CMAwM (mean,
+"""Writes src/tuner/samplers/cmaes/cmaes_golden.h: the state of python3-cmaes 0.9.1's CMA and CMAwM (mean,
 sigma, C, evolution paths, margin scale A, should_stop) after each tell, with the solutions
 and values told, for the cases cma_es_test.cc replays through knob's engine. Run with
 Debian's python3-cmaes:
 
-    /usr/bin/python3 scripts/gen_cmaes_golden.py | clang-format --assume-filename=x.h > src/tuner/cmaes_golden.h
+    /usr/bin/python3 scripts/gen_cmaes_golden.py | clang-format --assume-filename=x.h > src/tuner/samplers/cmaes/cmaes_golden.h
 """
 
 import cmaes

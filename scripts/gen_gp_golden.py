@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""Writes src/tuner/gp_golden.h: what scikit-learn's GaussianProcessRegressor computes for
+"""Writes src/tuner/samplers/gp/gp_golden.h: what scikit-learn's GaussianProcessRegressor computes for
 ConstantKernel(s) * Matern(length_scale=[...], nu=2.5) + WhiteKernel(noise) with the
 hyperparameters fixed (optimizer=None, alpha=0): the posterior mean and latent variance
 (predictive variance minus the noise) at test points, the log marginal likelihood and its
 gradient by (log length scales..., log s, log noise), for gaussian_process_test.cc.
 Run with Debian's python3-sklearn:
 
-    /usr/bin/python3 scripts/gen_gp_golden.py | clang-format --assume-filename=x.h > src/tuner/gp_golden.h
+    /usr/bin/python3 scripts/gen_gp_golden.py | clang-format --assume-filename=x.h > src/tuner/samplers/gp/gp_golden.h
 """
 import numpy as np
 import sklearn

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Writes src/tuner/importance_golden.h: the parameter importances Optuna 3.1 gives
+"""Writes src/tuner/importance/importance_golden.h: the parameter importances Optuna 3.1 gives
 (get_param_importances with FanovaImportanceEvaluator and MeanDecreaseImpurityImportanceEvaluator,
 seed 0, sklearn's random forest) on fixed trials, for importance_test.cc to compare knob's
 ranking with. Run with Debian's python3-optuna and python3-sklearn:
 
-    /usr/bin/python3 scripts/gen_importance_golden.py | clang-format --assume-filename=x.h > src/tuner/importance_golden.h
+    /usr/bin/python3 scripts/gen_importance_golden.py | clang-format --assume-filename=x.h > src/tuner/importance/importance_golden.h
 """
 import math
 

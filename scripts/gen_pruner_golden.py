@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""Writes src/tuner/pruner_golden.h: Optuna 3.1's Hyperband bracket arithmetic (number of
+"""Writes src/tuner/pruners/pruner_golden.h: Optuna 3.1's Hyperband bracket arithmetic (number of
 brackets, budgets, each bracket's min_early_stopping_rate, the bracket of trials 0..99) and the
 decisions of its pruners replayed on fixed learning curves (which trial is pruned at which step,
 and the completed_rung_N system attributes ASHA leaves), for the pruner tests to compare knob with.
 Run with Debian's python3-optuna:
 
-    /usr/bin/python3 scripts/gen_pruner_golden.py | clang-format --assume-filename=x.h > src/tuner/pruner_golden.h
+    /usr/bin/python3 scripts/gen_pruner_golden.py | clang-format --assume-filename=x.h > src/tuner/pruners/pruner_golden.h
 """
 import json
 import math
@@ -185,12 +185,12 @@ print("""#pragma once
 #include <utility>
 #include <vector>
 
-#include "knob/tuner/hyperband_pruner.h"
-#include "knob/tuner/median_pruner.h"
-#include "knob/tuner/patient_pruner.h"
-#include "knob/tuner/percentile_pruner.h"
-#include "knob/tuner/successive_halving_pruner.h"
-#include "knob/tuner/threshold_pruner.h"
+#include "knob/tuner/pruners/hyperband_pruner.h"
+#include "knob/tuner/pruners/median_pruner.h"
+#include "knob/tuner/pruners/patient_pruner.h"
+#include "knob/tuner/pruners/percentile_pruner.h"
+#include "knob/tuner/pruners/successive_halving_pruner.h"
+#include "knob/tuner/pruners/threshold_pruner.h"
 
 namespace knob::golden {
 

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Writes src/tuner/sobol_directions.h: the Sobol' direction numbers of Joe & Kuo
+"""Writes src/tuner/samplers/qmc/sobol_directions.h: the Sobol' direction numbers of Joe & Kuo
 (new-joe-kuo-6.21201) for the first DIMS dimensions, as Debian's scipy 1.10 ships them
 (scipy/stats/_sobol_direction_numbers.npz: `poly`, the primitive polynomial with its leading
 and trailing 1 bits, and `vinit`, the initial m_1..m_s). Run with Debian's python3-scipy:
 
-    /usr/bin/python3 scripts/gen_sobol_directions.py | clang-format --assume-filename=x.h > src/tuner/sobol_directions.h
+    /usr/bin/python3 scripts/gen_sobol_directions.py | clang-format --assume-filename=x.h > src/tuner/samplers/qmc/sobol_directions.h
 """
 import os
 

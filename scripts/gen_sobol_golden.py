@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""Writes src/tuner/sobol_golden.h: the first 256 points of scipy 1.10's unscrambled Sobol'
+"""Writes src/tuner/samplers/qmc/sobol_golden.h: the first 256 points of scipy 1.10's unscrambled Sobol'
 sequence in 40 dimensions (scipy.stats.qmc.Sobol(40, scramble=False)), which sobol_test.cc
 compares knob's generator against. The first 2^8 points are multiples of 2^-8, so each
 coordinate is stored exactly as two hex digits (the coordinate times 256). scipy's sequences in
 fewer dimensions (1, 2, 10 are checked here) are the leading columns of this one. Run with
 Debian's python3-scipy:
 
-    /usr/bin/python3 scripts/gen_sobol_golden.py | clang-format --assume-filename=x.h > src/tuner/sobol_golden.h
+    /usr/bin/python3 scripts/gen_sobol_golden.py | clang-format --assume-filename=x.h > src/tuner/samplers/qmc/sobol_golden.h
 """
 import numpy as np
 import scipy

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Writes src/tuner/tpe_golden.h: what Optuna 3.1's Parzen estimator computes (mixture
+"""Writes src/tuner/samplers/tpe/tpe_golden.h: what Optuna 3.1's Parzen estimator computes (mixture
 weights, means, widths, categorical kernels, log densities) and its default_gamma /
 default_weights / truncnorm helpers, for the cases parzen_estimator_test.cc builds with knob.
 Run with Debian's python3-optuna:
 
-    /usr/bin/python3 scripts/gen_tpe_golden.py | clang-format --assume-filename=x.h > src/tuner/tpe_golden.h
+    /usr/bin/python3 scripts/gen_tpe_golden.py | clang-format --assume-filename=x.h > src/tuner/samplers/tpe/tpe_golden.h
 """
 
 import numpy as np

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "knob/core/json.h"
-#include "knob/tuner/importance.h"
+#include "knob/tuner/importance/importance.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {

@@ -25,12 +25,12 @@
 #include <vector>
 
 #include "knob/storage/in_memory_storage.h"
-#include "knob/tuner/cmaes_sampler.h"
-#include "knob/tuner/gp_sampler.h"
-#include "knob/tuner/qmc_sampler.h"
-#include "knob/tuner/random_sampler.h"
+#include "knob/tuner/samplers/cmaes_sampler.h"
+#include "knob/tuner/samplers/gp_sampler.h"
+#include "knob/tuner/samplers/qmc_sampler.h"
+#include "knob/tuner/samplers/random_sampler.h"
+#include "knob/tuner/samplers/tpe_sampler.h"
 #include "knob/tuner/study.h"
-#include "knob/tuner/tpe_sampler.h"
 #include "problems.h"
 
 namespace {

@@ -41,9 +41,9 @@
 #include "knob/storage/open_storage.h"
 #include "knob/storage/sqlite_storage.h"
 #include "knob/storage/trial_cache.h"
-#include "knob/tuner/random_sampler.h"
+#include "knob/tuner/samplers/random_sampler.h"
+#include "knob/tuner/samplers/tpe_sampler.h"
 #include "knob/tuner/study.h"
-#include "knob/tuner/tpe_sampler.h"
 
 namespace {
 

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "knob/torch/trainer.h"
 #include "knob/train/config.h"
-#include "knob/train/trainer.h"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include "finder_command.h"
 #include "knob/core/error.h"
 #include "knob/report/batch_find_chart.h"
-#include "knob/report/finder_runs.h"
+#include "knob/run/finder_runs.h"
 #include "knob/train/trainer_plugin.h"
 
 namespace knob::cli {

@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "knob/core/error.h"
-#include "knob/report/finder_runs.h"
 #include "knob/report/png.h"
+#include "knob/run/finder_runs.h"
 #include "knob/storage/open_storage.h"
 
 namespace knob::cli {

@@ -11,7 +11,7 @@
 #include "knob/core/error.h"
 #include "knob/core/json.h"
 #include "knob/storage/open_storage.h"
-#include "knob/tuner/importance.h"
+#include "knob/tuner/importance/importance.h"
 #include "table.h"
 
 namespace knob::cli {

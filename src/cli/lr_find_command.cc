@@ -9,8 +9,8 @@
 #include "commands.h"
 #include "finder_command.h"
 #include "knob/core/error.h"
-#include "knob/report/finder_runs.h"
 #include "knob/report/lr_find_chart.h"
+#include "knob/run/finder_runs.h"
 #include "knob/train/trainer_plugin.h"
 
 namespace knob::cli {

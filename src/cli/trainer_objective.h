@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "knob/tuner/study_config.h"
+#include "knob/run/study_config.h"
 #include "knob/tuner/trial.h"
 
 namespace knob {

@@ -12,18 +12,18 @@
 #include <map>
 #include <thread>
 
-#include "builtin_objectives.h"
 #include "commands.h"
 #include "interrupt_guard.h"
 #include "knob/core/clock.h"
 #include "knob/core/error.h"
 #include "knob/core/text_file.h"
+#include "knob/run/builtin_objectives.h"
+#include "knob/run/command_objective.h"
+#include "knob/run/study_config.h"
 #include "knob/train/config.h"
-#include "knob/tuner/command_objective.h"
-#include "knob/tuner/grid_sampler.h"
+#include "knob/tuner/samplers/grid_sampler.h"
 #include "knob/tuner/study.h"
 #include "knob/tuner/study_budget.h"
-#include "knob/tuner/study_config.h"
 #include "trainer_objective.h"
 
 namespace knob::cli {

@@ -11,11 +11,10 @@
 
 #include "knob/core/error.h"
 #include "knob/report/dashboard.h"
-#include "knob/report/finder_runs.h"
 #include "knob/report/html_report.h"
 #include "knob/storage/in_memory_storage.h"
 #include "knob/storage/open_storage.h"
-#include "knob/tuner/random_sampler.h"
+#include "knob/tuner/samplers/random_sampler.h"
 #include "knob/tuner/study.h"
 #include "testing/test_support.h"
 
@@ -165,25 +164,6 @@ TEST_F(DashboardApiTest, StudyFromANumberSendsOnlyTheTrialsFromIt) {
   ASSERT_EQ(complete["trials"].size(), 2u);
   EXPECT_EQ(complete["trials"][0]["number"], 1);
   EXPECT_EQ(complete["trials"][1]["number"], 4);
-}
-
-// knob lr-find / batch-find --storage runs reach the study page as user attributes.
-TEST_F(DashboardApiTest, StudyCarriesItsFinderRuns) {
-  LrFindResult lr;
-  lr.lrs = {1e-3, 1e-2};
-  lr.losses = lr.smoothed = {1.0, 0.5};
-  lr.chosen = "minimum";
-  lr.lr = 1e-3;
-  record_finder_run(*storage_, "mlp", "lr_find", lr_find_record(lr, LrFindConfig()));
-  BatchFindResult batch;
-  batch.trials = {{16, true, 1.0, 100.0}};
-  batch.recommended = 16;
-  record_finder_run(*storage_, "mlp", "batch_find", batch_find_record(batch, BatchFindConfig()));
-  Json attrs = get_json("/api/study", {{"name", "mlp"}})["user_attrs"];
-  EXPECT_EQ(attrs["knob:lr_find:0"]["smoothed"], Json::array({1.0, 0.5}));
-  EXPECT_EQ(attrs["knob:lr_find:0"]["suggested_lr"], 1e-3);
-  EXPECT_EQ(attrs["knob:batch_find:0"]["recommended"], 16);
-  EXPECT_EQ(get_json("/api/studies", {})[0]["n_trials"], 6);  // no trial added
 }
 
 TEST_F(DashboardApiTest, TrialHasItsReasonValuesAndUserAttrs) {

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "knob/core/error.h"
-#include "knob/tuner/importance.h"
+#include "knob/tuner/importance/importance.h"
 #include "knob/tuner/study.h"
 #include "report/dashboard_json.h"
 

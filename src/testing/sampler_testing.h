@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "knob/storage/in_memory_storage.h"
-#include "knob/tuner/random_sampler.h"
+#include "knob/tuner/samplers/random_sampler.h"
 #include "knob/tuner/study.h"
 
 namespace knob::testing {

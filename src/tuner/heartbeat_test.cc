@@ -19,7 +19,7 @@
 #include "knob/core/error.h"
 #include "knob/storage/in_memory_storage.h"
 #include "knob/storage/sqlite_storage.h"
-#include "knob/tuner/median_pruner.h"
+#include "knob/tuner/pruners/median_pruner.h"
 #include "knob/tuner/study.h"
 #include "testing/test_support.h"
 

@@ -1,4 +1,4 @@
-#include "heartbeat_thread.h"
+#include "tuner/heartbeat_thread.h"
 
 #include <exception>
 #include <utility>

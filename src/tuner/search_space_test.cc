@@ -5,7 +5,7 @@
 #include <set>
 
 #include "knob/core/error.h"
-#include "knob/tuner/tpe_sampler.h"
+#include "knob/tuner/samplers/tpe_sampler.h"
 #include "testing/sampler_testing.h"
 #include "testing/test_support.h"
 

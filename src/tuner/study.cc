@@ -8,12 +8,12 @@
 
 #include <unistd.h>
 
-#include "heartbeat_thread.h"
 #include "knob/core/error.h"
 #include "knob/core/random.h"
 #include "knob/storage/open_storage.h"
-#include "knob/tuner/median_pruner.h"
-#include "knob/tuner/random_sampler.h"
+#include "knob/tuner/pruners/median_pruner.h"
+#include "knob/tuner/samplers/random_sampler.h"
+#include "tuner/heartbeat_thread.h"
 
 namespace knob {
 namespace {

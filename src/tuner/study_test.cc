@@ -24,8 +24,8 @@
 #include "knob/core/random.h"
 #include "knob/storage/in_memory_storage.h"
 #include "knob/storage/sqlite_storage.h"
-#include "knob/tuner/median_pruner.h"
-#include "knob/tuner/random_sampler.h"
+#include "knob/tuner/pruners/median_pruner.h"
+#include "knob/tuner/samplers/random_sampler.h"
 #include "testing/test_support.h"
 
 namespace knob {

@@ -19,7 +19,7 @@
 #include "knob/core/error.h"
 #include "knob/report/export.h"
 #include "knob/storage/sqlite_storage.h"
-#include "knob/tuner/random_sampler.h"
+#include "knob/tuner/samplers/random_sampler.h"
 #include "knob/tuner/study.h"
 
 namespace {

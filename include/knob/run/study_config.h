@@ -1,0 +1,115 @@
+// StudyConfig: the [study] and [search] tables of a TOML study file — where the study lives,
+// its direction, sampler, pruner and budget, and the search space. The objective (the trainer's
+// tables, or a command) is read by its own reader from the same file.
+//
+//   [study]
+//   storage = "sqlite:///knob.db"      # default
+//   name = "fashion-mnist"
+//   direction = "maximize"            # or directions = ["maximize", "minimize"]
+//   sampler = "random"                # random | grid | tpe | qmc | gp | cmaes
+//   seed = 1
+//   tpe = { multivariate = true }     # the sampler's options (TpeOptions, QmcOptions,
+//                                     # GpOptions, CmaEsOptions): tpe, qmc, gp, cmaes tables
+//   pruner = "median"                 # median | percentile | threshold | asha | hyperband | none
+//   asha = { reduction_factor = 3 }   # the pruner's options: median, percentile, threshold,
+//                                     # asha, hyperband tables; "auto" resources as Optuna
+//   patient = { patience = 2 }        # wraps the pruner chosen in a PatientPruner
+//   n_startup_trials = 5              # the median pruner's (also median = {...})
+//   n_warmup_steps = 0
+//   n_trials = 20                     # and/or timeout = 600 (seconds)
+//   jobs = 2                          # trials at once, or "auto": one per core
+//   isolate = false                   # true: each trial in a child process of its own
+//   heartbeat_interval = 10           # seconds; a trial silent for grace_period (default 2x)
+//   grace_period = 20                 # is failed by another process and, up to max_retry
+//   max_retry = 3                     # times, run again (`knob worker`: these defaults)
+//
+//   [search]                          # parameter name = its distribution
+//   "optimizer.lr" = { low = 1e-4, high = 1e-1, log = true }
+//   "batch.size" = { low = 16, high = 512, log = true }          # integers: an IntDistribution
+//   "model.dropout" = { low = 0.0, high = 0.5, step = 0.1 }
+//   "optimizer.kind" = { choices = ["sgd", "adam", "rmsprop"] }
+//   "optimizer.momentum" = { low = 0.5, high = 0.99, when = { "optimizer.kind" = ["sgd", "rmsprop"]
+//   } }
+//
+// A parameter with `when` is searched only in trials where the parameters it names took one of
+// the values listed (search_space.h); otherwise the trainer keeps the config's value.
+// With sampler = "grid" every parameter lists its values (`choices`) and each combination
+// runs once. With isolate = true a crash or out-of-memory kill ends one trial FAIL, not the
+// study (`knob tune` runs each trial as `knob train ... --protocol`, command_objective.h).
+// Errors name the file, the table and the key.
+#pragma once
+
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "knob/core/distribution.h"
+#include "knob/tuner/pruner.h"
+#include "knob/tuner/pruners/hyperband_pruner.h"
+#include "knob/tuner/pruners/median_pruner.h"
+#include "knob/tuner/pruners/patient_pruner.h"
+#include "knob/tuner/pruners/percentile_pruner.h"
+#include "knob/tuner/pruners/successive_halving_pruner.h"
+#include "knob/tuner/pruners/threshold_pruner.h"
+#include "knob/tuner/sampler.h"
+#include "knob/tuner/samplers/cmaes_sampler.h"
+#include "knob/tuner/samplers/gp_sampler.h"
+#include "knob/tuner/samplers/qmc_sampler.h"
+#include "knob/tuner/samplers/tpe_sampler.h"
+#include "knob/tuner/search_space.h"
+
+namespace knob {
+
+inline constexpr int64_t kJobsAuto = -1;
+
+// [objective]: a command run for every trial (command_objective.h) instead of the trainer.
+struct CommandConfig {
+  std::string shell;              // command = "python3 train.py --lr {lr}": run by /bin/sh -c
+  std::vector<std::string> argv;  // command = ["python3", "train.py", "--lr={lr}"]: run directly
+  std::optional<double> timeout;  // seconds a trial may run
+  double kill_grace = 5.0;        // seconds between SIGTERM and SIGKILL
+};
+
+struct StudyConfig {
+  std::string storage = "sqlite:///knob.db";
+  std::string name;
+  std::vector<StudyDirection> directions = {StudyDirection::kMaximize};
+  std::string sampler = "random";
+  std::optional<uint64_t> seed;
+  TpeOptions tpe;  // with sampler = "tpe" (the seed is `seed`)
+  QmcOptions qmc;  // with sampler = "qmc"
+  GpOptions gp;
+  CmaEsOptions cmaes;
+  std::string pruner = "median";
+  MedianPrunerOptions median;  // also [study] n_startup_trials and n_warmup_steps
+  PercentilePrunerOptions percentile{std::numeric_limits<double>::quiet_NaN()};  // must be set
+  ThresholdPrunerOptions threshold;
+  SuccessiveHalvingPrunerOptions asha;
+  HyperbandPrunerOptions hyperband;
+  std::optional<PatientPrunerOptions> patient;  // wraps the pruner chosen (or none)
+  std::optional<int64_t> n_trials;
+  std::optional<double> timeout;
+  int64_t jobs = 1;      // kJobsAuto: one per core (OptimizeOptions::n_jobs(-1))
+  bool isolate = false;  // each trial in its own process
+  // Heartbeats of running trials, and retries of those that went stale (StudyOptions).
+  std::optional<double> heartbeat_interval;
+  std::optional<double> grace_period;
+  std::optional<int64_t> max_retry;
+  std::vector<SearchParam> search;       // parents before the parameters they control
+  std::optional<CommandConfig> command;  // [objective]; unset: the trainer is the objective
+};
+
+StudyConfig parse_study_config(const std::string& toml_text, const std::string& origin);
+StudyConfig load_study_config(const std::string& path);
+
+// The sampler and pruner a config names (the pruner wrapped in a PatientPruner with
+// `patient`).
+std::shared_ptr<Sampler> make_sampler(const StudyConfig& config);
+std::shared_ptr<Pruner> make_pruner(const StudyConfig& config);
+// The sampler or pruner `name` with the config's options for it (the pruner never wrapped).
+std::shared_ptr<Sampler> make_sampler(const StudyConfig& config, const std::string& name);
+std::shared_ptr<Pruner> make_pruner(const StudyConfig& config, const std::string& name);
+
+}  // namespace knob

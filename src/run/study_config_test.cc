@@ -1,0 +1,351 @@
+#include "knob/run/study_config.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "knob/core/error.h"
+#include "knob/tuner/pruners/median_pruner.h"
+#include "knob/tuner/samplers/grid_sampler.h"
+#include "knob/tuner/samplers/random_sampler.h"
+#include "knob/tuner/samplers/tpe_sampler.h"
+#include "testing/test_support.h"
+
+namespace knob {
+namespace {
+
+TEST(StudyConfigTest, ReadsStudyAndSearch) {
+  StudyConfig c = parse_study_config(R"(
+[study]
+storage = "sqlite:///x.db"
+name = "s"
+direction = "maximize"
+seed = 3
+n_trials = 7
+timeout = 60
+jobs = 2
+pruner = "none"
+isolate = true
+heartbeat_interval = 5
+grace_period = 12.5
+max_retry = 2
+[search]
+"optimizer.lr" = { low = 1e-4, high = 1e-1, log = true }
+"batch.size" = { low = 16, high = 512, log = true }
+"model.dropout" = { low = 0, high = 0.5, step = 0.1 }
+"optimizer.kind" = { choices = ["sgd", "adam"] }
+[search.train]
+epochs = { low = 1, high = 20 }
+[optimizer]
+lr = 0.5
+)",
+                                     "s.toml");
+  EXPECT_EQ(c.storage, "sqlite:///x.db");
+  EXPECT_EQ(c.name, "s");
+  EXPECT_EQ(c.directions, std::vector<StudyDirection>{StudyDirection::kMaximize});
+  EXPECT_EQ(c.seed, 3u);
+  EXPECT_EQ(c.n_trials, 7);
+  EXPECT_EQ(c.timeout, 60.0);
+  EXPECT_EQ(c.jobs, 2);
+  EXPECT_TRUE(c.isolate);
+  EXPECT_EQ(c.heartbeat_interval, 5.0);
+  EXPECT_EQ(c.grace_period, 12.5);
+  EXPECT_EQ(c.max_retry, 2);
+  EXPECT_FALSE(parse_study_config("", "empty.toml").heartbeat_interval);  // off by default
+  EXPECT_FALSE(parse_study_config("", "empty.toml").isolate);             // in-process by default
+  EXPECT_EQ(parse_study_config("", "empty.toml").jobs, 1);
+  EXPECT_EQ(parse_study_config("[study]\njobs = \"auto\"\n", "auto.toml").jobs, kJobsAuto);
+  ASSERT_EQ(c.search.size(), 5u);
+  std::map<std::string, Distribution> space;
+  for (const auto& p : c.search) space.emplace(p.name, p.distribution);
+  EXPECT_EQ(space.at("optimizer.lr"), Distribution(FloatDistribution(1e-4, 1e-1, true)));
+  EXPECT_EQ(space.at("batch.size"), Distribution(IntDistribution(16, 512, true)));
+  EXPECT_EQ(space.at("model.dropout"), Distribution(FloatDistribution(0, 0.5, false, 0.1)));
+  EXPECT_EQ(space.at("optimizer.kind"),
+            Distribution(CategoricalDistribution({std::string("sgd"), std::string("adam")})));
+  EXPECT_EQ(space.at("train.epochs"), Distribution(IntDistribution(1, 20)));  // nested table
+  EXPECT_NE(dynamic_cast<NopPruner*>(make_pruner(c).get()), nullptr);
+  EXPECT_NE(dynamic_cast<RandomSampler*>(make_sampler(c).get()), nullptr);
+}
+
+TEST(StudyConfigTest, GridUsesTheChoices) {
+  StudyConfig c = parse_study_config(R"(
+[study]
+sampler = "grid"
+[search]
+lr = { choices = [0.001, 0.01, 0.1] }
+bs = { choices = [32, 64] }
+)",
+                                     "g.toml");
+  auto grid = std::dynamic_pointer_cast<GridSampler>(make_sampler(c));
+  ASSERT_NE(grid, nullptr);
+  EXPECT_EQ(grid->size(), 6u);
+  EXPECT_NE(dynamic_cast<MedianPruner*>(make_pruner(c).get()), nullptr);
+}
+
+TEST(StudyConfigTest, TpeTakesItsOptionsFromTheStudyTable) {
+  StudyConfig c = parse_study_config(R"(
+[study]
+sampler = "tpe"
+seed = 3
+[study.tpe]
+n_startup_trials = 4
+n_ei_candidates = 48
+prior_weight = 0.5
+consider_endpoints = true
+multivariate = true
+group = true
+constant_liar = true
+)",
+                                     "t.toml");
+  auto tpe = std::dynamic_pointer_cast<TpeSampler>(make_sampler(c));
+  ASSERT_NE(tpe, nullptr);
+  const TpeOptions& o = tpe->options();
+  EXPECT_EQ(o.n_startup_trials(), 4);
+  EXPECT_EQ(o.n_ei_candidates(), 48);
+  EXPECT_EQ(o.prior_weight(), 0.5);
+  EXPECT_TRUE(o.consider_endpoints() && o.multivariate() && o.group() && o.constant_liar());
+  EXPECT_TRUE(o.consider_prior() && o.consider_magic_clip());
+  EXPECT_EQ(o.seed(), std::optional<uint64_t>(3));
+  // Defaults without a tpe table.
+  auto plain = std::dynamic_pointer_cast<TpeSampler>(
+      make_sampler(parse_study_config("[study]\nsampler = \"tpe\"\n", "p.toml")));
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(plain->options().n_startup_trials(), 10);
+  EXPECT_FALSE(plain->options().multivariate());
+}
+
+TEST(StudyConfigTest, EverySamplerAndPrunerWithItsOptions) {
+  auto config = [](const std::string& study) {
+    return parse_study_config("[study]\nseed = 7\n" + study, "all.toml");
+  };
+  auto gp = std::dynamic_pointer_cast<GpSampler>(
+      make_sampler(config("sampler = \"gp\"\ngp = { n_startup_trials = 4, n_candidates = 64 }")));
+  ASSERT_NE(gp, nullptr);
+  EXPECT_EQ(gp->options().n_startup_trials(), 4);
+  EXPECT_EQ(gp->options().n_candidates(), 64);
+  EXPECT_EQ(gp->options().seed(), std::optional<uint64_t>(7));
+  auto cmaes = std::dynamic_pointer_cast<CmaEsSampler>(make_sampler(
+      config("sampler = \"cmaes\"\ncmaes = { restart_strategy = \"ipop\", with_margin = true, "
+             "sigma0 = 0.5 }")));
+  ASSERT_NE(cmaes, nullptr);
+  EXPECT_EQ(cmaes->options().restart_strategy(), "ipop");
+  EXPECT_TRUE(cmaes->options().with_margin());
+  EXPECT_EQ(cmaes->options().sigma0(), std::optional<double>(0.5));
+  EXPECT_NE(std::dynamic_pointer_cast<QmcSampler>(make_sampler(config("sampler = \"qmc\""))),
+            nullptr);
+
+  auto asha = std::dynamic_pointer_cast<SuccessiveHalvingPruner>(make_pruner(
+      config("pruner = \"asha\"\nasha = { min_resource = \"auto\", reduction_factor = 3 }")));
+  ASSERT_NE(asha, nullptr);
+  EXPECT_EQ(asha->options().min_resource(), std::nullopt);
+  EXPECT_EQ(asha->options().reduction_factor(), 3);
+  EXPECT_NE(std::dynamic_pointer_cast<HyperbandPruner>(make_pruner(config(
+                "pruner = \"hyperband\"\nhyperband = { min_resource = 1, max_resource = 9 }"))),
+            nullptr);
+  EXPECT_NE(std::dynamic_pointer_cast<PercentilePruner>(
+                make_pruner(config("pruner = \"percentile\"\npercentile = { percentile = 25 }"))),
+            nullptr);
+  EXPECT_NE(std::dynamic_pointer_cast<ThresholdPruner>(
+                make_pruner(config("pruner = \"threshold\"\nthreshold = { lower = 0.2 }"))),
+            nullptr);
+  EXPECT_NE(std::dynamic_pointer_cast<PatientPruner>(
+                make_pruner(config("pruner = \"median\"\npatient = { patience = 2 }"))),
+            nullptr);
+  EXPECT_NE(std::dynamic_pointer_cast<MedianPruner>(make_pruner(config(""))), nullptr);
+  // The shorthand keys of the median pruner.
+  EXPECT_EQ(config("n_startup_trials = 2\nn_warmup_steps = 3").median.n_warmup_steps(), 3);
+}
+
+TEST(StudyConfigTest, ObjectiveCommandAsTextOrList) {
+  StudyConfig shell = parse_study_config(
+      "[objective]\ncommand = \"python3 t.py --lr {lr}\"\ntimeout = 60\nkill_grace = 1\n",
+      "o.toml");
+  ASSERT_TRUE(shell.command);
+  EXPECT_EQ(shell.command->shell, "python3 t.py --lr {lr}");
+  EXPECT_TRUE(shell.command->argv.empty());
+  EXPECT_EQ(shell.command->timeout, 60.0);
+  EXPECT_EQ(shell.command->kill_grace, 1.0);
+  StudyConfig argv = parse_study_config(
+      "[objective]\ncommand = [\"python3\", \"t.py\", \"--lr={lr}\"]\n", "o.toml");
+  ASSERT_TRUE(argv.command);
+  EXPECT_EQ(argv.command->argv, (std::vector<std::string>{"python3", "t.py", "--lr={lr}"}));
+  EXPECT_EQ(argv.command->timeout, std::nullopt);
+  EXPECT_FALSE(parse_study_config("", "o.toml").command);  // the trainer
+}
+
+TEST(StudyConfigTest, ConditionalParametersComeAfterThoseTheyName) {
+  StudyConfig c = parse_study_config(R"(
+[search]
+"a.momentum" = { low = 0.5, high = 0.99, when = { "optimizer.kind" = ["sgd", "rmsprop"] } }
+"b.units2" = { low = 8, high = 64, when = { layers = 2, "optimizer.kind" = "adam" } }
+layers = { low = 1, high = 2 }
+"optimizer.kind" = { choices = ["sgd", "adam", "rmsprop"] }
+)",
+                                     "c.toml");
+  std::vector<std::string> names;
+  for (const auto& p : c.search) names.push_back(p.name);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"layers", "optimizer.kind", "a.momentum", "b.units2"}));
+  ASSERT_EQ(c.search[2].when.size(), 1u);
+  EXPECT_EQ(c.search[2].when[0].parameter, "optimizer.kind");
+  EXPECT_EQ(c.search[2].when[0].values,
+            (std::vector<ParamValue>{std::string("sgd"), std::string("rmsprop")}));
+  ASSERT_EQ(c.search[3].when.size(), 2u);
+  EXPECT_EQ(c.search[3].when[0].values, (std::vector<ParamValue>{int64_t{2}}));
+}
+
+TEST(StudyConfigTest, MalformedInputIsNamed) {
+  struct Case {
+    std::string name, toml;
+    std::vector<std::string> fragments;
+  };
+  const std::vector<Case> cases = {
+      {"not toml", "[study\n", {"bad.toml:1", "not valid TOML"}},
+      {"unknown study key", "[study]\nsampler_name = \"tpe\"\n", {"study.sampler_name", "unknown"}},
+      {"unknown sampler",
+       "[study]\nsampler = \"bohb\"\n",
+       {"study.sampler", "bohb", "random, grid, tpe, qmc, gp or cmaes"}},
+      {"tpe not a table", "[study]\ntpe = true\n", {"study.tpe", "table"}},
+      {"tpe unknown key",
+       "[study]\ntpe = { gamma = 0.1 }\n",
+       {"study.tpe.gamma", "unknown", "n_ei_candidates"}},
+      {"tpe negative startup",
+       "[study]\ntpe = { n_startup_trials = -1 }\n",
+       {"study.tpe.n_startup_trials = -1", ">= 0"}},
+      {"tpe zero candidates",
+       "[study]\ntpe = { n_ei_candidates = 0 }\n",
+       {"study.tpe.n_ei_candidates = 0", ">= 1"}},
+      {"tpe candidates as float",
+       "[study]\ntpe = { n_ei_candidates = 2.5 }\n",
+       {"study.tpe.n_ei_candidates", "integer"}},
+      {"tpe prior weight 0",
+       "[study]\ntpe = { prior_weight = 0 }\n",
+       {"study.tpe.prior_weight", "> 0"}},
+      {"tpe flag as string",
+       "[study]\ntpe = { multivariate = \"yes\" }\n",
+       {"study.tpe.multivariate", "true or false"}},
+      {"tpe group alone", "[study]\ntpe = { group = true }\n", {"study.tpe.group", "multivariate"}},
+      {"gp option type",
+       "[study]\ngp = { n_candidates = \"many\" }\n",
+       {"study.gp.n_candidates", "many", "integer"}},
+      {"gp option range",
+       "[study]\nsampler = \"gp\"\ngp = { n_candidates = 0 }\n",
+       {"study.gp.n_candidates = 0"}},
+      {"cmaes restart",
+       "[study]\ncmaes = { restart_strategy = \"bipop\" }\n",
+       {"study.cmaes.restart_strategy", "bipop"}},
+      {"unknown pruner", "[study]\npruner = \"sha\"\n", {"study.pruner", "sha", "asha"}},
+      {"patient as pruner", "[study]\npruner = \"patient\"\n", {"study.pruner", "wraps"}},
+      {"asha factor",
+       "[study]\nasha = { reduction_factor = 1 }\n",
+       {"study.asha.reduction_factor = 1"}},
+      {"hyperband max",
+       "[study]\nhyperband = { max_resource = \"lots\" }\n",
+       {"study.hyperband.max_resource", "lots", "\"auto\""}},
+      {"percentile unset",
+       "[study]\npruner = \"percentile\"\n",
+       {"study.percentile.percentile", "not set"}},
+      {"threshold without bounds", "[study]\npruner = \"threshold\"\n", {"study.threshold"}},
+      {"patient without patience",
+       "[study]\npatient = { min_delta = 0.1 }\n",
+       {"study.patient.patience", "not set"}},
+      {"patient negative",
+       "[study]\npatient = { patience = -1 }\n",
+       {"study.patient.patience = -1"}},
+      {"unknown table key",
+       "[study]\nasha = { rungs = 3 }\n",
+       {"study.asha.rungs", "unknown", "reduction_factor"}},
+      {"objective without command", "[objective]\ntimeout = 5\n", {"objective.command", "not set"}},
+      {"objective empty command",
+       "[objective]\ncommand = \"\"\n",
+       {"objective.command", "not be empty"}},
+      {"objective list with a number",
+       "[objective]\ncommand = [\"python3\", 3]\n",
+       {"objective.command", "strings"}},
+      {"objective zero timeout",
+       "[objective]\ncommand = \"true\"\ntimeout = 0\n",
+       {"objective.timeout = 0", "> 0"}},
+      {"objective unknown key",
+       "[objective]\ncommand = \"true\"\ncwd = \"/tmp\"\n",
+       {"objective.cwd", "unknown", "command, timeout, kill_grace"}},
+      {"objective with isolate",
+       "[study]\nisolate = true\n[objective]\ncommand = \"true\"\n",
+       {"study.isolate", "command"}},
+      {"qmc type",
+       "[study]\nsampler = \"qmc\"\nqmc = { qmc_type = \"halton\" }\n",
+       {"study.qmc.qmc_type", "halton", "sobol"}},
+      {"qmc unknown key",
+       "[study]\nqmc = { scrambled = true }\n",
+       {"study.qmc.scrambled", "unknown", "scramble"}},
+      {"bad direction", "[study]\ndirection = \"up\"\n", {"study.direction", "up"}},
+      {"zero trials", "[study]\nn_trials = 0\n", {"study.n_trials", ">= 1"}},
+      {"jobs type", "[study]\njobs = \"two\"\n", {"study.jobs", "two", "integer >= 1 or \"auto\""}},
+      {"jobs zero", "[study]\njobs = 0\n", {"study.jobs", "0", ">= 1"}},
+      {"low > high", "[search]\nx = { low = 2.0, high = 1.0 }\n", {"search.x", "low", "2"}},
+      {"log low 0",
+       "[search]\nx = { low = 0.0, high = 1.0, log = true }\n",
+       {"search.x", "low", "> 0"}},
+      {"missing high", "[search]\nx = { low = 1 }\n", {"search.x", "low and high"}},
+      {"unknown param key",
+       "[search]\nx = { low = 1, high = 2, scale = \"log\" }\n",
+       {"search.x.scale", "unknown"}},
+      {"empty choices", "[search]\nx = { choices = [] }\n", {"search.x.choices", "non-empty"}},
+      {"bare value", "[search]\nx = 3\n", {"search.x", "table"}},
+      {"grid needs lists",
+       "[study]\nsampler = \"grid\"\n[search]\nx = { low = 1, high = 2 }\n",
+       {"search.x", "choices"}},
+      {"bad type", "[search]\nx = { low = 1, high = 2, type = \"double\" }\n", {"search.x.type"}},
+      {"isolate as a string",
+       "[study]\nisolate = \"yes\"\n",
+       {"study.isolate = \"yes\"", "true or false"}},
+      {"isolate as a number", "[study]\nisolate = 1\n", {"study.isolate = 1", "true or false"}},
+      {"heartbeat 0", "[study]\nheartbeat_interval = 0\n", {"study.heartbeat_interval = 0", "> 0"}},
+      {"grace as text", "[study]\ngrace_period = \"1m\"\n", {"study.grace_period", "number"}},
+      {"grace under the interval",
+       "[study]\nheartbeat_interval = 10\ngrace_period = 5\n",
+       {"study.grace_period = 5", "> study.heartbeat_interval (10.0 s)"}},
+      {"negative max_retry", "[study]\nmax_retry = -1\n", {"study.max_retry = -1", ">= 0"}},
+      {"when not a table",
+       "[search]\nk = { choices = [\"a\"] }\nx = { low = 1, high = 2, when = \"k\" }\n",
+       {"search.x.when", "table"}},
+      {"when empty",
+       "[search]\nk = { choices = [\"a\"] }\nx = { low = 1, high = 2, when = {} }\n",
+       {"search.x.when", "{}"}},
+      {"when names nothing",
+       "[search]\nx = { low = 1, high = 2, when = { kind = \"a\" } }\n",
+       {"search.x.when.kind", "another parameter"}},
+      {"when names itself",
+       "[search]\nx = { choices = [1, 2], when = { x = 1 } }\n",
+       {"search.x.when.x", "another parameter"}},
+      {"when value not a choice",
+       "[search]\nk = { choices = [\"sgd\", \"adam\"] }\nx = { low = 1, high = 2, when = { k = "
+       "\"sdg\" } }\n",
+       {"search.x.when.k", "sdg", "sgd, adam"}},
+      {"when value outside an int range",
+       "[search]\nn = { low = 1, high = 3 }\nx = { low = 1, high = 2, when = { n = 4 } }\n",
+       {"search.x.when.n", "4", "[1, 3]"}},
+      {"when on a float",
+       "[search]\nf = { low = 0.0, high = 1.0 }\nx = { low = 1, high = 2, when = { f = 0.5 } }\n",
+       {"search.x.when.f", "categorical or integer"}},
+      {"when with an empty list",
+       "[search]\nk = { choices = [\"a\"] }\nx = { low = 1, high = 2, when = { k = [] } }\n",
+       {"search.x.when.k", "at least one"}},
+      {"when in a circle",
+       "[search]\na = { choices = [1, 2], when = { b = 1 } }\nb = { choices = [1, 2], when = { a = "
+       "1 "
+       "} }\n",
+       {"search", "a, b", "circle"}},
+      {"when with grid",
+       "[study]\nsampler = \"grid\"\n[search]\nk = { choices = [\"a\", \"b\"] }\nx = { choices "
+       "= [1, 2], when = { k = \"a\" } }\n",
+       {"search.x.when", "grid"}},
+  };
+  for (const auto& c : cases) {
+    testing::expect_invalid(
+        c.name, [&] { parse_study_config(c.toml, "bad.toml"); }, c.fragments);
+  }
+}
+
+}  // namespace
+}  // namespace knob

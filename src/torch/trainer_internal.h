@@ -1,0 +1,68 @@
+// Internal to the train module (not installed): what the Trainer's entry points share —
+// fit() in trainer.cc, find_lr() in lr_finder.cc, find_batch_size() in batch_finder.cc.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <mutex>
+
+#include "knob/core/error.h"
+#include "knob/torch/dataset.h"
+#include "knob/torch/trainer.h"
+
+namespace knob {
+
+struct Trainer::State {
+  std::shared_ptr<const DataSplits> data;
+  ModelFactory model_factory;
+};
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start);
+
+// Batch size of an epoch: grows by grow_factor at each milestone in grow_at, up to max_size.
+int64_t batch_size_at(const BatchConfig& b, int64_t epoch, int64_t n_train);
+
+// The config's model, or the factory's module, for the data's inputs and classes.
+torch::nn::Sequential build_model(const ModelConfig& config, const ModelFactory& factory,
+                                  const DataSplits& data);
+
+// The mean cross-entropy loss of the training examples at `index`; with `correct`, also how
+// many of them the forward pass classifies right (a 0-dim int64 tensor, no sync).
+torch::Tensor batch_loss(torch::nn::Sequential& model, const DataSplits& data,
+                         const torch::Tensor& index, torch::Tensor* correct = nullptr);
+
+// Runs `body`, turning libtorch's errors (whose messages carry a C++ backtrace) into knob
+// errors that keep the sentence and drop the frames.
+template <typename Body>
+auto without_backtrace(Body body) {
+  try {
+    return body();
+  } catch (const c10::Error& e) {
+    throw Error(std::string("libtorch: ") + e.what_without_backtrace());
+  }
+}
+
+// Puts libtorch's global random generator back as it was when it goes out of scope, so that a
+// finder run before fit() leaves fit() starting exactly as without it.
+class KeepGlobalRng {
+ public:
+  KeepGlobalRng() : generator_(at::detail::getDefaultCPUGenerator()) {
+    std::lock_guard<std::mutex> lock(generator_.mutex());
+    state_ = generator_.get_state();
+  }
+  ~KeepGlobalRng() {
+    std::lock_guard<std::mutex> lock(generator_.mutex());
+    generator_.set_state(state_);
+  }
+  KeepGlobalRng(const KeepGlobalRng&) = delete;
+  KeepGlobalRng& operator=(const KeepGlobalRng&) = delete;
+
+ private:
+  at::Generator generator_;
+  torch::Tensor state_;
+};
+
+}  // namespace knob

@@ -1,0 +1,340 @@
+#include "knob/tuner/samplers/tpe_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <set>
+#include <tuple>
+
+#include "knob/core/error.h"
+#include "knob/tuner/study.h"
+#include "tuner/intersection_search_space.h"
+#include "tuner/samplers/bracket_split.h"
+#include "tuner/samplers/tpe/parzen_estimator.h"
+
+namespace knob {
+
+int default_gamma(int n) { return std::min(static_cast<int>(std::ceil(0.1 * n)), 25); }
+
+int hyperopt_default_gamma(int n) {
+  return std::min(static_cast<int>(std::ceil(0.25 * std::sqrt(static_cast<double>(n)))), 25);
+}
+
+std::vector<double> default_weights(int n) {
+  if (n <= 0) return {};
+  if (n < 25) return std::vector<double>(static_cast<size_t>(n), 1.0);
+  // numpy.linspace(1 / n, 1, n - 25), then 25 ones.
+  std::vector<double> w(static_cast<size_t>(n), 1.0);
+  const int ramp = n - 25;
+  const double start = 1.0 / n;
+  if (ramp == 1) w[0] = start;
+  if (ramp > 1) {
+    const double step = (1.0 - start) / (ramp - 1);
+    for (int i = 0; i < ramp; ++i) w[static_cast<size_t>(i)] = start + i * step;
+    w[static_cast<size_t>(ramp - 1)] = 1.0;
+  }
+  return w;
+}
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// What TPE keeps of a trial: Optuna's score (step, value), sorted lexicographically, lower
+// is better: COMPLETE (-inf, sign*value); PRUNED (-last step, sign*its value, NaN as +inf) or
+// (1, 0) without reports; RUNNING (+inf, sign*inf).
+struct Observation {
+  int64_t number = -1;
+  double step = 0;
+  double value = 0;
+  std::map<std::string, double> params;
+  std::map<std::string, Distribution> distributions;
+};
+
+std::optional<Observation> observe(const FrozenTrial& t, double sign) {
+  Observation o;
+  o.number = t.number;
+  o.params = t.internal_params;
+  o.distributions = t.distributions;
+  switch (t.state) {
+    case TrialState::kComplete:
+      if (t.values.empty()) return std::nullopt;
+      o.step = -kInf, o.value = sign * t.values[0];
+      break;
+    case TrialState::kPruned:
+      if (auto last = t.last_step()) {
+        o.step = -static_cast<double>(last->first);
+        o.value = std::isnan(last->second) ? kInf : sign * last->second;
+      } else {
+        o.step = 1, o.value = 0;
+      }
+      break;
+    case TrialState::kRunning:
+      o.step = kInf, o.value = sign * kInf;
+      break;
+    default:
+      return std::nullopt;
+  }
+  return o;
+}
+
+// Optuna's _SearchSpaceGroup.add_distributions: refine the partition of parameter names so
+// that every trial's parameters are a union of groups.
+void add_to_groups(std::vector<std::map<std::string, Distribution>>& groups,
+                   const std::map<std::string, Distribution>& distributions) {
+  std::map<std::string, Distribution> rest = distributions;
+  std::vector<std::map<std::string, Distribution>> next;
+  for (const auto& group : groups) {
+    std::map<std::string, Distribution> inside, outside;
+    for (const auto& [name, d] : group) {
+      (distributions.count(name) ? inside : outside).emplace(name, d);
+      rest.erase(name);
+    }
+    if (!inside.empty()) next.push_back(std::move(inside));
+    if (!outside.empty()) next.push_back(std::move(outside));
+  }
+  if (!rest.empty()) next.push_back(std::move(rest));
+  groups = std::move(next);
+}
+
+// The finished trials of one Hyperband bracket, or of the whole study without Hyperband.
+struct Bracket {
+  std::vector<Observation> finished;  // COMPLETE and PRUNED, by number
+  // Their search spaces, kept up to date as trials are added.
+  std::optional<std::map<std::string, Distribution>> intersection;
+  std::vector<std::map<std::string, Distribution>> groups;
+
+  void add(Observation o) {
+    detail::intersect_search_space(intersection, o.distributions);
+    add_to_groups(groups, o.distributions);
+    auto at =
+        std::upper_bound(finished.begin(), finished.end(), o.number,
+                         [](int64_t number, const Observation& x) { return number < x.number; });
+    finished.insert(at, std::move(o));
+  }
+};
+
+}  // namespace
+
+struct TpeSampler::Cache {
+  int64_t study_id = -1;
+  detail::BracketSplit split;  // how `brackets` were split
+  int64_t refreshed_for = -1;  // trial id of the last refresh
+  std::set<int64_t> finished_numbers;
+  std::map<int64_t, Bracket> brackets;     // by bracket id
+  std::map<int64_t, Observation> pending;  // told in this process, maybe not yet stored
+  // The asked trial's bracket, and its running trials (constant_liar only).
+  const Bracket* current = nullptr;
+  std::vector<Observation> running;
+  // The observations in trial-number order and, for each, whether it is among the best
+  // gamma(n) (computed once per ask, shared by all parameters of the trial).
+  std::vector<const Observation*> all;
+  std::vector<char> below;
+
+  // Forgets the trials read (the told ones stay pending).
+  void reset(int64_t id, detail::BracketSplit by) {
+    auto told = std::move(pending);
+    *this = Cache();
+    study_id = id, split = by, pending = std::move(told);
+  }
+  void add_finished(int64_t bracket, Observation o) {
+    if (finished_numbers.insert(o.number).second) brackets[bracket].add(std::move(o));
+  }
+};
+
+TpeSampler::TpeSampler(TpeOptions options)
+    : options_(std::move(options)),
+      rng_(options_.seed() ? std::optional<uint64_t>(*options_.seed() ^ 0x9E3779B97F4A7C15ULL)
+                           : std::nullopt),
+      random_(options_.seed()),
+      cache_(std::make_unique<Cache>()) {
+  KNOB_CHECK(options_.n_startup_trials() >= 0, "n_startup_trials", options_.n_startup_trials(),
+             "must be >= 0");
+  KNOB_CHECK(options_.n_ei_candidates() >= 1, "n_ei_candidates", options_.n_ei_candidates(),
+             "must be >= 1");
+  KNOB_CHECK(std::isfinite(options_.prior_weight()) && options_.prior_weight() > 0, "prior_weight",
+             options_.prior_weight(), "must be a finite number > 0");
+  KNOB_CHECK(static_cast<bool>(options_.gamma()), "gamma", std::string("(empty function)"),
+             "must be a function such as knob::default_gamma");
+  KNOB_CHECK(static_cast<bool>(options_.weights()), "weights", std::string("(empty function)"),
+             "must be a function such as knob::default_weights");
+  KNOB_CHECK(!options_.group() || options_.multivariate(), "group", std::string("true"),
+             "needs multivariate = true");
+}
+
+TpeSampler::~TpeSampler() = default;
+
+void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
+  Cache& c = *cache_;
+  // Under a HyperbandPruner the model sees only the asked trial's bracket.
+  const auto split = detail::BracketSplit::of(study);
+  if (c.study_id != study.study_id() || c.split != split) c.reset(study.study_id(), split);
+  if (c.refreshed_for == trial.trial_id) return;
+  c.refreshed_for = trial.trial_id;
+  const double sign = study.direction() == StudyDirection::kMaximize ? -1.0 : 1.0;
+  auto bracket_of = [&](int64_t number) { return split.bracket_of(study, number); };
+
+  // Finished trials never change and are never removed, so the stored count says whether
+  // anything is new. Usually the new ones are those told in this process (after_trial);
+  // otherwise (other processes, other threads mid-tell) everything is read again.
+  Storage& storage = study.storage();
+  const auto stored =
+      static_cast<size_t>(storage.n_trials(study.study_id(), TrialState::kComplete) +
+                          storage.n_trials(study.study_id(), TrialState::kPruned));
+  if (stored != c.finished_numbers.size()) {
+    if (stored == c.finished_numbers.size() + c.pending.size()) {
+      for (auto& [number, o] : c.pending) c.add_finished(bracket_of(number), std::move(o));
+      c.pending.clear();
+    } else {
+      for (const auto& t : study.trials({TrialState::kComplete, TrialState::kPruned})) {
+        if (c.finished_numbers.count(t.number)) continue;
+        if (auto o = observe(t, sign)) c.add_finished(bracket_of(t.number), std::move(*o));
+        c.pending.erase(t.number);
+      }
+    }
+  }
+  const int64_t bracket = bracket_of(trial.number);
+  c.current = &c.brackets[bracket];
+  c.running.clear();
+  if (options_.constant_liar()) {
+    for (const auto& t : study.trials({TrialState::kRunning})) {
+      if (c.finished_numbers.count(t.number) || bracket_of(t.number) != bracket) continue;
+      if (auto o = observe(t, sign)) c.running.push_back(std::move(*o));
+    }
+  }
+
+  // Trial-number order (as Optuna's get_trials), then the best gamma(n) by a stable sort.
+  c.all.clear();
+  const std::vector<Observation>& finished = c.current->finished;
+  c.all.reserve(finished.size() + c.running.size());
+  for (const auto& o : finished) c.all.push_back(&o);
+  for (const auto& o : c.running) c.all.push_back(&o);
+  std::stable_sort(c.all.begin(), c.all.end(), [](const Observation* a, const Observation* b) {
+    return a->number < b->number;
+  });
+  const int n = static_cast<int>(finished.size());
+  const int n_below = options_.gamma()(n);
+  KNOB_CHECK(n_below >= 0, "gamma", "gamma(" + std::to_string(n) + ") = " + std::to_string(n_below),
+             "must return a number >= 0");
+  // (step, value, position): sorting these is the stable sort by score.
+  std::vector<std::tuple<double, double, size_t>> order(c.all.size());
+  for (size_t i = 0; i < c.all.size(); ++i) order[i] = {c.all[i]->step, c.all[i]->value, i};
+  // Only which gamma(n) are best matters, not their order: a selection, not a sort.
+  const size_t n_best = std::min(order.size(), static_cast<size_t>(n_below));
+  std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_best), order.end());
+  c.below.assign(c.all.size(), 0);
+  for (size_t i = 0; i < n_best; ++i) c.below[std::get<2>(order[i])] = 1;
+}
+
+std::map<std::string, double> TpeSampler::sample_space(
+    const std::vector<std::pair<std::string, Distribution>>& space) {
+  const Cache& c = *cache_;
+  if (space.empty() || static_cast<int>(c.current->finished.size()) < options_.n_startup_trials())
+    return {};
+  // Columns of the trials that have the parameters (Optuna masks by the first one; a group's
+  // parameters appear together).
+  const size_t dims = space.size();
+  std::vector<std::vector<double>> below(dims), above(dims);
+  std::vector<double> row(dims);
+  for (size_t i = 0; i < c.all.size(); ++i) {
+    const auto& params = c.all[i]->params;
+    bool present = true;
+    for (size_t p = 0; p < dims && present; ++p) {
+      auto it = params.find(space[p].first);
+      if (it == params.end()) {
+        present = false;
+      } else {
+        row[p] = it->second;
+      }
+    }
+    if (!present) continue;
+    auto& side = c.below[i] ? below : above;
+    for (size_t p = 0; p < dims; ++p) side[p].push_back(row[p]);
+  }
+  std::vector<Distribution> distributions;
+  for (const auto& [name, d] : space) distributions.push_back(d);
+  detail::ParzenParameters parameters;
+  parameters.consider_prior = options_.consider_prior();
+  parameters.prior_weight = options_.prior_weight();
+  parameters.consider_magic_clip = options_.consider_magic_clip();
+  parameters.consider_endpoints = options_.consider_endpoints();
+  parameters.multivariate = options_.multivariate();
+  parameters.weights = options_.weights();
+
+  detail::ParzenEstimator l(below, distributions, parameters);
+  detail::ParzenEstimator g(above, distributions, parameters);
+  auto samples = l.sample(rng_, options_.n_ei_candidates());
+  std::vector<double> log_l = l.log_pdf(samples);
+  std::vector<double> log_g = g.log_pdf(samples);
+  size_t best = 0;
+  double best_score = -kInf;
+  for (size_t k = 0; k < log_l.size(); ++k) {
+    const double score = log_l[k] - log_g[k];
+    if (score > best_score) best = k, best_score = score;
+  }
+  std::map<std::string, double> out;
+  for (size_t p = 0; p < dims; ++p) out[space[p].first] = samples[p][best];
+  return out;
+}
+
+std::map<std::string, Distribution> TpeSampler::infer_relative_search_space(
+    Study& study, const FrozenTrial& trial) {
+  if (!options_.multivariate() || study.is_multi_objective()) return {};
+  refresh(study, trial);
+  std::map<std::string, Distribution> out;
+  if (options_.group()) {
+    for (const auto& group : cache_->current->groups) {
+      for (const auto& [name, d] : group) {
+        if (!is_single(d)) out.emplace(name, d);
+      }
+    }
+  } else if (cache_->current->intersection) {
+    for (const auto& [name, d] : *cache_->current->intersection) {
+      if (!is_single(d)) out.emplace(name, d);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, double> TpeSampler::sample_relative(
+    Study& study, const FrozenTrial& trial, const std::map<std::string, Distribution>& space) {
+  if (space.empty() || study.is_multi_objective()) return {};
+  refresh(study, trial);
+  if (!options_.group()) return sample_space({space.begin(), space.end()});
+  std::map<std::string, double> out;
+  for (const auto& group : cache_->current->groups) {
+    std::vector<std::pair<std::string, Distribution>> sub;
+    for (const auto& [name, d] : group) {
+      auto it = space.find(name);
+      if (it != space.end()) sub.emplace_back(name, it->second);
+    }
+    out.merge(sample_space(sub));
+  }
+  return out;
+}
+
+double TpeSampler::sample_independent(Study& study, const FrozenTrial& trial,
+                                      const std::string& name, const Distribution& distribution) {
+  if (study.is_multi_objective())
+    return random_.sample_independent(study, trial, name, distribution);
+  refresh(study, trial);
+  auto out = sample_space({{name, distribution}});
+  if (out.empty()) return random_.sample_independent(study, trial, name, distribution);
+  return out.begin()->second;
+}
+
+void TpeSampler::after_trial(Study& study, const FrozenTrial& trial, TrialState state,
+                             const std::vector<double>& values) {
+  if (study.is_multi_objective() || cache_->study_id != study.study_id()) return;
+  if (state != TrialState::kComplete && state != TrialState::kPruned) return;
+  FrozenTrial done = trial;
+  done.state = state;
+  done.values = values;
+  const double sign = study.direction() == StudyDirection::kMaximize ? -1.0 : 1.0;
+  if (auto o = observe(done, sign)) {
+    if (!cache_->finished_numbers.count(o->number)) cache_->pending[o->number] = std::move(*o);
+  }
+}
+
+}  // namespace knob
