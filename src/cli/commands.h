@@ -32,7 +32,7 @@ void add_pbt_command(CLI::App& app);
 void add_dashboard_command(CLI::App& app);
 // knob report --storage URL --study NAME -o report.html (knob/report/html_report.h).
 void add_report_command(CLI::App& app);
-// knob importance --storage URL --study NAME [--json] (knob/tuner/importance.h).
+// knob importance --storage URL --study NAME [--json] (knob/tuner/importance/importance.h).
 void add_importance_command(CLI::App& app);
 // For the read-only verbs (dashboard, report): a sqlite:/// URL must name an existing file
 // (opening would create an empty database). Throws InvalidArgument naming --storage.

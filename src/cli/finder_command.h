@@ -1,7 +1,7 @@
 // What the finder verbs (knob lr-find, knob batch-find) share: the same arguments (a config,
 // --set overrides, an --out prefix, --storage and --study), the config read and checked before
 // the trainer plugin loads, their files written under the prefix and the run recorded in a
-// storage (knob/report/finder_runs.h).
+// storage (knob/run/finder_runs.h).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,4 +1,4 @@
-// knob importance: the parameter importances of a study (knob/tuner/importance.h) as a table
+// knob importance: the parameter importances of a study (knob/tuner/importance/importance.h) as a table
 // or JSON, like optuna.importance.get_param_importances. Read-only.
 #include <cstdint>
 #include <iostream>

@@ -393,7 +393,7 @@
 
   // ------------------------------------------------------------------ finder runs
   // Runs of knob lr-find / batch-find --storage kept with the study as user attributes
-  // "knob:lr_find:<n>" and "knob:batch_find:<n>" (their JSON: knob/report/finder_runs.h).
+  // "knob:lr_find:<n>" and "knob:batch_find:<n>" (their JSON: knob/run/finder_runs.h).
   function finderCharts(study) {
     return Object.entries(study.user_attrs || {})
       .map(([key, run]) => ({ key, run, m: /^knob:(lr_find|batch_find):(\d+)$/.exec(key) }))
