@@ -1,119 +1,83 @@
-// Define-by-run tuning of a libtorch model: the learning rate, batch size, epochs, optimizer
-// and dropout of an MLP on Fashion-MNIST (Debian's dataset-fashion-mnist), with the median
-// pruner stopping trials that trail after an epoch, stored in SQLite (Optuna opens it).
+// Tuning knob's built-in MLP on Fashion-MNIST (Debian's dataset-fashion-mnist) from C++: the
+// learning rate, batch size, epochs, optimizer and dropout, with knob::Trainer doing the
+// training and the median pruner stopping trials that trail after an epoch; stored in SQLite
+// (Optuna opens it). With MODEL `own` it tunes a libtorch module of its own instead (GeluNet
+// below, handed to the Trainer by a knob::ModelFactory), and its width too.
 //
-//   tune_mlp [TRIALS [IMAGES]]     defaults: 20 trials on all 60,000 training images
+//   tune_mlp [TRIALS [IMAGES [MODEL]]]   defaults: 20 trials, all 60,000 training images, mlp
 #include <knob/core/error.h>
+#include <knob/torch/trainer.h>
 #include <knob/tuner/study.h>
 #include <torch/torch.h>
-#include <zlib.h>
 
-#include <cstdint>
+#include <functional>
 #include <iostream>
-#include <stdexcept>
+#include <numeric>
 #include <string>
 #include <vector>
 
-namespace {
-
-// An IDX file of the data set (gzip), as bytes after its header; `dims` its shape.
-std::vector<uint8_t> read_idx(const std::string& name, std::vector<int64_t>& dims) {
-  const std::string path = "/usr/share/datasets/fashion-mnist/" + name;
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (!file)
-    throw std::runtime_error("cannot open " + path + " (apt-get install dataset-fashion-mnist)");
-  std::vector<uint8_t> bytes;
-  uint8_t buffer[1 << 16];
-  for (int n; (n = gzread(file, buffer, sizeof buffer)) > 0;)
-    bytes.insert(bytes.end(), buffer, buffer + n);
-  gzclose(file);
-  const int rank = bytes.at(3);
-  dims.clear();
-  for (int i = 0; i < rank; ++i) {
-    const uint8_t* d = &bytes.at(4 + 4 * i);
-    dims.push_back(int64_t{d[0]} << 24 | d[1] << 16 | d[2] << 8 | d[3]);
-  }
-  return {bytes.begin() + 4 + 4 * rank, bytes.end()};
-}
-
-struct Data {
-  torch::Tensor x_train, y_train, x_val, y_val;
+// Your own module: anything with `torch::Tensor forward(torch::Tensor)` returning logits.
+struct GeluNetImpl : torch::nn::Module {
+  GeluNetImpl(int64_t inputs, int64_t width, double dropout, int64_t classes)
+      : hidden(register_module("hidden", torch::nn::Linear(inputs, width))),
+        drop(register_module("drop", torch::nn::Dropout(dropout))),
+        out(register_module("out", torch::nn::Linear(width, classes))) {}
+  torch::Tensor forward(torch::Tensor x) { return out(drop(torch::gelu(hidden(x.flatten(1))))); }
+  torch::nn::Linear hidden;
+  torch::nn::Dropout drop;
+  torch::nn::Linear out;
 };
-
-// The first `limit` training images (0: all); the last sixth of them validates.
-Data load(int64_t limit) {
-  std::vector<int64_t> image_dims, label_dims;
-  auto images = read_idx("train-images-idx3-ubyte.gz", image_dims);
-  auto labels = read_idx("train-labels-idx1-ubyte.gz", label_dims);
-  const int64_t n = limit > 0 ? std::min(limit, image_dims[0]) : image_dims[0];
-  auto x = torch::from_blob(images.data(), {image_dims[0], 784}, torch::kUInt8)
-               .slice(0, 0, n)
-               .to(torch::kFloat32) /
-           255.0;
-  auto y = torch::from_blob(labels.data(), {label_dims[0]}, torch::kUInt8)
-               .slice(0, 0, n)
-               .to(torch::kInt64);
-  const int64_t n_val = n / 6;
-  return {x.slice(0, 0, n - n_val), y.slice(0, 0, n - n_val), x.slice(0, n - n_val),
-          y.slice(0, n - n_val)};
-}
-
-}  // namespace
+TORCH_MODULE(GeluNet);
 
 int main(int argc, char** argv) {
   const int64_t trials = argc > 1 ? std::stoll(argv[1]) : 20;
-  const Data data = load(argc > 2 ? std::stoll(argv[2]) : 0);
-  torch::set_num_threads(1);
+  const int64_t images = argc > 2 ? std::stoll(argv[2]) : 0;
+  const bool own_model = argc > 3 && std::string(argv[3]) == "own";
+
+  knob::TrainConfig base;  // Fashion-MNIST and the MLP 784-128-10 (knob/train/config.h)
+  if (images > 0) {
+    base.data.limit = images;           // the first IMAGES training images...
+    base.data.validation = images / 6;  // ...the last sixth of them validates
+  }
+  base.output.progress = false;
+  base.output.test = false;
 
   auto study = knob::create_study(knob::StudyOptions()
                                       .storage("sqlite:///tune_mlp.db")
-                                      .study_name("tune-mlp")
+                                      .study_name(own_model ? "tune-own-model" : "tune-mlp")
                                       .direction(knob::StudyDirection::kMaximize)
                                       .load_if_exists(true));
   study.optimize(
       [&](knob::Trial& t) {
-        const double lr = t.suggest_float("lr", 1e-4, 1e-1, {.log = true});
-        const int64_t batch = t.suggest_int("batch_size", 16, 512, {.log = true});
-        const int64_t epochs = t.suggest_int("epochs", 1, 5);
-        const double dropout = t.suggest_float("dropout", 0.0, 0.5);
-        const auto kind = t.suggest_categorical<std::string>("optimizer", {"sgd", "adam"});
+        // Parameters named by their config keys, as `knob tune` names them.
+        knob::TrainConfig config = base;
+        config.optimizer.lr = t.suggest_float("optimizer.lr", 1e-4, 1e-1, {.log = true});
+        config.batch.size = t.suggest_int("batch.size", 16, 512, {.log = true});
+        config.train.epochs = t.suggest_int("train.epochs", 1, 5);
+        config.model.dropout = t.suggest_float("model.dropout", 0.0, 0.5);
+        config.optimizer.kind =
+            t.suggest_categorical<std::string>("optimizer.kind", {"sgd", "adam"});
+        if (config.optimizer.kind == "sgd") config.optimizer.momentum = 0.9;
 
-        torch::manual_seed(0);
-        torch::nn::Sequential model(torch::nn::Linear(784, 128), torch::nn::ReLU(),
-                                    torch::nn::Dropout(dropout), torch::nn::Linear(128, 10));
-        std::unique_ptr<torch::optim::Optimizer> optimizer;
-        if (kind == "sgd") {
-          optimizer = std::make_unique<torch::optim::SGD>(
-              model->parameters(), torch::optim::SGDOptions(lr).momentum(0.9));
-        } else {
-          optimizer = std::make_unique<torch::optim::Adam>(model->parameters(),
-                                                           torch::optim::AdamOptions(lr));
+        knob::ModelFactory model;  // empty: the config's [model], the built-in MLP
+        if (own_model) {
+          const int64_t width = t.suggest_int("width", 32, 512, {.log = true});
+          // Called once per fit() with one example's shape ({28, 28}) and the class count.
+          model = [width, dropout = config.model.dropout](const std::vector<int64_t>& shape,
+                                                          int64_t classes) {
+            const int64_t inputs =
+                std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
+            return torch::nn::AnyModule(GeluNet(inputs, width, dropout, classes));
+          };
         }
-        double accuracy = 0;
-        for (int64_t epoch = 0; epoch < epochs; ++epoch) {
-          model->train();
-          auto order = torch::randperm(data.x_train.size(0));
-          for (int64_t i = 0; i < order.size(0); i += batch) {
-            auto index = order.slice(0, i, i + batch);
-            optimizer->zero_grad();
-            auto loss =
-                torch::cross_entropy_loss(model->forward(data.x_train.index_select(0, index)),
-                                          data.y_train.index_select(0, index));
-            loss.backward();
-            optimizer->step();
-          }
-          model->eval();
-          torch::NoGradGuard no_grad;
-          accuracy = model->forward(data.x_val)
-                         .argmax(1)
-                         .eq(data.y_val)
-                         .to(torch::kFloat64)
-                         .mean()
-                         .item<double>();
-          t.report(accuracy, epoch);
-          if (t.should_prune()) throw knob::TrialPruned();
-        }
-        return accuracy;
+
+        // Each epoch's validation accuracy goes to the pruner; TrialPruned stops the run.
+        const knob::TrainResult result =
+            knob::Trainer(config, model).fit([&](const knob::EpochMetrics& epoch) {
+              t.report(epoch.val_accuracy, epoch.epoch);
+              if (t.should_prune()) throw knob::TrialPruned();
+            });
+        return result.final_val_accuracy;
       },
       knob::OptimizeOptions().n_trials(trials).show_progress(true));
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the build tree into a temporary prefix and builds and runs, against it with
 # find_package(knob), as a user's project would: tests/install/outside, and (when knob was
-# built with libtorch) examples/cpp, a libtorch model tuned for a few trials.
+# built with libtorch) examples/cpp, knob's MLP and a libtorch module of its own tuned for a few
+# trials through knob::train.
 #   install_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1
@@ -15,10 +16,23 @@ ninja -C "$work/outside" > "$work/build.log"
 "$work/outside/outside"
 
 if [[ -f "$build/libknob_trainer.so" ]]; then
+  # knob::train from the installed package: knobConfig.cmake finds libtorch for it.
   cmake -S "$source/examples/cpp" -B "$work/example" -G Ninja \
-        -DCMAKE_PREFIX_PATH="$work/prefix" > "$work/example-configure.log"
+        -DCMAKE_PREFIX_PATH="$work/prefix" > "$work/example-configure.log" \
+    || { cat "$work/example-configure.log"; exit 1; }
   ninja -C "$work/example" > "$work/example-build.log" || { cat "$work/example-build.log"; exit 1; }
-  (cd "$work" && "$work/example/tune_mlp" 3 2000)
-  trials=$(sqlite3 "$work/tune_mlp.db" "SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE' OR state = 'PRUNED'")
-  [[ $trials == 3 ]] || { echo "examples/cpp stored $trials finished trials, expected 3"; exit 1; }
+  # The built-in MLP (3 trials), then a module of the example's own through a ModelFactory (2).
+  (cd "$work" && "$work/example/tune_mlp" 3 2000 && "$work/example/tune_mlp" 2 2000 own)
+  db="$work/tune_mlp.db"
+  for study_trials in tune-mlp:3 tune-own-model:2; do
+    study=${study_trials%:*} expected=${study_trials#*:}
+    in_study="trials.study_id = (SELECT study_id FROM studies WHERE study_name = '$study')"
+    finished=$(sqlite3 "$db" "SELECT COUNT(*) FROM trials WHERE $in_study AND state IN ('COMPLETE', 'PRUNED')")
+    [[ $finished == "$expected" ]] \
+      || { echo "examples/cpp stored $finished finished trials in $study, expected $expected"; exit 1; }
+    # Every trial reported its epochs (what the pruner reads).
+    unreported=$(sqlite3 "$db" "SELECT COUNT(*) FROM trials WHERE $in_study AND trial_id NOT IN
+                                  (SELECT trial_id FROM trial_intermediate_values)")
+    [[ $unreported == 0 ]] || { echo "$unreported trials of $study reported no epoch"; exit 1; }
+  done
 fi
