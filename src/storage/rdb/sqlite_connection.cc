@@ -1,4 +1,4 @@
-#include "sqlite_connection.h"
+#include "storage/rdb/sqlite_connection.h"
 
 #include <cmath>
 
