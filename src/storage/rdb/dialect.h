@@ -13,9 +13,9 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <variant>
@@ -39,23 +39,42 @@ enum class Tx {
   kWrite,     // writes, serialized with other writers as the dialect does it
 };
 
-// A value bound to a statement's next `?`: NULL, an integer, a double (NaN binds as NULL) or text.
+// A value bound to a statement's next `?`: NULL, an integer, a double (NaN binds as NULL) or
+// text. Text from a named string is viewed, not copied: a SqlValue lives only as long as the
+// call it is passed to (a temporary string is moved in and owned).
 class SqlValue {
  public:
   SqlValue(std::nullopt_t) {}  // NOLINT: implicit, as in {std::nullopt, ...}
   SqlValue(int value) : value_(int64_t{value}) {}
   SqlValue(int64_t value) : value_(value) {}
   SqlValue(double value) : value_(value) {}
-  SqlValue(std::string value) : value_(std::move(value)) {}
-  SqlValue(const char* value) : value_(std::string(value)) {}
+  SqlValue(const std::string& value) : value_(std::string_view(value)) {}
+  SqlValue(std::string&& value) : value_(std::move(value)) {}
+  SqlValue(const char* value) : value_(std::string_view(value)) {}
   SqlValue(const std::optional<std::string>& value) {
-    if (value) value_ = *value;
+    if (value) value_ = std::string_view(*value);
   }
-  // std::monostate for NULL, else int64_t, double or std::string.
-  const std::variant<std::monostate, int64_t, double, std::string>& get() const { return value_; }
+  SqlValue(std::optional<std::string>&& value) {
+    if (value) value_ = std::move(*value);
+  }
+  // Calls `f` with std::nullopt (NULL), an int64_t, a double or a std::string_view.
+  template <class F>
+  decltype(auto) visit(F&& f) const {
+    return std::visit(
+        [&](const auto& v) -> decltype(auto) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::monostate>) {
+            return f(std::nullopt);
+          } else if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) {
+            return f(std::string_view(v));
+          } else {
+            return f(v);
+          }
+        },
+        value_);
+  }
 
  private:
-  std::variant<std::monostate, int64_t, double, std::string> value_;
+  std::variant<std::monostate, int64_t, double, std::string_view, std::string> value_;
 };
 using SqlValues = std::vector<SqlValue>;
 
@@ -72,7 +91,23 @@ class SqlRow {
     return text(column);
   }
 };
-using RowFn = std::function<void(const SqlRow&)>;
+
+// A callable taking each row, by reference (the caller's lambda outlives the call; nothing is
+// allocated).
+class RowFn {
+ public:
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, RowFn>>>
+  RowFn(F&& f)  // NOLINT: implicit, as lambdas are passed
+      : object_(const_cast<void*>(static_cast<const void*>(&f))),
+        call_([](void* object, const SqlRow& row) {
+          (*static_cast<std::remove_reference_t<F>*>(object))(row);
+        }) {}
+  void operator()(const SqlRow& row) const { call_(object_, row); }
+
+ private:
+  void* object_;
+  void (*call_)(void*, const SqlRow&);
+};
 
 // An SqlRow over a connection's own row type (anything with is_null/int64/real/text(column)).
 template <class Row>

@@ -227,15 +227,16 @@ class PostgresDialect : public detail::Dialect {
     std::vector<PostgresParam> values;
     values.reserve(params.size());
     for (const auto& p : params) {
-      values.push_back(std::visit(
-          [](const auto& value) -> PostgresParam {
-            if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::monostate>) {
-              return std::nullopt;
-            } else {
-              return pg_param(value);
-            }
-          },
-          p.get()));
+      values.push_back(p.visit([](const auto& value) -> PostgresParam {
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, std::nullopt_t>) {
+          return std::nullopt;
+        } else if constexpr (std::is_same_v<T, std::string_view>) {
+          return std::string(value);
+        } else {
+          return pg_param(value);
+        }
+      }));
     }
     return db_.exec(detail::numbered_placeholders(sql), values);
   }

@@ -370,12 +370,14 @@ std::optional<int64_t> RdbStorage::claim_waiting_trial(int64_t study_id, bool wi
     check_study_exists(d, study_id);
     // skip_locked: a trial another worker is claiming right now is passed over, not waited on.
     auto trial_id = d.query_int64(
-        std::string("UPDATE trials SET state = 'RUNNING', datetime_start = ? WHERE trial_id = ("
-                    "SELECT trial_id FROM trials WHERE study_id = ? AND state = 'WAITING' "
+        std::string("SELECT trial_id FROM trials WHERE study_id = ? AND state = 'WAITING' "
                     "ORDER BY trial_id LIMIT 1") +
-            d.sql().skip_locked + ") RETURNING trial_id",
-        {format_datetime(now()), study_id});
-    if (trial_id && with_heartbeat) write_heartbeat(d, *trial_id);
+            d.sql().skip_locked,
+        {study_id});
+    if (!trial_id) return std::nullopt;
+    d.run("UPDATE trials SET state = 'RUNNING', datetime_start = ? WHERE trial_id = ?",
+          {format_datetime(now()), *trial_id});
+    if (with_heartbeat) write_heartbeat(d, *trial_id);
     return trial_id;
   });
 }

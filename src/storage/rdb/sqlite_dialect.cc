@@ -166,15 +166,13 @@ class SqliteDialect : public detail::Dialect {
   static void bind(detail::SqliteStatement& q, const SqlValues& params) {
     for (size_t i = 0; i < params.size(); ++i) {
       const int index = static_cast<int>(i) + 1;
-      std::visit(
-          [&](const auto& value) {
-            if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::monostate>) {
-              q.bind_null(index);
-            } else {
-              q.bind(index, value);
-            }
-          },
-          params[i].get());
+      params[i].visit([&](const auto& value) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::nullopt_t>) {
+          q.bind_null(index);
+        } else {
+          q.bind(index, value);
+        }
+      });
     }
   }
   std::set<std::string> table_names() {
