@@ -8,7 +8,7 @@
 #include <random>
 #include <string>
 
-#include "postgres_connection.h"
+#include "storage/rdb/postgres_connection.h"
 
 namespace knob::testing {
 

@@ -2,25 +2,25 @@
 // parameterized statements (text parameters, NULL for nullopt) and reconnects on request,
 // and a result whose rows read like SqliteStatement's. Failures throw StorageError naming the
 // URL (without its password); a lost connection or a serialization failure/deadlock throws
-// PostgresTransient, after which the whole transaction may be run again.
+// PostgresTransient (dialect.h's TransientError), after which the whole transaction may be run
+// again.
 #pragma once
 
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "knob/core/error.h"
+#include "storage/rdb/dialect.h"
 
 namespace knob::detail {
 
-class PostgresTransient : public StorageError {
- public:
-  using StorageError::StorageError;
-};
+using PostgresTransient = TransientError;
 
 // One row of a result; columns are read from libpq's text format.
 class PostgresRow {
@@ -42,6 +42,8 @@ class PostgresResult {
   explicit PostgresResult(PGresult* result) : result_(result, &PQclear) {}
   int size() const { return PQntuples(result_.get()); }
   bool empty() const { return size() == 0; }
+  // The rows an INSERT/UPDATE/DELETE changed (0 for other statements).
+  int64_t affected_rows() const { return std::strtoll(PQcmdTuples(result_.get()), nullptr, 10); }
   PostgresRow operator[](int row) const { return PostgresRow(result_.get(), row); }
 
  private:

@@ -1,4 +1,4 @@
-#include "postgres_connection.h"
+#include "storage/rdb/postgres_connection.h"
 
 #include <cmath>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "sqlite_connection.h"
+#include "storage/rdb/sqlite_connection.h"
 
 #include <cmath>
 
@@ -25,7 +25,7 @@ SqliteStatement& SqliteStatement::bind(int index, double value) {
   return *this;
 }
 
-SqliteStatement& SqliteStatement::bind(int index, const std::string& value) {
+SqliteStatement& SqliteStatement::bind(int index, std::string_view value) {
   check_sqlite(db_,
                sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
                                  SQLITE_TRANSIENT),

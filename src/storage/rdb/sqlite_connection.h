@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace knob::detail {
@@ -24,11 +25,16 @@ class SqliteStatement {
 
   SqliteStatement& bind(int index, int64_t value);
   SqliteStatement& bind(int index, double value);  // NaN binds as NULL, as SQLite does
-  SqliteStatement& bind(int index, const std::string& value);
+  SqliteStatement& bind(int index, std::string_view value);
+  SqliteStatement& bind(int index, const std::string& value) {
+    return bind(index, std::string_view(value));
+  }
   SqliteStatement& bind_null(int index);
   SqliteStatement& bind(int index, const std::optional<std::string>& value);
   SqliteStatement& bind(int index, int value) { return bind(index, static_cast<int64_t>(value)); }
-  SqliteStatement& bind(int index, const char* value) { return bind(index, std::string(value)); }
+  SqliteStatement& bind(int index, const char* value) {
+    return bind(index, std::string_view(value));
+  }
 
   // Steps once; returns true while there is a row to read.
   bool step();
