@@ -4,7 +4,7 @@
 
 #include "knob/core/error.h"
 
-namespace knob::cli {
+namespace knob::run {
 namespace {
 
 double branin(Trial& t) {
@@ -56,4 +56,4 @@ const BuiltinObjective& find_builtin_objective(const std::string& name) {
   throw_invalid("--objective", name, "must be one of " + known);
 }
 
-}  // namespace knob::cli
+}  // namespace knob::run

@@ -8,7 +8,7 @@
 
 #include "knob/tuner/trial.h"
 
-namespace knob::cli {
+namespace knob::run {
 
 struct BuiltinObjective {
   std::string name;
@@ -21,4 +21,4 @@ const std::vector<BuiltinObjective>& builtin_objectives();
 // Throws InvalidArgument naming the objective and listing the known ones.
 const BuiltinObjective& find_builtin_objective(const std::string& name);
 
-}  // namespace knob::cli
+}  // namespace knob::run

@@ -1,0 +1,488 @@
+#include "knob/run/study_runner.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "knob/core/clock.h"
+#include "knob/core/error.h"
+#include "knob/core/text_file.h"
+#include "knob/run/builtin_objectives.h"
+#include "knob/run/command_objective.h"
+#include "knob/run/trainer_objective.h"
+#include "knob/train/config.h"
+#include "knob/tuner/study_budget.h"
+
+namespace knob::run {
+namespace {
+
+constexpr const char* kStoredConfigKey = "knob:config";
+constexpr const char* kDefaultStorage = "sqlite:///knob.db";
+
+void print_params(const FrozenTrial& trial, std::ostream& out) {
+  for (const auto& [param, value] : trial.params()) {
+    out << "  " << param << " = " << to_string(value) << "\n";
+  }
+}
+
+// The study to run: created or continued; with resume it must exist.
+Study open_study(StudyOptions options, bool resume) {
+  if (resume) {
+    try {
+      return load_study(options);
+    } catch (const NotFound& e) {
+      throw NotFound(std::string("--resume: nothing to resume: ") + e.what());
+    }
+  }
+  return create_study(options.load_if_exists(true));
+}
+
+// resume: the interrupted trials go first, and n_trials counts every trial the study has
+// finished (those interrupted aside), so the study ends where it would have without the stop.
+void prepare_resume(Study& study, OptimizeOptions& options, std::ostream& log) {
+  const std::vector<int64_t> again = study.enqueue_interrupted_trials();
+  int64_t done = 0, running = 0;
+  for (const auto& t : study.trials()) {
+    if (t.state == TrialState::kRunning) ++running;
+    if (is_finished(t.state) && !t.system_attrs.count("knob:interrupted")) ++done;
+  }
+  if (options.n_trials()) options.n_trials(std::max<int64_t>(0, *options.n_trials() - done));
+  log << "[knob] resuming study '" << study.study_name() << "': " << done << " trials finished, "
+      << again.size() << " interrupted ones run again first";
+  if (options.n_trials()) log << ", " << *options.n_trials() << " to go";
+  log << "\n";
+  if (running > 0) {
+    log << "[knob] " << running
+        << " trials are still RUNNING (in another process, or in one that was killed); "
+           "they are left as they are\n";
+  }
+}
+
+// One run of a study: what it is, how to continue it, and who runs it.
+struct Run {
+  const TuneOptions& options;
+  Role role;
+  std::string what;            // the "[knob] study ...: WHAT" line
+  std::string resume_command;  // named when the study is interrupted
+  std::function<void(Study&, OptimizeOptions&)> prepare = {};
+};
+
+// Opens the study (resume: the existing one, prepared by prepare_resume), runs it and prints
+// its best trials (print_best). An interruption by the guard prints the best trial so far and
+// says how to continue.
+template <typename Objective>
+TuneResult run_study(const Run& run, const StudyOptions& study_options, OptimizeOptions options,
+                     Objective& objective) {
+  const TuneOptions& o = run.options;
+  std::ostream& log = *o.log();
+  Study study = open_study(study_options, o.resume());
+  if (o.resume()) prepare_resume(study, options, log);
+  if (run.prepare) run.prepare(study, options);
+  log << "[knob] study '" << study.study_name() << "' in " << study_options.storage() << ": "
+      << run.what << "\n";
+  std::unique_ptr<RunGuard> guard = o.guard() ? o.guard()(study) : nullptr;
+  study.optimize(objective, options);
+  if (guard ? guard->interrupted() : study.interrupted()) {
+    TuneResult result;
+    result.interrupted = true;
+    if (!study.trials({TrialState::kComplete}).empty()) result.best = print_best(study, *o.out());
+    if (run.role == Role::kWorker) {  // e.g. a preempted job: the other workers run them
+      const size_t again = study.enqueue_interrupted_trials().size();
+      result.message = "worker interrupted; " + std::to_string(again) +
+                       " interrupted trials were enqueued again for the other workers";
+    } else {
+      result.message = "study '" + study.study_name() +
+                       "' interrupted; the interrupted trials are stored FAIL. Continue with: " +
+                       run.resume_command;
+    }
+    return result;
+  }
+  if (options.n_trials() == 0 && study.trials({TrialState::kComplete}).empty()) {
+    log << "[knob] study '" << study.study_name()
+        << "' is ready, no trial run (--n-trials 0): `knob worker --storage URL --study "
+        << study.study_name() << "` joins it\n";
+    return {};
+  }
+  TuneResult result;
+  result.best = print_best(study, *o.out());
+  return result;
+}
+
+// Whether a worker starts another trial. Once the budget is spent, trials of other processes
+// may still be RUNNING: if one belonged to a killed worker, its heartbeat goes stale and it is
+// failed and retried, which gives the budget back. So the worker waits for them (failing the
+// stale ones) for one grace period and a little more (SQLite heartbeats are whole seconds):
+// by then a dead worker's trial is stale. What still runs belongs to live workers, or is an
+// Optuna worker's trial created without a heartbeat (never stale, as in Optuna). Without
+// heartbeats it stops at once.
+bool worker_keep_going(Study& study, double grace_period) {
+  constexpr double kPollSeconds = 0.5;
+  const TimePoint waiting_since = now();
+  while (!study.interrupted()) {
+    study.fail_stale_trials();  // with heartbeats: fails and retries the stale ones
+    if (!study_budget_spent(study)) return true;
+    if (!study.heartbeats_on() || study.trials({TrialState::kRunning}).empty()) return false;
+    if (seconds_between(waiting_since, now()) > grace_period + 2.0) return false;
+    std::this_thread::sleep_for(std::chrono::duration<double>(kPollSeconds));
+  }
+  return false;
+}
+
+// A study's budget and config, shared with the workers that join it; every process then
+// stops starting trials once the study's budget is spent.
+//  - tune: its trials come on top of those the study counts, as Optuna's
+//    optimize(n_trials) does, and its config is the one workers run from now on;
+//    resume keeps what the first run stored.
+//  - worker: a study it creates gets the config's budget as the study's total; one
+//    that has a budget keeps it.
+void share_with_workers(const TuneOptions& o, Role role, const StudyConfig& study_config,
+                        Study& study, OptimizeOptions& options) {
+  const bool worker = role == Role::kWorker;
+  const auto stored = study.storage().study_system_attrs(study.study_id());
+  if (!worker && !o.resume()) {
+    std::optional<int64_t> total;
+    if (options.n_trials()) total = trials_counted_in_budget(study.trials()) + *options.n_trials();
+    save_study_budget(study, study_budget_from_now(total, options.timeout()));
+  } else if (worker && !load_study_budget(study)) {
+    save_study_budget(study, study_budget_from_now(options.n_trials(), options.timeout()));
+  }
+  if (!stored.count(kStoredConfigKey) || (!worker && !o.resume())) {
+    store_config(study, {o.config(), read_text_file(o.config(), "config"), o.overrides()});
+  }
+  if (worker) {  // the study's budget alone decides
+    options.n_trials(std::nullopt).timeout(std::nullopt);
+    const double grace = study_config.grace_period.value_or(  // StudyOptions' default
+        2 * study_config.heartbeat_interval.value_or(0));
+    options.keep_going([grace](Study& s) { return worker_keep_going(s, grace); });
+  } else {
+    options.keep_going([](Study& s) { return !study_budget_spent(s); });
+  }
+}
+
+// Runs a config's study on `objective`.
+template <typename Objective>
+TuneResult run_config_study(const TuneOptions& o, Role role, const StudyConfig& study_config,
+                            Objective& objective, const std::string& what) {
+  OptimizeOptions options;
+  options.n_jobs(static_cast<int>(study_config.jobs))
+      .show_progress(!o.quiet())
+      .timeout(study_config.timeout)
+      .n_trials(study_config.n_trials);
+  if (!study_config.n_trials && !study_config.timeout && study_config.sampler != "grid") {
+    options.n_trials(20);
+  }
+  Run run{o, role,
+          what + ", " + std::to_string(study_config.search.size()) + " parameters searched",
+          "knob tune " + o.config() + " --study-name '" + study_config.name + "' --storage '" +
+              study_config.storage + "' --resume",
+          [&](Study& study, OptimizeOptions& opts) {
+            share_with_workers(o, role, study_config, study, opts);
+          }};
+  return run_study(
+      run,
+      StudyOptions()
+          .storage(study_config.storage)
+          .study_name(study_config.name)
+          .directions(study_config.directions)
+          .sampler(make_sampler(study_config))
+          .pruner(make_pruner(study_config))
+          .heartbeat_interval(study_config.heartbeat_interval)
+          .grace_period(study_config.grace_period)
+          .max_retry(study_config.max_retry
+                         ? std::optional<int>(static_cast<int>(*study_config.max_retry))
+                         : std::nullopt),
+      options, objective);
+}
+
+// A config with [objective] command: the command, run once per trial.
+TuneResult run_command_tune(const TuneOptions& o, Role role, const StudyConfig& study_config) {
+  KNOB_CHECK(o.overrides().empty(), "--set", o.overrides().front(),
+             "is for the trainer's keys; this config's objective is a command");
+  const CommandConfig& command = *study_config.command;
+  CommandOptions options;
+  options.storage_url(study_config.storage).timeout(command.timeout).kill_grace(command.kill_grace);
+  try {
+    CommandObjective objective =
+        command.argv.empty() ? CommandObjective::shell(command.shell, study_config.search, options)
+                             : CommandObjective(command.argv, study_config.search, options);
+    return run_config_study(o, role, study_config, objective, "a command per trial");
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument("[objective] of " + o.config() + ": " + e.what());
+  }
+}
+
+// A config: the trainer tuned over the config's [search] space, or its [objective] command.
+TuneResult run_config_tune(const TuneOptions& o, Role role) {
+  StudyConfig study_config = load_study_config(o.config());
+  apply_options(o, role, study_config);
+  if (study_config.command) return run_command_tune(o, role, study_config);
+  TrainConfig base = load_train_config(o.config());
+  for (const auto& override_text : o.overrides()) apply_override(base, override_text);
+  validate(base);
+  for (const auto& p : study_config.search) {
+    try {
+      get_config_value(base, p.name);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("[search] of " + o.config() + ": " + e.what());
+    }
+  }
+  const std::optional<int64_t> threads = threads_per_trial(study_config.jobs);
+  if (threads) base.train.threads = *threads;
+  const std::string what = "training " + base.model.kind + " on " + base.data.source +
+                           (study_config.isolate ? ", each trial in its own process" : "");
+  TuneResult result;
+  if (study_config.isolate) {
+    check_tensorboard_dir(o.tensorboard());
+    auto isolated = make_isolated_trainer_objective(study_config.search,
+                                                    IsolatedTrainerOptions()
+                                                        .executable(o.train_executable())
+                                                        .config(o.config())
+                                                        .overrides(o.overrides())
+                                                        .threads(threads)
+                                                        .tensorboard(o.tensorboard())
+                                                        .storage_url(study_config.storage));
+    result = run_config_study(o, role, study_config, isolated, what);
+  } else {
+    auto objective = make_trainer_objective(base, study_config.search, o.tensorboard());
+    result = run_config_study(o, role, study_config, objective, what);
+  }
+  if (result.interrupted || result.best.size() != 1) return result;
+  auto test = result.best[0].user_attrs.find("test_accuracy");
+  if (test != result.best[0].user_attrs.end()) {
+    *o.out() << "test accuracy of the best trial: " << dumps(test->second) << "\n";
+  }
+  return result;
+}
+
+// No config: a built-in objective, with the samplers and pruners' default options.
+TuneResult run_builtin_tune(const TuneOptions& o) {
+  KNOB_CHECK(o.overrides().empty(), "--set", o.overrides().front(),
+             "needs a study config (knob tune CONFIG.toml --set ...)");
+  KNOB_CHECK(!o.isolate().value_or(false), "--isolate", true,
+             "needs a study config (knob tune CONFIG.toml --isolate): built-in objectives run "
+             "in-process");
+  KNOB_CHECK(o.tensorboard().empty(), "--tensorboard", o.tensorboard(),
+             "needs a study config (knob tune CONFIG.toml --tensorboard DIR): only trainer "
+             "trials write event files");
+  const BuiltinObjective& objective = find_builtin_objective(o.objective());
+  const std::string sampler_name = o.sampler().value_or("random");
+  const std::string pruner_name = o.pruner().value_or("median");
+  KNOB_CHECK(pruner_name != "percentile" && pruner_name != "threshold", "--pruner", pruner_name,
+             "needs a study config with its options table (percentile = {...})");
+  // The samplers and pruners with their default options, as a config without tables.
+  StudyConfig defaults;
+  defaults.sampler = sampler_name;
+  defaults.pruner = pruner_name;
+  defaults.seed = o.seed();
+  std::shared_ptr<Sampler> sampler;
+  if (sampler_name == "grid") {
+    KNOB_CHECK(!o.grid().empty(), "--grid", std::string(""),
+               "must be given (NAME=V1,V2,...) when --sampler is grid");
+    sampler = std::make_shared<GridSampler>(parse_grid(o.grid()), o.seed());
+  } else {
+    KNOB_CHECK(o.grid().empty(), "--grid", o.grid().front(),
+               "is used only with --sampler grid (the sampler is " + sampler_name + ")");
+    sampler = make_sampler(defaults);
+  }
+  std::shared_ptr<Pruner> pruner = make_pruner(defaults);
+  const std::string storage = o.storage().value_or(kDefaultStorage);
+  const std::string name =
+      o.study_name().value_or("").empty() ? "knob-" + objective.name : *o.study_name();
+  OptimizeOptions options;
+  options.n_jobs(static_cast<int>(resolve_jobs(o.jobs().value_or(1))))
+      .show_progress(!o.quiet())
+      .timeout(o.timeout());
+  if (o.n_trials()) {
+    options.n_trials(o.n_trials());
+  } else if (!o.timeout() && sampler_name != "grid") {
+    options.n_trials(50);
+  }
+  Run run{o, Role::kTune, objective.description,
+          "knob tune --objective " + objective.name + " --study-name '" + name + "' --storage '" +
+              storage + "' --resume"};
+  TuneResult result = run_study(
+      run, StudyOptions().storage(storage).study_name(name).sampler(sampler).pruner(pruner),
+      options, objective.function);
+  if (result.interrupted) return result;
+  *o.out() << "known minimum of " << objective.name << ": " << dumps(Json(objective.known_minimum))
+           << "\n";
+  return result;
+}
+
+// A file that lives as long as this object: the stored config of a study, for the code that
+// reads configs from files (and for `knob train` children of isolate).
+class TemporaryFile {
+ public:
+  explicit TemporaryFile(const std::string& text) {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "knob-worker-XXXXXX.toml").string();
+    int fd = mkstemps(pattern.data(), 5);
+    KNOB_CHECK(fd >= 0, "TMPDIR", std::filesystem::temp_directory_path().string(),
+               "must be a writable directory");
+    path_ = pattern;
+    bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    close(fd);
+    KNOB_CHECK(written, "TMPDIR", path_, "must have room for the study's config");
+  }
+  ~TemporaryFile() { std::filesystem::remove(path_); }
+  TemporaryFile(const TemporaryFile&) = delete;
+  TemporaryFile& operator=(const TemporaryFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+int64_t every_core() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+int64_t resolve_jobs(int64_t jobs) { return jobs == kJobsAuto ? every_core() : jobs; }
+
+std::optional<int64_t> threads_per_trial(int64_t jobs, int64_t cores) {
+  if (jobs <= 1) return std::nullopt;  // one libtorch thread per trial beats sharing threads
+  return std::max<int64_t>(1, cores / jobs);
+}
+
+void apply_options(const TuneOptions& o, Role role, StudyConfig& config) {
+  if (o.storage()) config.storage = *o.storage();
+  if (o.study_name()) config.name = *o.study_name();
+  if (o.n_trials()) config.n_trials = o.n_trials();
+  if (o.timeout()) config.timeout = o.timeout();
+  if (o.jobs()) config.jobs = *o.jobs();
+  if (o.seed()) config.seed = o.seed();
+  if (o.isolate()) config.isolate = *o.isolate();
+  KNOB_CHECK(o.sampler().value_or("") != "grid", "--sampler", *o.sampler(),
+             "cannot replace a config's sampler: set sampler = \"grid\" in its [study] table "
+             "(the grid is its [search] choices)");
+  if (o.sampler()) config.sampler = *o.sampler();
+  if (o.pruner()) config.pruner = *o.pruner();
+  if (config.name.empty()) config.name = std::filesystem::path(o.config()).stem().string();
+  config.jobs = resolve_jobs(config.jobs);
+  if (role == Role::kWorker) {  // workers die; their trials must not stay RUNNING for ever
+    if (!config.heartbeat_interval) config.heartbeat_interval = 10.0;
+    if (!config.max_retry) config.max_retry = 3;
+  }
+}
+
+GridSampler::SearchSpace parse_grid(const std::vector<std::string>& specs) {
+  GridSampler::SearchSpace space;
+  for (const auto& spec : specs) {
+    auto eq = spec.find('=');
+    KNOB_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < spec.size(), "--grid", spec,
+               "must look like NAME=V1,V2,... (e.g. lr=0.001,0.01,0.1)");
+    std::string name = spec.substr(0, eq);
+    std::vector<ParamValue>& values = space[name];
+    size_t start = eq + 1;
+    while (start <= spec.size()) {
+      size_t comma = spec.find(',', start);
+      std::string item =
+          spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      KNOB_CHECK(!item.empty(), "--grid " + name, spec, "must not have empty values");
+      Json parsed = Json::parse(item, nullptr, false);
+      if (parsed.is_number() || parsed.is_boolean()) {
+        values.push_back(param_value_from_json(parsed, "--grid " + name));
+      } else {
+        values.push_back(item);
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return space;
+}
+
+std::vector<FrozenTrial> print_best(Study& study, std::ostream& out) {
+  if (study.trials({TrialState::kComplete}).empty()) {
+    // Say why rather than "no COMPLETE trial": a grid that misses a parameter of the
+    // objective fails every trial with the reason.
+    std::string reason = "no trial ran";  // e.g. --n-trials 0 on a new study
+    for (const auto& t : study.trials({TrialState::kFail, TrialState::kPruned})) {
+      auto it = t.system_attrs.find("fail_reason");
+      if (it != t.system_attrs.end() && it->second.is_string()) {
+        reason = "the last, trial " + std::to_string(t.number) +
+                 ", failed: " + it->second.get<std::string>();
+      } else {
+        reason = "the last, trial " + std::to_string(t.number) + ", ended " + to_string(t.state);
+      }
+    }
+    throw Error("no trial of study '" + study.study_name() + "' completed; " + reason);
+  }
+  if (study.directions().size() == 1) {
+    FrozenTrial best = study.best_trial();
+    out << "best value " << dumps(Json(best.value())) << " (trial " << best.number << ")\n";
+    print_params(best, out);
+    return {best};
+  }
+  std::vector<FrozenTrial> front = study.best_trials();
+  out << front.size() << " trials on the Pareto front\n";
+  for (const auto& t : front) {
+    out << "trial " << t.number << ": values " << dumps(Json(t.values)) << "\n";
+    print_params(t, out);
+  }
+  return front;
+}
+
+void store_config(Study& study, const StoredConfig& config) {
+  Json stored = {{"file", config.file}, {"toml", config.toml}, {"set", config.overrides}};
+  study.storage().set_study_system_attr(study.study_id(), kStoredConfigKey, stored);
+}
+
+std::optional<StoredConfig> load_stored_config(Study& study) {
+  const auto attrs = study.storage().study_system_attrs(study.study_id());
+  auto it = attrs.find(kStoredConfigKey);
+  if (it == attrs.end()) return std::nullopt;
+  const Json& stored = it->second;
+  if (!stored.is_object() || !stored.contains("toml") || !stored["toml"].is_string()) {
+    return std::nullopt;
+  }
+  StoredConfig config;
+  config.toml = stored["toml"].get<std::string>();
+  if (stored.contains("file") && stored["file"].is_string()) {
+    config.file = stored["file"].get<std::string>();
+  }
+  if (stored.contains("set") && stored["set"].is_array()) {
+    for (const auto& o : stored["set"]) config.overrides.push_back(o.get<std::string>());
+  }
+  return config;
+}
+
+TuneResult tune(const TuneOptions& options) {
+  if (!options.config().empty()) return run_config_tune(options, Role::kTune);
+  return run_builtin_tune(options);
+}
+
+TuneResult resume(TuneOptions options) { return tune(options.resume(true)); }
+
+TuneResult run_worker(const TuneOptions& options) {
+  if (!options.config().empty()) return run_config_tune(options, Role::kWorker);
+  const std::string study_name = options.study_name().value_or("");
+  KNOB_CHECK(!study_name.empty(), "--study", std::string(""),
+             "must name the study to join (or give the study's CONFIG)");
+  std::optional<StoredConfig> stored;
+  {  // closed before the study is opened again to run it
+    Study study = [&] {
+      try {
+        return load_study(StudyOptions()
+                              .storage(options.storage().value_or(kDefaultStorage))
+                              .study_name(study_name));
+      } catch (const NotFound& e) {
+        throw NotFound(std::string("--study: nothing to join: ") + e.what());
+      }
+    }();
+    stored = load_stored_config(study);
+  }
+  KNOB_CHECK(stored.has_value(), "--study", study_name,
+             "must be a study started by `knob tune CONFIG` or `knob worker CONFIG` (it stores "
+             "the config its workers run); give the worker the CONFIG instead");
+  TemporaryFile config(stored->toml);
+  std::vector<std::string> overrides = stored->overrides;
+  overrides.insert(overrides.end(), options.overrides().begin(), options.overrides().end());
+  TuneOptions from_stored = options;
+  from_stored.overrides(overrides).config(config.path());
+  return run_config_tune(from_stored, Role::kWorker);
+}
+
+}  // namespace knob::run

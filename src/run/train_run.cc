@@ -1,0 +1,70 @@
+#include "knob/run/train_run.h"
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+
+#include "knob/core/error.h"
+#include "knob/run/trainer_objective.h"
+#include "knob/train/trainer_plugin.h"
+#include "tensorboard_log.h"
+
+namespace knob::run {
+namespace {
+
+// printf into `out`, flushed: the table shows each epoch as it ends.
+[[gnu::format(printf, 2, 3)]] void print(std::ostream& out, const char* format, ...) {
+  va_list args, again;
+  va_start(args, format);
+  va_copy(again, args);
+  std::string text(std::max(0, std::vsnprintf(nullptr, 0, format, args)), '\0');
+  std::vsnprintf(text.data(), text.size() + 1, format, again);
+  va_end(again);
+  va_end(args);
+  out << text << std::flush;
+}
+
+}  // namespace
+
+void train(const TrainConfig& config, const TrainRunOptions& options) {
+  if (options.protocol()) {
+    run_train_protocol(config, options.tensorboard());
+    return;
+  }
+  std::ostream& out = *options.out();
+  detail::TensorBoardLog log(options.tensorboard());
+  *options.log() << "[knob] training " << config.model.kind << " with " << config.optimizer.kind
+                 << " lr "
+                 << (config.lr_find.use ? std::string("from the range test")
+                                        : knob::detail::format_value(config.optimizer.lr))
+                 << ", batch " << config.batch.size << ", " << config.train.epochs << " epochs\n";
+  auto on_epoch = [&](const EpochMetrics& m) {
+    log.on_epoch(m);
+    print(out,
+          "epoch %3lld  train_loss %.4f  val_loss %.4f  val_accuracy %.4f  lr %.3g  batch %lld  "
+          "%.1fs  %.0f samples/s\n",
+          static_cast<long long>(m.epoch + 1), m.train_loss, m.val_loss, m.val_accuracy, m.lr,
+          static_cast<long long>(m.batch_size), m.seconds, m.samples_per_second);
+  };
+  TrainResult result = train_with_plugin(config, on_epoch, log.on_step());
+  if (result.lr_find) {
+    print(out, "lr-find: %s suggestion %.3g, after %zu steps of the range test\n",
+          result.lr_find->chosen.c_str(), result.lr_find->lr, result.lr_find->lrs.size());
+  }
+  if (result.resumed_epochs > 0) {
+    print(out, "resumed from %s after epoch %lld\n", config.checkpoint.path.c_str(),
+          static_cast<long long>(result.resumed_epochs));
+  }
+  print(out, "stopped: %s%s%s\n", result.stop_reason.c_str(),
+        result.divergence.empty() ? "" : " — ", result.divergence.c_str());
+  if (result.best_epoch >= 0) {
+    print(out, "best val_accuracy %.4f at epoch %lld; final val_accuracy %.4f\n",
+          result.best_val_accuracy, static_cast<long long>(result.best_epoch + 1),
+          result.final_val_accuracy);
+  }
+  if (result.test_accuracy) print(out, "test_accuracy %.4f\n", *result.test_accuracy);
+  if (result.stop_reason == "diverged")
+    throw TrainingDiverged("training diverged: " + result.divergence);
+}
+
+}  // namespace knob::run

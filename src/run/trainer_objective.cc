@@ -1,0 +1,167 @@
+#include "knob/run/trainer_objective.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "knob/core/error.h"
+#include "knob/train/config.h"
+#include "knob/train/trainer_plugin.h"
+#include "tensorboard_log.h"
+
+namespace knob::run {
+namespace {
+
+using detail::TensorBoardLog;
+
+// One protocol line on stdout, flushed at once: the parent acts on it (command_objective.h).
+void protocol_line(const std::string& line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+Json empty_history() {
+  return {{"val_accuracy", Json::array()}, {"val_loss", Json::array()},
+          {"train_loss", Json::array()},   {"lr", Json::array()},
+          {"batch_size", Json::array()},   {"seconds", Json::array()}};
+}
+
+void record_epoch(Json& history, const EpochMetrics& m) {
+  history["val_accuracy"].push_back(m.val_accuracy);
+  history["val_loss"].push_back(m.val_loss);
+  history["train_loss"].push_back(m.train_loss);
+  history["lr"].push_back(m.lr);
+  history["batch_size"].push_back(m.batch_size);
+  history["seconds"].push_back(m.seconds);
+}
+
+std::string trial_log_dir(const std::string& dir, int64_t number) {
+  if (dir.empty()) return dir;
+  return (std::filesystem::path(dir) / ("trial-" + std::to_string(number))).string();
+}
+
+void check_tensorboard_dir(const std::string& dir) {
+  if (dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  KNOB_CHECK(!ec && std::filesystem::is_directory(dir), "--tensorboard", dir,
+             "must be a directory knob can create" + (ec ? " (" + ec.message() + ")" : ""));
+}
+
+std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
+                                                     const std::vector<SearchParam>& space,
+                                                     const std::string& tensorboard) {
+  check_tensorboard_dir(tensorboard);
+  return [base, space, tensorboard](Trial& trial) {
+    TrainConfig config = base;
+    for (const auto& [name, value] : suggest_params(trial, space))
+      set_config_value(config, name, value);
+    config.output.progress = false;
+    config.output.metrics.clear();
+    Json history = empty_history();
+    TensorBoardLog log(trial_log_dir(tensorboard, trial.number()));
+    TrainResult result;
+    try {
+      auto on_epoch = [&](const EpochMetrics& m) {
+        record_epoch(history, m);
+        log.on_epoch(m);
+        trial.report(m.val_accuracy, m.epoch);
+        if (trial.should_prune()) {
+          throw TrialPruned("pruned after epoch " + std::to_string(m.epoch) + " (val_accuracy " +
+                            dumps(Json(m.val_accuracy)) + ")");
+        }
+      };
+      result = train_with_plugin(config, on_epoch, log.on_step());
+    } catch (const TrialPruned&) {
+      trial.set_user_attr("history", history);
+      throw;
+    }
+    trial.set_user_attr("history", history);
+    trial.set_user_attr("stop_reason", result.stop_reason);
+    if (result.test_accuracy) trial.set_user_attr("test_accuracy", *result.test_accuracy);
+    if (result.stop_reason == "diverged")
+      throw TrainingDiverged("training diverged: " + result.divergence);
+    return result.final_val_accuracy;
+  };
+}
+
+std::string toml_text(const std::string& name, const ParamValue& value) {
+  if (const double* x = std::get_if<double>(&value)) {
+    if (std::isnan(*x)) return "nan";
+    if (std::isinf(*x)) return *x > 0 ? "inf" : "-inf";
+    return dumps(Json(*x));  // always with '.' or 'e': 3.0, 1e-05
+  }
+  if (const std::string* text = std::get_if<std::string>(&value)) {
+    std::string out = "\"";
+    for (unsigned char c : *text) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20 || c == 0x7f) {
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, "\\u%04X", c);
+        out += escaped;
+      } else {
+        out += static_cast<char>(c);  // UTF-8 passes through
+      }
+    }
+    return out + "\"";
+  }
+  if (const bool* b = std::get_if<bool>(&value)) return *b ? "true" : "false";
+  if (const int64_t* i = std::get_if<int64_t>(&value)) return std::to_string(*i);
+  throw_invalid("search." + name, std::string("None"),
+                "cannot be passed to `knob train --set` (TOML has no null)");
+}
+
+CommandObjective make_isolated_trainer_objective(const std::vector<SearchParam>& space,
+                                                 const IsolatedTrainerOptions& options) {
+  std::vector<std::string> argv = {options.executable(), "train",
+                                   escape_placeholders(options.config())};
+  for (const auto& o : options.overrides())
+    argv.insert(argv.end(), {"--set", escape_placeholders(o)});
+  if (options.threads())
+    argv.insert(argv.end(), {"--set", "train.threads=" + std::to_string(*options.threads())});
+  argv.insert(argv.end(), {"--set", "output.metrics=\"\""});
+  for (const auto& p : space) {
+    argv.insert(argv.end(), {"--set", escape_placeholders(p.name) + "={" + p.name + "}"});
+  }
+  if (!options.tensorboard().empty())  // the child adds trial-$KNOB_TRIAL_NUMBER
+    argv.insert(argv.end(), {"--tensorboard", escape_placeholders(options.tensorboard())});
+  argv.insert(argv.end(), {"--quiet", "--protocol"});
+  return CommandObjective(argv, space,
+                          CommandOptions()
+                              .storage_url(options.storage_url())
+                              .format_value(toml_text)
+                              .name("knob train"));
+}
+
+void run_train_protocol(const TrainConfig& config, const std::string& tensorboard) {
+  // Nobody reads a trial whose parent has died: go with it.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  Json history = empty_history();
+  const char* number = std::getenv("KNOB_TRIAL_NUMBER");
+  TensorBoardLog log(number ? trial_log_dir(tensorboard, std::atoll(number)) : tensorboard);
+  auto on_epoch = [&](const EpochMetrics& m) {
+    record_epoch(history, m);
+    log.on_epoch(m);
+    protocol_line("knob:attr history " + dumps(history));
+    protocol_line("knob:report " + std::to_string(m.epoch) + " " + dumps(Json(m.val_accuracy)));
+  };
+  TrainResult result = train_with_plugin(config, on_epoch, log.on_step());
+  protocol_line("knob:attr history " + dumps(history));
+  protocol_line("knob:attr stop_reason " + dumps(Json(result.stop_reason)));
+  if (result.test_accuracy)
+    protocol_line("knob:attr test_accuracy " + dumps(Json(*result.test_accuracy)));
+  if (result.stop_reason == "diverged")
+    throw TrainingDiverged("training diverged: " + result.divergence);
+  protocol_line("knob:value " + dumps(Json(result.final_val_accuracy)));
+}
+
+}  // namespace knob::run
