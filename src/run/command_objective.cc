@@ -7,8 +7,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstring>
-#include <set>
 #include <utility>
 #include <variant>
 
@@ -29,26 +27,6 @@ constexpr double kLeftoverSeconds = 1.0;  // to drain pipes after the program ha
 constexpr int kInterruptCheckMs = 200;    // how often a running program checks Study::interrupt()
 
 std::string seconds_text(double seconds) { return detail::format_value(seconds); }
-
-// A word the shell reads as itself: letters, digits and a few punctuation marks.
-bool shell_safe(const std::string& text) {
-  if (text.empty()) return false;
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("+-./:=@_,%", c);
-  });
-}
-
-std::string shell_quote(const std::string& text) {
-  if (shell_safe(text)) return text;
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
 
 // Trims to the last `limit` bytes, starting at a line (or at least a UTF-8 character).
 std::string tail_text(std::string text) {
@@ -300,14 +278,17 @@ class Run {
 
 }  // namespace
 
-std::string escape_placeholders(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    out += c;
-    if (c == '{' || c == '}') out += c;
-  }
-  return out;
+namespace {
+
+// The argv check comes first, then the space's own checks.
+std::vector<SearchParam> checked_space(const std::vector<std::string>& argv,
+                                       std::vector<SearchParam> space) {
+  KNOB_CHECK(!argv.empty() && !argv[0].empty(), "command", std::string(""), "must name a program");
+  order_search_space(space);
+  return space;
 }
+
+}  // namespace
 
 CommandObjective::CommandObjective(std::vector<std::string> argv, std::vector<SearchParam> space,
                                    CommandOptions options)
@@ -321,51 +302,12 @@ CommandObjective CommandObjective::shell(const std::string& command, std::vector
 
 CommandObjective::CommandObjective(std::vector<std::string> argv, std::vector<SearchParam> space,
                                    CommandOptions options, bool shell)
-    : space_(std::move(space)), options_(std::move(options)), shell_(shell) {
-  KNOB_CHECK(!argv.empty() && !argv[0].empty(), "command", std::string(""), "must name a program");
-  order_search_space(space_);
-  std::set<std::string> names;
-  std::string listed;
-  for (const auto& p : space_) {
-    names.insert(p.name);
-    listed += (listed.empty() ? "" : ", ") + p.name;
-  }
-  if (listed.empty()) listed = "none";
-  for (const auto& arg : argv) {
-    std::vector<Piece> pieces;
-    std::string literal;
-    for (size_t i = 0; i < arg.size(); ++i) {
-      char c = arg[i];
-      if ((c == '{' || c == '}') && i + 1 < arg.size() && arg[i + 1] == c) {
-        literal += c;
-        ++i;
-      } else if (c == '{') {
-        size_t close = arg.find('}', i + 1);
-        KNOB_CHECK(close != std::string::npos, "command", arg,
-                   "has a '{' without '}'; placeholders look like {name} and {{ is a literal {");
-        std::string name = arg.substr(i + 1, close - i - 1);
-        KNOB_CHECK(names.count(name), "command placeholder {" + name + "}", arg,
-                   "must name a parameter of the search space (" + listed +
-                       "); write {{ and }} for literal braces");
-        const auto& param = *std::find_if(space_.begin(), space_.end(),
-                                          [&](const SearchParam& p) { return p.name == name; });
-        KNOB_CHECK(param.when.empty(), "command placeholder {" + name + "}", arg,
-                   "names a conditional parameter (when ...), which some trials do not have; "
-                   "read it from KNOB_PARAMS, which holds the parameters a trial uses");
-        if (!literal.empty()) pieces.push_back({false, std::move(literal)});
-        literal.clear();
-        pieces.push_back({true, name});
-        i = close;
-      } else {
-        literal += c;
-      }
-    }
-    if (!literal.empty() || pieces.empty()) pieces.push_back({false, literal});
-    argv_.push_back(std::move(pieces));
-  }
+    : space_(checked_space(argv, std::move(space))),
+      options_(std::move(options)),
+      command_(argv, space_, shell ? std::optional<size_t>(2) : std::nullopt) {
   if (!options_.name().empty()) {
     display_ = "'" + options_.name() + "'";
-  } else if (shell_) {
+  } else if (shell) {
     const std::string& command = argv.back();
     display_ = "command `" + (command.size() > 60 ? command.substr(0, 57) + "..." : command) + "`";
   } else {
@@ -375,23 +317,7 @@ CommandObjective::CommandObjective(std::vector<std::string> argv, std::vector<Se
 
 std::vector<std::string> CommandObjective::expand(
     const std::map<std::string, ParamValue>& params) const {
-  std::vector<std::string> argv;
-  for (size_t i = 0; i < argv_.size(); ++i) {
-    std::string arg;
-    for (const auto& piece : argv_[i]) {
-      if (!piece.is_param) {
-        arg += piece.text;
-        continue;
-      }
-      auto it = params.find(piece.text);
-      KNOB_CHECK(it != params.end(), "parameter", piece.text, "has no value for the command");
-      std::string text = options_.format_value() ? options_.format_value()(piece.text, it->second)
-                                                 : to_string(it->second);
-      arg += shell_ && i == 2 ? shell_quote(text) : text;
-    }
-    argv.push_back(std::move(arg));
-  }
-  return argv;
+  return command_.expand(params, options_.format_value());
 }
 
 ObjectiveValues CommandObjective::operator()(Trial& trial) const {
