@@ -14,10 +14,13 @@
 #include <thread>
 
 #include "knob/core/error.h"
+#include "process_test_support.h"
 #include "testing/test_support.h"
 
 namespace knob {
 namespace {
+
+using testing::gone_soon;
 
 struct Finished {
   std::string out, err;
@@ -38,21 +41,6 @@ Finished finish(ChildProcess& child) {
 
 ChildProcess shell(const std::string& script, std::vector<std::string> env = {}) {
   return ChildProcess({"/bin/sh", "-c", script}, env, "'sh'");
-}
-
-// Whether `pid` runs (a zombie does not count).
-bool alive(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  size_t paren = text.rfind(')');
-  return paren == std::string::npos || paren + 2 >= text.size() || text[paren + 2] != 'Z';
-}
-
-bool gone_soon(pid_t pid) {
-  for (int i = 0; i < 200 && alive(pid); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  return !alive(pid);
 }
 
 TEST(ChildProcessTest, ReadsBothPipesAndTheExitCode) {
