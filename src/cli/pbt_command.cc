@@ -1,6 +1,7 @@
 // knob pbt CONFIG.toml: population-based training (knob/train/population.h) through the trainer
 // plugin; a table of the members and the best lineage's learning-rate schedule on stdout, and
-// with --out a CSV of every member's epochs and an SVG/PNG chart of lr per epoch.
+// with --out a CSV of every member's epochs and an SVG/PNG chart of lr per epoch (the three
+// from knob/report/population_report.h).
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,10 +13,9 @@
 #include "commands.h"
 #include "finder_command.h"
 #include "knob/core/error.h"
-#include "knob/report/chart.h"
+#include "knob/report/population_report.h"
 #include "knob/train/population.h"
 #include "knob/train/trainer_plugin.h"
-#include "table.h"
 
 namespace knob::cli {
 namespace {
@@ -60,75 +60,11 @@ MutableKnob parse_knob(const std::string& text) {
   return knob;
 }
 
-std::string number(double v, const char* format = "%.4g") {
+// A number in the progress lines on stderr.
+std::string number(double v) {
   char text[32];
-  std::snprintf(text, sizeof text, format, v);
+  std::snprintf(text, sizeof text, "%.4g", v);
   return text;
-}
-
-void write_csv(const PopulationResult& r, const std::string& path) {
-  std::ofstream out = open_output(path);
-  out << "member,epoch,lr,val_accuracy,val_loss,copied_from\n";
-  for (size_t i = 0; i < r.members.size(); ++i) {
-    const PopulationMember& m = r.members[i];
-    for (const EpochMetrics& e : m.history) {
-      const int64_t from = m.copied_from(e.epoch);
-      out << i << "," << e.epoch << "," << number(e.lr, "%.10g") << ","
-          << number(e.val_accuracy, "%.10g") << "," << number(e.val_loss, "%.10g") << ","
-          << (from >= 0 ? std::to_string(from) : "") << "\n";
-    }
-  }
-}
-
-Chart lr_chart(const PopulationResult& r) {
-  Chart chart;
-  chart.title("Population-based training: learning rate per epoch")
-      .x_axis(Axis().label("epoch"))
-      .y_axis(Axis().label("learning rate").scale(AxisScale::kLog10))
-      .width(800)
-      .height(500);
-  for (size_t i = 0; i < r.members.size(); ++i) {
-    std::vector<double> x, y;
-    for (const EpochMetrics& e : r.members[i].history) {
-      x.push_back(static_cast<double>(e.epoch + 1));
-      y.push_back(e.lr);
-    }
-    chart.add(Series("member " + std::to_string(i), x, y)
-                  .style(SeriesStyle::kStep)
-                  .dashed(true)
-                  .line_width(1.0));
-  }
-  std::vector<double> x, y = r.best_schedule;
-  for (size_t e = 0; e < y.size(); ++e) x.push_back(static_cast<double>(e + 1));
-  chart.add(Series("best lineage (member " + std::to_string(r.best) + ")", x, y)
-                .style(SeriesStyle::kStep)
-                .color("#000000")
-                .line_width(2.5));
-  return chart;
-}
-
-void print_result(const PopulationResult& r) {
-  Table table({"member", "final val_accuracy", "final val_loss", "final lr", "copied from"});
-  for (size_t i = 0; i < r.members.size(); ++i) {
-    const PopulationMember& m = r.members[i];
-    std::string copies;
-    for (const Exploit& e : m.lineage) {
-      copies += (copies.empty() ? "" : ", ") + std::to_string(e.source) + " after epoch " +
-                std::to_string(e.epoch);
-    }
-    const bool trained = !m.history.empty();
-    std::string name = std::to_string(i) + (static_cast<int64_t>(i) == r.best ? " (best)" : "");
-    if (m.stop_reason == "diverged") name += " (diverged)";
-    table.add_row({name, trained ? number(m.history.back().val_accuracy) : "-",
-                   trained ? number(m.history.back().val_loss) : "-",
-                   trained ? number(m.history.back().lr) : "-", copies.empty() ? "-" : copies});
-  }
-  table.print(std::cout);
-  std::printf("\nlr schedule of the best member's lineage (member %lld):\n",
-              static_cast<long long>(r.best));
-  for (size_t e = 0; e < r.best_schedule.size(); ++e) {
-    std::printf("  epoch %3zu  lr %s\n", e + 1, number(r.best_schedule[e]).c_str());
-  }
 }
 
 void run_pbt(const PbtFlags& flags, const CLI::App& cmd) {
@@ -174,10 +110,10 @@ void run_pbt(const PbtFlags& flags, const CLI::App& cmd) {
     }
   }
   PopulationResult r = population.result();
-  print_result(r);
+  std::cout << population_summary(r);
   if (cmd.count("--out") > 0) {
-    write_csv(r, flags.out + ".csv");
-    write_chart_files(lr_chart(r), flags.out);
+    open_output(flags.out + ".csv") << population_csv(r);
+    write_chart_files(population_lr_chart(r), flags.out);
     std::printf("members: %s.csv, chart: %s.svg, %s.png\n", flags.out.c_str(), flags.out.c_str(),
                 flags.out.c_str());
   }

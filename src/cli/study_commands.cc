@@ -1,3 +1,5 @@
+// knob study create|list|show|delete|export: Optuna's study verbs over a storage URL. The
+// tables and JSON come from knob/report/study_tables.h and knob/report/export.h.
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -5,8 +7,8 @@
 #include "commands.h"
 #include "knob/core/error.h"
 #include "knob/report/export.h"
+#include "knob/report/study_tables.h"
 #include "knob/storage/open_storage.h"
-#include "table.h"
 
 namespace knob::cli {
 namespace {
@@ -28,14 +30,6 @@ void add_storage_flag(CLI::App& command, StudyFlags& flags) {
 void add_study_name_flag(CLI::App& command, StudyFlags& flags) {
   command.add_option("--study-name,--study", flags.study_name, "Name of the study")->required();
 }
-
-std::string directions_text(const std::vector<StudyDirection>& directions) {
-  std::string out;
-  for (auto d : directions) out += (out.empty() ? "" : ",") + to_string(d);
-  return out;
-}
-
-std::string value_text(double x) { return dumps(Json(x)); }
 
 void write_output(const std::string& text, const std::string& path) {
   if (path.empty() || path == "-") {
@@ -81,38 +75,10 @@ void run_create(const StudyFlags& flags) {
 void run_list(const StudyFlags& flags) {
   auto summaries = open_storage(flags.storage)->all_studies();
   if (flags.format == "json") {
-    Json out = Json::array();
-    for (const auto& s : summaries) {
-      Json counts = Json::object();
-      for (auto [state, n] : s.trial_counts) counts[to_string(state)] = n;
-      Json item = Json::object();
-      item["study_name"] = s.study_name;
-      item["directions"] = directions_text(s.directions);
-      item["n_trials"] = s.n_trials();
-      item["trial_counts"] = std::move(counts);
-      item["best_value"] = s.best_trial ? Json(s.best_trial->values[0]) : Json(nullptr);
-      item["datetime_start"] =
-          s.datetime_start ? Json(format_datetime(*s.datetime_start)) : Json(nullptr);
-      out.push_back(std::move(item));
-    }
-    std::cout << dumps(out) << "\n";
-    return;
+    std::cout << dumps(studies_to_json(summaries)) << "\n";
+  } else {
+    std::cout << studies_table(summaries);
   }
-  Table table({"name", "direction", "trials", "complete", "pruned", "fail", "running", "waiting",
-               "best", "started"});
-  for (const auto& s : summaries) {
-    auto count = [&](TrialState state) {
-      auto it = s.trial_counts.find(state);
-      return std::to_string(it == s.trial_counts.end() ? 0 : it->second);
-    };
-    table.add_row({s.study_name, directions_text(s.directions), std::to_string(s.n_trials()),
-                   count(TrialState::kComplete), count(TrialState::kPruned),
-                   count(TrialState::kFail), count(TrialState::kRunning),
-                   count(TrialState::kWaiting),
-                   s.best_trial ? value_text(s.best_trial->values[0]) : "-",
-                   s.datetime_start ? format_datetime(*s.datetime_start).substr(0, 19) : "-"});
-  }
-  table.print(std::cout);
 }
 
 void run_show(const StudyFlags& flags) {
@@ -124,33 +90,9 @@ void run_show(const StudyFlags& flags) {
     std::cout << dumps(study_to_json(flags.study_name, directions, storage->study_user_attrs(id),
                                      trials))
               << "\n";
-    return;
+  } else {
+    std::cout << study_trials_text(flags.study_name, directions, trials);
   }
-  StudySummary summary;
-  summary.directions = directions;
-  summarize_trials(trials, summary);
-  std::cout << "study " << flags.study_name << " (" << directions_text(directions) << "), "
-            << trials.size() << " trials";
-  if (summary.best_trial) {
-    std::cout << "; best: trial " << summary.best_trial->number << " with value "
-              << value_text(summary.best_trial->values[0]);
-  }
-  std::cout << "\n\n";
-  Table table({"number", "state", "values", "params", "duration_s", "note"});
-  for (const auto& t : trials) {
-    std::string values, params, note;
-    for (double v : t.values) values += (values.empty() ? "" : ", ") + value_text(v);
-    for (const auto& [name, v] : t.params()) {
-      params += (params.empty() ? "" : ", ") + name + "=" + to_string(v);
-    }
-    auto reason = t.system_attrs.find("fail_reason");
-    if (reason != t.system_attrs.end() && reason->second.is_string()) note = reason->second;
-    auto duration = t.duration_seconds();
-    char seconds[32] = "-";
-    if (duration) std::snprintf(seconds, sizeof seconds, "%.3f", *duration);
-    table.add_row({std::to_string(t.number), to_string(t.state), values, params, seconds, note});
-  }
-  table.print(std::cout);
 }
 
 void run_delete(const StudyFlags& flags) {

@@ -1,20 +1,10 @@
-// A plain-text table for the CLI: columns padded to their widest cell.
+// The CLI's plain-text table is the report module's TextTable (knob/report/text_table.h).
 #pragma once
 
-#include <ostream>
-#include <string>
-#include <vector>
+#include "knob/report/text_table.h"
 
 namespace knob::cli {
 
-class Table {
- public:
-  explicit Table(std::vector<std::string> header) : rows_{std::move(header)} {}
-  void add_row(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  void print(std::ostream& out) const;
-
- private:
-  std::vector<std::vector<std::string>> rows_;
-};
+using Table = TextTable;
 
 }  // namespace knob::cli

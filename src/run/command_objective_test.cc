@@ -21,12 +21,14 @@
 
 #include "knob/core/error.h"
 #include "knob/storage/sqlite_storage.h"
+#include "process_test_support.h"
 #include "testing/test_support.h"
 
 namespace knob {
 namespace {
 
 using testing::expect_contains;
+using testing::gone_soon;
 using testing::TempDir;
 
 Study new_study(std::vector<StudyDirection> directions = {StudyDirection::kMinimize},
@@ -59,22 +61,6 @@ int64_t read_pid(const std::string& path) {
   int64_t pid = 0;
   in >> pid;
   return pid;
-}
-
-// Whether `pid` runs (a zombie, waiting for a parent that may never reap it, does not).
-bool alive(int64_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  size_t paren = text.rfind(')');
-  return paren == std::string::npos || paren + 2 >= text.size() || text[paren + 2] != 'Z';
-}
-
-// Whether `pid` is gone within two seconds (SIGKILL is delivered asynchronously).
-bool gone_soon(int64_t pid) {
-  for (int i = 0; i < 200 && alive(pid); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  return !alive(pid);
 }
 
 int open_fd_count() {

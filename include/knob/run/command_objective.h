@@ -36,6 +36,9 @@
 // it gets SIGPIPE on its next write to stdout. Thread-safe: one object may run trials on many
 // threads at once (on_output is then called from each).
 //
+// Its parts, each usable alone: command_template.h (placeholders), child_process.h (the
+// process), trial_deadlines.h (timeout and kill grace), trial_protocol.h (the lines, both sides).
+//
 // Example:
 //   auto study = knob::create_study(knob::StudyOptions().storage(url).study_name("mlp"));
 //   std::vector<knob::SearchParam> space = {
@@ -55,14 +58,13 @@
 
 #include "knob/core/arg.h"
 #include "knob/core/param_value.h"
+#include "knob/run/command_template.h"
 #include "knob/tuner/search_space.h"
 #include "knob/tuner/study.h"
 #include "knob/tuner/trial.h"
 
 namespace knob {
 
-// A parameter's text in the command, from its name and value.
-using CommandValueFormatter = std::function<std::string(const std::string&, const ParamValue&)>;
 // A line of the program's output that is not protocol: stdout (is_stderr false) or stderr.
 using CommandOutputHandler =
     std::function<void(const Trial& trial, bool is_stderr, const std::string& line)>;
@@ -102,21 +104,13 @@ class CommandObjective {
   std::vector<std::string> expand(const std::map<std::string, ParamValue>& params) const;
 
  private:
-  struct Piece {
-    bool is_param;
-    std::string text;  // literal text or parameter name
-  };
   CommandObjective(std::vector<std::string> argv, std::vector<SearchParam> space,
                    CommandOptions options, bool shell);
 
-  std::vector<std::vector<Piece>> argv_;
   std::vector<SearchParam> space_;
   CommandOptions options_;
-  bool shell_ = false;
+  CommandTemplate command_;
   std::string display_;  // how messages name the command
 };
-
-// `text` with its braces doubled, so a template shows it literally.
-std::string escape_placeholders(const std::string& text);
 
 }  // namespace knob

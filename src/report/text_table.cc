@@ -1,10 +1,11 @@
-#include "table.h"
+#include "knob/report/text_table.h"
 
 #include <algorithm>
+#include <sstream>
 
-namespace knob::cli {
+namespace knob {
 
-void Table::print(std::ostream& out) const {
+void TextTable::print(std::ostream& out) const {
   std::vector<size_t> widths;
   for (const auto& row : rows_) {
     if (widths.size() < row.size()) widths.resize(row.size(), 0);
@@ -24,4 +25,10 @@ void Table::print(std::ostream& out) const {
   }
 }
 
-}  // namespace knob::cli
+std::string TextTable::str() const {
+  std::ostringstream out;
+  print(out);
+  return out.str();
+}
+
+}  // namespace knob
