@@ -70,8 +70,12 @@ TEST(StudyRunnerTest, ResumesAnInterruptedStudyToItsNTrials) {
 
   Quiet stopped;
   TuneResult interrupted =
-      tune(stopped.options().storage(url).study_name("r").objective("rosenbrock").n_trials(10).guard(
-          [](Study& s) { return std::make_unique<InterruptAtOnce>(s); }));
+      tune(stopped.options()
+               .storage(url)
+               .study_name("r")
+               .objective("rosenbrock")
+               .n_trials(10)
+               .guard([](Study& s) { return std::make_unique<InterruptAtOnce>(s); }));
   EXPECT_TRUE(interrupted.interrupted);
   expect_contains(interrupted.message,
                   {"study 'r' interrupted", "Continue with: knob tune --objective rosenbrock",
@@ -132,12 +136,11 @@ TEST(StudyRunnerTest, WorkerRefusesAStudyWithoutAStoredConfig) {
   const std::string url = dir.url("s.db");
   Quiet q;
   tune(q.options().storage(url).study_name("plain").n_trials(1));
-  expect_invalid(
-      "no stored config", [&] { run_worker(Quiet().options().storage(url).study_name("plain")); },
-      {"--study", "plain", "must be a study started by `knob tune CONFIG`"});
-  expect_invalid(
-      "no study named", [&] { run_worker(Quiet().options().storage(url)); },
-      {"--study", "must name the study to join"});
+  expect_invalid("no stored config",
+                 [&] { run_worker(Quiet().options().storage(url).study_name("plain")); },
+                 {"--study", "plain", "must be a study started by `knob tune CONFIG`"});
+  expect_invalid("no study named", [&] { run_worker(Quiet().options().storage(url)); },
+                 {"--study", "must name the study to join"});
   EXPECT_THROW(run_worker(Quiet().options().storage(url).study_name("missing")), NotFound);
 }
 
@@ -210,7 +213,8 @@ TEST(StudyRunnerTest, RefusesMalformedGridSpecs) {
       {"leading comma", "x=,1", {"--grid x", "must not have empty values"}},
   };
   for (const auto& row : rows) {
-    expect_invalid(row.name, [&] { parse_grid({row.spec}); }, row.fragments);
+    expect_invalid(
+        row.name, [&] { parse_grid({row.spec}); }, row.fragments);
   }
 }
 
@@ -229,7 +233,9 @@ TEST(StudyRunnerTest, RefusesBuiltinRunsWithTrainerOnlyOptions) {
       {"grid without values", TuneOptions().sampler("grid"), {"--grid", "must be given"}},
       {"grid with tpe", TuneOptions().sampler("tpe").grid({"x=1"}), {"--grid", "only with"}},
   };
-  for (const auto& row : rows) expect_invalid(row.name, [&] { tune(row.options); }, row.fragments);
+  for (const auto& row : rows)
+    expect_invalid(
+        row.name, [&] { tune(row.options); }, row.fragments);
 }
 
 TEST(StudyRunnerTest, PrintBestSaysWhyNoTrialCompleted) {
@@ -242,8 +248,7 @@ TEST(StudyRunnerTest, PrintBestSaysWhyNoTrialCompleted) {
   } catch (const Error& e) {
     expect_contains(e.what(), {"no trial of study 'empty' completed", "no trial ran"});
   }
-  study.optimize([](Trial&) -> double { throw Error("bad input"); },
-                 OptimizeOptions().n_trials(1));
+  study.optimize([](Trial&) -> double { throw Error("bad input"); }, OptimizeOptions().n_trials(1));
   try {
     print_best(study, out);
     ADD_FAILURE() << "no error";

@@ -42,9 +42,8 @@ TEST(TomlTextTest, WritesEachValueKindAsTomlReadsIt) {
 }
 
 TEST(TomlTextTest, RefusesAMissingValueNamingTheSearchKey) {
-  knob::testing::expect_invalid(
-      "None", [] { toml_text("optimizer.lr", ParamValue{}); },
-      {"search.optimizer.lr", "TOML has no null"});
+  knob::testing::expect_invalid("None", [] { toml_text("optimizer.lr", ParamValue{}); },
+                                {"search.optimizer.lr", "TOML has no null"});
 }
 
 TEST(TrainerObjectiveTest, TrialLogDirIsOnePerTrialUnderTheDirectory) {
@@ -55,7 +54,8 @@ TEST(TrainerObjectiveTest, TrialLogDirIsOnePerTrialUnderTheDirectory) {
 
 TEST(TrainerObjectiveTest, HistoryHasOneListPerMetricAndGrowsPerEpoch) {
   Json history = empty_history();
-  for (const char* key : {"val_accuracy", "val_loss", "train_loss", "lr", "batch_size", "seconds"}) {
+  for (const char* key :
+       {"val_accuracy", "val_loss", "train_loss", "lr", "batch_size", "seconds"}) {
     ASSERT_TRUE(history.contains(key)) << key;
     EXPECT_TRUE(history[key].empty()) << key;
   }
@@ -90,31 +90,31 @@ TEST(TrainerObjectiveTest, CheckTensorboardDirCreatesItOrNamesTheFlag) {
   knob::testing::expect_invalid(
       "a file", [&] { check_tensorboard_dir(file); },
       {"--tensorboard", "plain-file", "must be a directory knob can create"});
-  knob::testing::expect_invalid(
-      "under a file", [&] { check_tensorboard_dir(file + "/sub"); }, {"--tensorboard"});
+  knob::testing::expect_invalid("under a file", [&] { check_tensorboard_dir(file + "/sub"); },
+                                {"--tensorboard"});
 }
 
 TEST(TrainerObjectiveTest, InProcessObjectiveChecksTheTensorboardDirWhenMade) {
   knob::testing::TempDir dir;
   const std::string file = dir.file("f");
   std::ofstream(file) << "x";
-  knob::testing::expect_invalid(
-      "tensorboard is a file", [&] { make_trainer_objective(TrainConfig{}, {}, file); },
-      {"--tensorboard"});
+  knob::testing::expect_invalid("tensorboard is a file",
+                                [&] { make_trainer_objective(TrainConfig{}, {}, file); },
+                                {"--tensorboard"});
 }
 
 TEST(TrainerObjectiveTest, IsolatedTrialRunsKnobTrainWithTheSuggestionsAsTomlOverrides) {
   std::vector<SearchParam> space = {
       {"optimizer.lr", FloatDistribution(1e-4, 1e-1, /*log=*/true)},
       {"optimizer.kind", CategoricalDistribution({std::string("sgd"), std::string("adam")})}};
-  CommandObjective objective = make_isolated_trainer_objective(
-      space, IsolatedTrainerOptions()
-                 .executable("/opt/knob/bin/knob")
-                 .config("studies/{fm}.toml")
-                 .overrides({"train.epochs=2"})
-                 .threads(3)
-                 .tensorboard("runs")
-                 .storage_url("sqlite:///s.db"));
+  CommandObjective objective =
+      make_isolated_trainer_objective(space, IsolatedTrainerOptions()
+                                                 .executable("/opt/knob/bin/knob")
+                                                 .config("studies/{fm}.toml")
+                                                 .overrides({"train.epochs=2"})
+                                                 .threads(3)
+                                                 .tensorboard("runs")
+                                                 .storage_url("sqlite:///s.db"));
   const std::vector<std::string> argv =
       objective.expand({{"optimizer.lr", 0.001}, {"optimizer.kind", std::string("adam")}});
   const std::vector<std::string> expected = {"/opt/knob/bin/knob",
