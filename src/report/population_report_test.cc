@@ -46,11 +46,11 @@ TEST(PopulationReportTest, CsvHasARowPerMemberAndEpoch) {
 
 TEST(PopulationReportTest, SummaryMarksTheBestAndDivergedAndListsTheSchedule) {
   EXPECT_EQ(population_summary(three_members()),
-            "member         final val_accuracy  final val_loss  final lr  copied from\n"
-            "-------------------------------------------------------------------------\n"
-            "0              0.75                0.5             0.01      -\n"
-            "1 (best)       0.8125              0.375           0.0012    0 after epoch 1\n"
-            "2 (diverged)   -                   -               -         -\n"
+            "member        final val_accuracy  final val_loss  final lr  copied from\n"
+            "---------------------------------------------------------------------------\n"
+            "0             0.75                0.5             0.01      -\n"
+            "1 (best)      0.8125              0.375           0.0012    0 after epoch 1\n"
+            "2 (diverged)  -                   -               -         -\n"
             "\n"
             "lr schedule of the best member's lineage (member 1):\n"
             "  epoch   1  lr 0.01\n"

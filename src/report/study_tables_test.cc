@@ -51,14 +51,13 @@ TEST(StudyTablesTest, StudiesTableCountsEachState) {
   std::vector<StudySummary> studies = {summary("mlp", three_trials()), summary("empty", {})};
   const std::string started = format_datetime(kStart).substr(0, 19);
   EXPECT_EQ(studies_table(studies),
-            "name   direction  trials  complete  pruned  fail  running  waiting  best  started\n"
-            "-----------------------------------------------------------------------------" +
-                std::string(started.size() - 7 + 2, '-') +
+            "name   direction  trials  complete  pruned  fail  running  waiting  best  started\n" +
+                std::string(74 + started.size(), '-') +
                 "\n"
-                "mlp    minimize   3       1         0       1     1        0        0.25  " +
+                "mlp    MINIMIZE   3       1         0       1     1        0        0.25  " +
                 started +
                 "\n"
-                "empty  minimize   0       0         0       0     0        0        -     -\n");
+                "empty  MINIMIZE   0       0         0       0     0        0        -     -\n");
   EXPECT_EQ(studies_table({}),
             "name  direction  trials  complete  pruned  fail  running  waiting  best  started\n"
             "--------------------------------------------------------------------------------\n");
@@ -67,28 +66,28 @@ TEST(StudyTablesTest, StudiesTableCountsEachState) {
 TEST(StudyTablesTest, StudiesToJsonHasNullsForWhatIsMissing) {
   Json json = studies_to_json({summary("mlp", three_trials()), summary("empty", {})});
   ASSERT_EQ(json.size(), 2u);
-  EXPECT_EQ(dumps(json[0]["trial_counts"]), "{\"COMPLETE\": 1, \"FAIL\": 1, \"RUNNING\": 1}");
+  EXPECT_EQ(dumps(json[0]["trial_counts"]), "{\"RUNNING\": 1, \"COMPLETE\": 1, \"FAIL\": 1}");
   EXPECT_EQ(json[0]["best_value"], Json(0.25));
   EXPECT_EQ(json[0]["datetime_start"], Json(format_datetime(kStart)));
   EXPECT_EQ(dumps(json[1]),
-            "{\"study_name\": \"empty\", \"directions\": \"minimize\", \"n_trials\": 0, "
+            "{\"study_name\": \"empty\", \"directions\": \"MINIMIZE\", \"n_trials\": 0, "
             "\"trial_counts\": {}, \"best_value\": null, \"datetime_start\": null}");
 }
 
 TEST(StudyTablesTest, StudyTrialsTextHasTheBestTrialAndOneRowATrial) {
   EXPECT_EQ(study_trials_text("mlp", {StudyDirection::kMinimize}, three_trials()),
-            "study mlp (minimize), 3 trials; best: trial 0 with value 0.25\n"
+            "study mlp (MINIMIZE), 3 trials; best: trial 0 with value 0.25\n"
             "\n"
-            "number  state     values  params               duration_s  note\n"
+            "number  state     values  params              duration_s  note\n"
             "---------------------------------------------------------------------------------\n"
-            "0       COMPLETE  0.25    lr=0.001, width=32   1.500       \n"
-            "1       FAIL                                   1.501       'sh' exited with code 3\n"
-            "2       RUNNING                                -           \n");
+            "0       COMPLETE  0.25    lr=0.001, width=32  1.500       \n"
+            "1       FAIL                                  1.501       'sh' exited with code 3\n"
+            "2       RUNNING                               -           \n");
 }
 
 TEST(StudyTablesTest, StudyWithoutACompleteTrialHasNoBest) {
   EXPECT_EQ(study_trials_text("s", {StudyDirection::kMaximize, StudyDirection::kMinimize}, {}),
-            "study s (maximize,minimize), 0 trials\n\n"
+            "study s (MAXIMIZE,MINIMIZE), 0 trials\n\n"
             "number  state  values  params  duration_s  note\n"
             "-----------------------------------------------\n");
 }

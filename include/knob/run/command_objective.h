@@ -32,9 +32,9 @@
 // trial's pipes never leak into another's program. When the program exits, whatever it left
 // running in its process group is killed. If the objective is abandoned (an exception from the
 // storage, say), the group is killed and the child reaped. A child whose parent dies
-// unexpectedly is not killed by knob (`knob train --protocol` sets PR_SET_PDEATHSIG itself);
-// it gets SIGPIPE on its next write to stdout. Thread-safe: one object may run trials on many
-// threads at once (on_output is then called from each).
+// unexpectedly is not killed by knob (it may call die_with_parent(), child_process.h, as
+// `knob train --protocol` does); it gets SIGPIPE on its next write to stdout. Thread-safe: one
+// object may run trials on many threads at once (on_output is then called from each).
 //
 // Its parts, each usable alone: command_template.h (placeholders), child_process.h (the
 // process), trial_deadlines.h (timeout and kill grace), trial_protocol.h (the lines, both sides).
