@@ -83,6 +83,12 @@ struct ValueReader {
   static T read(const TomlValue& value, const std::string& field, const Rule& rule);
 };
 
+// A field that keeps the value as written (its reader checks it later).
+template <>
+struct ValueReader<TomlValue> {
+  static TomlValue read(const TomlValue& value, const std::string&, const Rule&) { return value; }
+};
+
 // The conversions, defined once in field_table.cc.
 #define KNOB_VALUE_READER(T) \
   template <>                \
