@@ -1,17 +1,15 @@
 #include "knob/run/study_config.h"
 
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
-#include <map>
 #include <set>
-#include <sstream>
 
 #include "knob/core/error.h"
+#include "knob/core/field_table.h"
+#include "knob/core/json.h"
 #include "knob/core/text_file.h"
+#include "knob/core/toml_value.h"
 #include "knob/tuner/pruners/hyperband_pruner.h"
 #include "knob/tuner/pruners/median_pruner.h"
 #include "knob/tuner/pruners/patient_pruner.h"
@@ -28,64 +26,83 @@
 namespace knob {
 namespace {
 
-ParamValue toml_scalar(const toml::node& node, const std::string& field) {
-  if (auto v = node.as_boolean()) return v->get();
-  if (auto v = node.as_integer()) return v->get();
-  if (auto v = node.as_floating_point()) return v->get();
-  if (auto v = node.as_string()) return v->get();
-  throw_invalid(field, std::string("(a table or list)"), "must be a number, bool or string");
+// The options tables of [study], by the sampler or pruner they belong to ("patient" wraps the
+// pruner chosen and is not one).
+const std::vector<std::string> kSamplerTables = {"tpe", "qmc", "gp", "cmaes"};
+const std::vector<std::string> kPrunerTables = {"median", "percentile", "threshold", "asha",
+                                                "hyperband"};
+const char* const kSamplers = "random, grid, tpe, qmc, gp or cmaes";
+const char* const kPruners = "median, percentile, threshold, asha, hyperband or none";
+
+// [study]'s own counts take exact floats (20.0) as they always did; the options tables do not.
+const Rule kWhole = Rule().integral_floats();
+const Rule kSeconds = Rule().above(0).unit("seconds");
+
+// A TOML scalar as a parameter value (choices, when).
+ParamValue param_value(const TomlValue& value, const std::string& field) {
+  return std::visit(
+      [&](const auto& v) -> ParamValue {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, TomlValue::Array> || std::is_same_v<T, TomlValue::Table>) {
+          throw_bad_value(field, value, "must be a number, bool or string");
+        } else {
+          return v;
+        }
+      },
+      value.data());
 }
 
-double toml_number(const toml::node& node, const std::string& field) {
-  if (auto v = node.as_integer()) return static_cast<double>(v->get());
-  if (auto v = node.as_floating_point()) return v->get();
-  throw_invalid(field, std::string("(not a number)"), "must be a number");
+// One [search] entry as written: { low, high, log, step, type, choices, when }.
+struct ParamSpec {
+  std::optional<TomlValue> low, high, step, choices, when;
+  bool log = false;
+  std::optional<std::string> type;
+};
+
+FieldTable<ParamSpec> param_table(const std::string& field) {
+  FieldTable<ParamSpec> t(field, "{ low = 1e-4, high = 1e-1, log = true } or { choices = [...] }");
+  t.add("low", &ParamSpec::low)
+      .add("high", &ParamSpec::high)
+      .add("log", &ParamSpec::log)
+      .add("step", &ParamSpec::step)
+      .add("type", &ParamSpec::type)
+      .add("choices", &ParamSpec::choices)
+      .add("when", &ParamSpec::when);
+  return t;
 }
 
-Distribution parse_param(const std::string& name, const toml::table& spec) {
-  const std::string field = "search." + name;
-  for (const auto& [key, value] : spec) {
-    const std::string k(key.str());
-    if (k != "low" && k != "high" && k != "log" && k != "step" && k != "choices" && k != "type" &&
-        k != "when") {
-      throw_invalid(field + "." + k, std::string("(set)"),
-                    "is unknown; a parameter takes low, high, log, step, type, choices or when");
+Distribution parse_param(const std::string& field, const TomlValue& value, const ParamSpec& spec) {
+  if (spec.choices) {
+    const auto* list = spec.choices->as<TomlValue::Array>();
+    if (!list || list->empty()) {
+      throw_bad_value(field + ".choices", *spec.choices, "must be a non-empty list");
     }
-  }
-  if (const toml::node* choices = spec.get("choices")) {
-    const toml::array* list = choices->as_array();
-    KNOB_CHECK(list && !list->empty(), field + ".choices", std::string("(not a list)"),
-               "must be a non-empty list");
     std::vector<ParamValue> values;
-    for (const auto& item : *list) values.push_back(toml_scalar(item, field + ".choices"));
+    for (const auto& item : *list) values.push_back(param_value(item, field + ".choices"));
     return CategoricalDistribution(std::move(values));
   }
-  const toml::node* low = spec.get("low");
-  const toml::node* high = spec.get("high");
-  KNOB_CHECK(low && high, field, std::string("{...}"),
-             "must give low and high (a range) or choices (a list)");
-  bool log = spec["log"].value_or(false);
-  std::string type = spec["type"].value_or(
-      std::string(low->is_integer() && high->is_integer() &&
-                          (!spec.get("step") || spec.get("step")->is_integer())
-                      ? "int"
-                      : "float"));
+  if (!spec.low || !spec.high) {
+    throw_bad_value(field, value, "must give low and high (a range) or choices (a list)");
+  }
+  const bool integers = spec.low->as<int64_t>() && spec.high->as<int64_t>() &&
+                        (!spec.step || spec.step->as<int64_t>());
+  const std::string type = spec.type.value_or(integers ? "int" : "float");
   KNOB_CHECK(type == "int" || type == "float", field + ".type", type, "must be int or float");
   try {
     if (type == "int") {
-      auto as_int = [&](const toml::node& n, const std::string& f) {
-        double x = toml_number(n, f);
+      auto as_int = [&](const TomlValue& n, const std::string& f) {
+        double x = read_value<double>(n, f);
         KNOB_CHECK(x == std::floor(x), f, x, "must be an integer for an int parameter");
         return static_cast<int64_t>(x);
       };
-      int64_t step = spec.get("step") ? as_int(*spec.get("step"), field + ".step") : 1;
-      return IntDistribution(as_int(*low, field + ".low"), as_int(*high, field + ".high"), log,
-                             step);
+      int64_t step = spec.step ? as_int(*spec.step, field + ".step") : 1;
+      return IntDistribution(as_int(*spec.low, field + ".low"), as_int(*spec.high, field + ".high"),
+                             spec.log, step);
     }
     std::optional<double> step;
-    if (spec.get("step")) step = toml_number(*spec.get("step"), field + ".step");
-    return FloatDistribution(toml_number(*low, field + ".low"), toml_number(*high, field + ".high"),
-                             log, step);
+    if (spec.step) step = read_value<double>(*spec.step, field + ".step");
+    return FloatDistribution(read_value<double>(*spec.low, field + ".low"),
+                             read_value<double>(*spec.high, field + ".high"), spec.log, step);
   } catch (const InvalidArgument& e) {
     throw InvalidArgument(field + ": " + e.what());
   }
@@ -93,22 +110,21 @@ Distribution parse_param(const std::string& name, const toml::table& spec) {
 
 // when = { "optimizer.kind" = "sgd" } or { "optimizer.kind" = ["sgd", "rmsprop"], ... }: the
 // values are checked against the parameters named by order_search_space.
-std::vector<SearchCondition> parse_when(const std::string& name, const toml::table& spec) {
-  const toml::node* when = spec.get("when");
-  if (!when) return {};
-  const std::string field = "search." + name + ".when";
-  const toml::table* table = when->as_table();
-  KNOB_CHECK(table && !table->empty(), field, std::string(table ? "{}" : "(not a table)"),
-             "must be a table naming parameters and their values, e.g. when = { "
-             "\"optimizer.kind\" = [\"sgd\", \"rmsprop\"] }");
+std::vector<SearchCondition> parse_when(const std::string& field, const TomlValue& when) {
+  const auto* table = when.as<TomlValue::Table>();
+  if (!table || table->empty()) {
+    throw_bad_value(field, when,
+                    "must be a table naming parameters and their values, e.g. when = { "
+                    "\"optimizer.kind\" = [\"sgd\", \"rmsprop\"] }");
+  }
   std::vector<SearchCondition> conditions;
-  for (const auto& [key, node] : *table) {
-    SearchCondition condition{std::string(key.str()), {}};
-    const std::string f = field + "." + condition.parameter;
-    if (const toml::array* list = node.as_array()) {
-      for (const auto& item : *list) condition.values.push_back(toml_scalar(item, f));
+  for (const auto& [key, value] : *table) {
+    SearchCondition condition{key, {}};
+    const std::string f = field + "." + key;
+    if (const auto* list = value.as<TomlValue::Array>()) {
+      for (const auto& item : *list) condition.values.push_back(param_value(item, f));
     } else {
-      condition.values.push_back(toml_scalar(node, f));
+      condition.values.push_back(param_value(value, f));
     }
     conditions.push_back(std::move(condition));
   }
@@ -117,369 +133,240 @@ std::vector<SearchCondition> parse_when(const std::string& name, const toml::tab
 
 // [search] entries: quoted dotted keys ("optimizer.lr" = {...}) or nested tables
 // ([search.optimizer] lr = {...}) both give the name "optimizer.lr".
-void collect_search(const toml::table& table, const std::string& prefix,
+void collect_search(const TomlValue& table, const std::string& prefix,
                     std::vector<SearchParam>& out) {
-  for (const auto& [key, node] : table) {
-    const std::string name = prefix + std::string(key.str());
-    const toml::table* spec = node.as_table();
-    KNOB_CHECK(
-        spec, "search." + name, std::string("(a value)"),
-        "must be a table like { low = 1e-4, high = 1e-1, log = true } or { choices = [...] }");
-    if (spec->contains("low") || spec->contains("high") || spec->contains("choices")) {
-      out.push_back({name, parse_param(name, *spec), parse_when(name, *spec)});
+  for (const auto& [key, value] : *table.as<TomlValue::Table>()) {
+    const std::string name = prefix + key;
+    const std::string field = "search." + name;
+    if (!value.is_table()) {
+      throw_bad_value(
+          field, value,
+          "must be a table like { low = 1e-4, high = 1e-1, log = true } or { choices = [...] }");
+    }
+    if (value.get("low") || value.get("high") || value.get("choices")) {
+      ParamSpec spec;
+      param_table(field).read(value, spec);
+      out.push_back(
+          {name, parse_param(field, value, spec),
+           spec.when ? parse_when(field + ".when", *spec.when) : std::vector<SearchCondition>{}});
     } else {
-      collect_search(*spec, name + ".", out);
+      collect_search(value, name + ".", out);
     }
   }
-}
-
-// One options table of [study] — tpe = { multivariate = true }, or a [study.tpe] table —
-// read key by key with its type checked; a key no getter asked for is reported with the
-// names allowed. Ranges are the options' own checks (the sampler's constructor).
-class OptionsTable {
- public:
-  OptionsTable(const toml::node& node, std::string field, const std::string& example)
-      : field_(std::move(field)), table_(node.as_table()) {
-    KNOB_CHECK(table_, field_, shown(node), "must be a table such as " + example);
-  }
-
-  std::optional<bool> flag(const std::string& key) {
-    const toml::node* node = take(key);
-    if (!node) return std::nullopt;
-    auto v = node->value_exact<bool>();
-    KNOB_CHECK(v.has_value(), field_ + "." + key, shown(*node), "must be true or false");
-    return v;
-  }
-  std::optional<int> integer(const std::string& key) {
-    const toml::node* node = take(key);
-    if (!node) return std::nullopt;
-    auto v = node->value_exact<int64_t>();
-    KNOB_CHECK(v && *v >= INT32_MIN && *v <= INT32_MAX, field_ + "." + key, shown(*node),
-               "must be an integer");
-    return static_cast<int>(*v);
-  }
-  std::optional<int64_t> count(const std::string& key) {
-    const toml::node* node = take(key);
-    if (!node) return std::nullopt;
-    auto v = node->value_exact<int64_t>();
-    KNOB_CHECK(v.has_value(), field_ + "." + key, shown(*node), "must be an integer");
-    return v;
-  }
-  // An integer, or "auto" (nullopt inside); nullopt outside when the key is not set.
-  std::optional<std::optional<int64_t>> count_or_auto(const std::string& key) {
-    const toml::node* node = take(key);
-    if (!node) return std::nullopt;
-    if (node->value_exact<std::string>() == std::optional<std::string>("auto"))
-      return std::optional<int64_t>();
-    auto v = node->value_exact<int64_t>();
-    KNOB_CHECK(v.has_value(), field_ + "." + key, shown(*node), "must be an integer or \"auto\"");
-    return v;
-  }
-  // The key's node, of any type (nullptr when not set).
-  const toml::node* node(const std::string& key) { return take(key); }
-  std::optional<double> number(const std::string& key) {
-    const toml::node* node = take(key);
-    if (!node) return std::nullopt;
-    return toml_number(*node, field_ + "." + key);
-  }
-  std::optional<std::string> text(const std::string& key) {
-    const toml::node* node = take(key);
-    if (!node) return std::nullopt;
-    auto v = node->value_exact<std::string>();
-    KNOB_CHECK(v.has_value(), field_ + "." + key, shown(*node), "must be a string");
-    return v;
-  }
-  // Throws for the first key no getter asked for.
-  void finish() const {
-    for (const auto& [key, node] : *table_) {
-      const std::string k(key.str());
-      if (std::find(names_.begin(), names_.end(), k) != names_.end()) continue;
-      std::string names;
-      for (const auto& n : names_) names += (names.empty() ? "" : ", ") + n;
-      throw_invalid(field_ + "." + k, shown(node), "is unknown; " + field_ + " takes " + names);
-    }
-  }
-
- private:
-  static std::string shown(const toml::node& node) {
-    std::ostringstream out;
-    node.visit([&](const auto& v) { out << v; });
-    return out.str();
-  }
-  const toml::node* take(const std::string& key) {
-    names_.push_back(key);
-    return table_->get(key);
-  }
-
-  std::string field_;
-  const toml::table* table_;
-  std::vector<std::string> names_;
-};
-
-// [study] tpe = {...}: TpeOptions.
-void parse_tpe(const toml::node& node, StudyConfig& c) {
-  OptionsTable t(node, "study.tpe", "{ multivariate = true, n_startup_trials = 10 }");
-  TpeOptions& o = c.tpe;
-  if (auto v = t.integer("n_startup_trials")) o.n_startup_trials(*v);
-  if (auto v = t.integer("n_ei_candidates")) o.n_ei_candidates(*v);
-  if (auto v = t.number("prior_weight")) o.prior_weight(*v);
-  if (auto v = t.flag("consider_prior")) o.consider_prior(*v);
-  if (auto v = t.flag("consider_magic_clip")) o.consider_magic_clip(*v);
-  if (auto v = t.flag("consider_endpoints")) o.consider_endpoints(*v);
-  if (auto v = t.flag("multivariate")) o.multivariate(*v);
-  if (auto v = t.flag("group")) o.group(*v);
-  if (auto v = t.flag("constant_liar")) o.constant_liar(*v);
-  t.finish();
-}
-
-// [study] qmc = {...}: QmcOptions.
-void parse_qmc(const toml::node& node, StudyConfig& c) {
-  OptionsTable t(node, "study.qmc", "{ scramble = true }");
-  QmcOptions& o = c.qmc;
-  if (auto v = t.text("qmc_type")) o.qmc_type(*v);
-  if (auto v = t.flag("scramble")) o.scramble(*v);
-  if (auto v = t.flag("warn_independent_sampling")) o.warn_independent_sampling(*v);
-  t.finish();
-}
-
-// [study] gp = {...}: GpOptions.
-void parse_gp(const toml::node& node, StudyConfig& c) {
-  OptionsTable t(node, "study.gp", "{ n_startup_trials = 10 }");
-  GpOptions& o = c.gp;
-  if (auto v = t.integer("n_startup_trials")) o.n_startup_trials(*v);
-  if (auto v = t.flag("deterministic_objective")) o.deterministic_objective(*v);
-  if (auto v = t.integer("n_candidates")) o.n_candidates(*v);
-  if (auto v = t.integer("n_local_search")) o.n_local_search(*v);
-  t.finish();
-}
-
-// [study] cmaes = {...}: CmaEsOptions (x0 and the independent sampler stay C++ only).
-void parse_cmaes(const toml::node& node, StudyConfig& c) {
-  OptionsTable t(node, "study.cmaes", "{ restart_strategy = \"ipop\", with_margin = true }");
-  CmaEsOptions& o = c.cmaes;
-  if (auto v = t.number("sigma0")) o.sigma0(*v);
-  if (auto v = t.integer("n_startup_trials")) o.n_startup_trials(*v);
-  if (auto v = t.flag("warn_independent_sampling")) o.warn_independent_sampling(*v);
-  if (auto v = t.flag("consider_pruned_trials")) o.consider_pruned_trials(*v);
-  if (auto v = t.text("restart_strategy")) o.restart_strategy(*v);
-  if (auto v = t.integer("popsize")) o.popsize(*v);
-  if (auto v = t.integer("inc_popsize")) o.inc_popsize(*v);
-  if (auto v = t.flag("with_margin")) o.with_margin(*v);
-  t.finish();
 }
 
 // The options median and percentile share.
 template <typename Options>
-void read_percentile_options(OptionsTable& t, Options& o) {
-  if (auto v = t.count("n_startup_trials")) o.n_startup_trials(*v);
-  if (auto v = t.count("n_warmup_steps")) o.n_warmup_steps(*v);
-  if (auto v = t.count("interval_steps")) o.interval_steps(*v);
-  if (auto v = t.count("n_min_trials")) o.n_min_trials(*v);
+void add_percentile_fields(FieldTable<Options>& t) {
+  t.add("n_startup_trials", &Options::n_startup_trials)
+      .add("n_warmup_steps", &Options::n_warmup_steps)
+      .add("interval_steps", &Options::interval_steps)
+      .add("n_min_trials", &Options::n_min_trials);
 }
 
-// [study] median = {...}: MedianPrunerOptions.
-void parse_median(const toml::node& node, StudyConfig& c) {
-  OptionsTable t(node, "study.median", "{ n_startup_trials = 5, n_warmup_steps = 1 }");
-  read_percentile_options(t, c.median);
-  t.finish();
+// An options table of [study] (tpe = {...}, or a [study.tpe] table) read into `member`; its
+// ranges are the options' own checks (the sampler's or pruner's constructor).
+template <typename Options>
+void add_options(FieldTable<StudyConfig>& study, Options StudyConfig::*member,
+                 FieldTable<Options> table) {
+  const std::string key = table.name().substr(table.name().find('.') + 1);
+  study.add_custom(key, [member, table](StudyConfig& c, const TomlValue& value,
+                                        const std::string&) { table.read(value, c.*member); });
 }
 
-// [study] percentile = { percentile = 25, ... }: PercentilePrunerOptions.
-void parse_percentile(const toml::node& node, StudyConfig& c) {
-  OptionsTable t(node, "study.percentile", "{ percentile = 25.0, n_warmup_steps = 1 }");
-  if (auto v = t.number("percentile")) c.percentile.percentile(*v);
-  read_percentile_options(t, c.percentile);
-  t.finish();
-}
+// patient = { patience = 2, min_delta = 0.0 }: patience has no default.
+struct PatientFields {
+  std::optional<int64_t> patience;
+  std::optional<double> min_delta;
+};
 
-// [study] threshold = { lower = 0.2 } (or upper): ThresholdPrunerOptions.
-void parse_threshold(const toml::node& node, StudyConfig& c) {
-  OptionsTable t(node, "study.threshold", "{ lower = 0.2, n_warmup_steps = 1 }");
-  ThresholdPrunerOptions& o = c.threshold;
-  if (auto v = t.number("lower")) o.lower(*v);
-  if (auto v = t.number("upper")) o.upper(*v);
-  if (auto v = t.count("n_warmup_steps")) o.n_warmup_steps(*v);
-  if (auto v = t.count("interval_steps")) o.interval_steps(*v);
-  t.finish();
-}
-
-// [study] asha = {...}: SuccessiveHalvingPrunerOptions.
-void parse_asha(const toml::node& node, StudyConfig& c) {
-  OptionsTable t(node, "study.asha", "{ min_resource = 1, reduction_factor = 3 }");
-  SuccessiveHalvingPrunerOptions& o = c.asha;
-  if (auto v = t.count_or_auto("min_resource")) o.min_resource(*v);
-  if (auto v = t.count("reduction_factor")) o.reduction_factor(*v);
-  if (auto v = t.count("min_early_stopping_rate")) o.min_early_stopping_rate(*v);
-  if (auto v = t.count("bootstrap_count")) o.bootstrap_count(*v);
-  t.finish();
-}
-
-// [study] hyperband = {...}: HyperbandPrunerOptions.
-void parse_hyperband(const toml::node& node, StudyConfig& c) {
-  OptionsTable t(node, "study.hyperband", "{ min_resource = 1, max_resource = 20 }");
-  HyperbandPrunerOptions& o = c.hyperband;
-  if (auto v = t.count("min_resource")) o.min_resource(*v);
-  if (auto v = t.count_or_auto("max_resource")) o.max_resource(*v);
-  if (auto v = t.count("reduction_factor")) o.reduction_factor(*v);
-  if (auto v = t.count("bootstrap_count")) o.bootstrap_count(*v);
-  t.finish();
-}
-
-// [study] patient = { patience = 2 }: the chosen pruner, or none, wrapped in a PatientPruner.
-void parse_patient(const toml::node& node, StudyConfig& c) {
-  OptionsTable t(node, "study.patient", "{ patience = 2, min_delta = 0.0 }");
-  auto patience = t.count("patience");
-  KNOB_CHECK(patience.has_value(), "study.patient.patience", std::string("(not set)"),
-             "must be set: the number of steps without improvement it tolerates");
-  c.patient = PatientPrunerOptions(*patience);
-  if (auto v = t.number("min_delta")) c.patient->min_delta(*v);
-  t.finish();
-}
-
-// [objective] command = "..." or [...], timeout, kill_grace.
-CommandConfig parse_objective(const toml::node& node) {
-  OptionsTable t(node, "objective", "{ command = \"python3 train.py --lr {lr}\" }");
-  CommandConfig c;
-  const toml::node* command = t.node("command");
-  KNOB_CHECK(command, "objective.command", std::string("(not set)"),
-             "must be set: a shell command (\"python3 train.py --lr {lr}\") or a list of "
-             "arguments ([\"python3\", \"train.py\", \"--lr={lr}\"])");
-  if (auto text = command->value_exact<std::string>()) {
-    KNOB_CHECK(!text->empty(), "objective.command", *text, "must not be empty");
+// [objective] command = "..." or [...].
+void set_command(CommandConfig& c, const TomlValue& value, const std::string& field) {
+  if (const auto* text = value.as<std::string>()) {
+    if (text->empty()) throw_bad_value(field, value, "must not be empty");
     c.shell = *text;
-  } else {
-    const toml::array* list = command->as_array();
-    KNOB_CHECK(list && !list->empty(), "objective.command", std::string("(not text or a list)"),
-               "must be a string or a non-empty list of strings");
-    for (const auto& item : *list) {
-      auto word = item.value_exact<std::string>();
-      KNOB_CHECK(word.has_value(), "objective.command", std::string("(a list with a non-string)"),
-                 "must list strings only");
-      c.argv.push_back(*word);
-    }
+    return;
   }
-  if (auto v = t.number("timeout")) {
-    KNOB_CHECK(*v > 0, "objective.timeout", *v, "must be > 0 seconds");
-    c.timeout = v;
+  const auto* list = value.as<TomlValue::Array>();
+  if (!list || list->empty()) {
+    throw_bad_value(field, value, "must be a string or a non-empty list of strings");
   }
-  if (auto v = t.number("kill_grace")) {
-    KNOB_CHECK(*v >= 0, "objective.kill_grace", *v, "must be >= 0 seconds");
-    c.kill_grace = *v;
+  for (const auto& item : *list) {
+    const auto* word = item.as<std::string>();
+    if (!word) throw_bad_value(field, value, "must list strings only");
+    c.argv.push_back(*word);
   }
-  t.finish();
-  return c;
 }
 
-using ParseOptions = void (*)(const toml::node&, StudyConfig&);
+FieldTable<CommandConfig> make_objective_table() {
+  FieldTable<CommandConfig> t("objective", "{ command = \"python3 train.py --lr {lr}\" }");
+  t.add_custom("command", set_command)
+      .add("timeout", &CommandConfig::timeout, kSeconds)
+      .add("kill_grace", &CommandConfig::kill_grace, Rule().at_least(0).unit("seconds"));
+  return t;
+}
 
-// The options tables of [study], by the sampler or pruner they belong to.
-const std::map<std::string, ParseOptions> kSamplerOptions = {
-    {"tpe", parse_tpe}, {"qmc", parse_qmc}, {"gp", parse_gp}, {"cmaes", parse_cmaes}};
-const std::map<std::string, ParseOptions> kPrunerOptions = {
-    {"median", parse_median}, {"percentile", parse_percentile}, {"threshold", parse_threshold},
-    {"asha", parse_asha},     {"hyperband", parse_hyperband},   {"patient", parse_patient}};
-const char* const kSamplers = "random, grid, tpe, qmc, gp or cmaes";
-const char* const kPruners = "median, percentile, threshold, asha, hyperband or none";
+FieldTable<StudyConfig> make_study_table() {
+  FieldTable<StudyConfig> study("study", "[study] with sampler = \"tpe\", n_trials = 20");
+  study.add("storage", &StudyConfig::storage)
+      .add("name", &StudyConfig::name)
+      .add_custom("direction",
+                  [](StudyConfig& c, const TomlValue& value, const std::string& field) {
+                    c.directions = {parse_direction(read_value<std::string>(value, field), field)};
+                  })
+      .add_custom(
+          "directions",
+          [](StudyConfig& c, const TomlValue& value, const std::string& field) {
+            const auto* list = value.as<TomlValue::Array>();
+            if (!list || list->empty()) {
+              throw_bad_value(field, value, "must be a list such as [\"maximize\", \"minimize\"]");
+            }
+            c.directions.clear();
+            for (const auto& d : *list) {
+              c.directions.push_back(parse_direction(read_value<std::string>(d, field), field));
+            }
+          })
+      .add("sampler", &StudyConfig::sampler)
+      .add("seed", &StudyConfig::seed, kWhole)
+      .add("pruner", &StudyConfig::pruner)
+      // The median pruner's, as in knob's first configs (also median = {...}).
+      .add(
+          "n_startup_trials", [](auto& c) -> auto& { return c.median.n_startup_trials(); },
+          kWhole.at_least(0))
+      .add(
+          "n_warmup_steps", [](auto& c) -> auto& { return c.median.n_warmup_steps(); },
+          kWhole.at_least(0))
+      .add("n_trials", &StudyConfig::n_trials, kWhole.at_least(1))
+      .add("timeout", &StudyConfig::timeout, kSeconds)
+      .add_custom("jobs",
+                  [](StudyConfig& c, const TomlValue& value, const std::string& field) {
+                    c.jobs = read_value<std::optional<int64_t>>(value, field,
+                                                                Rule().at_least(1).or_word("auto"))
+                                 .value_or(kJobsAuto);
+                  })
+      .add("isolate", &StudyConfig::isolate)
+      .add("heartbeat_interval", &StudyConfig::heartbeat_interval, kSeconds)
+      .add("grace_period", &StudyConfig::grace_period, kSeconds)
+      .add("max_retry", &StudyConfig::max_retry, kWhole.at_least(0));
 
-std::string names_of(const std::map<std::string, ParseOptions>& tables) {
-  std::string out;
-  for (const auto& [name, parse] : tables) out += (out.empty() ? "" : ", ") + name;
-  return out;
+  FieldTable<TpeOptions> tpe("study.tpe", "{ multivariate = true, n_startup_trials = 10 }");
+  tpe.add("n_startup_trials", &TpeOptions::n_startup_trials)
+      .add("n_ei_candidates", &TpeOptions::n_ei_candidates)
+      .add("prior_weight", &TpeOptions::prior_weight)
+      .add("consider_prior", &TpeOptions::consider_prior)
+      .add("consider_magic_clip", &TpeOptions::consider_magic_clip)
+      .add("consider_endpoints", &TpeOptions::consider_endpoints)
+      .add("multivariate", &TpeOptions::multivariate)
+      .add("group", &TpeOptions::group)
+      .add("constant_liar", &TpeOptions::constant_liar);
+  add_options(study, &StudyConfig::tpe, tpe);
+
+  FieldTable<QmcOptions> qmc("study.qmc", "{ scramble = true }");
+  qmc.add("qmc_type", &QmcOptions::qmc_type)
+      .add("scramble", &QmcOptions::scramble)
+      .add("warn_independent_sampling", &QmcOptions::warn_independent_sampling);
+  add_options(study, &StudyConfig::qmc, qmc);
+
+  FieldTable<GpOptions> gp("study.gp", "{ n_startup_trials = 10 }");
+  gp.add("n_startup_trials", &GpOptions::n_startup_trials)
+      .add("deterministic_objective", &GpOptions::deterministic_objective)
+      .add("n_candidates", &GpOptions::n_candidates)
+      .add("n_local_search", &GpOptions::n_local_search);
+  add_options(study, &StudyConfig::gp, gp);
+
+  // x0 and the independent sampler stay C++ only.
+  FieldTable<CmaEsOptions> cmaes("study.cmaes",
+                                 "{ restart_strategy = \"ipop\", with_margin = true }");
+  cmaes.add("sigma0", &CmaEsOptions::sigma0)
+      .add("n_startup_trials", &CmaEsOptions::n_startup_trials)
+      .add("warn_independent_sampling", &CmaEsOptions::warn_independent_sampling)
+      .add("consider_pruned_trials", &CmaEsOptions::consider_pruned_trials)
+      .add("restart_strategy", &CmaEsOptions::restart_strategy)
+      .add("popsize", &CmaEsOptions::popsize)
+      .add("inc_popsize", &CmaEsOptions::inc_popsize)
+      .add("with_margin", &CmaEsOptions::with_margin);
+  add_options(study, &StudyConfig::cmaes, cmaes);
+
+  FieldTable<MedianPrunerOptions> median("study.median",
+                                         "{ n_startup_trials = 5, n_warmup_steps = 1 }");
+  add_percentile_fields(median);
+  add_options(study, &StudyConfig::median, median);
+
+  FieldTable<PercentilePrunerOptions> percentile("study.percentile",
+                                                 "{ percentile = 25.0, n_warmup_steps = 1 }");
+  percentile.add("percentile", &PercentilePrunerOptions::percentile);
+  add_percentile_fields(percentile);
+  add_options(study, &StudyConfig::percentile, percentile);
+
+  FieldTable<ThresholdPrunerOptions> threshold("study.threshold",
+                                               "{ lower = 0.2, n_warmup_steps = 1 }");
+  threshold.add("lower", &ThresholdPrunerOptions::lower)
+      .add("upper", &ThresholdPrunerOptions::upper)
+      .add("n_warmup_steps", &ThresholdPrunerOptions::n_warmup_steps)
+      .add("interval_steps", &ThresholdPrunerOptions::interval_steps);
+  add_options(study, &StudyConfig::threshold, threshold);
+
+  const Rule resource = Rule().or_word("auto");  // "auto": as Optuna
+  FieldTable<SuccessiveHalvingPrunerOptions> asha("study.asha",
+                                                  "{ min_resource = 1, reduction_factor = 3 }");
+  asha.add("min_resource", &SuccessiveHalvingPrunerOptions::min_resource, resource)
+      .add("reduction_factor", &SuccessiveHalvingPrunerOptions::reduction_factor)
+      .add("min_early_stopping_rate", &SuccessiveHalvingPrunerOptions::min_early_stopping_rate)
+      .add("bootstrap_count", &SuccessiveHalvingPrunerOptions::bootstrap_count);
+  add_options(study, &StudyConfig::asha, asha);
+
+  FieldTable<HyperbandPrunerOptions> hyperband("study.hyperband",
+                                               "{ min_resource = 1, max_resource = 20 }");
+  hyperband.add("min_resource", &HyperbandPrunerOptions::min_resource)
+      .add("max_resource", &HyperbandPrunerOptions::max_resource, resource)
+      .add("reduction_factor", &HyperbandPrunerOptions::reduction_factor)
+      .add("bootstrap_count", &HyperbandPrunerOptions::bootstrap_count);
+  add_options(study, &StudyConfig::hyperband, hyperband);
+
+  // The chosen pruner, or none, wrapped in a PatientPruner.
+  FieldTable<PatientFields> patient("study.patient", "{ patience = 2, min_delta = 0.0 }");
+  patient.add("patience", &PatientFields::patience).add("min_delta", &PatientFields::min_delta);
+  study.add_custom(
+      "patient", [patient](StudyConfig& c, const TomlValue& value, const std::string& field) {
+        PatientFields fields;
+        patient.read(value, fields);
+        KNOB_CHECK(fields.patience.has_value(), field + ".patience", std::string("(not set)"),
+                   "must be set: the number of steps without improvement it tolerates");
+        c.patient = PatientPrunerOptions(*fields.patience);
+        if (fields.min_delta) c.patient->min_delta(*fields.min_delta);
+      });
+  return study;
+}
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Builds the sampler or pruner `name` to run its options' checks; their messages start with
+// the option's name ("n_startup_trials = -1: must be >= 0").
+template <typename Make>
+void check_options(const std::string& name, Make make) {
+  try {
+    make();
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument("study." + name + "." + e.what());
+  }
 }
 
 }  // namespace
 
 StudyConfig parse_study_config(const std::string& toml_text, const std::string& origin) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, origin);
-  } catch (const toml::parse_error& error) {
-    throw InvalidArgument(origin + ":" + std::to_string(error.source().begin.line) +
-                          ": not valid TOML: " + std::string(error.description()));
-  }
+  static const FieldTable<StudyConfig> kStudy = make_study_table();
+  static const FieldTable<CommandConfig> kObjective = make_objective_table();
+  const TomlValue root = parse_toml(toml_text, origin);
   StudyConfig c;
-  std::set<std::string> samplers_given, pruners_given;  // with an options table
-  try {
-    if (const toml::table* study = root["study"].as_table()) {
-      for (const auto& [key, node] : *study) {
-        const std::string k(key.str());
-        const std::string field = "study." + k;
-        auto text = [&] {
-          auto v = node.value<std::string>();
-          KNOB_CHECK(v.has_value(), field, std::string("(not a string)"), "must be a string");
-          return *v;
-        };
-        auto integer = [&](int64_t min) {
-          auto v = node.value<int64_t>();
-          KNOB_CHECK(v.has_value(), field, std::string("(not an integer)"), "must be an integer");
-          KNOB_CHECK(*v >= min, field, *v, "must be >= " + std::to_string(min));
-          return *v;
-        };
-        if (k == "storage")
-          c.storage = text();
-        else if (k == "name")
-          c.name = text();
-        else if (k == "direction")
-          c.directions = {parse_direction(text(), field)};
-        else if (k == "directions") {
-          c.directions.clear();
-          const toml::array* list = node.as_array();
-          KNOB_CHECK(list && !list->empty(), field, std::string("(not a list)"),
-                     "must be a list such as [\"maximize\", \"minimize\"]");
-          for (const auto& d : *list)
-            c.directions.push_back(parse_direction(d.value_or(std::string()), field));
-        } else if (k == "sampler")
-          c.sampler = text();
-        else if (k == "seed")
-          c.seed = static_cast<uint64_t>(integer(0));
-        else if (k == "pruner")
-          c.pruner = text();
-        else if (k == "n_startup_trials")  // the median pruner's, as in knob's first configs
-          c.median.n_startup_trials(integer(0));
-        else if (k == "n_warmup_steps")
-          c.median.n_warmup_steps(integer(0));
-        else if (k == "n_trials")
-          c.n_trials = integer(1);
-        else if (k == "timeout") {
-          double t = toml_number(node, field);
-          KNOB_CHECK(t > 0, field, t, "must be > 0 seconds");
-          c.timeout = t;
-        } else if (k == "heartbeat_interval" || k == "grace_period") {
-          double t = toml_number(node, field);
-          KNOB_CHECK(t > 0, field, t, "must be > 0 seconds");
-          (k == "heartbeat_interval" ? c.heartbeat_interval : c.grace_period) = t;
-        } else if (k == "max_retry") {
-          c.max_retry = integer(0);
-        } else if (k == "jobs") {
-          if (node.value_exact<std::string>() == std::optional<std::string>("auto")) {
-            c.jobs = kJobsAuto;
-          } else {
-            KNOB_CHECK(node.is_integer(), field, node.value<std::string>().value_or("(not text)"),
-                       "must be an integer >= 1 or \"auto\"");
-            c.jobs = integer(1);
-          }
-        } else if (k == "isolate") {
-          auto v = node.value_exact<bool>();
-          if (!v && node.is_string())
-            throw_invalid(field, *node.value<std::string>(), "must be true or false");
-          if (!v && node.is_integer())
-            throw_invalid(field, *node.value<int64_t>(), "must be true or false");
-          KNOB_CHECK(v.has_value(), field, std::string("(not a bool)"), "must be true or false");
-          c.isolate = *v;
-        } else if (kSamplerOptions.count(k)) {
-          kSamplerOptions.at(k)(node, c);
-          samplers_given.insert(k);
-        } else if (kPrunerOptions.count(k)) {
-          kPrunerOptions.at(k)(node, c);
-          if (k != "patient") pruners_given.insert(k);
-        } else {
-          throw_invalid(field, std::string("(set)"),
-                        "is unknown; [study] takes storage, name, direction(s), sampler, seed, "
-                        "pruner, n_startup_trials, n_warmup_steps, n_trials, timeout, jobs, "
-                        "isolate, heartbeat_interval, grace_period, max_retry, and the options "
-                        "tables " +
-                            names_of(kSamplerOptions) + ", " + names_of(kPrunerOptions));
-        }
+  naming_origin(origin, "", [&] {
+    std::set<std::string> samplers_given, pruners_given;  // with an options table
+    if (const TomlValue* study = root.get("study")) {
+      kStudy.read(*study, c);
+      for (const auto& [key, value] : *study->as<TomlValue::Table>()) {
+        if (contains(kSamplerTables, key)) samplers_given.insert(key);
+        if (contains(kPrunerTables, key)) pruners_given.insert(key);
       }
     }
     if (c.grace_period && c.heartbeat_interval) {
@@ -487,19 +374,27 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
                  "must be > study.heartbeat_interval (" + dumps(Json(*c.heartbeat_interval)) +
                      " s): a live trial beats at least once per grace period");
     }
-    if (c.sampler != "random" && c.sampler != "grid" && !kSamplerOptions.count(c.sampler)) {
+    if (c.sampler != "random" && c.sampler != "grid" && !contains(kSamplerTables, c.sampler)) {
       throw_invalid("study.sampler", c.sampler, std::string("must be ") + kSamplers);
     }
-    if (c.pruner != "none" && (c.pruner == "patient" || !kPrunerOptions.count(c.pruner))) {
+    if (c.pruner != "none" && !contains(kPrunerTables, c.pruner)) {
       throw_invalid("study.pruner", c.pruner,
                     std::string("must be ") + kPruners +
                         " (patient = { patience = N } wraps the one chosen)");
     }
-    if (const toml::table* search = root["search"].as_table())
+    if (const TomlValue* search = root.get("search")) {
+      if (!search->is_table()) throw_bad_value("search", *search, "must be a table ([search])");
       collect_search(*search, "", c.search);
+    }
     order_search_space(c.search);
-    if (const toml::node* objective = root.get("objective")) {
-      c.command = parse_objective(*objective);
+    if (const TomlValue* objective = root.get("objective")) {
+      CommandConfig command;
+      kObjective.read(*objective, command);
+      KNOB_CHECK(!command.shell.empty() || !command.argv.empty(), "objective.command",
+                 std::string("(not set)"),
+                 "must be set: a shell command (\"python3 train.py --lr {lr}\") or a list of "
+                 "arguments ([\"python3\", \"train.py\", \"--lr={lr}\"])");
+      c.command = command;
       KNOB_CHECK(!c.isolate, "study.isolate", std::string("true"),
                  "is for the trainer; a command objective always runs in its own process");
     }
@@ -516,34 +411,17 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
       }
     }
     // The options' ranges are checked where they are used, by the sampler's and pruner's
-    // constructors; their messages start with the option's name ("n_startup_trials = -1:
-    // must be >= 0"). Every options table given is checked, chosen or not.
+    // constructors. Every options table given is checked, chosen or not.
     samplers_given.insert(c.sampler);
     for (const auto& sampler : samplers_given) {
-      try {
-        make_sampler(c, sampler);
-      } catch (const InvalidArgument& e) {
-        throw InvalidArgument("study." + sampler + "." + e.what());
-      }
+      check_options(sampler, [&] { make_sampler(c, sampler); });
     }
     pruners_given.insert(c.pruner);
     for (const auto& pruner : pruners_given) {
-      try {
-        make_pruner(c, pruner);
-      } catch (const InvalidArgument& e) {
-        throw InvalidArgument("study." + pruner + "." + e.what());
-      }
+      check_options(pruner, [&] { make_pruner(c, pruner); });
     }
-    if (c.patient) {
-      try {
-        PatientPruner(nullptr, *c.patient);
-      } catch (const InvalidArgument& e) {
-        throw InvalidArgument(std::string("study.patient.") + e.what());
-      }
-    }
-  } catch (const InvalidArgument& e) {
-    throw InvalidArgument(std::string(e.what()) + " (in " + origin + ")");
-  }
+    if (c.patient) check_options("patient", [&] { PatientPruner(nullptr, *c.patient); });
+  });
   return c;
 }
 

@@ -55,6 +55,7 @@ lr = 0.5
   EXPECT_FALSE(parse_study_config("", "empty.toml").isolate);             // in-process by default
   EXPECT_EQ(parse_study_config("", "empty.toml").jobs, 1);
   EXPECT_EQ(parse_study_config("[study]\njobs = \"auto\"\n", "auto.toml").jobs, kJobsAuto);
+  EXPECT_EQ(parse_study_config("[study]\nn_trials = 20.0\n", "f.toml").n_trials, 20);
   ASSERT_EQ(c.search.size(), 5u);
   std::map<std::string, Distribution> space;
   for (const auto& p : c.search) space.emplace(p.name, p.distribution);
@@ -340,6 +341,20 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
        "[study]\nsampler = \"grid\"\n[search]\nk = { choices = [\"a\", \"b\"] }\nx = { choices "
        "= [1, 2], when = { k = \"a\" } }\n",
        {"search.x.when", "grid"}},
+      // Read through the generic reader: the value as written in the file, and types checked
+      // where they were once taken loosely or left unread.
+      {"options value as written",
+       "[study]\ntpe = { multivariate = \"yes\" }\n",
+       {"study.tpe.multivariate = \"yes\": must be true or false (in bad.toml)"}},
+      {"count as a bool", "[study]\nn_trials = true\n", {"study.n_trials = true", "integer >= 1"}},
+      {"study not a table", "study = 3\n", {"study = 3", "table"}},
+      {"search not a table", "search = 3\n", {"search = 3", "table"}},
+      {"log not a bool",
+       "[search]\nx = { low = 1, high = 2, log = \"yes\" }\n",
+       {"search.x.log = \"yes\"", "true or false"}},
+      {"type not a string",
+       "[search]\nx = { low = 1, high = 2, type = 3 }\n",
+       {"search.x.type = 3", "string"}},
   };
   for (const auto& c : cases) {
     testing::expect_invalid(

@@ -1,265 +1,220 @@
 #include "knob/train/config.h"
 
-#include <toml++/toml.h>
-
 #include <cmath>
-#include <fstream>
-#include <functional>
-#include <set>
-#include <sstream>
+#include <map>
 
 #include "knob/core/error.h"
+#include "knob/core/field_table.h"
+#include "knob/core/json.h"
 #include "knob/core/text_file.h"
+#include "knob/core/toml_value.h"
 
 namespace knob {
 namespace {
 
-// A pointer to one field of a TrainConfig, whatever its type.
-using FieldRef = std::variant<bool*, int64_t*, double*, std::string*, std::vector<int64_t>*,
-                              std::vector<std::string>*, std::optional<double>*, uint64_t*>;
+using Table = FieldTable<TrainConfig>;
 
-struct Field {
-  std::string key;
-  std::function<FieldRef(TrainConfig&)> ref;
-};
+// The trainer's integers also take exact floats (4.0), as tuner values may be floats.
+const Rule kRule = Rule().integral_floats();
 
-#define KNOB_FIELD(section, name)                                                   \
-  Field {                                                                           \
-#section "." #name, [](TrainConfig & c) -> FieldRef { return &c.section.name; } \
-  }
+// One field of a table, reached by its section: KNOB_FIELD(optimizer, momentum).
+#define KNOB_FIELD(section, name) \
+  add(                            \
+      #name, [](auto& c) -> auto& { return c.section.name; }, kRule)
 
-const std::vector<Field>& registry() {
-  static const std::vector<Field> kFields = {
-      KNOB_FIELD(data, source),
-      KNOB_FIELD(data, dir),
-      KNOB_FIELD(data, train_images),
-      KNOB_FIELD(data, train_labels),
-      KNOB_FIELD(data, test_images),
-      KNOB_FIELD(data, test_labels),
-      KNOB_FIELD(data, train_csv),
-      KNOB_FIELD(data, test_csv),
-      KNOB_FIELD(data, label_column),
-      KNOB_FIELD(data, validation),
-      KNOB_FIELD(data, split),
-      KNOB_FIELD(data, normalize),
-      KNOB_FIELD(data, limit),
-      KNOB_FIELD(model, kind),
-      KNOB_FIELD(model, hidden),
-      KNOB_FIELD(model, channels),
-      KNOB_FIELD(model, dropout),
-      KNOB_FIELD(optimizer, kind),
-      KNOB_FIELD(optimizer, lr),
-      KNOB_FIELD(optimizer, momentum),
-      KNOB_FIELD(optimizer, nesterov),
-      KNOB_FIELD(optimizer, weight_decay),
-      KNOB_FIELD(optimizer, l1),
-      KNOB_FIELD(optimizer, beta1),
-      KNOB_FIELD(optimizer, beta2),
-      KNOB_FIELD(optimizer, eps),
-      KNOB_FIELD(optimizer, alpha),
-      KNOB_FIELD(schedule, kind),
-      KNOB_FIELD(schedule, per),
-      KNOB_FIELD(schedule, warmup),
-      KNOB_FIELD(schedule, warmup_start_factor),
-      KNOB_FIELD(schedule, gamma),
-      KNOB_FIELD(schedule, step_size),
-      KNOB_FIELD(schedule, milestones),
-      KNOB_FIELD(schedule, alpha),
-      KNOB_FIELD(schedule, power),
-      KNOB_FIELD(schedule, t_max),
-      KNOB_FIELD(schedule, eta_min),
-      KNOB_FIELD(schedule, t_0),
-      KNOB_FIELD(schedule, t_mult),
-      KNOB_FIELD(schedule, max_lr),
-      KNOB_FIELD(schedule, step_size_up),
-      KNOB_FIELD(schedule, mode),
-      KNOB_FIELD(schedule, pct_start),
-      KNOB_FIELD(schedule, factor),
-      KNOB_FIELD(schedule, patience),
-      KNOB_FIELD(schedule, threshold),
-      KNOB_FIELD(schedule, min_lr),
-      KNOB_FIELD(schedule, phases),
-      KNOB_FIELD(schedule, switch_at),
-      KNOB_FIELD(batch, size),
-      KNOB_FIELD(batch, grow_at),
-      KNOB_FIELD(batch, grow_factor),
-      KNOB_FIELD(batch, max_size),
-      KNOB_FIELD(batch, scale_lr),
-      KNOB_FIELD(batch, base),
-      KNOB_FIELD(train, epochs),
-      KNOB_FIELD(train, seed),
-      KNOB_FIELD(train, threads),
-      KNOB_FIELD(train, max_seconds),
-      KNOB_FIELD(train, monitor),
-      KNOB_FIELD(train, patience),
-      KNOB_FIELD(train, min_delta),
-      KNOB_FIELD(train, baseline),
-      KNOB_FIELD(train, start_from_epoch),
-      KNOB_FIELD(train, restore_best),
-      KNOB_FIELD(train, divergence_factor),
-      KNOB_FIELD(output, metrics),
-      KNOB_FIELD(output, progress),
-      KNOB_FIELD(output, test),
-      KNOB_FIELD(checkpoint, path),
-      KNOB_FIELD(checkpoint, every),
-      KNOB_FIELD(checkpoint, resume),
-      KNOB_FIELD(lr_find, start),
-      KNOB_FIELD(lr_find, end),
-      KNOB_FIELD(lr_find, steps),
-      KNOB_FIELD(lr_find, mode),
-      KNOB_FIELD(lr_find, beta),
-      KNOB_FIELD(lr_find, diverge),
-      KNOB_FIELD(lr_find, suggestion),
-      KNOB_FIELD(lr_find, use),
-      KNOB_FIELD(batch_find, start),
-      KNOB_FIELD(batch_find, max_size),
-      KNOB_FIELD(batch_find, memory_budget),
-      KNOB_FIELD(batch_find, steps),
-      KNOB_FIELD(batch_find, noise_batches),
-      KNOB_FIELD(batch_find, noise_warmup),
-      KNOB_FIELD(batch_find, use),
-  };
-  return kFields;
+// A key that also takes the word "find": a finder then chooses the value before training
+// (`use` is set); any other value turns the finder off.
+template <typename Ref, typename Use>
+void add_findable(Table& table, const std::string& key, Ref ref, Use use,
+                  const std::string& allowed) {
+  using T = std::remove_cvref_t<decltype(ref(std::declval<TrainConfig&>()))>;
+  table.add_custom(
+      key,
+      [=](TrainConfig& c, const TomlValue& value, const std::string& field) {
+        if (value.as<std::string>()) {
+          if (*value.as<std::string>() != "find") {
+            throw_bad_value(field, value, allowed + " or \"find\"");
+          }
+          use(c) = true;
+          return;
+        }
+        use(c) = false;
+        ref(c) = read_value<T>(value, field, kRule);
+      },
+      [=](const TrainConfig& c) { return to_toml(ref(c)); });
+}
+
+// The tables, in the order config_keys() lists their keys.
+std::vector<Table> make_tables() {
+  auto table = [](const std::string& name) { return Table(name, "", KeyNames::kDotted); };
+  Table data = table("data");
+  data.KNOB_FIELD(data, source)
+      .KNOB_FIELD(data, dir)
+      .KNOB_FIELD(data, train_images)
+      .KNOB_FIELD(data, train_labels)
+      .KNOB_FIELD(data, test_images)
+      .KNOB_FIELD(data, test_labels)
+      .KNOB_FIELD(data, train_csv)
+      .KNOB_FIELD(data, test_csv)
+      .KNOB_FIELD(data, label_column)
+      .KNOB_FIELD(data, validation)
+      .KNOB_FIELD(data, split)
+      .KNOB_FIELD(data, normalize)
+      .KNOB_FIELD(data, limit);
+  Table model = table("model");
+  model.KNOB_FIELD(model, kind)
+      .KNOB_FIELD(model, hidden)
+      .KNOB_FIELD(model, channels)
+      .KNOB_FIELD(model, dropout);
+  Table optimizer = table("optimizer");
+  optimizer.KNOB_FIELD(optimizer, kind);
+  add_findable(
+      optimizer, "lr", [](auto& c) -> auto& { return c.optimizer.lr; },
+      [](TrainConfig& c) -> bool& { return c.lr_find.use; }, "must be a number > 0");
+  optimizer.KNOB_FIELD(optimizer, momentum)
+      .KNOB_FIELD(optimizer, nesterov)
+      .KNOB_FIELD(optimizer, weight_decay)
+      .KNOB_FIELD(optimizer, l1)
+      .KNOB_FIELD(optimizer, beta1)
+      .KNOB_FIELD(optimizer, beta2)
+      .KNOB_FIELD(optimizer, eps)
+      .KNOB_FIELD(optimizer, alpha);
+  Table schedule = table("schedule");
+  schedule.KNOB_FIELD(schedule, kind)
+      .KNOB_FIELD(schedule, per)
+      .KNOB_FIELD(schedule, warmup)
+      .KNOB_FIELD(schedule, warmup_start_factor)
+      .KNOB_FIELD(schedule, gamma)
+      .KNOB_FIELD(schedule, step_size)
+      .KNOB_FIELD(schedule, milestones)
+      .KNOB_FIELD(schedule, alpha)
+      .KNOB_FIELD(schedule, power)
+      .KNOB_FIELD(schedule, t_max)
+      .KNOB_FIELD(schedule, eta_min)
+      .KNOB_FIELD(schedule, t_0)
+      .KNOB_FIELD(schedule, t_mult)
+      .KNOB_FIELD(schedule, max_lr)
+      .KNOB_FIELD(schedule, step_size_up)
+      .KNOB_FIELD(schedule, mode)
+      .KNOB_FIELD(schedule, pct_start)
+      .KNOB_FIELD(schedule, factor)
+      .KNOB_FIELD(schedule, patience)
+      .KNOB_FIELD(schedule, threshold)
+      .KNOB_FIELD(schedule, min_lr)
+      .KNOB_FIELD(schedule, phases)
+      .KNOB_FIELD(schedule, switch_at);
+  Table batch = table("batch");
+  add_findable(
+      batch, "size", [](auto& c) -> auto& { return c.batch.size; },
+      [](TrainConfig& c) -> bool& { return c.batch_find.use; }, "must be an integer >= 1");
+  batch.KNOB_FIELD(batch, grow_at)
+      .KNOB_FIELD(batch, grow_factor)
+      .KNOB_FIELD(batch, max_size)
+      .KNOB_FIELD(batch, scale_lr)
+      .KNOB_FIELD(batch, base);
+  Table train = table("train");
+  train.KNOB_FIELD(train, epochs)
+      .KNOB_FIELD(train, seed)
+      .KNOB_FIELD(train, threads)
+      .KNOB_FIELD(train, max_seconds)
+      .KNOB_FIELD(train, monitor)
+      .KNOB_FIELD(train, patience)
+      .KNOB_FIELD(train, min_delta)
+      .KNOB_FIELD(train, baseline)
+      .KNOB_FIELD(train, start_from_epoch)
+      .KNOB_FIELD(train, restore_best)
+      .KNOB_FIELD(train, divergence_factor);
+  Table output = table("output");
+  output.KNOB_FIELD(output, metrics).KNOB_FIELD(output, progress).KNOB_FIELD(output, test);
+  Table checkpoint = table("checkpoint");
+  checkpoint.KNOB_FIELD(checkpoint, path)
+      .KNOB_FIELD(checkpoint, every)
+      .KNOB_FIELD(checkpoint, resume);
+  Table lr_find = table("lr_find");
+  lr_find.KNOB_FIELD(lr_find, start)
+      .KNOB_FIELD(lr_find, end)
+      .KNOB_FIELD(lr_find, steps)
+      .KNOB_FIELD(lr_find, mode)
+      .KNOB_FIELD(lr_find, beta)
+      .KNOB_FIELD(lr_find, diverge)
+      .KNOB_FIELD(lr_find, suggestion)
+      .KNOB_FIELD(lr_find, use);
+  Table batch_find = table("batch_find");
+  batch_find.KNOB_FIELD(batch_find, start)
+      .KNOB_FIELD(batch_find, max_size)
+      .KNOB_FIELD(batch_find, memory_budget)
+      .KNOB_FIELD(batch_find, steps)
+      .KNOB_FIELD(batch_find, noise_batches)
+      .KNOB_FIELD(batch_find, noise_warmup)
+      .KNOB_FIELD(batch_find, use);
+  return {data, model, optimizer, schedule, batch, train, output, checkpoint, lr_find, batch_find};
 }
 
 #undef KNOB_FIELD
 
-// Keys that also take the word "find": a finder then chooses the value before training.
-struct FindableKey {
-  std::string key;
-  std::string allowed;  // what else the key takes, for messages
-  bool& (*use)(TrainConfig&);
-};
-
-const std::vector<FindableKey>& findable_keys() {
-  static const std::vector<FindableKey> kKeys = {
-      {"optimizer.lr", "must be a number > 0",
-       [](TrainConfig& c) -> bool& { return c.lr_find.use; }},
-      {"batch.size", "must be an integer >= 1",
-       [](TrainConfig& c) -> bool& { return c.batch_find.use; }},
-  };
-  return kKeys;
+const std::vector<Table>& tables() {
+  static const std::vector<Table> kTables = make_tables();
+  return kTables;
 }
 
-const std::set<std::string>& sections() {
-  static const std::set<std::string> kSections = {"data",    "model",     "optimizer", "schedule",
-                                                  "batch",   "train",     "output",    "checkpoint",
-                                                  "lr_find", "batch_find"};
-  return kSections;
-}
-
-std::string value_text(const ConfigValue& value) {
-  return std::visit(
-      [](const auto& v) -> std::string {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          return "\"" + v + "\"";
-        } else {
-          return dumps(Json(v));
-        }
-      },
-      value);
-}
-
-const Field& find_field(const std::string& key) {
-  for (const auto& f : registry()) {
-    if (f.key == key) return f;
+const Table* find_table(const std::string& name) {
+  for (const auto& t : tables()) {
+    if (t.name() == name) return &t;
   }
-  std::string section = key.substr(0, key.find('.'));
-  std::string known;
-  for (const auto& f : registry()) {
-    if (f.key.rfind(section + ".", 0) == 0) known += (known.empty() ? "" : ", ") + f.key;
-  }
-  if (known.empty()) {
-    for (const auto& s : sections()) known += (known.empty() ? "" : ", ") + s;
+  return nullptr;
+}
+
+// The table of a dotted key ("optimizer.lr") and the key inside it ("lr").
+std::pair<const Table*, std::string> split_key(const std::string& key) {
+  const size_t dot = key.find('.');
+  const Table* table = dot == std::string::npos ? nullptr : find_table(key.substr(0, dot));
+  if (!table) {
+    std::string known;
+    for (const auto& t : tables()) known += (known.empty() ? "" : ", ") + t.name();
     throw_invalid("config key", key, "must be in one of the tables " + known);
   }
-  throw_invalid("config key", key, "is unknown; [" + section + "] has " + known);
+  return {table, key.substr(dot + 1)};
 }
 
-// Exact number conversions only: 4.0 -> 4 is fine, 4.5 -> int is not.
-std::optional<double> as_number(const ConfigValue& v) {
-  if (const auto* d = std::get_if<double>(&v)) return *d;
-  if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
-  return std::nullopt;
+TomlValue to_toml_value(const ConfigValue& value) {
+  return std::visit([](const auto& v) { return to_toml(v); }, value);
 }
 
-std::optional<int64_t> as_integer(const ConfigValue& v) {
-  if (const auto* i = std::get_if<int64_t>(&v)) return *i;
-  if (const auto* d = std::get_if<double>(&v)) {
-    if (std::isfinite(*d) && *d == std::round(*d) && std::abs(*d) < 9e15) {
-      return static_cast<int64_t>(*d);
-    }
-  }
-  return std::nullopt;
+ConfigValue to_config_value(const TomlValue& value) {
+  return std::visit(
+      [](const auto& v) -> ConfigValue {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, TomlValue::Array>) {
+          if (!v.empty() && v.front().template as<std::string>()) {
+            return read_value<std::vector<std::string>>(TomlValue(v), "list");
+          }
+          return read_value<std::vector<int64_t>>(TomlValue(v), "list");
+        } else if constexpr (std::is_same_v<T, TomlValue::Table>) {
+          return std::string("{}");  // no field holds a table
+        } else {
+          return v;
+        }
+      },
+      value.data());
+}
+
+void set_value(TrainConfig& config, const std::string& key, const TomlValue& value) {
+  auto [table, name] = split_key(key);
+  table->set(config, name, value);
 }
 
 }  // namespace
 
 std::vector<std::string> config_keys() {
   std::vector<std::string> keys;
-  for (const auto& f : registry()) keys.push_back(f.key);
+  for (const auto& t : tables()) {
+    for (const auto& k : t.keys()) keys.push_back(t.field(k));
+  }
   return keys;
 }
 
 void set_config_value(TrainConfig& config, const std::string& key, const ConfigValue& value) {
-  for (const auto& findable : findable_keys()) {
-    if (key != findable.key) continue;
-    bool& use = findable.use(config);
-    if (const auto* s = std::get_if<std::string>(&value)) {
-      if (*s != "find") throw_invalid(key, *s, findable.allowed + " or \"find\"");
-      use = true;  // the finder chooses the value before training
-      return;
-    }
-    use = false;
-  }
-  const Field& field = find_field(key);
-  std::visit(
-      [&](auto* target) {
-        using T = std::remove_pointer_t<decltype(target)>;
-        if constexpr (std::is_same_v<T, bool>) {
-          const bool* b = std::get_if<bool>(&value);
-          if (!b) throw_invalid(key, value_text(value), "must be true or false");
-          *target = *b;
-        } else if constexpr (std::is_same_v<T, int64_t>) {
-          auto i = as_integer(value);
-          if (!i) throw_invalid(key, value_text(value), "must be an integer");
-          *target = *i;
-        } else if constexpr (std::is_same_v<T, uint64_t>) {
-          auto i = as_integer(value);
-          if (!i || *i < 0) throw_invalid(key, value_text(value), "must be an integer >= 0");
-          *target = static_cast<uint64_t>(*i);
-        } else if constexpr (std::is_same_v<T, double> ||
-                             std::is_same_v<T, std::optional<double>>) {
-          auto d = as_number(value);
-          if (!d) throw_invalid(key, value_text(value), "must be a number");
-          *target = *d;
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          const auto* s = std::get_if<std::string>(&value);
-          if (!s) throw_invalid(key, value_text(value), "must be a string");
-          *target = *s;
-        } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
-          if (const auto* list = std::get_if<std::vector<int64_t>>(&value)) {
-            *target = *list;
-          } else if (auto i = as_integer(value)) {
-            *target = {*i};  // a single number for a list: a list of one
-          } else {
-            throw_invalid(key, value_text(value), "must be a list of integers");
-          }
-        } else {
-          if (const auto* list = std::get_if<std::vector<std::string>>(&value)) {
-            *target = *list;
-          } else if (const auto* s = std::get_if<std::string>(&value)) {
-            *target = {*s};  // a single string for a list: a list of one
-          } else if (const auto* ints = std::get_if<std::vector<int64_t>>(&value);
-                     ints && ints->empty()) {
-            target->clear();  // [] parses as an empty list of integers
-          } else {
-            throw_invalid(key, value_text(value), "must be a list of strings");
-          }
-        }
-      },
-      field.ref(config));
+  set_value(config, key, to_toml_value(value));
 }
 
 void set_config_value(TrainConfig& config, const std::string& key, const ParamValue& value) {
@@ -276,51 +231,9 @@ void set_config_value(TrainConfig& config, const std::string& key, const ParamVa
 }
 
 ConfigValue get_config_value(const TrainConfig& config, const std::string& key) {
-  const Field& field = find_field(key);
-  TrainConfig& mutable_config = const_cast<TrainConfig&>(config);  // read only below
-  return std::visit(
-      [](auto* target) -> ConfigValue {
-        using T = std::remove_pointer_t<decltype(target)>;
-        if constexpr (std::is_same_v<T, std::optional<double>>) {
-          return target->value_or(NAN);
-        } else if constexpr (std::is_same_v<T, uint64_t>) {
-          return static_cast<int64_t>(*target);
-        } else {
-          return *target;
-        }
-      },
-      field.ref(mutable_config));
+  auto [table, name] = split_key(key);
+  return to_config_value(table->get(config, name));
 }
-
-namespace {
-
-ConfigValue from_toml(const toml::node& node, const std::string& key) {
-  if (auto v = node.as_boolean()) return v->get();
-  if (auto v = node.as_integer()) return v->get();
-  if (auto v = node.as_floating_point()) return v->get();
-  if (auto v = node.as_string()) return v->get();
-  if (auto array = node.as_array()) {
-    if (!array->empty() && array->front().is_string()) {
-      std::vector<std::string> out;
-      for (const auto& item : *array) {
-        auto s = item.as_string();
-        if (!s) throw_invalid(key, std::string("[...]"), "must be a list of strings");
-        out.push_back(s->get());
-      }
-      return out;
-    }
-    std::vector<int64_t> out;
-    for (const auto& item : *array) {
-      auto i = item.as_integer();
-      if (!i) throw_invalid(key, std::string("[...]"), "must be a list of integers or of strings");
-      out.push_back(i->get());
-    }
-    return out;
-  }
-  throw_invalid(key, std::string("(a table)"), "must be a value, not a table");
-}
-
-}  // namespace
 
 void apply_override(TrainConfig& config, const std::string& assignment) {
   auto eq = assignment.find('=');
@@ -328,41 +241,26 @@ void apply_override(TrainConfig& config, const std::string& assignment) {
              "must look like table.key=value (e.g. optimizer.lr=0.01)");
   std::string key = assignment.substr(0, eq);
   std::string text = assignment.substr(eq + 1);
-  toml::table parsed;
+  TomlValue parsed;
   try {
-    parsed = toml::parse("v = " + text);
-  } catch (const toml::parse_error&) {
-    set_config_value(config, key, ConfigValue(text));  // bare words are strings: kind=adam
+    parsed = parse_toml("v = " + text, "--set");
+  } catch (const InvalidArgument&) {
+    set_value(config, key, TomlValue(text));  // bare words are strings: kind=adam
     return;
   }
-  set_config_value(config, key, from_toml(*parsed.get("v"), key));
+  set_value(config, key, *parsed.get("v"));
 }
 
 TrainConfig parse_train_config(const std::string& toml_text, const std::string& origin) {
-  toml::table parsed;
-  try {
-    parsed = toml::parse(toml_text, origin);
-  } catch (const toml::parse_error& error) {
-    throw InvalidArgument(origin + ":" + std::to_string(error.source().begin.line) + ":" +
-                          std::to_string(error.source().begin.column) +
-                          ": not valid TOML: " + std::string(error.description()));
-  }
+  const TomlValue root = parse_toml(toml_text, origin);
   TrainConfig config;
-  for (const auto& [table_name, node] : parsed) {
-    const std::string table(table_name.str());
-    if (!sections().count(table)) continue;  // [study], [search], ... belong to others
-    const toml::table* table_node = node.as_table();
-    if (!table_node) {
-      throw InvalidArgument(origin + ": '" + table + "' must be a table ([" + table + "])");
+  for (const auto& [name, value] : *root.as<TomlValue::Table>()) {
+    const Table* table = find_table(name);
+    if (!table) continue;  // [study], [search], ... belong to others
+    if (!value.is_table()) {
+      throw InvalidArgument(origin + ": '" + name + "' must be a table ([" + name + "])");
     }
-    for (const auto& [key_name, value] : *table_node) {
-      const std::string key = table + "." + std::string(key_name.str());
-      try {
-        set_config_value(config, key, from_toml(value, key));
-      } catch (const InvalidArgument& e) {
-        throw InvalidArgument(std::string(e.what()) + " (in [" + table + "] of " + origin + ")");
-      }
-    }
+    naming_origin(origin, name, [&] { table->read(value, config); });
   }
   return config;
 }
