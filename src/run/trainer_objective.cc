@@ -1,14 +1,13 @@
 #include "knob/run/trainer_objective.h"
 
-#include <signal.h>
-#include <sys/prctl.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
 #include "knob/core/error.h"
+#include "knob/run/child_process.h"
+#include "knob/run/trial_protocol.h"
 #include "knob/train/config.h"
 #include "knob/train/trainer_plugin.h"
 #include "tensorboard_log.h"
@@ -17,13 +16,6 @@ namespace knob::run {
 namespace {
 
 using detail::TensorBoardLog;
-
-// One protocol line on stdout, flushed at once: the parent acts on it (command_objective.h).
-void protocol_line(const std::string& line) {
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
-}
 
 }  // namespace
 
@@ -143,25 +135,24 @@ CommandObjective make_isolated_trainer_objective(const std::vector<SearchParam>&
 }
 
 void run_train_protocol(const TrainConfig& config, const std::string& tensorboard) {
-  // Nobody reads a trial whose parent has died: go with it.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  die_with_parent();  // nobody reads a trial whose parent has died: go with it
   Json history = empty_history();
   const char* number = std::getenv("KNOB_TRIAL_NUMBER");
   TensorBoardLog log(number ? trial_log_dir(tensorboard, std::atoll(number)) : tensorboard);
   auto on_epoch = [&](const EpochMetrics& m) {
     record_epoch(history, m);
     log.on_epoch(m);
-    protocol_line("knob:attr history " + dumps(history));
-    protocol_line("knob:report " + std::to_string(m.epoch) + " " + dumps(Json(m.val_accuracy)));
+    write_protocol_line(protocol_attr_line("history", history));
+    write_protocol_line(protocol_report_line(m.epoch, m.val_accuracy));
   };
   TrainResult result = train_with_plugin(config, on_epoch, log.on_step());
-  protocol_line("knob:attr history " + dumps(history));
-  protocol_line("knob:attr stop_reason " + dumps(Json(result.stop_reason)));
+  write_protocol_line(protocol_attr_line("history", history));
+  write_protocol_line(protocol_attr_line("stop_reason", Json(result.stop_reason)));
   if (result.test_accuracy)
-    protocol_line("knob:attr test_accuracy " + dumps(Json(*result.test_accuracy)));
+    write_protocol_line(protocol_attr_line("test_accuracy", Json(*result.test_accuracy)));
   if (result.stop_reason == "diverged")
     throw TrainingDiverged("training diverged: " + result.divergence);
-  protocol_line("knob:value " + dumps(Json(result.final_val_accuracy)));
+  write_protocol_line(protocol_value_line({result.final_val_accuracy}));
 }
 
 }  // namespace knob::run
