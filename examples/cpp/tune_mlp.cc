@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
               t.report(epoch.val_accuracy, epoch.epoch);
               if (t.should_prune()) throw knob::TrialPruned();
             });
+        // A run whose loss blew up (too high a learning rate) ends FAIL, as in `knob tune`.
+        if (result.stop_reason == "diverged") throw knob::Error("diverged: " + result.divergence);
         return result.final_val_accuracy;
       },
       knob::OptimizeOptions().n_trials(trials).show_progress(true));

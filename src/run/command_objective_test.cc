@@ -257,8 +257,15 @@ TEST(CommandObjectiveTest, InterruptStopsTheProgramAndFailsTheTrialAsInterrupted
   auto objective = CommandObjective::shell(
       "echo $$ > \"$DIR/pid\"; echo 'knob:report 0 1'; sleep 30; echo knob:value 1", kSpace,
       quiet().env({{"DIR", dir.path()}}).kill_grace(0.5));
+  // Interrupt once the report is stored (not merely once the program runs: its report line may
+  // not have been read yet), so the test sees what an interrupted trial keeps.
+  auto reported = [&] {
+    auto trials = study.trials();
+    return !trials.empty() && !trials[0].intermediate_values.empty();
+  };
   std::thread interrupter([&] {
-    while (!std::filesystem::exists(dir.file("pid")))
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+    while (!reported() && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     study.interrupt();
   });

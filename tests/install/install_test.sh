@@ -27,12 +27,15 @@ if [[ -f "$build/libknob_trainer.so" ]]; then
   for study_trials in tune-mlp:3 tune-own-model:2; do
     study=${study_trials%:*} expected=${study_trials#*:}
     in_study="trials.study_id = (SELECT study_id FROM studies WHERE study_name = '$study')"
-    finished=$(sqlite3 "$db" "SELECT COUNT(*) FROM trials WHERE $in_study AND state IN ('COMPLETE', 'PRUNED')")
-    [[ $finished == "$expected" ]] \
-      || { echo "examples/cpp stored $finished finished trials in $study, expected $expected"; exit 1; }
-    # Every trial reported its epochs (what the pruner reads).
-    unreported=$(sqlite3 "$db" "SELECT COUNT(*) FROM trials WHERE $in_study AND trial_id NOT IN
-                                  (SELECT trial_id FROM trial_intermediate_values)")
-    [[ $unreported == 0 ]] || { echo "$unreported trials of $study reported no epoch"; exit 1; }
+    # Every trial ended: COMPLETE or PRUNED, or FAIL when its loss diverged (a random learning
+    # rate up to 0.1); at least one COMPLETE.
+    ended=$(sqlite3 "$db" "SELECT COUNT(*) FROM trials WHERE $in_study AND state IN ('COMPLETE', 'PRUNED', 'FAIL')")
+    complete=$(sqlite3 "$db" "SELECT COUNT(*) FROM trials WHERE $in_study AND state = 'COMPLETE'")
+    [[ $ended == "$expected" && $complete -ge 1 ]] \
+      || { echo "examples/cpp ended $ended trials in $study ($complete COMPLETE), expected $expected (>= 1 COMPLETE)"; exit 1; }
+    # Every trial that finished reported its epochs (what the pruner reads).
+    unreported=$(sqlite3 "$db" "SELECT COUNT(*) FROM trials WHERE $in_study AND state IN ('COMPLETE', 'PRUNED')
+                                  AND trial_id NOT IN (SELECT trial_id FROM trial_intermediate_values)")
+    [[ $unreported == 0 ]] || { echo "$unreported finished trials of $study reported no epoch"; exit 1; }
   done
 fi
