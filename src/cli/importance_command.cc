@@ -1,5 +1,5 @@
-// knob importance: the parameter importances of a study (knob/tuner/importance/importance.h) as a table
-// or JSON, like optuna.importance.get_param_importances. Read-only.
+// knob importance: the parameter importances of a study (knob/tuner/importance/importance.h) as a
+// table or JSON, like optuna.importance.get_param_importances. Read-only.
 #include <cstdint>
 #include <iostream>
 #include <memory>
