@@ -10,9 +10,9 @@
 #include "commands.h"
 #include "knob/core/error.h"
 #include "knob/core/json.h"
+#include "knob/report/text_table.h"
 #include "knob/storage/open_storage.h"
 #include "knob/tuner/importance/importance.h"
-#include "table.h"
 
 namespace knob::cli {
 namespace {
@@ -67,7 +67,7 @@ void run_importance(const ImportanceFlags& flags) {
               << "\n";
     return;
   }
-  Table table({"param", "importance"});
+  TextTable table({"param", "importance"});
   for (const auto& [name, importance] : importances) {
     table.add_row({name, dumps(Json(importance))});
   }
