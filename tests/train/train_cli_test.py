@@ -394,7 +394,10 @@ class TuneConfigTest(unittest.TestCase):
         self.assertFalse(os.path.exists(f"/proc/{victim}") and process_state(victim) != "Z")
 
     def test_ctrl_c_fails_running_trials_and_resume_finishes_the_budget(self):
-        # 20 epochs make a trial last seconds, so Ctrl-C lands in the middle of trial 1.
+        # 20 epochs make a trial last a second or more, so Ctrl-C soon after trial 1 starts lands
+        # in its middle: a trial stops at its next report. (A 1 s wait once let trial 1's 20
+        # epochs end first on an idle machine; its reports are stored in batches, so they can't
+        # tell that it is training.)
         config = self.write("stop.toml", TINY_STUDY.replace('pruner = "median"', 'pruner = "none"')
                             .replace("epochs = 3", "epochs = 20"))
         for mode in ("in-process", "isolate"):
@@ -417,7 +420,7 @@ class TuneConfigTest(unittest.TestCase):
                             if started >= 2:
                                 break
                         time.sleep(0.05)
-                    time.sleep(1.0)  # trial 1 is training
+                    time.sleep(0.2)  # trial 1 is training
                     os.kill(tune.pid, signal.SIGINT)
                     out, err = tune.communicate(timeout=120)
                 finally:
