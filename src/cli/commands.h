@@ -34,6 +34,15 @@ void add_dashboard_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 // knob importance --storage URL --study NAME [--json] (knob/tuner/importance/importance.h).
 void add_importance_command(CLI::App& app);
+// knob storage upgrade --storage URL: schema v3.0.0.d -> v3.2.0.a (knob/storage/schema_revision.h).
+void add_storage_command(CLI::App& app);
+// knob plot KIND --storage URL --study NAME -o FILE.svg|.png (knob/report/study_plots.h).
+void add_plot_command(CLI::App& app);
+// knob study copy|add-trials|enqueue, added to the `study` subcommand (warm starts).
+void add_study_warm_start_commands(CLI::App& study);
+// knob ask / knob tell: Optuna CLI's ask-and-tell from the shell (knob/run/ask_tell.h).
+void add_ask_command(CLI::App& app);
+void add_tell_command(CLI::App& app);
 // For the read-only verbs (dashboard, report): a sqlite:/// URL must name an existing file
 // (opening would create an empty database). Throws InvalidArgument naming --storage.
 void check_storage_exists(const std::string& url);

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "knob/core/error.h"
 #include "knob/report/dashboard.h"
 
 namespace knob::cli {
@@ -22,7 +23,12 @@ void add_dashboard_command(CLI::App& app) {
   command->callback([options] {
     check_storage_exists(options->storage());
     Dashboard dashboard(*options);
-    int port = dashboard.start();
+    int port = 0;
+    try {
+      port = dashboard.start();
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("--" + std::string(e.what()));  // "port = 8080: ..." names the flag
+    }
     const std::string& host = options->host();
     if (host != "127.0.0.1" && host != "localhost" && host != "::1") {
       std::cerr << "[knob] listening on " << host

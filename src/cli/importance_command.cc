@@ -42,7 +42,7 @@ void run_importance(const ImportanceFlags& flags) {
                      .objective(flags.objective)
                      .seed(static_cast<uint64_t>(flags.seed));
   check_storage_exists(flags.storage);
-  auto storage = open_storage(flags.storage);
+  auto storage = open_storage(flags.storage, OpenMode::kReadOnly);
   int64_t study_id = -1;
   try {
     study_id = storage->study_id_from_name(flags.study_name);

@@ -20,6 +20,10 @@ int main(int argc, char** argv) {
   knob::cli::add_dashboard_command(app);
   knob::cli::add_report_command(app);
   knob::cli::add_importance_command(app);
+  knob::cli::add_storage_command(app);
+  knob::cli::add_plot_command(app);
+  knob::cli::add_ask_command(app);
+  knob::cli::add_tell_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,11 +1,11 @@
 // knob report: one study as a self-contained HTML file (charts, trial table, data inlined).
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "commands.h"
 #include "knob/core/error.h"
+#include "knob/core/text_file.h"
 #include "knob/report/html_report.h"
 #include "knob/storage/open_storage.h"
 
@@ -20,7 +20,7 @@ struct ReportFlags {
 
 void run_report(const ReportFlags& flags) {
   check_storage_exists(flags.storage);
-  auto storage = open_storage(flags.storage);
+  auto storage = open_storage(flags.storage, OpenMode::kReadOnly);
   std::string html;
   try {
     html = html_report(*storage, flags.study_name);
@@ -28,20 +28,17 @@ void run_report(const ReportFlags& flags) {
     throw NotFound(detail::invalid_message("--study-name", flags.study_name,
                                            "no such study in " + flags.storage));
   }
-  std::ofstream out(flags.output, std::ios::binary);
-  if (!out) throw_invalid("--output", flags.output, "must be a writable file path");
-  out << html;
-  out.close();
-  if (!out) throw Error("cannot write " + flags.output);
+  const std::string db = storage_file(flags.storage);
+  write_file_atomically(flags.output, html, "--output",
+                        db.empty() ? std::vector<std::string>{} : std::vector<std::string>{db});
   std::cout << flags.output << "\n";
 }
 
 }  // namespace
 
 void check_storage_exists(const std::string& url) {
-  const std::string prefix = "sqlite:///";
-  if (url.rfind(prefix, 0) != 0 || url.size() == prefix.size()) return;  // open_storage checks
-  const std::string path = url.substr(prefix.size());
+  const std::string path = storage_file(url);  // "" unless sqlite:///PATH; without ?options
+  if (path.empty()) return;                    // open_storage checks the rest
   KNOB_CHECK(std::filesystem::exists(path), "--storage", url,
              "no such file: " + path + " (these verbs only read; they create nothing)");
 }

@@ -1,11 +1,11 @@
 // knob study create|list|show|delete|export: Optuna's study verbs over a storage URL. The
 // tables and JSON come from knob/report/study_tables.h and knob/report/export.h.
-#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "commands.h"
 #include "knob/core/error.h"
+#include "knob/core/text_file.h"
 #include "knob/report/export.h"
 #include "knob/report/study_tables.h"
 #include "knob/storage/open_storage.h"
@@ -31,14 +31,19 @@ void add_study_name_flag(CLI::App& command, StudyFlags& flags) {
   command.add_option("--study-name,--study", flags.study_name, "Name of the study")->required();
 }
 
-void write_output(const std::string& text, const std::string& path) {
+// Standard output, or the file `path`, written whole or not at all and never the storage file.
+void write_output(const std::string& text, const StudyFlags& flags) {
+  const std::string& path = flags.output;
   if (path.empty() || path == "-") {
-    std::cout << text;
+    std::cout << text << std::flush;
+    if (!std::cout) throw Error("cannot write the export to standard output");
     return;
   }
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw_invalid("--output", path, "must be a writable file path");
-  out << text;
+  std::vector<std::string> keep;
+  if (std::string db = storage_file(flags.storage); !db.empty()) {
+    keep = {db, db + "-wal", db + "-journal", db + "-shm"};
+  }
+  write_file_atomically(path, text, "--output", keep);
 }
 
 // The study's id; an unknown name throws NotFound naming the flag, the value and the studies
@@ -73,7 +78,7 @@ void run_create(const StudyFlags& flags) {
 }
 
 void run_list(const StudyFlags& flags) {
-  auto summaries = open_storage(flags.storage)->all_studies();
+  auto summaries = open_storage(flags.storage, OpenMode::kReadOnly)->all_studies();
   if (flags.format == "json") {
     std::cout << dumps(studies_to_json(summaries)) << "\n";
   } else {
@@ -82,7 +87,7 @@ void run_list(const StudyFlags& flags) {
 }
 
 void run_show(const StudyFlags& flags) {
-  auto storage = open_storage(flags.storage);
+  auto storage = open_storage(flags.storage, OpenMode::kReadOnly);
   int64_t id = find_study(*storage, flags);
   auto directions = storage->study_directions(id);
   auto trials = storage->trials(id);
@@ -96,23 +101,23 @@ void run_show(const StudyFlags& flags) {
 }
 
 void run_delete(const StudyFlags& flags) {
-  auto storage = open_storage(flags.storage);
+  auto storage = open_storage(flags.storage, OpenMode::kExisting);
   storage->delete_study(find_study(*storage, flags));
   std::cout << "deleted " << flags.study_name << "\n";
 }
 
 void run_export(const StudyFlags& flags) {
-  auto storage = open_storage(flags.storage);
+  auto storage = open_storage(flags.storage, OpenMode::kReadOnly);
   int64_t id = find_study(*storage, flags);
   auto directions = storage->study_directions(id);
   auto trials = storage->trials(id);
   if (flags.format == "csv") {
-    write_output(trials_to_csv(trials, directions.size()), flags.output);
+    write_output(trials_to_csv(trials, directions.size()), flags);
   } else {
     write_output(
         dumps(study_to_json(flags.study_name, directions, storage->study_user_attrs(id), trials)) +
             "\n",
-        flags.output);
+        flags);
   }
 }
 
@@ -160,6 +165,8 @@ void add_study_commands(CLI::App& app) {
       ->check(CLI::IsMember({"csv", "json"}));
   exp->add_option("-o,--output", flags->output, "File to write (default: stdout)");
   exp->callback([flags] { run_export(*flags); });
+
+  add_study_warm_start_commands(*study);
 }
 
 }  // namespace knob::cli

@@ -27,7 +27,7 @@ void run_train(const TrainFlags& flags) {
   if (!flags.checkpoint.empty()) config.checkpoint.path = flags.checkpoint;
   if (flags.resume) config.checkpoint.resume = true;
   if (flags.quiet) config.output.progress = false;
-  validate(config);  // before the plugin loads: bad input answers at once
+  validate(config, flags.config);  // before the plugin loads: bad input answers at once
   run::train(config,
              run::TrainRunOptions().tensorboard(flags.tensorboard).protocol(flags.protocol));
 }

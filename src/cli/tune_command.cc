@@ -68,10 +68,18 @@ int64_t jobs_from_flag(const std::string& text) {
   return text == "auto" ? kJobsAuto : std::stoll(text);  // the validator checked the text
 }
 
+// At most kMaxJobs: each trial at once is a thread of knob (study_config.h says why).
 CLI::Validator jobs_validator() {
+  const std::string allowed =
+      "an integer >= 1 and <= " + std::to_string(kMaxJobs) + " (a thread each), or auto";
   return CLI::Validator(
-      [number = at_least(1, true, "an integer >= 1 or auto")](std::string& input) {
-        return input == "auto" ? std::string() : number(input);
+      [number = at_least(1, true, allowed), allowed](std::string& input) {
+        if (input == "auto") return std::string();
+        std::string error = number(input);
+        if (error.empty() && std::strtod(input.c_str(), nullptr) > kMaxJobs) {
+          error = input + " is not allowed: must be " + allowed;
+        }
+        return error;
       },
       "N or auto");
 }
@@ -142,7 +150,9 @@ void add_worker_command(CLI::App& app) {
   flags->options["--study-name"] = worker->add_option("--study-name,--study", flags->study_name,
                                                       "Study to join (default: the config's name)");
   flags->options["--jobs"] =
-      worker->add_option("--jobs", flags->jobs, "Trials at once, or auto: one per core")
+      worker
+          ->add_option("--jobs", flags->jobs,
+                       "Trials at once, 1 to 1024 (a thread each), or auto: one per core")
           ->check(jobs_validator());
   flags->options["--isolate"] = worker->add_flag(
       "--isolate", flags->isolate, "Run each trainer trial as a child process ([study] isolate)");
@@ -169,9 +179,10 @@ void add_tune_command(CLI::App& app) {
   tune->add_option("--objective", flags->objective, "Built-in objective: " + names)
       ->capture_default_str();
   flags->options["--sampler"] =
-      tune->add_option("--sampler", flags->sampler,
-                       "random, grid, tpe, qmc, gp or cmaes (with a config: its options tables)")
-          ->check(CLI::IsMember({"random", "grid", "tpe", "qmc", "gp", "cmaes"}))
+      tune->add_option(
+              "--sampler", flags->sampler,
+              "random, grid, tpe, qmc, gp, cmaes or nsga2 (with a config: its options tables)")
+          ->check(CLI::IsMember({"random", "grid", "tpe", "qmc", "gp", "cmaes", "nsga2"}))
           ->capture_default_str();
   tune->add_option("--grid", flags->grid, "Grid values NAME=V1,V2,... (repeat per parameter)");
   flags->options["--pruner"] =
@@ -186,7 +197,8 @@ void add_tune_command(CLI::App& app) {
   flags->options["--timeout"] = tune->add_option("--timeout", flags->timeout, "Seconds to run")
                                     ->check(at_least(0, false, "a number of seconds >= 0"));
   flags->options["--jobs"] =
-      tune->add_option("--jobs", flags->jobs, "Trials at once, or auto: one per core")
+      tune->add_option("--jobs", flags->jobs,
+                       "Trials at once, 1 to 1024 (a thread each), or auto: one per core")
           ->check(jobs_validator())
           ->capture_default_str();
   flags->options["--seed"] = tune->add_option("--seed", flags->seed, "Sampler seed")

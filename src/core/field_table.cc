@@ -1,5 +1,6 @@
 #include "knob/core/field_table.h"
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 
@@ -149,6 +150,64 @@ TomlValue to_toml(const std::vector<std::string>& values) {
 }
 TomlValue to_toml(const std::optional<double>& value) { return value.value_or(NAN); }
 
+namespace {
+
+// Levenshtein distance with adjacent transpositions counted as one edit ("serach").
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+std::string did_you_mean(const std::string& name, const std::vector<std::string>& names,
+                         const std::string& open, const std::string& close) {
+  std::string nearest = nearest_name(name, names);
+  return nearest.empty() ? "" : "did you mean " + open + nearest + close + "? ";
+}
+
+}  // namespace
+
+std::string nearest_name(const std::string& name, const std::vector<std::string>& names) {
+  if (name.size() > 64) return "";  // no misspelling is that long; keep the cost bounded
+  const size_t limit = std::clamp<size_t>(name.size() / 3, 1, 3);
+  std::string best;
+  size_t best_distance = limit + 1;
+  for (const auto& candidate : names) {
+    if (candidate.size() > 64) continue;
+    size_t distance = edit_distance(name, candidate);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+void check_table_names(const TomlValue& root, const std::vector<std::string>& tables,
+                       const std::string& origin) {
+  const auto* members = root.as<TomlValue::Table>();
+  if (!members) return;
+  for (const auto& [key, value] : *members) {
+    if (std::find(tables.begin(), tables.end(), key) != tables.end()) continue;
+    std::string listed;
+    for (const auto& t : tables) listed += (listed.empty() ? "[" : ", [") + t + "]";
+    const std::string what = value.is_table() ? "[" + key + "]" : key + " = " + value.text();
+    throw InvalidArgument(what + " (in " + origin + "): is unknown; " +
+                          did_you_mean(key, tables, "[", "]") + "a config file holds only the " +
+                          "tables " + listed + (value.is_table() ? "" : ", and no top-level keys"));
+  }
+}
+
 namespace detail {
 
 void throw_unknown_key(const std::string& table, const std::string& key, const TomlValue* value,
@@ -159,7 +218,9 @@ void throw_unknown_key(const std::string& table, const std::string& key, const T
   }
   const std::string field = table + "." + key;
   throw InvalidArgument((value ? field + " = " + value->text() : "config key = \"" + field + "\"") +
-                        ": is unknown; " + table + " takes " + listed);
+                        ": is unknown; " +
+                        did_you_mean(key, keys, names == KeyNames::kDotted ? table + "." : "", "") +
+                        table + " takes " + listed);
 }
 
 void throw_not_a_table(const std::string& table, const TomlValue& value,

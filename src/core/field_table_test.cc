@@ -154,5 +154,37 @@ TEST(FieldTableTest, DottedKeyListsAndTheOrigin) {
   EXPECT_EQ(naming_origin("s.toml", "", [] { return 3; }), 3);
 }
 
+// A misspelled table or a top-level key is refused, naming it, the file and the nearest table.
+TEST(FieldTableTest, UnknownTablesAreRefusedWithTheNearestName) {
+  const std::vector<std::string> tables = {"study", "search", "objective", "optimizer", "data"};
+  struct Case {
+    std::string name, toml;
+    std::vector<std::string> fragments;
+  };
+  const std::vector<Case> cases = {
+      {"transposed letters",
+       "[serach]\nlr = 1\n",
+       {"[serach] (in s.toml): is unknown; did you mean [search]?", "[study], [search]"}},
+      {"british spelling", "[optimiser]\nlr = 1\n", {"[optimiser]", "did you mean [optimizer]?"}},
+      {"top-level key", "epochs = 3\n", {"epochs = 3 (in s.toml): is unknown", "top-level keys"}},
+      {"nothing near", "[zzzzzzzz]\n", {"[zzzzzzzz] (in s.toml): is unknown; a config file"}},
+      {"case differs", "[Study]\n", {"[Study]", "did you mean [study]?"}},
+  };
+  for (const auto& c : cases) {
+    testing::expect_invalid(
+        c.name, [&] { check_table_names(parse_toml(c.toml, "s.toml"), tables, "s.toml"); },
+        c.fragments);
+  }
+  EXPECT_NO_THROW(check_table_names(parse_toml("[study]\n[data]\n", "s.toml"), tables, "s.toml"));
+  EXPECT_EQ(nearest_name("serach", tables), "search");
+  EXPECT_EQ(nearest_name("zzzzzzzz", tables), "");
+  EXPECT_EQ(nearest_name("dat", tables), "data");
+}
+
+TEST(FieldTableTest, UnknownKeySuggestsTheNearestKey) {
+  testing::expect_invalid("misspelled key", [&] { read("wieght = 2\n"); },
+                          {"study.opts.wieght = 2: is unknown; did you mean weight?"});
+}
+
 }  // namespace
 }  // namespace knob

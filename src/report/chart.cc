@@ -183,6 +183,8 @@ void check_axis(const Axis& axis, const std::string& name) {
   }
   KNOB_CHECK(std::isfinite(axis.padding()) && axis.padding() >= 0 && axis.padding() <= 1,
              name + ".padding", axis.padding(), "must be in [0, 1] (a fraction of the data span)");
+  KNOB_CHECK(axis.categories().empty() || !log, name + ".scale", "log10",
+             "a categorical axis (" + name + ".categories) must be linear");
 }
 
 void check_chart(const Chart& chart) {
@@ -208,6 +210,10 @@ void check_chart(const Chart& chart) {
     const Annotation& a = chart.annotations()[i];
     KNOB_CHECK(valid_color(a.color()), "annotations[" + std::to_string(i) + "].color", a.color(),
                kColorRule);
+  }
+  for (size_t i = 0; i < chart.rects().size(); ++i) {
+    KNOB_CHECK(valid_color(chart.rects()[i].color()), "rects[" + std::to_string(i) + "].color",
+               chart.rects()[i].color(), kColorRule);
   }
 }
 
@@ -257,7 +263,10 @@ Resolved resolve(const Axis& axis, const std::string& name, const std::vector<do
   double d_hi = have ? *std::max_element(values.begin(), values.end()) : 1.0;
   Interval fixed = fixed_interval(axis);
   double lo = 0.0, hi = 0.0;
-  if (axis.min() && axis.max()) {
+  if (!axis.categories().empty()) {
+    lo = axis.min() ? fixed.lo : -0.5;
+    hi = axis.max() ? fixed.hi : static_cast<double>(axis.categories().size()) - 0.5;
+  } else if (axis.min() && axis.max()) {
     lo = fixed.lo;
     hi = fixed.hi;
   } else if (axis.min()) {
@@ -361,6 +370,19 @@ std::vector<Tick> make_ticks(AxisScale scale, const Resolved& r, double length, 
   return linear_ticks(r.t_lo, r.t_hi, target);
 }
 
+// A categorical axis' ticks: each category inside the range, at its index.
+std::optional<std::vector<Tick>> category_ticks(const Axis& axis, const Resolved& r) {
+  if (axis.categories().empty()) return std::nullopt;
+  std::vector<Tick> ticks;
+  Interval range{r.t_lo, r.t_hi};
+  for (size_t i = 0; i < axis.categories().size(); ++i) {
+    if (range.contains(static_cast<double>(i))) {
+      ticks.push_back({static_cast<double>(i), axis.categories()[i]});
+    }
+  }
+  return ticks;
+}
+
 double widest(const std::vector<Tick>& ticks) {
   double w = 0.0;
   for (const auto& t : ticks) w = std::max(w, text_width(t.label, kTickFont));
@@ -410,6 +432,14 @@ Plan plan(const Chart& chart) {
       }
     }
   }
+  for (const FilledRect& r : chart.rects()) {
+    if (fits_x(r.x0()) && fits_x(r.x1()) && fits_y(r.y0()) && fits_y(r.y1())) {
+      tx.push_back(transform(xs, r.x0()));
+      tx.push_back(transform(xs, r.x1()));
+      ty.push_back(transform(ys, r.y0()));
+      ty.push_back(transform(ys, r.y1()));
+    }
+  }
   Plan p;
   ChartLayout& l = p.layout;
   l.has_data = !tx.empty();
@@ -429,14 +459,14 @@ Plan plan(const Chart& chart) {
   l.y.scale = ys;
   l.y.min = ry.min;
   l.y.max = ry.max;
-  l.y.ticks = make_ticks(ys, ry, l.bottom - l.top, 45.0);
+  l.y.ticks = category_ticks(y_axis, ry).value_or(make_ticks(ys, ry, l.bottom - l.top, 45.0));
   l.left = (y_axis.label().empty() ? 10.0 : 30.0) + widest(l.y.ticks) + 10.0;
   l.right = width - 24.0;
   l.right = std::max(l.right, l.left + 10.0);
   l.x.scale = xs;
   l.x.min = rx.min;
   l.x.max = rx.max;
-  l.x.ticks = make_ticks(xs, rx, l.right - l.left, 80.0);
+  l.x.ticks = category_ticks(x_axis, rx).value_or(make_ticks(xs, rx, l.right - l.left, 80.0));
   l.x.pixel_min = l.left;
   l.x.pixel_max = l.right;
   l.y.pixel_min = l.bottom;
@@ -567,6 +597,29 @@ void draw_axes(Svg& svg, const Chart& chart, const ChartLayout& l) {
     text(svg, cx, cy, "middle", chart.y_axis().label(),
          " class=\"y-label\" font-size=\"12\" fill=\"#222\"" + rotate);
   }
+}
+
+void draw_rects(Svg& svg, const Chart& chart, const Plan& p) {
+  if (chart.rects().empty()) return;
+  const ChartLayout& l = p.layout;
+  svg.raw("<g class=\"rects\" stroke=\"none\">\n");
+  for (const FilledRect& r : chart.rects()) {
+    if (!p.drawable(r.x0(), r.y0()) || !p.drawable(r.x1(), r.y1())) continue;
+    double px0 = l.x.to_pixel(r.x0()), px1 = l.x.to_pixel(r.x1());
+    double py0 = l.y.to_pixel(r.y0()), py1 = l.y.to_pixel(r.y1());
+    svg.raw("<rect")
+        .attr("x", std::min(px0, px1))
+        .attr("y", std::min(py0, py1))
+        .attr("width", std::abs(px1 - px0))
+        .attr("height", std::abs(py1 - py0))
+        .attr("fill", r.color());
+    if (r.label().empty()) {
+      svg.raw("/>\n");
+    } else {
+      svg.raw("><title>").text(r.label()).raw("</title></rect>\n");
+    }
+  }
+  svg.raw("</g>\n");
 }
 
 // The runs of consecutive drawable points of a series, in pixels.
@@ -890,6 +943,60 @@ double AxisLayout::to_pixel(double value) const {
 
 ChartLayout layout_chart(const Chart& chart) { return plan(chart).layout; }
 
+std::vector<Tick> axis_ticks(AxisScale scale, double min, double max, double length_px,
+                             double spacing_px) {
+  Resolved r{transform(scale, min), transform(scale, max), min, max};
+  if (!(std::isfinite(r.t_lo) && std::isfinite(r.t_hi) && r.t_hi > r.t_lo)) return {};
+  return make_ticks(scale, r, length_px, std::max(spacing_px, 1.0));
+}
+
+std::string xml_escape(std::string_view text) { return escaped(text); }
+
+std::string to_svg_grid(const std::vector<Chart>& charts, int columns, const std::string& title) {
+  KNOB_CHECK(!charts.empty(), "charts", 0, "must hold at least one chart");
+  KNOB_CHECK(columns >= 1, "columns", columns, "must be >= 1");
+  // Rows as tall as their tallest chart, columns as wide as their widest.
+  size_t n_columns = std::min(charts.size(), static_cast<size_t>(columns));
+  size_t n_rows = (charts.size() + n_columns - 1) / n_columns;
+  std::vector<double> column_w(n_columns, 0.0), row_h(n_rows, 0.0);
+  for (size_t i = 0; i < charts.size(); ++i) {
+    column_w[i % n_columns] = std::max(column_w[i % n_columns], double(charts[i].width()));
+    row_h[i / n_columns] = std::max(row_h[i / n_columns], double(charts[i].height()));
+  }
+  double top = title.empty() ? 0.0 : 36.0;
+  double width = 0.0, height = top;
+  for (double w : column_w) width += w;
+  for (double h : row_h) height += h;
+  Svg svg;
+  svg.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+  svg.raw("<svg xmlns=\"http://www.w3.org/2000/svg\"").attr("width", width).attr("height", height);
+  svg.raw(" viewBox=\"0 0 ").raw(num(width)).raw(" ").raw(num(height));
+  svg.raw("\" font-family=\"sans-serif\">\n");
+  if (!title.empty()) svg.raw("<title>").text(title).raw("</title>\n");
+  svg.raw("<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n");
+  if (!title.empty()) {
+    text(svg, width / 2, 24, "middle", title,
+         " class=\"grid-title\" font-size=\"16\" font-weight=\"bold\" fill=\"#222\"");
+  }
+  double y = top;
+  for (size_t row = 0; row < n_rows; ++row) {
+    double x = 0.0;
+    for (size_t column = 0; column < n_columns; ++column) {
+      size_t i = row * n_columns + column;
+      if (i >= charts.size()) break;
+      std::string one = to_svg(charts[i]);
+      one.erase(0, one.find("<svg"));  // drop the XML declaration
+      svg.raw("<g class=\"cell\"").attr("data-index", double(i)).raw(">\n");
+      svg.raw(one.substr(0, 4)).attr("x", x).attr("y", y).raw(one.substr(4));
+      svg.raw("</g>\n");
+      x += column_w[column];
+    }
+    y += row_h[row];
+  }
+  svg.raw("</svg>\n");
+  return std::move(svg.out());
+}
+
 std::string short_number(double value, int digits) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
@@ -949,6 +1056,7 @@ std::string to_svg(const Chart& chart) {
     return std::move(svg.out());
   }
   draw_axes(svg, chart, l);
+  draw_rects(svg, chart, p);
   std::vector<std::string> colors = series_colors(chart);
   for (size_t i = 0; i < chart.series().size(); ++i) draw_series(svg, chart, p, i, colors);
   // The legend is placed before the annotation labels so they can keep out of its way, but

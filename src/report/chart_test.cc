@@ -721,5 +721,85 @@ TEST(ChartPng, ErrorsNameThePathOrTheProblem) {
   EXPECT_TRUE(has_substr(invalid_message([&] { to_png(svg, 100000); }), "width_px = 100000"));
 }
 
+// ---------------------------------------------------------------- categories, rects, grids
+
+TEST(ChartCategories, TicksAreTheCategoriesAtTheirIndices) {
+  Chart c;
+  c.x_axis(Axis().label("optimizer").categories({"adam", "sgd", "<rms>"}));
+  c.add(Series("s", {0, 1, 2, 1}, {1, 2, 3, 4}).style(SeriesStyle::kPoints));
+  ChartLayout l = layout_chart(c);
+  ASSERT_EQ(l.x.ticks.size(), 3u);
+  EXPECT_EQ(l.x.ticks[2].label, "<rms>");
+  EXPECT_DOUBLE_EQ(l.x.min, -0.5);
+  EXPECT_DOUBLE_EQ(l.x.max, 2.5);
+  Doc doc = parse(to_svg(c));
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(contents(doc.get(), "//s:g[@class='x-tick-labels']/s:text"),
+            (std::vector<std::string>{"adam", "sgd", "<rms>"}));
+  EXPECT_EQ(select(doc.get(), "//s:g[@class='series']/s:circle").size(), 4u);
+  std::string log_categories = invalid_message(
+      [] { to_svg(Chart().x_axis(Axis().categories({"a"}).scale(AxisScale::kLog10))); });
+  EXPECT_NE(log_categories.find("x_axis.scale"), std::string::npos) << log_categories;
+}
+
+TEST(ChartRects, AreDrawnUnderTheSeriesAndCountTowardsTheRange) {
+  Chart c;
+  c.fill(FilledRect().x0(0).x1(2).y0(-1).y1(1).color("#abc").label("a & b"));
+  c.fill(FilledRect().x0(5).x1(6).y0(0).y1(1).color("red"));
+  ChartLayout l = layout_chart(c);
+  EXPECT_TRUE(l.has_data);  // rects alone are data
+  EXPECT_LE(l.x.min, 0.0);
+  EXPECT_GE(l.x.max, 6.0);
+  Doc doc = parse(to_svg(c));
+  ASSERT_TRUE(doc);
+  auto rects = select(doc.get(), "//s:g[@class='rects']/s:rect");
+  ASSERT_EQ(rects.size(), 2u);
+  EXPECT_EQ(attr(rects[0], "fill"), "#abc");
+  EXPECT_NEAR(num_attr(rects[0], "x"), l.x.to_pixel(0.0), 0.01);
+  EXPECT_NEAR(num_attr(rects[0], "width"), l.x.to_pixel(2.0) - l.x.to_pixel(0.0), 0.02);
+  EXPECT_NEAR(num_attr(rects[0], "y"), l.y.to_pixel(1.0), 0.01);
+  EXPECT_EQ(contents(doc.get(), "//s:g[@class='rects']/s:rect/s:title"),
+            (std::vector<std::string>{"a & b"}));
+  std::string bad = invalid_message([] { to_svg(Chart().fill(FilledRect().color("url(#x)"))); });
+  EXPECT_NE(bad.find("rects[0].color"), std::string::npos) << bad;
+}
+
+TEST(ChartGrid, PlacesEachChartInItsCellUnderTheTitle) {
+  std::vector<Chart> charts;
+  for (int i = 0; i < 5; ++i) {
+    Chart c;
+    c.width(300).height(200 + 10 * i);
+    c.add(Series("s", {0, 1}, {0, double(i)}));
+    charts.push_back(c);
+  }
+  std::string svg = to_svg_grid(charts, 3, "Slice <Plot>");
+  Doc doc = parse(svg);
+  ASSERT_TRUE(doc);
+  auto nested = select(doc.get(), "/s:svg/s:g[@class='cell']/s:svg");
+  ASSERT_EQ(nested.size(), 5u);
+  EXPECT_EQ(num_attr(nested[1], "x"), 300.0);
+  EXPECT_EQ(num_attr(nested[3], "x"), 0.0);
+  EXPECT_EQ(num_attr(nested[3], "y"), 36.0 + 220.0);  // under the first row's tallest chart
+  xmlNode* root = xmlDocGetRootElement(doc.get());
+  EXPECT_EQ(num_attr(root, "width"), 900.0);
+  EXPECT_EQ(num_attr(root, "height"), 36.0 + 220.0 + 240.0);
+  EXPECT_EQ(contents(doc.get(), "/s:svg/s:text"), (std::vector<std::string>{"Slice <Plot>"}));
+  EXPECT_EQ(svg, to_svg_grid(charts, 3, "Slice <Plot>"));
+  EXPECT_EQ(to_png(svg, 450).substr(1, 3), "PNG");
+  EXPECT_NE(invalid_message([] { to_svg_grid({}, 1, ""); }).find("charts"), std::string::npos);
+  EXPECT_NE(invalid_message([&] { to_svg_grid(charts, 0, ""); }).find("columns = 0"),
+            std::string::npos);
+}
+
+TEST(ChartAxis, AxisTicksMatchWhatAChartDraws) {
+  std::vector<Tick> ticks = axis_ticks(AxisScale::kLog10, 1e-5, 0.1, 300);
+  ASSERT_GE(ticks.size(), 2u);
+  for (const Tick& t : ticks) {
+    EXPECT_NEAR(std::log10(t.value), std::round(std::log10(t.value)), 1e-12) << t.label;
+  }
+  EXPECT_TRUE(axis_ticks(AxisScale::kLinear, 1.0, 1.0, 300).empty());
+  EXPECT_EQ(xml_escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+}
+
 }  // namespace
 }  // namespace knob

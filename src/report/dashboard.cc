@@ -2,7 +2,13 @@
 
 #include <httplib.h>
 
+#include <sys/socket.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "knob/core/error.h"
 #include "knob/report/dashboard_api.h"
@@ -10,6 +16,69 @@
 #include "knob/storage/open_storage.h"
 
 namespace knob {
+namespace {
+
+// How long a kept-alive connection may sit idle between requests, and how many requests it
+// may carry, before the server closes it. Browsers reconnect at no cost on loopback.
+constexpr time_t kKeepAliveSeconds = 2;
+constexpr size_t kKeepAliveRequests = 100;
+// At most this many connections are served at once; more wait their turn.
+constexpr size_t kMaxConnectionThreads = 256;
+
+// httplib serves each connection on one task queue thread for as long as it stays open, so
+// a fixed pool of 8 lets 8 idle keep-alive sockets stall every other request. This queue
+// starts a thread whenever no idle one is left to take a new connection, up to a bound, and
+// keeps them (idle) until the server stops.
+class ConnectionThreads : public httplib::TaskQueue {
+ public:
+  explicit ConnectionThreads(size_t max_threads) : max_threads_(max_threads) {}
+  ~ConnectionThreads() override = default;
+
+  void enqueue(std::function<void()> job) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_.push_back(std::move(job));
+    if (jobs_.size() > idle_ && threads_.size() < max_threads_) {
+      threads_.emplace_back([this] { work(); });
+    } else {
+      ready_.notify_one();
+    }
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      shutdown_ = true;
+    }
+    ready_.notify_all();
+    for (auto& t : threads_) t.join();  // enqueue is not called after shutdown
+  }
+
+ private:
+  void work() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      ++idle_;
+      ready_.wait(lock, [this] { return !jobs_.empty() || shutdown_; });
+      --idle_;
+      if (jobs_.empty()) return;  // shut down with nothing left to serve
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  const size_t max_threads_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> threads_;
+  size_t idle_ = 0;
+  bool shutdown_ = false;
+};
+
+}  // namespace
 
 struct Dashboard::Impl {
   DashboardOptions options;
@@ -23,8 +92,19 @@ Dashboard::Dashboard(const DashboardOptions& options) : impl_(std::make_unique<I
              "must be in 0..65535 (0: any free port)");
   KNOB_CHECK(!options.host().empty(), "host", options.host(), "must be an address, e.g. 127.0.0.1");
   impl_->options = options;
-  impl_->cache = std::make_unique<DashboardCache>(open_storage(options.storage()));
+  impl_->cache =
+      std::make_unique<DashboardCache>(open_storage(options.storage(), OpenMode::kReadOnly));
   DashboardCache& cache = *impl_->cache;
+  httplib::Server& server = impl_->server;
+  // httplib's default socket options set SO_REUSEPORT, which lets a second server bind the
+  // same port and share its connections; SO_REUSEADDR alone only allows a quick restart.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  server.new_task_queue = [] { return new ConnectionThreads(kMaxConnectionThreads); };
+  server.set_keep_alive_timeout(kKeepAliveSeconds);
+  server.set_keep_alive_max_count(kKeepAliveRequests);
   // One handler for every GET: handle_dashboard_get answers from a fixed table of routes and
   // embedded assets, so no request path ever names a file. Other methods get httplib's 404.
   impl_->server.Get(".*", [&cache](const httplib::Request& request, httplib::Response& response) {
@@ -61,8 +141,11 @@ int Dashboard::start() {
     port = -1;
   }
   if (port < 0) {
-    throw Error("cannot listen on " + o.host() + ":" + std::to_string(o.port()) +
-                " (port in use, or not an address of this machine)");
+    throw InvalidArgument("port = " + std::to_string(o.port()) + ": cannot listen on " + o.host() +
+                          ":" + std::to_string(o.port()) +
+                          " (the port is in use, e.g. by another dashboard, or the host is not "
+                          "an address of this machine); choose another port, or 0 for any "
+                          "free port");
   }
   impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
   return port;

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "knob/core/error.h"
 #include "knob/report/dashboard_cache.h"
 #include "knob/report/export.h"
+#include "knob/tuner/constraints.h"
+#include "knob/tuner/hypervolume.h"
 #include "report/dashboard_assets.h"
 #include "report/dashboard_json.h"
 
@@ -23,7 +26,57 @@ Json dashboard_trial(const FrozenTrial& trial) {
   out.erase("system_attrs");
   auto reason = trial.system_attrs.find("fail_reason");
   out["fail_reason"] = reason != trial.system_attrs.end() ? reason->second : Json(nullptr);
+  auto constraints = trial_constraints(trial);
+  out["constraints"] = constraints ? Json(*constraints) : Json(nullptr);
+  out["feasible"] = is_feasible(trial);
   return out;
+}
+
+Json hypervolume_json(const std::vector<FrozenTrial>& trials,
+                      const std::vector<StudyDirection>& directions) {
+  const size_t k = directions.size();
+  if (k < 2) return nullptr;
+  std::vector<double> best(k), worst(k);
+  std::vector<int64_t> numbers;  // of the COMPLETE trials, as hypervolume_history's values
+  bool any = false;
+  for (const auto& t : trials) {
+    if (t.state != TrialState::kComplete) continue;
+    numbers.push_back(t.number);
+    if (t.values.size() != k || !is_feasible(t) ||
+        !std::all_of(t.values.begin(), t.values.end(), [](double v) { return std::isfinite(v); })) {
+      continue;
+    }
+    for (size_t i = 0; i < k; ++i) {
+      const bool max = directions[i] == StudyDirection::kMaximize;
+      // `worst` and `best` as minimized: a maximized objective's values negated.
+      const double v = max ? -t.values[i] : t.values[i];
+      worst[i] = any ? std::max(worst[i], v) : v;
+      best[i] = any ? std::min(best[i], v) : v;
+    }
+    any = true;
+  }
+  if (!any) return nullptr;
+  Json reference = Json::array();
+  std::vector<double> ref(k);
+  for (size_t i = 0; i < k; ++i) {
+    // 10% of the range beyond the worst (Optuna's plots leave the choice to the user).
+    const double span = worst[i] - best[i];
+    const double margin = span > 0 ? 0.1 * span : std::max(0.1 * std::abs(worst[i]), 1e-9);
+    const double r = worst[i] + margin;
+    ref[i] = directions[i] == StudyDirection::kMaximize ? -r : r;
+    reference.push_back(ref[i]);
+  }
+  std::vector<double> history;
+  try {
+    history = hypervolume_history(trials, directions, ref);
+  } catch (const InvalidArgument&) {
+    return nullptr;
+  }
+  Json values = Json::array();
+  for (size_t i = 0; i < history.size() && i < numbers.size(); ++i) {
+    values.push_back({{"number", numbers[i]}, {"value", history[i]}});
+  }
+  return {{"reference", std::move(reference)}, {"values", std::move(values)}};
 }
 
 int64_t find_study_id(Storage& storage, const std::string& name) {

@@ -266,6 +266,42 @@ TEST(DashboardApi, MultiObjectiveStudyListsItsParetoFront) {
   EXPECT_EQ(s["counts"]["COMPLETE"], 5);
 }
 
+TEST(DashboardApi, InfeasibleTrialsAreOffTheFrontAndOutOfTheHypervolume) {
+  TempDir dir;
+  auto storage = open_storage(dir.url("c.db"));
+  Study study = create_study(StudyOptions().storage_instance(storage).study_name("c").directions(
+      {StudyDirection::kMinimize, StudyDirection::kMinimize}));
+  const std::vector<std::vector<double>> values = {{1, 4}, {2, 2}, {3, 3}, {4, 1}, {2, 5}};
+  for (size_t i = 0; i < values.size(); ++i) {
+    Trial t = study.ask();
+    t.suggest_float("x", 0, 1);
+    // Trial 0 breaks its constraint (> 0); the others keep it.
+    storage->set_trial_system_attr(t.trial_id(), "constraints", Json::array({i == 0 ? 1.0 : -1.0}));
+    study.tell(t, TrialState::kComplete, values[i]);
+  }
+  Json s = study_json(*storage, "c");
+  EXPECT_EQ(s["best_trials"], Json::array({1, 3}));  // (1, 4) would be on it, but is infeasible
+  EXPECT_EQ(s["trials"][0]["constraints"], Json::array({1.0}));
+  EXPECT_EQ(s["trials"][0]["feasible"], false);
+  EXPECT_EQ(s["trials"][1]["feasible"], true);
+  // Reference: 10% of each objective's feasible range beyond its worst, (4.2, 5.4).
+  ASSERT_TRUE(s["hypervolume"].is_object()) << dumps(s["hypervolume"]);
+  EXPECT_NEAR(s["hypervolume"]["reference"][0].get<double>(), 4.2, 1e-12);
+  EXPECT_NEAR(s["hypervolume"]["reference"][1].get<double>(), 5.4, 1e-12);
+  const std::vector<double> expected = {0.0, 2.2 * 3.4, 2.2 * 3.4, 2.2 * 3.4 + 0.2,
+                                        2.2 * 3.4 + 0.2};
+  ASSERT_EQ(s["hypervolume"]["values"].size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(s["hypervolume"]["values"][i]["number"], static_cast<int64_t>(i));
+    EXPECT_NEAR(s["hypervolume"]["values"][i]["value"].get<double>(), expected[i], 1e-9) << i;
+  }
+  // One objective: no hypervolume.
+  Study single = create_study(StudyOptions().storage_instance(storage).study_name("one"));
+  Trial t = single.ask();
+  single.tell(t, TrialState::kComplete, {1.0});
+  EXPECT_TRUE(study_json(*storage, "one")["hypervolume"].is_null());
+}
+
 // A long study: the importance shown is that of its latest 1,000 COMPLETE trials.
 TEST(DashboardApi, ImportanceUsesTheLatestThousandCompleteTrials) {
   auto storage = std::make_shared<InMemoryStorage>();

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "knob/core/error.h"
+#include "knob/report/study_tables.h"
 #include "knob/tuner/importance/importance.h"
 #include "knob/tuner/study.h"
 #include "report/dashboard_json.h"
@@ -54,28 +55,15 @@ Json study_header(const std::string& name, const std::vector<StudyDirection>& di
   return out;
 }
 
-// The numbers of the best COMPLETE trials: the single best (the first of ties, as
+// The numbers of the best feasible COMPLETE trials: the single best (the first of ties, as
 // summarize_trials finds it), or the Pareto front (quadratic: computed when COMPLETE trials
 // changed, see StudyState).
 Json best_trial_numbers(const std::vector<FrozenTrial>& trials,
-                        const std::vector<StudyDirection>& directions,
-                        const StudySummary& summary) {
+                        const std::vector<StudyDirection>& directions) {
   Json out = Json::array();
-  if (directions.size() == 1) {
-    if (summary.best_trial) out.push_back(summary.best_trial->number);
-    return out;
-  }
-  std::vector<const FrozenTrial*> complete;
-  for (const auto& t : trials) {
-    if (t.state == TrialState::kComplete && t.values.size() == directions.size()) {
-      complete.push_back(&t);
-    }
-  }
-  for (const FrozenTrial* candidate : complete) {
-    bool dominated = std::any_of(complete.begin(), complete.end(), [&](const FrozenTrial* other) {
-      return dominates(other->values, candidate->values, directions);
-    });
-    if (!dominated) out.push_back(candidate->number);
+  for (const FrozenTrial* t : pareto_front(trials, directions)) {
+    out.push_back(t->number);
+    if (directions.size() == 1) break;  // the first of ties
   }
   return out;
 }
@@ -147,6 +135,7 @@ struct DashboardCache::StudyState {
   // most every importance_interval seconds.
   int64_t best_complete = -1;
   Json best_trials;
+  Json hypervolume;
   int64_t importance_complete = -1;
   Clock::time_point importance_time;
   Json importance;
@@ -184,7 +173,7 @@ struct DashboardCache::StudyState {
     unfinished_ids.clear();
     max_trial_id = anchor_id = best_complete = importance_complete = -1;
     anchor_text.clear();
-    best_trials = importance = nullptr;
+    best_trials = importance = hypervolume = nullptr;
     ++generation;
   }
 
@@ -329,10 +318,12 @@ std::string DashboardCache::study_text(const std::string& study_name,
 
   const int64_t n_complete = s.n_complete();
   if (s.best_complete != n_complete) {
-    s.best_trials = best_trial_numbers(s.trials, s.directions, summary);
+    s.best_trials = best_trial_numbers(s.trials, s.directions);
+    s.hypervolume = detail::hypervolume_json(s.trials, s.directions);
     s.best_complete = n_complete;
   }
   out["best_trials"] = s.best_trials;
+  out["hypervolume"] = s.hypervolume;
   out["importance"] = s.importance;
 
   // The trials' texts, cached, joined: the object's text without its closing brace, then

@@ -13,8 +13,15 @@ namespace knob::detail {
 Json directions_json(const std::vector<StudyDirection>& directions);
 
 // trial_to_json without the system attributes (sampler state, mostly), but with the reason a
-// failed trial failed.
+// failed trial failed, its constraint values (or null) and whether it is feasible.
 Json dashboard_trial(const FrozenTrial& trial);
+
+// A multi-objective study's hypervolume history (null for one objective or no feasible
+// COMPLETE trial): {"reference": [...], "values": [{"number", "value"}, ...]}, a value per
+// COMPLETE trial; the reference is 10% of each objective's range beyond its worst feasible
+// value.
+Json hypervolume_json(const std::vector<FrozenTrial>& trials,
+                      const std::vector<StudyDirection>& directions);
 
 // The study's id; throws NotFound naming the study.
 int64_t find_study_id(Storage& storage, const std::string& name);

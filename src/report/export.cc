@@ -1,5 +1,6 @@
 #include "knob/report/export.h"
 
+#include <cmath>
 #include <set>
 
 namespace knob {
@@ -20,6 +21,21 @@ std::string csv_field(const std::string& text) {
 }
 
 std::string csv_number(double x) { return dumps(Json(x)); }
+
+// Strict JSON has no NaN or Infinity: they become the strings "nan", "inf" and "-inf" (what
+// Python's float() reads back), everywhere in `value`.
+void make_strict(Json& value) {
+  if (value.is_number_float()) {
+    double x = value.get<double>();
+    if (std::isnan(x)) {
+      value = "nan";
+    } else if (std::isinf(x)) {
+      value = x > 0 ? "inf" : "-inf";
+    }
+  } else if (value.is_structured()) {
+    for (auto& item : value) make_strict(item);
+  }
+}
 
 }  // namespace
 
@@ -62,6 +78,7 @@ Json study_to_json(const std::string& study_name, const std::vector<StudyDirecti
   Json list = Json::array();
   for (const auto& t : trials) list.push_back(trial_to_json(t));
   out["trials"] = std::move(list);
+  make_strict(out);
   return out;
 }
 

@@ -5,13 +5,12 @@
 #include <cairo.h>
 #include <librsvg/rsvg.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <memory>
 
 #include "knob/core/error.h"
+#include "knob/core/text_file.h"
 
 // Under LeakSanitizer (the ASan build): pango, which librsvg uses to lay out text, keeps
 // fontconfig patterns in its per-thread font map and its font-matching thread and never frees
@@ -105,11 +104,7 @@ std::string to_png(const std::string& svg, int width_px) {
 
 void write_png(const std::string& svg, const std::string& path, int width_px) {
   std::string png = render(svg, width_px, "PNG file " + path);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error("cannot write PNG file " + path + ": " + std::strerror(errno));
-  out.write(png.data(), static_cast<std::streamsize>(png.size()));
-  out.close();
-  if (!out) throw Error("cannot write PNG file " + path + ": " + std::strerror(errno));
+  write_file_atomically(path, png, "PNG file");
 }
 
 }  // namespace knob

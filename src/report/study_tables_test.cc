@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 
 #include "knob/core/distribution.h"
 
@@ -90,6 +91,62 @@ TEST(StudyTablesTest, StudyWithoutACompleteTrialHasNoBest) {
             "study s (MAXIMIZE,MINIMIZE), 0 trials\n\n"
             "number  state  values  params  duration_s  note\n"
             "-----------------------------------------------\n");
+}
+
+// Two objectives (maximize accuracy, minimize seconds) with constraints on seconds.
+std::vector<FrozenTrial> constrained_front() {
+  auto with = [](int64_t number, std::vector<double> values, std::optional<double> constraint) {
+    FrozenTrial t = trial(number, TrialState::kComplete, std::move(values));
+    if (constraint) t.system_attrs["constraints"] = Json::array({*constraint});
+    return t;
+  };
+  return {with(0, {0.9, 300.0}, 100.0),        // best accuracy, but infeasible
+          with(1, {0.8, 100.0}, -100.0),       // on the front
+          with(2, {0.7, 150.0}, -50.0),        // dominated by 1
+          with(3, {0.6, 50.0}, std::nullopt),  // no constraints stored: feasible, on the front
+          trial(4, TrialState::kFail, {})};
+}
+
+TEST(StudyTablesTest, FrontLeavesInfeasibleTrialsOutAndShowsConstraints) {
+  const std::vector<StudyDirection> directions = {StudyDirection::kMaximize,
+                                                  StudyDirection::kMinimize};
+  auto trials = constrained_front();
+  std::vector<int64_t> numbers;
+  for (const FrozenTrial* t : pareto_front(trials, directions)) numbers.push_back(t->number);
+  EXPECT_EQ(numbers, (std::vector<int64_t>{1, 3}));
+  // Without the constraints trial 0 dominates 2 and is on the front.
+  for (auto& t : trials) t.system_attrs.erase("constraints");
+  numbers.clear();
+  for (const FrozenTrial* t : pareto_front(trials, directions)) numbers.push_back(t->number);
+  EXPECT_EQ(numbers, (std::vector<int64_t>{0, 1, 3}));
+
+  const std::string text = study_trials_text("mo", directions, constrained_front());
+  EXPECT_EQ(text.substr(0, text.find("\n\n")), "study mo (MAXIMIZE,MINIMIZE), 5 trials");
+  EXPECT_NE(text.find("number  state     values      constraints  feasible  params"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("0       COMPLETE  0.9, 300.0  100.0        no"), std::string::npos) << text;
+  EXPECT_NE(text.find("3       COMPLETE  0.6, 50.0                -"), std::string::npos) << text;
+  const std::string front = text.substr(text.find("Pareto front"));
+  EXPECT_EQ(front,
+            "Pareto front: 2 of 3 feasible COMPLETE trials (1 infeasible)\n"
+            "\n"
+            "number  values      constraints  params\n"
+            "---------------------------------------\n"
+            "1       0.8, 100.0  -100.0       \n"
+            "3       0.6, 50.0                \n");
+}
+
+TEST(StudyTablesTest, SingleObjectiveBestIsFeasible) {
+  std::vector<FrozenTrial> trials = {trial(0, TrialState::kComplete, {0.1}),
+                                     trial(1, TrialState::kComplete, {0.5})};
+  trials[0].system_attrs["constraints"] = Json::array({2.0, -1.0});
+  trials[1].system_attrs["constraints"] = Json::array({0.0, -1.0});  // 0 holds
+  const std::string text = study_trials_text("c", {StudyDirection::kMinimize}, trials);
+  EXPECT_EQ(text.substr(0, text.find("\n")),
+            "study c (MINIMIZE), 2 trials; best: trial 1 with value 0.5");
+  EXPECT_NE(text.find("2.0, -1.0    no"), std::string::npos) << text;
+  EXPECT_EQ(text.find("Pareto front"), std::string::npos);
 }
 
 }  // namespace

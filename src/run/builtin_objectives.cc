@@ -39,10 +39,17 @@ double rosenbrock(Trial& t) {
 
 const std::vector<BuiltinObjective>& builtin_objectives() {
   static const std::vector<BuiltinObjective> kObjectives = {
-      {"branin", "Branin-Hoo on x in [-5, 10], y in [0, 15]", 0.397887357729738, branin},
-      {"curve", "a learning curve over lr (log) and width (log int), 10 reported steps", 0.015625,
-       curve},
-      {"rosenbrock", "Rosenbrock on x in [-2, 2], y in [-1, 3]", 0.0, rosenbrock},
+      {"branin",
+       "Branin-Hoo on x in [-5, 10], y in [0, 15]",
+       0.397887357729738,
+       branin,
+       {"x", "y"}},
+      {"curve",
+       "a learning curve over lr (log) and width (log int), 10 reported steps",
+       0.015625,
+       curve,
+       {"lr", "width"}},
+      {"rosenbrock", "Rosenbrock on x in [-2, 2], y in [-1, 3]", 0.0, rosenbrock, {"x", "y"}},
   };
   return kObjectives;
 }

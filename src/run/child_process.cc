@@ -10,7 +10,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <mutex>
 
 #include "knob/core/error.h"
 
@@ -20,10 +25,73 @@ namespace knob {
 namespace {
 
 constexpr int kNoPidFdWakeMs = 50;  // poll() period while no pidfd reports the exit
+constexpr const char* kMarkerName = "KNOB_TRIAL_PROCESS";
 
 void close_fd(int& fd) {
   if (fd >= 0) close(fd);
   fd = -1;
+}
+
+// Waits for its stdin (a pipe whose only writer is this process) to close — this process
+// ended, however — then kills what carries this process's marker. In a session of its own,
+// so the terminal's Ctrl-C and the kill of knob's process group do not end it first.
+constexpr const char* kWatchdogScript =
+    "while read -r _; do :; done\n"
+    "for _ in 1 2 3 4 5; do\n"
+    "  pids=$(grep -lzs \"^KNOB_TRIAL_PROCESS=$1\\\\.\" /proc/[0-9]*/environ | cut -d/ -f3)\n"
+    "  [ -z \"$pids\" ] && exit 0\n"
+    "  kill -9 $pids 2>/dev/null\n"
+    "  sleep 0.1\n"
+    "done\n";
+
+// Starts the watchdog once per process; the write end of its pipe stays open (close-on-exec)
+// until this process ends. Best effort: without /bin/sh, a kill -9 of knob leaves the programs.
+void start_watchdog() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return;
+    std::vector<std::string> argv = {"/bin/sh", "-c", kWatchdogScript, "knob-watchdog",
+                                     std::to_string(getpid())};
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    char path_entry[] = "PATH=/usr/bin:/bin";
+    char* envp[] = {path_entry, nullptr};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[0], STDIN_FILENO);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    pid_t pid;
+    int rc = posix_spawn(&pid, "/bin/sh", &actions, &attr, args.data(), envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    close(fds[0]);
+    if (rc != 0) close(fds[1]);  // else held open for the life of this process
+  });
+}
+
+std::string next_marker() {
+  static std::atomic<uint64_t> serial{0};
+  return std::string(kMarkerName) + "=" + std::to_string(getpid()) + "." + std::to_string(++serial);
+}
+
+// Whether the NUL-separated environment block holds an entry starting with `prefix`.
+bool has_entry(const std::string& block, const std::string& prefix) {
+  for (size_t at = 0; at < block.size();) {
+    if (block.compare(at, prefix.size(), prefix) == 0) return true;
+    size_t end = block.find('\0', at);
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return false;
 }
 
 }  // namespace
@@ -39,10 +107,18 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
     close(out[1]);
     throw Error("cannot create a pipe: " + std::string(strerror(e)));
   }
+  start_watchdog();
+  marker_ = next_marker();
+  const std::string marker_name = std::string(kMarkerName) + "=";
   std::vector<char*> args, envp;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (const auto& e : env) {  // an inherited marker (knob started by knob) is replaced
+    if (e.compare(0, marker_name.size(), marker_name) != 0) {
+      envp.push_back(const_cast<char*>(e.c_str()));
+    }
+  }
+  envp.push_back(marker_.data());
   envp.push_back(nullptr);
 
   posix_spawn_file_actions_t actions;
@@ -86,11 +162,12 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
 }
 
 ChildProcess::~ChildProcess() {
-  if (!reaped_) {
+  if (!reaped_ && pid_ > 0) {
     kill(-pid_, SIGKILL);
     int status;
     while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
+    kill_processes_marked(marker_ + '\0');
   }
   close_fd(stdout_fd_);
   close_fd(stderr_fd_);
@@ -162,7 +239,31 @@ bool ChildProcess::try_reap() {
   }
   reaped_ = true;
   close_fd(pid_fd_);
+  kill_processes_marked(marker_ + '\0');  // what left the group (setsid) or the tree (double fork)
   return true;
+}
+
+int kill_processes_marked(const std::string& entry_prefix) {
+  const pid_t self = getpid();
+  int killed = 0;
+  for (int pass = 0; pass < 5; ++pass) {
+    int found = 0;
+    std::error_code ec;
+    for (const auto& dir : std::filesystem::directory_iterator("/proc", ec)) {
+      const std::string name = dir.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      const pid_t pid = static_cast<pid_t>(std::stol(name));
+      if (pid == self) continue;
+      std::ifstream in(dir.path() / "environ", std::ios::binary);
+      if (!in) continue;
+      const std::string block((std::istreambuf_iterator<char>(in)), {});
+      if (!has_entry(block, entry_prefix)) continue;
+      if (kill(pid, SIGKILL) == 0) ++found;
+    }
+    killed += found;
+    if (found == 0) break;
+  }
+  return killed;
 }
 
 std::vector<std::string> environment_with(const std::map<std::string, std::string>& vars) {

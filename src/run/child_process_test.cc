@@ -100,9 +100,23 @@ TEST(ChildProcessTest, AProgramThatCannotStartIsNamed) {
   }
 }
 
-TEST(ChildProcessTest, TheEnvironmentIsExactlyTheOneGiven) {
-  ChildProcess child({"/usr/bin/env"}, {"A=1", "B=two words"}, "'env'");
-  EXPECT_EQ(finish(child).out, "A=1\nB=two words\n");
+TEST(ChildProcessTest, TheEnvironmentIsTheOneGivenAndTheMarkerOfItsProcesses) {
+  ChildProcess child({"/usr/bin/env"}, {"A=1", "B=two words", "KNOB_TRIAL_PROCESS=1.1"}, "'env'");
+  const std::string out = finish(child).out;
+  const std::string marker = "KNOB_TRIAL_PROCESS=" + std::to_string(getpid()) + ".";
+  const std::string given = "A=1\nB=two words\n";
+  EXPECT_EQ(out.substr(0, given.size() + marker.size()), given + marker) << out;
+  EXPECT_EQ(out.find("KNOB_TRIAL_PROCESS=1.1"), std::string::npos);  // an inherited one goes
+}
+
+// Issue 22, defect 5: a child that calls setsid leaves the group that is killed; it carries
+// the program's marker, so it ends with the program all the same.
+TEST(ChildProcessTest, WhatLeavesTheGroupEndsWithTheProgram) {
+  ChildProcess child = shell("setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $!");
+  const std::string out = finish(child).out;
+  const int64_t escaped = std::stoll(out);
+  EXPECT_TRUE(gone_soon(escaped)) << "pid " << escaped;
+  if (testing::alive(escaped)) kill(static_cast<pid_t>(escaped), SIGKILL);
 }
 
 TEST(ChildProcessTest, EnvironmentWithOverridesThisProcesssVariables) {

@@ -250,6 +250,15 @@ class Run {
       }
     } else if (auto* attr = std::get_if<ProtocolAttr>(&message)) {
       trial_.set_user_attr(attr->key, attr->value);
+    } else if (auto* constraints = std::get_if<ProtocolConstraints>(&message)) {
+      if (constraints_given_) {
+        return fail_protocol(
+            ProtocolError(line, "a second `knob:constraints` line (print it once)"));
+      }
+      constraints_given_ = true;
+      // Where Optuna keeps them (constraints.h): samplers and reports read them there.
+      trial_.study().storage().set_trial_system_attr(trial_.trial_id(), "constraints",
+                                                     Json(constraints->values));
     } else {
       values_ = std::move(std::get<ProtocolValue>(message).values);
     }
@@ -268,6 +277,7 @@ class Run {
   const CommandOptions& options_;
   const std::string& display_;
   std::optional<ObjectiveValues> values_;
+  bool constraints_given_ = false;
   std::string last_plain_line_;
   std::string stderr_all_;
   Ending pending_ = Ending::kNone;  // decided while reading lines, acted on after the read

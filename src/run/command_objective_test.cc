@@ -195,6 +195,32 @@ TEST(CommandObjectiveTest, MultiObjectiveTakesOneValuePerDirection) {
   expect_contains(fail_reason(t), {"knob:value 1", "2 value(s)"});
 }
 
+TEST(CommandObjectiveTest, ConstraintsAreStoredWhereOptunaKeepsThem) {
+  Study study = new_study({StudyDirection::kMinimize, StudyDirection::kMaximize});
+  auto objective = CommandObjective::shell(
+      "echo 'knob:constraints [{width}, -0.5]'; echo knob:value {width} 1", kSpace, quiet());
+  FrozenTrial t = run_one(study, objective);
+  ASSERT_EQ(t.state, TrialState::kComplete) << fail_reason(t);
+  const auto width = std::get<int64_t>(t.params().at("width"));
+  ASSERT_TRUE(t.system_attrs.count("constraints"));
+  EXPECT_EQ(dumps(t.system_attrs.at("constraints")),
+            "[" + std::to_string(width) + ".0, -0.5]");  // floats, as Optuna writes them
+  EXPECT_EQ(t.user_attrs.count("constraints"), 0u);
+  // A second line, or a malformed one, fails the trial and stores nothing new.
+  t = run_one(study,
+              CommandObjective::shell("echo 'knob:constraints [1]'; echo 'knob:constraints [2]'; "
+                                      "echo knob:value 1 1",
+                                      kSpace, quiet()));
+  EXPECT_EQ(t.state, TrialState::kFail);
+  expect_contains(fail_reason(t), {"\"knob:constraints [2]\"", "second"});
+  EXPECT_EQ(t.system_attrs.at("constraints"), Json::array({1.0}));
+  t = run_one(study, CommandObjective::shell("echo 'knob:constraints 1'; echo knob:value 1 1",
+                                             kSpace, quiet()));
+  EXPECT_EQ(t.state, TrialState::kFail);
+  expect_contains(fail_reason(t), {"\"knob:constraints 1\"", "JSON list"});
+  EXPECT_EQ(t.system_attrs.count("constraints"), 0u);
+}
+
 TEST(CommandObjectiveTest, PruningKillsTheProcessGroup) {
   TempDir dir;
   Study study = new_study({StudyDirection::kMinimize}, std::make_shared<PruneAtStepOne>());

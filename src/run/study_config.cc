@@ -10,6 +10,7 @@
 #include "knob/core/json.h"
 #include "knob/core/text_file.h"
 #include "knob/core/toml_value.h"
+#include "knob/train/config.h"
 #include "knob/tuner/pruners/hyperband_pruner.h"
 #include "knob/tuner/pruners/median_pruner.h"
 #include "knob/tuner/pruners/patient_pruner.h"
@@ -19,6 +20,7 @@
 #include "knob/tuner/samplers/cmaes_sampler.h"
 #include "knob/tuner/samplers/gp_sampler.h"
 #include "knob/tuner/samplers/grid_sampler.h"
+#include "knob/tuner/samplers/nsga2_sampler.h"
 #include "knob/tuner/samplers/qmc_sampler.h"
 #include "knob/tuner/samplers/random_sampler.h"
 #include "knob/tuner/samplers/tpe_sampler.h"
@@ -28,11 +30,15 @@ namespace {
 
 // The options tables of [study], by the sampler or pruner they belong to ("patient" wraps the
 // pruner chosen and is not one).
-const std::vector<std::string> kSamplerTables = {"tpe", "qmc", "gp", "cmaes"};
+const std::vector<std::string> kSamplerTables = {"tpe", "qmc", "gp", "cmaes", "nsga2"};
 const std::vector<std::string> kPrunerTables = {"median", "percentile", "threshold", "asha",
                                                 "hyperband"};
-const char* const kSamplers = "random, grid, tpe, qmc, gp or cmaes";
+const char* const kSamplers = "random, grid, tpe, qmc, gp, cmaes or nsga2";
 const char* const kPruners = "median, percentile, threshold, asha, hyperband or none";
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
 
 // [study]'s own counts take exact floats (20.0) as they always did; the options tables do not.
 const Rule kWhole = Rule().integral_floats();
@@ -155,6 +161,48 @@ void collect_search(const TomlValue& table, const std::string& prefix,
   }
 }
 
+// One [[study.enqueue]] table: parameter name -> value; dotted names may be nested tables.
+void collect_enqueue(const TomlValue& table, const std::string& prefix, const std::string& field,
+                     std::map<std::string, ParamValue>& out) {
+  for (const auto& [key, value] : *table.as<TomlValue::Table>()) {
+    const std::string name = prefix + key;
+    if (value.is_table()) {
+      collect_enqueue(value, name + ".", field, out);
+    } else if (const auto* b = value.as<bool>()) {
+      out[name] = *b;
+    } else if (const auto* i = value.as<int64_t>()) {
+      out[name] = *i;
+    } else if (const auto* d = value.as<double>()) {
+      out[name] = *d;
+    } else if (const auto* text = value.as<std::string>()) {
+      out[name] = *text;
+    } else {
+      throw_bad_value(field + "." + name, value, "must be a number, string or bool");
+    }
+  }
+}
+
+// [[study.enqueue]]: each table's names must be [search] parameters, its values in their
+// distributions.
+void check_enqueue(const StudyConfig& c) {
+  for (size_t i = 0; i < c.enqueue.size(); ++i) {
+    const std::string field = "study.enqueue[" + std::to_string(i) + "]";
+    for (const auto& [name, value] : c.enqueue[i]) {
+      auto p = std::find_if(c.search.begin(), c.search.end(),
+                            [&](const SearchParam& s) { return s.name == name; });
+      if (p == c.search.end()) {
+        std::string names;
+        for (const auto& s : c.search) names += (names.empty() ? "" : ", ") + s.name;
+        throw_invalid(field + "." + name, to_string(value),
+                      "names no parameter of [search] (" + (names.empty() ? "none" : names) + ")");
+      }
+      const double internal = to_internal(p->distribution, value, field + "." + name);
+      KNOB_CHECK(contains(p->distribution, internal), field + "." + name, to_string(value),
+                 "must lie in search." + name + " " + distribution_to_json(p->distribution));
+    }
+  }
+}
+
 // The options median and percentile share.
 template <typename Options>
 void add_percentile_fields(FieldTable<Options>& t) {
@@ -226,6 +274,37 @@ FieldTable<StudyConfig> make_study_table() {
               c.directions.push_back(parse_direction(read_value<std::string>(d, field), field));
             }
           })
+      .add_custom("objectives",
+                  [](StudyConfig& c, const TomlValue& value, const std::string& field) {
+                    const auto* list = value.as<TomlValue::Array>();
+                    if (!list || list->empty()) {
+                      throw_bad_value(field, value,
+                                      "must be a list such as [\"val_accuracy\", "
+                                      "\"train_seconds\"], one trainer metric per direction");
+                    }
+                    c.objectives.clear();
+                    for (const auto& m : *list) {
+                      auto name = read_value<std::string>(m, field);
+                      find_trainer_metric(name, field);
+                      KNOB_CHECK(!contains(c.objectives, name), field, name,
+                                 "is listed twice: each metric is one objective");
+                      c.objectives.push_back(name);
+                    }
+                  })
+      .add_custom("constraints",
+                  [](StudyConfig& c, const TomlValue& value, const std::string& field) {
+                    const auto* list = value.as<TomlValue::Array>();
+                    if (!list) {
+                      throw_bad_value(field, value,
+                                      "must be a list such as [\"train_seconds <= 300\"]");
+                    }
+                    c.constraints.clear();
+                    for (size_t i = 0; i < list->size(); ++i) {
+                      const std::string f = field + "[" + std::to_string(i) + "]";
+                      c.constraints.push_back(
+                          parse_metric_constraint(read_value<std::string>((*list)[i], f), f));
+                    }
+                  })
       .add("sampler", &StudyConfig::sampler)
       .add("seed", &StudyConfig::seed, kWhole)
       .add("pruner", &StudyConfig::pruner)
@@ -247,7 +326,19 @@ FieldTable<StudyConfig> make_study_table() {
       .add("isolate", &StudyConfig::isolate)
       .add("heartbeat_interval", &StudyConfig::heartbeat_interval, kSeconds)
       .add("grace_period", &StudyConfig::grace_period, kSeconds)
-      .add("max_retry", &StudyConfig::max_retry, kWhole.at_least(0));
+      .add("max_retry", &StudyConfig::max_retry, kWhole.at_least(0))
+      .add_custom("enqueue", [](StudyConfig& c, const TomlValue& value, const std::string& field) {
+        const auto* list = value.as<TomlValue::Array>();
+        if (!list) throw_bad_value(field, value, "must be [[study.enqueue]] tables of parameters");
+        for (size_t i = 0; i < list->size(); ++i) {
+          const std::string item = field + "[" + std::to_string(i) + "]";
+          if (!(*list)[i].is_table()) {
+            throw_bad_value(item, (*list)[i], "must be a table of parameter = value");
+          }
+          c.enqueue.emplace_back();
+          collect_enqueue((*list)[i], "", item, c.enqueue.back());
+        }
+      });
 
   FieldTable<TpeOptions> tpe("study.tpe", "{ multivariate = true, n_startup_trials = 10 }");
   tpe.add("n_startup_trials", &TpeOptions::n_startup_trials)
@@ -286,6 +377,20 @@ FieldTable<StudyConfig> make_study_table() {
       .add("inc_popsize", &CmaEsOptions::inc_popsize)
       .add("with_margin", &CmaEsOptions::with_margin);
   add_options(study, &StudyConfig::cmaes, cmaes);
+
+  // The crossover by name with Optuna's parameters; constraints_func stays C++ only.
+  FieldTable<NsgaIIOptions> nsga2("study.nsga2", "{ population_size = 50, crossover = \"sbx\" }");
+  nsga2.add("population_size", &NsgaIIOptions::population_size)
+      .add("mutation_prob", &NsgaIIOptions::mutation_prob)
+      .add_custom("crossover",
+                  [](NsgaIIOptions& o, const TomlValue& value, const std::string& field) {
+                    const auto* name = value.as<std::string>();
+                    if (!name) throw_bad_value(field, value, "must be a crossover's name");
+                    o.crossover(NsgaIICrossover::from_name(*name, field));
+                  })
+      .add("crossover_prob", &NsgaIIOptions::crossover_prob)
+      .add("swapping_prob", &NsgaIIOptions::swapping_prob);
+  add_options(study, &StudyConfig::nsga2, nsga2);
 
   FieldTable<MedianPrunerOptions> median("study.median",
                                          "{ n_startup_trials = 5, n_warmup_steps = 1 }");
@@ -338,10 +443,6 @@ FieldTable<StudyConfig> make_study_table() {
   return study;
 }
 
-bool contains(const std::vector<std::string>& names, const std::string& name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 // Builds the sampler or pruner `name` to run its options' checks; their messages start with
 // the option's name ("n_startup_trials = -1: must be >= 0").
 template <typename Make>
@@ -353,12 +454,57 @@ void check_options(const std::string& name, Make make) {
   }
 }
 
+std::string direction_word(StudyDirection d) {
+  return d == StudyDirection::kMaximize ? "maximize" : "minimize";
+}
+
+// objectives and constraints against the directions and the kind of objective, before any
+// trial runs.
+void check_objectives(const StudyConfig& c, bool command) {
+  if (command) {
+    KNOB_CHECK(c.objectives.empty(), "study.objectives", c.objectives.front(),
+               "names trainer metrics; a command objective prints its values (`knob:value V1 "
+               "V2`, one per direction)");
+    KNOB_CHECK(c.constraints.empty(), "study.constraints", c.constraints.front().text(),
+               "bounds trainer metrics; a command objective prints its constraint values "
+               "(`knob:constraints [C1, C2]`, <= 0 feasible)");
+    return;
+  }
+  const size_t n = c.directions.size();
+  if (c.objectives.empty()) {
+    KNOB_CHECK(n == 1, "study.directions", std::to_string(n) + " directions",
+               "need study.objectives naming one trainer metric each (" + trainer_metric_names() +
+                   "), e.g. objectives = [\"val_accuracy\", "
+                   "\"train_seconds\"]");
+    KNOB_CHECK(c.directions[0] == StudyDirection::kMaximize, "study.direction",
+               direction_word(c.directions[0]),
+               "must be maximize for the trainer's default objective val_accuracy (or set "
+               "study.objectives, e.g. [\"val_loss\"])");
+    return;
+  }
+  KNOB_CHECK(c.objectives.size() == n, "study.objectives",
+             std::to_string(c.objectives.size()) + " metrics",
+             "must name one metric per direction: study.directions has " + std::to_string(n));
+  for (size_t i = 0; i < n; ++i) {
+    const TrainerMetric& m = find_trainer_metric(c.objectives[i], "study.objectives");
+    KNOB_CHECK(c.directions[i] == m.better, "study.directions[" + std::to_string(i) + "]",
+               direction_word(c.directions[i]),
+               "contradicts study.objectives[" + std::to_string(i) + "] = \"" + m.name +
+                   "\", the " + m.meaning + ": must be " + direction_word(m.better));
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> trainer_objectives(const StudyConfig& config) {
+  return config.objectives.empty() ? std::vector<std::string>{"val_accuracy"} : config.objectives;
+}
 
 StudyConfig parse_study_config(const std::string& toml_text, const std::string& origin) {
   static const FieldTable<StudyConfig> kStudy = make_study_table();
   static const FieldTable<CommandConfig> kObjective = make_objective_table();
   const TomlValue root = parse_toml(toml_text, origin);
+  check_table_names(root, config_table_names(), origin);  // [serach] must not tune nothing
   StudyConfig c;
   naming_origin(origin, "", [&] {
     std::set<std::string> samplers_given, pruners_given;  // with an options table
@@ -369,11 +515,15 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
         if (contains(kPrunerTables, key)) pruners_given.insert(key);
       }
     }
+    KNOB_CHECK(c.jobs == kJobsAuto || c.jobs <= kMaxJobs, "study.jobs", c.jobs,
+               "must be \"auto\" or an integer from 1 to " + std::to_string(kMaxJobs) +
+                   " (trials at once, a thread each)");
     if (c.grace_period && c.heartbeat_interval) {
       KNOB_CHECK(*c.grace_period > *c.heartbeat_interval, "study.grace_period", *c.grace_period,
                  "must be > study.heartbeat_interval (" + dumps(Json(*c.heartbeat_interval)) +
                      " s): a live trial beats at least once per grace period");
     }
+    check_objectives(c, root.get("objective") != nullptr);
     if (c.sampler != "random" && c.sampler != "grid" && !contains(kSamplerTables, c.sampler)) {
       throw_invalid("study.sampler", c.sampler, std::string("must be ") + kSamplers);
     }
@@ -387,9 +537,17 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
       collect_search(*search, "", c.search);
     }
     order_search_space(c.search);
+    check_enqueue(c);
     if (const TomlValue* objective = root.get("objective")) {
       CommandConfig command;
       kObjective.read(*objective, command);
+      const std::string seconds_allowed = "must be at most 1e9 seconds (about 31 years)";
+      if (command.timeout) {
+        KNOB_CHECK(*command.timeout <= kMaxSeconds, "objective.timeout", *command.timeout,
+                   "must be > 0 and " + seconds_allowed);
+      }
+      KNOB_CHECK(command.kill_grace <= kMaxSeconds, "objective.kill_grace", command.kill_grace,
+                 "must be >= 0 and " + seconds_allowed);
       KNOB_CHECK(!command.shell.empty() || !command.argv.empty(), "objective.command",
                  std::string("(not set)"),
                  "must be set: a shell command (\"python3 train.py --lr {lr}\") or a list of "
@@ -442,6 +600,8 @@ std::shared_ptr<Sampler> make_sampler(const StudyConfig& c, const std::string& s
   if (sampler == "qmc") return std::make_shared<QmcSampler>(QmcOptions(c.qmc).seed(c.seed));
   if (sampler == "gp") return std::make_shared<GpSampler>(GpOptions(c.gp).seed(c.seed));
   if (sampler == "cmaes") return std::make_shared<CmaEsSampler>(CmaEsOptions(c.cmaes).seed(c.seed));
+  if (sampler == "nsga2")
+    return std::make_shared<NsgaIISampler>(NsgaIIOptions(c.nsga2).seed(c.seed));
   return std::make_shared<RandomSampler>(c.seed);
 }
 

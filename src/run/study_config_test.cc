@@ -135,6 +135,16 @@ TEST(StudyConfigTest, EverySamplerAndPrunerWithItsOptions) {
   EXPECT_EQ(cmaes->options().sigma0(), std::optional<double>(0.5));
   EXPECT_NE(std::dynamic_pointer_cast<QmcSampler>(make_sampler(config("sampler = \"qmc\""))),
             nullptr);
+  auto nsga2 = std::dynamic_pointer_cast<NsgaIISampler>(make_sampler(
+      config("sampler = \"nsga2\"\nnsga2 = { population_size = 20, crossover = \"sbx\", "
+             "mutation_prob = 0.25, crossover_prob = 0.8, swapping_prob = 0.4 }")));
+  ASSERT_NE(nsga2, nullptr);
+  EXPECT_EQ(nsga2->options().population_size(), 20);
+  EXPECT_EQ(nsga2->options().crossover().kind, NsgaIICrossover::Kind::kSbx);
+  EXPECT_EQ(nsga2->options().mutation_prob(), std::optional<double>(0.25));
+  EXPECT_EQ(nsga2->options().crossover_prob(), 0.8);
+  EXPECT_EQ(nsga2->options().swapping_prob(), 0.4);
+  EXPECT_EQ(nsga2->options().seed(), std::optional<uint64_t>(7));
 
   auto asha = std::dynamic_pointer_cast<SuccessiveHalvingPruner>(make_pruner(
       config("pruner = \"asha\"\nasha = { min_resource = \"auto\", reduction_factor = 3 }")));
@@ -196,6 +206,27 @@ layers = { low = 1, high = 2 }
   EXPECT_EQ(c.search[3].when[0].values, (std::vector<ParamValue>{int64_t{2}}));
 }
 
+TEST(StudyConfigTest, ReadsTrainerObjectivesAndConstraints) {
+  StudyConfig c = parse_study_config(R"(
+[study]
+directions = ["maximize", "minimize", "minimize"]
+objectives = ["val_accuracy", "train_seconds", "latency_ms"]
+constraints = ["train_seconds <= 300", "val_accuracy>=0.8"]
+)",
+                                     "mo.toml");
+  EXPECT_EQ(c.objectives,
+            (std::vector<std::string>{"val_accuracy", "train_seconds", "latency_ms"}));
+  EXPECT_EQ(trainer_objectives(c), c.objectives);
+  ASSERT_EQ(c.constraints.size(), 2u);
+  EXPECT_EQ(c.constraints[0].text(), "train_seconds <= 300");
+  EXPECT_EQ(c.constraints[1].text(), "val_accuracy >= 0.8");
+  EXPECT_EQ(trainer_objectives(parse_study_config("", "empty.toml")),
+            std::vector<std::string>{"val_accuracy"});
+  StudyConfig loss = parse_study_config(
+      "[study]\ndirection = \"minimize\"\nobjectives = [\"val_loss\"]\n", "loss.toml");
+  EXPECT_EQ(trainer_objectives(loss), std::vector<std::string>{"val_loss"});
+}
+
 TEST(StudyConfigTest, MalformedInputIsNamed) {
   struct Case {
     std::string name, toml;
@@ -206,7 +237,7 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
       {"unknown study key", "[study]\nsampler_name = \"tpe\"\n", {"study.sampler_name", "unknown"}},
       {"unknown sampler",
        "[study]\nsampler = \"bohb\"\n",
-       {"study.sampler", "bohb", "random, grid, tpe, qmc, gp or cmaes"}},
+       {"study.sampler", "bohb", "random, grid, tpe, qmc, gp, cmaes or nsga2"}},
       {"tpe not a table", "[study]\ntpe = true\n", {"study.tpe", "table"}},
       {"tpe unknown key",
        "[study]\ntpe = { gamma = 0.1 }\n",
@@ -236,6 +267,15 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
       {"cmaes restart",
        "[study]\ncmaes = { restart_strategy = \"bipop\" }\n",
        {"study.cmaes.restart_strategy", "bipop"}},
+      {"nsga2 crossover name",
+       "[study]\nnsga2 = { crossover = \"blx\" }\n",
+       {"study.nsga2.crossover", "blx", "blxalpha"}},
+      {"nsga2 crossover not a string",
+       "[study]\nnsga2 = { crossover = 3 }\n",
+       {"study.nsga2.crossover", "crossover's name"}},
+      {"nsga2 population",
+       "[study]\nsampler = \"nsga2\"\nnsga2 = { population_size = 1 }\n",
+       {"population_size", ">= 2"}},
       {"unknown pruner", "[study]\npruner = \"sha\"\n", {"study.pruner", "sha", "asha"}},
       {"patient as pruner", "[study]\npruner = \"patient\"\n", {"study.pruner", "wraps"}},
       {"asha factor",
@@ -270,6 +310,15 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
       {"objective unknown key",
        "[objective]\ncommand = \"true\"\ncwd = \"/tmp\"\n",
        {"objective.cwd", "unknown", "command, timeout, kill_grace"}},
+      // Issue 22, defects 1 and 6: no upper bounds let 1e10 s overflow the nanosecond clock
+      // (every trial failed at once) and --jobs 100000 abort creating threads.
+      {"objective huge timeout",
+       "[objective]\ncommand = \"true\"\ntimeout = 1e10\n",
+       {"objective.timeout = 1e+10", "at most 1e9 seconds"}},
+      {"objective huge kill grace",
+       "[objective]\ncommand = \"true\"\nkill_grace = 1e12\n",
+       {"objective.kill_grace = 1e+12", "at most 1e9 seconds"}},
+      {"jobs too many", "[study]\njobs = 100000\n", {"study.jobs = 100000", "from 1 to 1024"}},
       {"objective with isolate",
        "[study]\nisolate = true\n[objective]\ncommand = \"true\"\n",
        {"study.isolate", "command"}},
@@ -280,6 +329,62 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
        "[study]\nqmc = { scrambled = true }\n",
        {"study.qmc.scrambled", "unknown", "scramble"}},
       {"bad direction", "[study]\ndirection = \"up\"\n", {"study.direction", "up"}},
+      {"unknown objective",
+       "[study]\nobjectives = [\"f1\"]\n",
+       {"study.objectives", "f1", "val_accuracy, val_loss, train_seconds, params or latency_ms"}},
+      {"objectives not a list",
+       "[study]\nobjectives = \"val_loss\"\n",
+       {"study.objectives", "list"}},
+      {"objective twice",
+       "[study]\ndirections = [\"maximize\", \"maximize\"]\n"
+       "objectives = [\"val_accuracy\", \"val_accuracy\"]\n",
+       {"study.objectives", "val_accuracy", "twice"}},
+      {"fewer objectives than directions",
+       "[study]\ndirections = [\"maximize\", \"minimize\"]\nobjectives = [\"val_accuracy\"]\n",
+       {"study.objectives", "1 metrics", "study.directions has 2"}},
+      {"directions without objectives",
+       "[study]\ndirections = [\"maximize\", \"minimize\"]\n",
+       {"study.directions", "2 directions", "study.objectives"}},
+      {"maximize val_loss",
+       "[study]\ndirection = \"maximize\"\nobjectives = [\"val_loss\"]\n",
+       {"study.directions[0] = \"maximize\"", "study.objectives[0] = \"val_loss\"",
+        "must be minimize"}},
+      {"maximize train_seconds",
+       "[study]\ndirections = [\"maximize\", \"maximize\"]\n"
+       "objectives = [\"val_accuracy\", \"train_seconds\"]\n",
+       {"study.directions[1]", "train_seconds", "must be minimize"}},
+      {"minimize val_accuracy",
+       "[study]\ndirections = [\"minimize\", \"minimize\"]\n"
+       "objectives = [\"val_accuracy\", \"params\"]\n",
+       {"study.directions[0]", "val_accuracy", "must be maximize"}},
+      {"minimize the default objective",
+       "[study]\ndirection = \"minimize\"\n",
+       {"study.direction", "minimize", "val_accuracy"}},
+      {"objectives with a command",
+       "[study]\ndirection = \"minimize\"\nobjectives = [\"val_loss\"]\n"
+       "[objective]\ncommand = \"true\"\n",
+       {"study.objectives", "val_loss", "knob:value"}},
+      {"constraints with a command",
+       "[study]\nconstraints = [\"params <= 10\"]\n[objective]\ncommand = \"true\"\n",
+       {"study.constraints", "params <= 10", "knob:constraints"}},
+      {"constraints not a list",
+       "[study]\nconstraints = \"params <= 10\"\n",
+       {"study.constraints", "list"}},
+      {"constraint without operator",
+       "[study]\nconstraints = [\"train_seconds 300\"]\n",
+       {"study.constraints[0]", "train_seconds 300", "METRIC <= NUMBER"}},
+      {"constraint with <",
+       "[study]\nconstraints = [\"params < 10\"]\n",
+       {"study.constraints[0]", "params < 10", "METRIC <= NUMBER"}},
+      {"constraint on an unknown metric",
+       "[study]\nconstraints = [\"params <= 10\", \"memory <= 3\"]\n",
+       {"study.constraints[1] (metric)", "memory", "latency_ms"}},
+      {"constraint bound not a number",
+       "[study]\nconstraints = [\"latency_ms >= fast\"]\n",
+       {"study.constraints[0]", "latency_ms >= fast", "finite number"}},
+      {"constraint not a string",
+       "[study]\nconstraints = [300]\n",
+       {"study.constraints[0]", "300"}},
       {"zero trials", "[study]\nn_trials = 0\n", {"study.n_trials", ">= 1"}},
       {"jobs type", "[study]\njobs = \"two\"\n", {"study.jobs", "two", "integer >= 1 or \"auto\""}},
       {"jobs zero", "[study]\njobs = 0\n", {"study.jobs", "0", ">= 1"}},

@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "knob/core/clock.h"
@@ -11,8 +14,11 @@
 #include "knob/core/text_file.h"
 #include "knob/run/builtin_objectives.h"
 #include "knob/run/command_objective.h"
+#include "knob/run/command_template.h"
 #include "knob/run/trainer_objective.h"
+#include "knob/run/warm_start.h"
 #include "knob/train/config.h"
+#include "knob/train/trainer_plugin.h"
 #include "knob/tuner/study_budget.h"
 
 namespace knob::run {
@@ -39,24 +45,59 @@ Study open_study(StudyOptions options, bool resume) {
   return create_study(options.load_if_exists(true));
 }
 
+// The trials --n-trials counts: finished ones, those interrupted aside (they run again).
+int64_t finished_trials(Study& study) {
+  int64_t done = 0;
+  for (const auto& t : study.trials()) {
+    if (is_finished(t.state) && !t.system_attrs.count("knob:interrupted")) ++done;
+  }
+  return done;
+}
+
+// --resume continues a study whose `knob tune` ended; trials it left RUNNING (kill -9, a crash,
+// a second Ctrl-C) are decided by the heartbeat rules of study.h:
+//  - heartbeats on (the config's heartbeat_interval): stale trials are failed now and retried
+//    (max_retry); a trial whose heartbeat is fresh belongs to a live process and counts as
+//    started — once its heartbeat goes stale, the study fails and retries it before an ask;
+//  - heartbeats off: nothing can be alive that beats, so each is failed as interrupted
+//    ("fail_reason" says so, "knob:interrupted" is set) and runs again first, as after Ctrl-C.
+// Returns how many trials were found RUNNING and failed.
+int64_t fail_left_running(Study& study) {
+  if (study.heartbeats_on()) return static_cast<int64_t>(study.fail_stale_trials().size());
+  int64_t failed = 0;
+  for (const auto& t : study.trials({TrialState::kRunning})) {
+    Storage& storage = study.storage();
+    storage.set_trial_system_attr(t.trial_id, "fail_reason",
+                                  "left RUNNING by a knob process that ended without finishing "
+                                  "it (found by --resume)");
+    storage.set_trial_system_attr(t.trial_id, "knob:interrupted", true);
+    if (storage.set_trial_state_values(t.trial_id, TrialState::kFail)) ++failed;
+  }
+  return failed;
+}
+
 // resume: the interrupted trials go first, and n_trials counts every trial the study has
 // finished (those interrupted aside), so the study ends where it would have without the stop.
 void prepare_resume(Study& study, OptimizeOptions& options, std::ostream& log) {
+  const int64_t left_running = fail_left_running(study);
   const std::vector<int64_t> again = study.enqueue_interrupted_trials();
-  int64_t done = 0, running = 0;
-  for (const auto& t : study.trials()) {
-    if (t.state == TrialState::kRunning) ++running;
-    if (is_finished(t.state) && !t.system_attrs.count("knob:interrupted")) ++done;
+  const int64_t done = finished_trials(study);
+  const int64_t running = static_cast<int64_t>(study.trials({TrialState::kRunning}).size());
+  if (options.n_trials()) {
+    options.n_trials(std::max<int64_t>(0, *options.n_trials() - done - running));
   }
-  if (options.n_trials()) options.n_trials(std::max<int64_t>(0, *options.n_trials() - done));
   log << "[knob] resuming study '" << study.study_name() << "': " << done << " trials finished, "
       << again.size() << " interrupted ones run again first";
+  if (left_running > 0) {
+    log << " (" << left_running << " of them left RUNNING by the process that ended)";
+  }
   if (options.n_trials()) log << ", " << *options.n_trials() << " to go";
   log << "\n";
   if (running > 0) {
     log << "[knob] " << running
-        << " trials are still RUNNING (in another process, or in one that was killed); "
-           "they are left as they are\n";
+        << " trials are RUNNING with a fresh heartbeat (another process): they count as "
+           "started; if that process died they are failed and retried once their heartbeat is "
+           "stale\n";
   }
 }
 
@@ -64,10 +105,136 @@ void prepare_resume(Study& study, OptimizeOptions& options, std::ostream& log) {
 struct Run {
   const TuneOptions& options;
   Role role;
-  std::string what;            // the "[knob] study ...: WHAT" line
-  std::string resume_command;  // named when the study is interrupted
+  std::string what;  // the "[knob] study ...: WHAT" line
+  // The command named when the study is interrupted, given the trials it should hold in all.
+  std::function<std::string(std::optional<int64_t>)> resume_command;
   std::function<void(Study&, OptimizeOptions&)> prepare = {};
 };
+
+// The values a parameter can take that bound what a trial may meet: every choice, and a
+// range's two ends (the high end as its step reaches it).
+std::vector<ParamValue> extreme_values(const Distribution& distribution) {
+  return std::visit(
+      [](const auto& d) -> std::vector<ParamValue> {
+        using D = std::decay_t<decltype(d)>;
+        if constexpr (std::is_same_v<D, CategoricalDistribution>) {
+          return d.choices;
+        } else if constexpr (std::is_same_v<D, IntDistribution>) {
+          return {d.low, d.low + (d.high - d.low) / d.step * d.step};
+        } else {
+          double high = d.high;
+          if (d.step) high = d.low + std::floor((d.high - d.low) / *d.step) * *d.step;
+          return {d.low, high};
+        }
+      },
+      distribution);
+}
+
+// Every value each [search] parameter can take, checked against the trainer's own rules for
+// its key (check_config_value) before the first trial: a choice the trainer refuses or a
+// range outside the key's domain stops here, nothing stored, instead of failing trials.
+void check_search_values(const TrainConfig& base, const std::vector<SearchParam>& search,
+                         const std::string& config) {
+  for (const auto& p : search) {
+    try {
+      get_config_value(base, p.name);  // a key of the trainer
+      for (const ParamValue& value : extreme_values(p.distribution)) {
+        check_config_value(base, p.name, value);
+      }
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("[search] of " + config + ": search." + p.name + " can take a value " +
+                            "the trainer refuses: " + e.what());
+    }
+  }
+}
+
+// A --grid runs the objective on exactly its values: it must name each parameter the
+// objective suggests, and no other (else every trial would fail at its first suggest).
+void check_grid_names(const BuiltinObjective& objective, const GridSampler::SearchSpace& grid) {
+  std::string names, given;
+  for (const auto& p : objective.params) names += (names.empty() ? "" : ", ") + p;
+  for (const auto& [name, values] : grid) given += (given.empty() ? "" : ", ") + name;
+  for (const auto& p : objective.params) {
+    KNOB_CHECK(grid.count(p), "--grid", given,
+               "must give every parameter of " + objective.name + " (" + names + "): \"" + p +
+                   "\" is missing");
+  }
+  for (const auto& [name, values] : grid) {
+    KNOB_CHECK(
+        std::find(objective.params.begin(), objective.params.end(), name) != objective.params.end(),
+        "--grid", name, "is not a parameter of " + objective.name + " (" + names + ")");
+  }
+}
+
+// Thrown from the preflight's first step: the data loaded and a batch trained.
+struct PreflightDone {};
+
+// Data and config are the same for every trial: trains one batch of `base` through the plugin
+// before the study is opened, so data a trial cannot load (a label that is not a column, a
+// missing file) stops with exit 2 and nothing stored, instead of failing every trial. Only
+// knob's own errors stop (a diverged step or a libtorch error may depend on the parameters: the
+// trials meet those, and stop_when_failing_alike stops a study they all fail). No checkpoint,
+// metrics file, range test or batch-size finder runs.
+void preflight_trainer(TrainConfig config, const std::string& config_path) {
+  config.output.progress = false;
+  config.output.metrics.clear();
+  config.output.test = false;
+  config.checkpoint.path.clear();
+  config.checkpoint.resume = false;
+  config.lr_find.use = false;
+  config.batch_find.use = false;
+  config.train.epochs = 1;
+  try {
+    train_with_plugin(config, {}, [](const StepMetrics&) { throw PreflightDone{}; });
+  } catch (const PreflightDone&) {
+  } catch (const TrainingDiverged&) {
+  } catch (const Error& e) {
+    throw InvalidArgument(config_path +
+                          ": checked before the first trial (one batch of the "
+                          "config, the same data for every trial): " +
+                          e.what());
+  }
+}
+
+// How many first trials of a run failing with the same reason stop it. Trials differ only in
+// their parameters: five different parameter sets failing alike (random and model-based samplers
+// all start by sampling at random) say the data, the config or the program is at fault — going
+// on would store a FAIL trial for each (151,139 of them in issue 22) and learn nothing.
+constexpr int kSameFailuresToStop = 5;
+
+// Stops the study once its first kSameFailuresToStop trials of this run all failed with one
+// fail_reason; a trial that ends otherwise (COMPLETE, PRUNED, another reason) disarms it.
+// After optimize(), `reason` is set if it stopped the study.
+struct FailingAlike {
+  std::mutex mutex;
+  int count = 0;
+  bool armed = true;
+  std::string first_reason;
+  std::optional<std::string> reason;
+};
+
+Callback stop_when_failing_alike(std::shared_ptr<FailingAlike> state) {
+  return [state](Study& study, const FrozenTrial& trial) {
+    std::lock_guard<std::mutex> lock(state->mutex);
+    if (!state->armed) return;
+    auto it = trial.system_attrs.find("fail_reason");
+    const std::string reason = it != trial.system_attrs.end() && it->second.is_string()
+                                   ? it->second.get<std::string>()
+                                   : "";
+    if (trial.state != TrialState::kFail || reason.empty() ||
+        trial.system_attrs.count("knob:interrupted") ||
+        (state->count > 0 && reason != state->first_reason)) {
+      state->armed = false;
+      return;
+    }
+    state->first_reason = reason;
+    if (++state->count >= kSameFailuresToStop) {
+      state->armed = false;
+      state->reason = reason;
+      study.stop();
+    }
+  };
+}
 
 // Opens the study (resume: the existing one, prepared by prepare_resume), runs it and prints
 // its best trials (print_best). An interruption by the guard prints the best trial so far and
@@ -80,10 +247,25 @@ TuneResult run_study(const Run& run, const StudyOptions& study_options, Optimize
   Study study = open_study(study_options, o.resume());
   if (o.resume()) prepare_resume(study, options, log);
   if (run.prepare) run.prepare(study, options);
+  std::optional<int64_t> n_trials_total;  // what --resume's --n-trials must say
+  if (options.n_trials()) {
+    n_trials_total = finished_trials(study) + *options.n_trials() +
+                     static_cast<int64_t>(study.trials({TrialState::kRunning}).size());
+  }
   log << "[knob] study '" << study.study_name() << "' in " << study_options.storage() << ": "
       << run.what << "\n";
   std::unique_ptr<RunGuard> guard = o.guard() ? o.guard()(study) : nullptr;
+  auto failing_alike = std::make_shared<FailingAlike>();
+  std::vector<Callback> callbacks = options.callbacks();
+  callbacks.push_back(stop_when_failing_alike(failing_alike));
+  options.callbacks(callbacks);
   study.optimize(objective, options);
+  if (failing_alike->reason && !(guard ? guard->interrupted() : study.interrupted())) {
+    throw Error("study '" + study.study_name() + "' stopped: its first " +
+                std::to_string(kSameFailuresToStop) +
+                " trials all failed with the same reason, which the next ones would repeat: " +
+                *failing_alike->reason);
+  }
   if (guard ? guard->interrupted() : study.interrupted()) {
     TuneResult result;
     result.interrupted = true;
@@ -95,7 +277,7 @@ TuneResult run_study(const Run& run, const StudyOptions& study_options, Optimize
     } else {
       result.message = "study '" + study.study_name() +
                        "' interrupted; the interrupted trials are stored FAIL. Continue with: " +
-                       run.resume_command;
+                       run.resume_command(n_trials_total);
     }
     return result;
   }
@@ -175,10 +357,12 @@ TuneResult run_config_study(const TuneOptions& o, Role role, const StudyConfig& 
   }
   Run run{o, role,
           what + ", " + std::to_string(study_config.search.size()) + " parameters searched",
-          "knob tune " + o.config() + " --study-name '" + study_config.name + "' --storage '" +
-              study_config.storage + "' --resume",
+          [&](std::optional<int64_t> n_trials) {
+            return resume_command(o, study_config.storage, study_config.name, n_trials);
+          },
           [&](Study& study, OptimizeOptions& opts) {
             share_with_workers(o, role, study_config, study, opts);
+            enqueue_config_trials(study, study_config);
           }};
   return run_study(
       run,
@@ -188,6 +372,10 @@ TuneResult run_config_study(const TuneOptions& o, Role role, const StudyConfig& 
           .directions(study_config.directions)
           .sampler(make_sampler(study_config))
           .pruner(make_pruner(study_config))
+          // [study] constraints on trainer metrics (a command prints knob:constraints).
+          .constraints_func(study_config.constraints.empty()
+                                ? ConstraintsFunc()
+                                : make_metric_constraints_func(study_config.constraints))
           .heartbeat_interval(study_config.heartbeat_interval)
           .grace_period(study_config.grace_period)
           .max_retry(study_config.max_retry
@@ -221,13 +409,7 @@ TuneResult run_config_tune(const TuneOptions& o, Role role) {
   TrainConfig base = load_train_config(o.config());
   for (const auto& override_text : o.overrides()) apply_override(base, override_text);
   validate(base);
-  for (const auto& p : study_config.search) {
-    try {
-      get_config_value(base, p.name);
-    } catch (const InvalidArgument& e) {
-      throw InvalidArgument("[search] of " + o.config() + ": " + e.what());
-    }
-  }
+  check_search_values(base, study_config.search, o.config());
   const std::optional<int64_t> threads = threads_per_trial(study_config.jobs);
   if (threads) base.train.threads = *threads;
   const std::string what = "training " + base.model.kind + " on " + base.data.source +
@@ -235,17 +417,20 @@ TuneResult run_config_tune(const TuneOptions& o, Role role) {
   TuneResult result;
   if (study_config.isolate) {
     check_tensorboard_dir(o.tensorboard());
-    auto isolated = make_isolated_trainer_objective(study_config.search,
-                                                    IsolatedTrainerOptions()
-                                                        .executable(o.train_executable())
-                                                        .config(o.config())
-                                                        .overrides(o.overrides())
-                                                        .threads(threads)
-                                                        .tensorboard(o.tensorboard())
-                                                        .storage_url(study_config.storage));
+    auto isolated = make_isolated_trainer_objective(
+        study_config.search, IsolatedTrainerOptions()
+                                 .executable(o.train_executable())
+                                 .config(o.config())
+                                 .overrides(o.overrides())
+                                 .threads(threads)
+                                 .tensorboard(o.tensorboard())
+                                 .storage_url(study_config.storage)
+                                 .objectives(trainer_objectives(study_config)));
     result = run_config_study(o, role, study_config, isolated, what);
   } else {
-    auto objective = make_trainer_objective(base, study_config.search, o.tensorboard());
+    preflight_trainer(base, o.config());
+    auto objective = make_trainer_objective(base, study_config.search, o.tensorboard(),
+                                            trainer_objectives(study_config));
     result = run_config_study(o, role, study_config, objective, what);
   }
   if (result.interrupted || result.best.size() != 1) return result;
@@ -280,7 +465,9 @@ TuneResult run_builtin_tune(const TuneOptions& o) {
   if (sampler_name == "grid") {
     KNOB_CHECK(!o.grid().empty(), "--grid", std::string(""),
                "must be given (NAME=V1,V2,...) when --sampler is grid");
-    sampler = std::make_shared<GridSampler>(parse_grid(o.grid()), o.seed());
+    GridSampler::SearchSpace grid = parse_grid(o.grid());
+    check_grid_names(objective, grid);
+    sampler = std::make_shared<GridSampler>(grid, o.seed());
   } else {
     KNOB_CHECK(o.grid().empty(), "--grid", o.grid().front(),
                "is used only with --sampler grid (the sampler is " + sampler_name + ")");
@@ -299,9 +486,9 @@ TuneResult run_builtin_tune(const TuneOptions& o) {
   } else if (!o.timeout() && sampler_name != "grid") {
     options.n_trials(50);
   }
-  Run run{o, Role::kTune, objective.description,
-          "knob tune --objective " + objective.name + " --study-name '" + name + "' --storage '" +
-              storage + "' --resume"};
+  Run run{o, Role::kTune, objective.description, [&](std::optional<int64_t> n_trials) {
+            return resume_command(o, storage, name, n_trials);
+          }};
   TuneResult result = run_study(
       run, StudyOptions().storage(storage).study_name(name).sampler(sampler).pruner(pruner),
       options, objective.function);
@@ -337,9 +524,38 @@ class TemporaryFile {
 
 }  // namespace
 
+std::string resume_command(const TuneOptions& o, const std::string& storage,
+                           const std::string& study_name, std::optional<int64_t> n_trials_total) {
+  std::string command = "knob tune";
+  auto add = [&](const std::string& flag, const std::string& value) {
+    command += " " + flag + " " + shell_quote(value);
+  };
+  if (!o.config().empty()) command += " " + shell_quote(o.config());
+  for (const auto& s : o.overrides()) add("--set", s);
+  if (o.config().empty()) add("--objective", o.objective());
+  add("--storage", storage);
+  add("--study-name", study_name);
+  if (n_trials_total) add("--n-trials", std::to_string(*n_trials_total));
+  if (o.timeout()) add("--timeout", dumps(Json(*o.timeout())));
+  if (o.jobs()) add("--jobs", *o.jobs() == kJobsAuto ? "auto" : std::to_string(*o.jobs()));
+  if (o.seed()) add("--seed", std::to_string(*o.seed()));
+  if (o.sampler()) add("--sampler", *o.sampler());
+  for (const auto& g : o.grid()) add("--grid", g);
+  if (o.pruner()) add("--pruner", *o.pruner());
+  if (o.isolate().value_or(false)) command += " --isolate";
+  if (!o.tensorboard().empty()) add("--tensorboard", o.tensorboard());
+  return command + " --resume";
+}
+
 int64_t every_core() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-int64_t resolve_jobs(int64_t jobs) { return jobs == kJobsAuto ? every_core() : jobs; }
+int64_t resolve_jobs(int64_t jobs) {
+  if (jobs == kJobsAuto) return std::min(every_core(), kMaxJobs);
+  KNOB_CHECK(jobs >= 1 && jobs <= kMaxJobs, "--jobs", jobs,
+             "must be an integer from 1 to " + std::to_string(kMaxJobs) +
+                 " (trials at once, a thread each) or auto");
+  return jobs;
+}
 
 std::optional<int64_t> threads_per_trial(int64_t jobs, int64_t cores) {
   if (jobs <= 1) return std::nullopt;  // one libtorch thread per trial beats sharing threads

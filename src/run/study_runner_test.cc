@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -77,9 +78,10 @@ TEST(StudyRunnerTest, ResumesAnInterruptedStudyToItsNTrials) {
                .n_trials(10)
                .guard([](Study& s) { return std::make_unique<InterruptAtOnce>(s); }));
   EXPECT_TRUE(interrupted.interrupted);
+  // The command continues the same study: 3 trials before this run + its 10.
   expect_contains(interrupted.message,
                   {"study 'r' interrupted", "Continue with: knob tune --objective rosenbrock",
-                   "--study-name 'r'", "--storage '" + url + "'", "--resume"});
+                   "--study-name r", "--storage " + url, "--n-trials 13", "--resume"});
   EXPECT_EQ(finished_trials(url, "r"), 3);
 
   Quiet resumed;
@@ -256,6 +258,101 @@ TEST(StudyRunnerTest, PrintBestSaysWhyNoTrialCompleted) {
     expect_contains(e.what(), {"the last, trial 0, failed: ", "bad input"});
   }
   EXPECT_TRUE(out.str().empty());
+}
+
+// Issue 22, defect 4: the printed command dropped --set and --n-trials, so following it
+// resumed a different study. Every option that shapes the study, quoted for /bin/sh.
+TEST(StudyRunnerTest, ResumeCommandKeepsEveryOptionThatShapesTheStudy) {
+  TuneOptions config_run = TuneOptions()
+                               .config("my study.toml")
+                               .overrides({"data.limit=20000", "model.kind=\"it's\""})
+                               .timeout(90.5)
+                               .jobs(kJobsAuto)
+                               .seed(7)
+                               .isolate(true)
+                               .tensorboard("tb dir");
+  EXPECT_EQ(resume_command(config_run, "sqlite:///a b.db", "s", 6),
+            "knob tune 'my study.toml' --set data.limit=20000 --set 'model.kind=\"it'\\''s\"' "
+            "--storage 'sqlite:///a b.db' --study-name s --n-trials 6 --timeout 90.5 --jobs auto "
+            "--seed 7 --isolate --tensorboard 'tb dir' --resume");
+  TuneOptions builtin = TuneOptions()
+                            .objective("branin")
+                            .sampler("grid")
+                            .grid({"x=0,1", "y=2"})
+                            .pruner("none")
+                            .jobs(2);
+  EXPECT_EQ(resume_command(builtin, "sqlite:///k.db", "$(rm -rf ~)", std::nullopt),
+            "knob tune --objective branin --storage sqlite:///k.db --study-name '$(rm -rf ~)' "
+            "--jobs 2 --sampler grid --grid x=0,1 --grid y=2 --pruner none --resume");
+}
+
+// Issue 22, defect 4: after kill -9, --resume said "5 to go" and ran 3, counting the trials
+// the killed process left RUNNING. Without heartbeats nothing alive can own them: they are
+// failed as interrupted and run again first, and the count is what runs.
+TEST(StudyRunnerTest, ResumeRerunsTrialsAKilledProcessLeftRunning) {
+  TempDir dir;
+  const std::string url = dir.url("s.db");
+  {
+    Study study = create_study(StudyOptions().storage(url).study_name("k"));
+    study.optimize([](Trial& t) { return t.suggest_float("x", -2.0, 2.0); },
+                   OptimizeOptions().n_trials(1));
+    for (int i = 0; i < 2; ++i) {  // asked, never told: what kill -9 leaves
+      Trial t = study.ask();
+      t.suggest_float("x", -2.0, 2.0);
+      t.suggest_float("y", -1.0, 3.0);
+    }
+  }
+  Quiet resumed;
+  resume(resumed.options().storage(url).study_name("k").objective("rosenbrock").n_trials(6));
+  expect_contains(resumed.log.str(),
+                  {"1 trials finished, 2 interrupted ones run again first",
+                   "2 of them left RUNNING by the process that ended", "5 to go"});
+  Study study = load_study(StudyOptions().storage(url).study_name("k"));
+  EXPECT_TRUE(study.trials({TrialState::kRunning}).empty());
+  EXPECT_EQ(finished_trials(url, "k"), 6);
+  int64_t left = 0;
+  for (const auto& t : study.trials({TrialState::kFail})) {
+    left += t.system_attrs.at("fail_reason").get<std::string>().find("left RUNNING") !=
+            std::string::npos;
+  }
+  EXPECT_EQ(left, 2);
+}
+
+// Issue 22, defect 9: a --grid that misses a parameter of the objective failed every trial.
+TEST(StudyRunnerTest, GridMustNameEveryParameterOfTheObjective) {
+  TempDir dir;
+  const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> rows = {
+      {{"x=0,1"}, {"--grid = \"x\"", "branin (x, y)", "\"y\" is missing"}},
+      {{"x=0", "y=1", "z=2"}, {"--grid = \"z\"", "not a parameter of branin"}},
+  };
+  for (const auto& [grid, fragments] : rows) {
+    Quiet q;
+    expect_invalid(
+        grid.back(),
+        [&] {
+          tune(q.options().storage(dir.url("g.db")).study_name("g").sampler("grid").grid(grid));
+        },
+        fragments);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("g.db")));  // nothing stored
+}
+
+// Issue 22, defect 11: a study whose trials all fail alike stopped only at its budget
+// (151,139 FAIL trials). Its first 5 failing with one reason stop it, naming the reason.
+TEST(StudyRunnerTest, StopsAStudyWhoseFirstTrialsAllFailAlike) {
+  TempDir dir;
+  const std::string path = dir.file("fail.toml");
+  std::ofstream(path) << "[study]\nn_trials = 100\n[search]\nx = { low = 0.0, high = 1.0 }\n"
+                      << "[objective]\ncommand = \"echo no data >&2; exit 3\"\n";
+  Quiet q;
+  try {
+    tune(q.options().config(path).storage(dir.url("f.db")));
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    expect_contains(e.what(), {"first 5 trials all failed with the same reason", "no data"});
+  }
+  Study study = load_study(StudyOptions().storage(dir.url("f.db")).study_name("fail"));
+  EXPECT_EQ(study.trials().size(), 5u);
 }
 
 }  // namespace

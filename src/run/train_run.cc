@@ -38,12 +38,17 @@ void train(const TrainConfig& config, const TrainRunOptions& options) {
                  << (config.lr_find.use ? std::string("from the range test")
                                         : knob::detail::format_value(config.optimizer.lr))
                  << ", batch " << config.batch.size << ", " << config.train.epochs << " epochs\n";
+  // With data.validation = 0 nothing is measured on a validation set: say so, not 0.0000.
+  const bool validated = config.data.validation > 0;
   auto on_epoch = [&](const EpochMetrics& m) {
     log.on_epoch(m);
-    print(out,
-          "epoch %3lld  train_loss %.4f  val_loss %.4f  val_accuracy %.4f  lr %.3g  batch %lld  "
-          "%.1fs  %.0f samples/s\n",
-          static_cast<long long>(m.epoch + 1), m.train_loss, m.val_loss, m.val_accuracy, m.lr,
+    char val[64] = "val_loss n/a     val_accuracy n/a   ";
+    if (validated) {
+      std::snprintf(val, sizeof val, "val_loss %.4f  val_accuracy %.4f", m.val_loss,
+                    m.val_accuracy);
+    }
+    print(out, "epoch %3lld  train_loss %.4f  %s  lr %.3g  batch %lld  %.1fs  %.0f samples/s\n",
+          static_cast<long long>(m.epoch + 1), m.train_loss, val, m.lr,
           static_cast<long long>(m.batch_size), m.seconds, m.samples_per_second);
   };
   TrainResult result = train_with_plugin(config, on_epoch, log.on_step());
@@ -57,7 +62,9 @@ void train(const TrainConfig& config, const TrainRunOptions& options) {
   }
   print(out, "stopped: %s%s%s\n", result.stop_reason.c_str(),
         result.divergence.empty() ? "" : " — ", result.divergence.c_str());
-  if (result.best_epoch >= 0) {
+  if (!validated) {
+    print(out, "val_accuracy n/a (data.validation = 0: no validation set)\n");
+  } else if (result.best_epoch >= 0) {
     print(out, "best val_accuracy %.4f at epoch %lld; final val_accuracy %.4f\n",
           result.best_val_accuracy, static_cast<long long>(result.best_epoch + 1),
           result.final_val_accuracy);

@@ -4,9 +4,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
+#include <map>
 
 #include "knob/core/error.h"
 #include "knob/run/child_process.h"
+#include "knob/run/trainer_metrics.h"
 #include "knob/run/trial_protocol.h"
 #include "knob/train/config.h"
 #include "knob/train/trainer_plugin.h"
@@ -17,7 +20,65 @@ namespace {
 
 using detail::TensorBoardLog;
 
+Json metrics_json(const std::map<std::string, double>& metrics) {
+  Json out = Json::object();
+  for (const auto& [name, value] : metrics) out[name] = value;
+  return out;
+}
+
+std::vector<double> objective_values(const std::map<std::string, double>& metrics,
+                                     const std::vector<std::string>& objectives) {
+  std::vector<double> values;
+  for (const auto& name : objectives) values.push_back(metrics.at(name));
+  return values;
+}
+
+double epoch_metric(const EpochMetrics& m, const std::string& name) {
+  return name == "val_loss" ? m.val_loss : m.val_accuracy;
+}
+
+// KNOB_OBJECTIVES of a `knob train --protocol` child: "val_accuracy,train_seconds".
+std::vector<std::string> objectives_from_env() {
+  const char* text = std::getenv(kObjectivesEnv);
+  if (!text || !*text) return {"val_accuracy"};
+  std::vector<std::string> out;
+  std::string item;
+  for (const char* p = text;; ++p) {
+    if (*p == ',' || *p == '\0') {
+      find_trainer_metric(item, kObjectivesEnv);
+      out.push_back(item);
+      item.clear();
+      if (*p == '\0') break;
+    } else {
+      item += *p;
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::function<std::vector<double>(const FrozenTrial&)> make_metric_constraints_func(
+    std::vector<MetricConstraint> constraints) {
+  return [constraints = std::move(constraints)](const FrozenTrial& trial) {
+    auto attr = trial.user_attrs.find(kMetricsAttr);
+    if (attr == trial.user_attrs.end() || !attr->second.is_object()) {
+      return std::vector<double>(constraints.size(), std::numeric_limits<double>::infinity());
+    }
+    std::map<std::string, double> metrics;
+    for (const auto& [name, value] : attr->second.items()) {
+      if (value.is_number()) metrics[name] = value.get<double>();
+    }
+    return constraint_values(constraints, metrics);
+  };
+}
+
+std::optional<std::string> reported_metric(const std::vector<std::string>& objectives) {
+  if (objectives.size() != 1) return std::nullopt;  // Optuna refuses reports there
+  const TrainerMetric& m = find_trainer_metric(objectives[0], "objectives");
+  if (!m.per_epoch) return std::nullopt;
+  return m.name;
+}
 
 Json empty_history() {
   return {{"val_accuracy", Json::array()}, {"val_loss", Json::array()},
@@ -47,11 +108,12 @@ void check_tensorboard_dir(const std::string& dir) {
              "must be a directory knob can create" + (ec ? " (" + ec.message() + ")" : ""));
 }
 
-std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
-                                                     const std::vector<SearchParam>& space,
-                                                     const std::string& tensorboard) {
+std::function<std::vector<double>(Trial&)> make_trainer_objective(
+    const TrainConfig& base, const std::vector<SearchParam>& space, const std::string& tensorboard,
+    const std::vector<std::string>& objectives) {
   check_tensorboard_dir(tensorboard);
-  return [base, space, tensorboard](Trial& trial) {
+  const std::optional<std::string> reported = reported_metric(objectives);
+  return [base, space, tensorboard, objectives, reported](Trial& trial) {
     TrainConfig config = base;
     for (const auto& [name, value] : suggest_params(trial, space))
       set_config_value(config, name, value);
@@ -64,10 +126,12 @@ std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
       auto on_epoch = [&](const EpochMetrics& m) {
         record_epoch(history, m);
         log.on_epoch(m);
-        trial.report(m.val_accuracy, m.epoch);
+        if (!reported) return;
+        const double value = epoch_metric(m, *reported);
+        trial.report(value, m.epoch);
         if (trial.should_prune()) {
-          throw TrialPruned("pruned after epoch " + std::to_string(m.epoch) + " (val_accuracy " +
-                            dumps(Json(m.val_accuracy)) + ")");
+          throw TrialPruned("pruned after epoch " + std::to_string(m.epoch) + " (" + *reported +
+                            " " + dumps(Json(value)) + ")");
         }
       };
       result = train_with_plugin(config, on_epoch, log.on_step());
@@ -80,7 +144,9 @@ std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
     if (result.test_accuracy) trial.set_user_attr("test_accuracy", *result.test_accuracy);
     if (result.stop_reason == "diverged")
       throw TrainingDiverged("training diverged: " + result.divergence);
-    return result.final_val_accuracy;
+    const auto metrics = trainer_metric_values(result);
+    trial.set_user_attr(kMetricsAttr, metrics_json(metrics));
+    return objective_values(metrics, objectives);
   };
 }
 
@@ -127,15 +193,23 @@ CommandObjective make_isolated_trainer_objective(const std::vector<SearchParam>&
   if (!options.tensorboard().empty())  // the child adds trial-$KNOB_TRIAL_NUMBER
     argv.insert(argv.end(), {"--tensorboard", escape_placeholders(options.tensorboard())});
   argv.insert(argv.end(), {"--quiet", "--protocol"});
+  std::string objectives;
+  for (const auto& name : options.objectives()) {
+    find_trainer_metric(name, "objectives");
+    objectives += (objectives.empty() ? "" : ",") + name;
+  }
   return CommandObjective(argv, space,
                           CommandOptions()
                               .storage_url(options.storage_url())
+                              .env({{kObjectivesEnv, objectives}})
                               .format_value(toml_text)
                               .name("knob train"));
 }
 
 void run_train_protocol(const TrainConfig& config, const std::string& tensorboard) {
   die_with_parent();  // nobody reads a trial whose parent has died: go with it
+  const std::vector<std::string> objectives = objectives_from_env();
+  const std::optional<std::string> reported = reported_metric(objectives);
   Json history = empty_history();
   const char* number = std::getenv("KNOB_TRIAL_NUMBER");
   TensorBoardLog log(number ? trial_log_dir(tensorboard, std::atoll(number)) : tensorboard);
@@ -143,7 +217,7 @@ void run_train_protocol(const TrainConfig& config, const std::string& tensorboar
     record_epoch(history, m);
     log.on_epoch(m);
     write_protocol_line(protocol_attr_line("history", history));
-    write_protocol_line(protocol_report_line(m.epoch, m.val_accuracy));
+    if (reported) write_protocol_line(protocol_report_line(m.epoch, epoch_metric(m, *reported)));
   };
   TrainResult result = train_with_plugin(config, on_epoch, log.on_step());
   write_protocol_line(protocol_attr_line("history", history));
@@ -152,7 +226,9 @@ void run_train_protocol(const TrainConfig& config, const std::string& tensorboar
     write_protocol_line(protocol_attr_line("test_accuracy", Json(*result.test_accuracy)));
   if (result.stop_reason == "diverged")
     throw TrainingDiverged("training diverged: " + result.divergence);
-  write_protocol_line(protocol_value_line({result.final_val_accuracy}));
+  const auto metrics = trainer_metric_values(result);
+  write_protocol_line(protocol_attr_line(kMetricsAttr, metrics_json(metrics)));
+  write_protocol_line(protocol_value_line(objective_values(metrics, objectives)));
 }
 
 }  // namespace knob::run

@@ -148,5 +148,42 @@ TEST(TrainerObjectiveTest, IsolatedTrialKeepsTheConfigsThreadsAndWritesNoTensorb
   EXPECT_NE(std::find(argv.begin(), argv.end(), "batch.size=32"), argv.end());
 }
 
+TEST(TrainerObjectiveTest, ConstraintsComeFromTheMetricsAttribute) {
+  auto func = make_metric_constraints_func({parse_metric_constraint("train_seconds <= 300", "c"),
+                                            parse_metric_constraint("val_accuracy >= 0.8", "c")});
+  FrozenTrial t;
+  t.user_attrs[kMetricsAttr] = Json{{"val_accuracy", 0.85}, {"train_seconds", 320.0}};
+  const std::vector<double> values = func(t);
+  ASSERT_EQ(values.size(), 2u);
+  EXPECT_DOUBLE_EQ(values[0], 20.0);   // 20 s over: infeasible
+  EXPECT_DOUBLE_EQ(values[1], -0.05);  // holds
+  FrozenTrial pruned;                  // no metrics: every constraint broken
+  EXPECT_EQ(func(pruned), std::vector<double>(2, std::numeric_limits<double>::infinity()));
+}
+
+TEST(TrainerObjectiveTest, ReportsOnlyASinglePerEpochObjective) {
+  struct Case {
+    std::vector<std::string> objectives;
+    std::optional<std::string> reported;
+  };
+  const std::vector<Case> cases = {
+      {{"val_accuracy"}, "val_accuracy"},
+      {{"val_loss"}, "val_loss"},
+      {{"train_seconds"}, std::nullopt},  // known at the end only
+      {{"latency_ms"}, std::nullopt},
+      {{"val_accuracy", "train_seconds"}, std::nullopt},  // Optuna refuses reports here
+      {{"val_loss", "val_accuracy"}, std::nullopt},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(reported_metric(c.objectives), c.reported) << c.objectives.front();
+  }
+  knob::testing::expect_invalid("unknown objective", [] { reported_metric({"f1"}); },
+                                {"objectives", "f1", "val_accuracy"});
+  knob::testing::expect_invalid(
+      "unknown isolated objective",
+      [] { make_isolated_trainer_objective({}, IsolatedTrainerOptions().objectives({"val_acc"})); },
+      {"objectives", "val_acc", "train_seconds"});
+}
+
 }  // namespace
 }  // namespace knob::run

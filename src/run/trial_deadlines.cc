@@ -6,9 +6,25 @@
 namespace knob {
 namespace {
 
-TrialDeadlines::Clock::duration seconds(double s) {
-  return std::chrono::duration_cast<TrialDeadlines::Clock::duration>(
-      std::chrono::duration<double>(s));
+using Duration = TrialDeadlines::Clock::duration;
+using TimePoint = TrialDeadlines::Clock::time_point;
+
+// A quarter of the clock's range: a deadline this far away never comes, and adding it to any
+// time point of a running program cannot overflow.
+constexpr Duration kNever = Duration::max() / 4;
+
+// Seconds as the clock's duration, saturated to [0, kNever] (NaN: 0): 1e10 s in nanoseconds
+// would overflow int64 and wrap to a deadline in the past.
+Duration seconds(double s) {
+  if (!(s > 0)) return Duration::zero();
+  const std::chrono::duration<double> never = kNever;
+  if (s >= never.count()) return kNever;
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
+}
+
+// start + d, saturated at the clock's end.
+TimePoint add(TimePoint start, Duration d) {
+  return start > TimePoint::max() - d ? TimePoint::max() : start + d;
 }
 
 }  // namespace
@@ -16,8 +32,10 @@ TrialDeadlines::Clock::duration seconds(double s) {
 TrialDeadlines::TrialDeadlines(Clock::time_point start, std::optional<double> timeout,
                                double kill_grace, double drain)
     : kill_grace_(seconds(kill_grace)), drain_(seconds(drain)) {
-  if (timeout) timeout_at_ = start + seconds(*timeout);
+  if (timeout) timeout_at_ = add(start, seconds(*timeout));
 }
+
+void TrialDeadlines::start_grace(Clock::time_point now) { kill_at_ = add(now, kill_grace_); }
 
 bool TrialDeadlines::kill_due(Clock::time_point now) {
   if (!kill_at_ || now < *kill_at_) return false;
@@ -26,7 +44,7 @@ bool TrialDeadlines::kill_due(Clock::time_point now) {
 }
 
 void TrialDeadlines::start_drain(Clock::time_point now) {
-  if (!drain_at_) drain_at_ = now + drain_;
+  if (!drain_at_) drain_at_ = add(now, drain_);
 }
 
 int TrialDeadlines::wait_ms(Clock::time_point now) const {

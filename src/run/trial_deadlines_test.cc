@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace knob {
 namespace {
 
@@ -69,6 +71,25 @@ TEST(TrialDeadlinesTest, WaitIsUntilTheEarliestDeadline) {
   EXPECT_EQ(deadlines.wait_ms(kStart), 3000);
   deadlines.start_drain(kStart + std::chrono::seconds(1));  // drain ends at 2 s
   EXPECT_EQ(deadlines.wait_ms(kStart), 2000);
+}
+
+// Issue 22, defect 6: 1e10 s is past int64 nanoseconds; it must be a deadline that never
+// comes (saturated at a quarter of the clock's range, 73 years), not one wrapped into the past
+// (which failed every trial at once).
+TEST(TrialDeadlinesTest, HugeSecondsSaturateInsteadOfOverflowing) {
+  for (double huge : {1e10, 1e300, std::numeric_limits<double>::infinity()}) {
+    SCOPED_TRACE(huge);
+    TrialDeadlines deadlines(kStart, huge, huge);
+    EXPECT_FALSE(deadlines.timed_out(kStart + std::chrono::hours(24 * 365 * 50)));
+    EXPECT_EQ(deadlines.wait_ms(kStart), 60'000);
+    deadlines.start_grace(kStart);
+    EXPECT_FALSE(deadlines.kill_due(kStart + std::chrono::hours(24 * 365 * 50)));
+    EXPECT_EQ(deadlines.wait_ms(kStart), 60'000);
+  }
+  TrialDeadlines negative(kStart, -1.0, std::numeric_limits<double>::quiet_NaN());
+  EXPECT_TRUE(negative.timed_out(kStart));
+  negative.start_grace(kStart);
+  EXPECT_TRUE(negative.kill_due(kStart));
 }
 
 }  // namespace

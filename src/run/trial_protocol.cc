@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 
 namespace knob {
 namespace {
@@ -27,6 +28,15 @@ bool parse_int(std::string_view text, int64_t& out) {
 }
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+// An attribute key as both sides take it: non-empty, no whitespace or control bytes (a key
+// is stored and shown as is; the parser splits only at ' ' and '\t').
+bool is_attr_key(std::string_view key) {
+  return !key.empty() && std::none_of(key.begin(), key.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return std::isspace(u) || std::iscntrl(u);
+  });
+}
 
 std::vector<std::string_view> split_words(std::string_view text) {
   std::vector<std::string_view> words;
@@ -59,6 +69,11 @@ ProtocolAttr parse_attr(std::string_view line, std::string_view args) {
   }
   ProtocolAttr attr;
   attr.key = std::string(args.substr(0, gap));
+  if (!is_attr_key(attr.key)) {
+    throw ProtocolError(line,
+                        "KEY of `knob:attr KEY JSON` must be a word without spaces or "
+                        "control characters");
+  }
   try {
     attr.value = loads(std::string(args.substr(gap + 1)), "knob:attr " + attr.key);
   } catch (const InvalidArgument&) {
@@ -81,6 +96,25 @@ ProtocolValue parse_value(std::string_view line, std::string_view args, size_t n
         line, "expected " + std::to_string(n_values) + " value(s), one per study direction");
   }
   return value;
+}
+
+ProtocolConstraints parse_constraints(std::string_view line, std::string_view args) {
+  const char* const form =
+      "expected `knob:constraints [C1, C2, ...]`, a non-empty JSON list of numbers, not NaN "
+      "(<= 0: the constraint holds)";
+  Json list;
+  try {
+    list = loads(std::string(args), "knob:constraints");
+  } catch (const InvalidArgument&) {
+    throw ProtocolError(line, form);
+  }
+  if (!list.is_array() || list.empty()) throw ProtocolError(line, form);
+  ProtocolConstraints constraints;
+  for (const auto& item : list) {
+    if (!item.is_number() || std::isnan(item.get<double>())) throw ProtocolError(line, form);
+    constraints.values.push_back(item.get<double>());
+  }
+  return constraints;
 }
 
 std::string number_text(double value) { return dumps(Json(value)); }
@@ -118,7 +152,9 @@ ProtocolMessage parse_protocol_line(std::string_view line, size_t n_values) {
   if (verb == "report") return parse_report(line, args);
   if (verb == "attr") return parse_attr(line, args);
   if (verb == "value") return parse_value(line, args, n_values);
-  throw ProtocolError(line, "unknown; the protocol has knob:report, knob:attr and knob:value");
+  if (verb == "constraints") return parse_constraints(line, args);
+  throw ProtocolError(
+      line, "unknown; the protocol has knob:report, knob:attr, knob:constraints and knob:value");
 }
 
 std::string protocol_report_line(int64_t step, double value) {
@@ -127,10 +163,8 @@ std::string protocol_report_line(int64_t step, double value) {
 }
 
 std::string protocol_attr_line(const std::string& key, const Json& value) {
-  KNOB_CHECK(!key.empty() &&
-                 std::none_of(key.begin(), key.end(),
-                              [](char c) { return std::isspace(static_cast<unsigned char>(c)); }),
-             "knob:attr key", key, "must be a non-empty word without spaces");
+  KNOB_CHECK(is_attr_key(key), "knob:attr key", key,
+             "must be a non-empty word without spaces or control characters");
   return "knob:attr " + key + " " + dumps(value);
 }
 
@@ -140,6 +174,18 @@ std::string protocol_value_line(const std::vector<double>& values) {
   std::string line = "knob:value";
   for (double v : values) line += " " + number_text(v);
   return line;
+}
+
+std::string protocol_constraints_line(const std::vector<double>& values) {
+  KNOB_CHECK(!values.empty(), "knob:constraints values", values.size(),
+             "must hold one number per constraint");
+  std::string line = "knob:constraints [";
+  for (size_t i = 0; i < values.size(); ++i) {
+    KNOB_CHECK(!std::isnan(values[i]), "knob:constraints values[" + std::to_string(i) + "]",
+               values[i], "must be a number, not NaN (<= 0: the constraint holds)");
+    line += (i ? ", " : "") + number_text(values[i]);
+  }
+  return line + "]";
 }
 
 void write_protocol_line(const std::string& line, std::FILE* out) {

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,14 @@ TEST(TrialProtocolTest, ParsesEachVerb) {
 
   auto value = std::get<ProtocolValue>(parse_protocol_line("knob:value 0.5 -1e-3", 2));
   EXPECT_EQ(value.values, (std::vector<double>{0.5, -1e-3}));
+
+  // Any number of constraints, whatever the number of directions.
+  auto constraints =
+      std::get<ProtocolConstraints>(parse_protocol_line("knob:constraints [-2, 0.5, 1e-3]", 1));
+  EXPECT_EQ(constraints.values, (std::vector<double>{-2.0, 0.5, 1e-3}));
+  EXPECT_EQ(
+      std::get<ProtocolConstraints>(parse_protocol_line("knob:constraints [Infinity]", 2)).values,
+      std::vector<double>{std::numeric_limits<double>::infinity()});
 }
 
 TEST(TrialProtocolTest, MalformedLinesAreRefusedNamingTheLineAndWhatWasExpected) {
@@ -63,6 +72,13 @@ TEST(TrialProtocolTest, MalformedLinesAreRefusedNamingTheLineAndWhatWasExpected)
   };
   const std::string report = "expected `knob:report STEP VALUE` (STEP an integer >= 0)";
   const std::string numbers = "expected `knob:value V` with numbers only";
+  const std::string kAttrKey =
+      "KEY of `knob:attr KEY JSON` must be a word without spaces or control characters";
+  const std::string kUnknown =
+      "unknown; the protocol has knob:report, knob:attr, knob:constraints and knob:value";
+  const std::string constraints =
+      "expected `knob:constraints [C1, C2, ...]`, a non-empty JSON list of numbers, not NaN "
+      "(<= 0: the constraint holds)";
   const std::vector<Case> cases = {
       {"knob:report", 1, report},
       {"knob:report 3", 1, report},
@@ -76,13 +92,26 @@ TEST(TrialProtocolTest, MalformedLinesAreRefusedNamingTheLineAndWhatWasExpected)
       {"knob:attr key", 1, "expected `knob:attr KEY JSON`"},
       {"knob:attr key {not json", 1, "the value of `knob:attr KEY JSON` is not JSON"},
       {"knob:attr key 1 2", 1, "the value of `knob:attr KEY JSON` is not JSON"},
+      // Found by fuzz/protocol_line_fuzz: a key the child side could not write back.
+      {"knob:attr n\vkey 1", 1, kAttrKey},
+      {"knob:attr key\r 1", 1, kAttrKey},
+      {std::string("knob:attr k\x02\x1b[2J 1"), 1, kAttrKey},
       {"knob:value", 1, "expected 1 value(s), one per study direction"},
       {"knob:value 0.5", 2, "expected 2 value(s), one per study direction"},
       {"knob:value 0.5 0.25", 1, "expected 1 value(s), one per study direction"},
       {"knob:value high", 1, numbers},
       {"knob:value 0.5,", 1, numbers},
-      {"knob:values 0.5", 1, "unknown; the protocol has knob:report, knob:attr and knob:value"},
-      {"knob:Report 1 2", 1, "unknown; the protocol has knob:report, knob:attr and knob:value"},
+      {"knob:values 0.5", 1, kUnknown},
+      {"knob:constraints", 1, constraints},
+      {"knob:constraints []", 1, constraints},
+      {"knob:constraints 0.5", 1, constraints},
+      {"knob:constraints 0.5 1", 1, constraints},
+      {"knob:constraints [0.5, \"x\"]", 1, constraints},
+      {"knob:constraints [NaN]", 1, constraints},
+      {"knob:constraints [1, [2]]", 1, constraints},
+      {"knob:constraints {\"a\": 1}", 1, constraints},
+      {"knob:constraint [1]", 1, kUnknown},
+      {"knob:Report 1 2", 1, kUnknown},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.line);
@@ -142,6 +171,10 @@ TEST(TrialProtocolTest, ChildLinesAreWhatTheParentReads) {
   EXPECT_EQ(dumps(attr.value), dumps(history));
   auto value = std::get<ProtocolValue>(parse_protocol_line(protocol_value_line({0.1, 1e300}), 2));
   EXPECT_EQ(value.values, (std::vector<double>{0.1, 1e300}));
+  EXPECT_EQ(protocol_constraints_line({-50.0, 0.25}), "knob:constraints [-50.0, 0.25]");
+  auto constraints = std::get<ProtocolConstraints>(
+      parse_protocol_line(protocol_constraints_line({-1e-05, 3.0}), 1));
+  EXPECT_EQ(constraints.values, (std::vector<double>{-1e-05, 3.0}));
 }
 
 TEST(TrialProtocolTest, ChildSideRefusesLinesTheParentWouldNotRead) {
@@ -151,8 +184,18 @@ TEST(TrialProtocolTest, ChildSideRefusesLinesTheParentWouldNotRead) {
                           {"knob:attr key", "without spaces"});
   testing::expect_invalid("key with a space", [] { protocol_attr_line("a b", Json(1)); },
                           {"knob:attr key", "\"a b\""});
+  testing::expect_invalid("key with a control byte", [] { protocol_attr_line("a\vb", Json(1)); },
+                          {"knob:attr key", "control characters"});
   testing::expect_invalid("no values", [] { protocol_value_line({}); },
                           {"knob:value values", "one number per study direction"});
+  testing::expect_invalid("no constraints", [] { protocol_constraints_line({}); },
+                          {"knob:constraints values", "one number per constraint"});
+  testing::expect_invalid(
+      "NaN constraint",
+      [] {
+        protocol_constraints_line({0.0, std::numeric_limits<double>::quiet_NaN()});
+      },
+      {"knob:constraints values[1]", "not NaN"});
 }
 
 TEST(TrialProtocolTest, WriteProtocolLineEndsTheLineAndFlushes) {

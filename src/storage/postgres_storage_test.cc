@@ -18,6 +18,7 @@
 
 #include "knob/core/error.h"
 #include "knob/storage/open_storage.h"
+#include "knob/storage/schema_revision.h"
 #include "postgres_test_support.h"
 
 namespace knob {
@@ -139,17 +140,84 @@ TEST(PostgresServer, ForeignDatabaseIsRefusedAndLeftUntouched) {
   EXPECT_EQ(tables[0].int64(0), 1);
 }
 
-TEST(PostgresServer, OtherSchemaVersionIsRefusedNamingIt) {
+// The alembic revision and the trials indexes of a database, read directly.
+std::string revision_and_indexes(detail::PostgresConnection& raw) {
+  std::string out = raw.exec("SELECT version_num FROM alembic_version")[0].text(0);
+  auto rows = raw.exec(
+      "SELECT indexname FROM pg_indexes WHERE tablename = 'trials' AND indexname NOT LIKE "
+      "'%pkey' ORDER BY indexname");
+  for (int i = 0; i < rows.size(); ++i) out += " " + rows[i].text(0);
+  return out;
+}
+
+TEST(PostgresServer, NewDatabasesAreAtTheRevisionAskedForAndUpgradeBringsV300dToV320a) {
   KNOB_FRESH_DATABASE(url);
+  const std::string old_url = testing::fresh_postgres_database(*server);
   { PostgresStorage create(url); }
-  detail::PostgresConnection raw(url, url);
-  raw.exec("UPDATE version_info SET schema_version = 11");
-  try {
-    PostgresStorage storage(url);
-    ADD_FAILURE() << "no exception";
-  } catch (const StorageError& e) {
-    EXPECT_TRUE(has_substr(e.what(), "schema version 11"));
-    EXPECT_TRUE(has_substr(e.what(), "optuna storage upgrade"));
+  int64_t study;
+  {
+    auto old_storage = open_storage(old_url + "?schema=v3.0.0.d");
+    study = old_storage->create_study("s", {StudyDirection::kMinimize});
+    old_storage->set_trial_state_values(old_storage->create_trial(study), TrialState::kComplete,
+                                        {2.0});
+  }
+  detail::PostgresConnection raw(url, url), old_raw(old_url, old_url);
+  EXPECT_EQ(revision_and_indexes(raw),
+            "v3.2.0.a ix_trials_study_id ix_trials_study_id_knob ix_trials_waiting_knob");
+  EXPECT_EQ(revision_and_indexes(old_raw),
+            "v3.0.0.d ix_trials_study_id_knob ix_trials_waiting_knob");
+  EXPECT_EQ(PostgresStorage(old_url).schema_revision(), SchemaRevision::kV3_0_0_d);
+  EXPECT_THROW(open_storage(old_url + "?schema=v3.2.0.a"), StorageError);
+
+  SchemaUpgrade done = upgrade_schema(old_url);
+  EXPECT_TRUE(done.changed);
+  EXPECT_TRUE(has_substr(done.message, "upgraded from alembic revision v3.0.0.d to v3.2.0.a"));
+  EXPECT_EQ(revision_and_indexes(old_raw),
+            "v3.2.0.a ix_trials_study_id_knob ix_trials_waiting_knob trials_study_id_key");
+  EXPECT_EQ(old_raw.exec("SELECT library_version FROM version_info")[0].text(0), "3.2.0");
+  PostgresStorage upgraded(old_url);
+  EXPECT_EQ(upgraded.schema_revision(), SchemaRevision::kV3_2_0_a);
+  EXPECT_EQ(upgraded.trials(study).at(0).values, std::vector<double>({2.0}));
+  done = upgrade_schema(old_url);
+  EXPECT_FALSE(done.changed);
+  EXPECT_TRUE(has_substr(done.message, "already at alembic revision v3.2.0.a"));
+}
+
+TEST(PostgresServer, OtherRevisionsAreRefusedByOpenAndUpgradeNamingThem) {
+  const struct {
+    int schema_version;
+    const char* revision;
+    const char* names;
+    bool advice;  // an older revision Optuna 3.2+ upgrades
+  } cases[] = {
+      {11, "v2.6.0.a", "schema version 11, alembic revision v2.6.0.a", true},
+      {12, "v5.0.0.a", "schema version 12, alembic revision v5.0.0.a is not one knob knows", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.revision);
+    KNOB_FRESH_DATABASE(url);
+    { PostgresStorage create(url); }
+    detail::PostgresConnection raw(url, url);
+    raw.exec("UPDATE version_info SET schema_version = " + std::to_string(c.schema_version));
+    raw.exec(std::string("UPDATE alembic_version SET version_num = '") + c.revision + "'");
+    const std::string before = revision_and_indexes(raw);
+    for (const bool upgrade : {false, true}) {
+      try {
+        if (upgrade) {
+          upgrade_schema(url);
+        } else {
+          PostgresStorage storage(url);
+        }
+        ADD_FAILURE() << "no exception";
+      } catch (const StorageError& e) {
+        EXPECT_TRUE(has_substr(e.what(), url));
+        EXPECT_TRUE(has_substr(e.what(), c.names));
+        EXPECT_TRUE(has_substr(e.what(), "v3.0.0.d (Optuna 3.0-3.1) and v3.2.0.a"));
+        EXPECT_EQ(std::string(e.what()).find("optuna storage upgrade") != std::string::npos,
+                  c.advice);
+      }
+      EXPECT_EQ(revision_and_indexes(raw), before);
+    }
   }
 }
 

@@ -26,6 +26,7 @@
 #include "knob/core/error.h"
 #include "knob/storage/in_memory_storage.h"
 #include "knob/storage/open_storage.h"
+#include "knob/storage/schema_revision.h"
 
 namespace knob {
 namespace {
@@ -191,8 +192,203 @@ TEST_F(SqliteFileTest, FileHasOptunasTablesAndVersions) {
   EXPECT_EQ(query(file, "SELECT schema_version FROM version_info"),
             std::vector<std::string>({"12"}));
   EXPECT_EQ(query(file, "SELECT version_num FROM alembic_version"),
-            std::vector<std::string>({"v3.0.0.d"}));
+            std::vector<std::string>({"v3.2.0.a"}));
   EXPECT_EQ(SqliteStorage::kSchemaVersion, 12);
+}
+
+// ---------------------------------------------------------------- schema revisions
+
+std::string alembic_revision(const std::string& file) {
+  auto rows = query(file, "SELECT version_num FROM alembic_version");
+  return rows.size() == 1 ? rows[0] : "(" + std::to_string(rows.size()) + " rows)";
+}
+
+// The indexes on trials, by name.
+std::vector<std::string> trial_indexes(const std::string& file) {
+  return query(file,
+               "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'trials' "
+               "AND sql IS NOT NULL ORDER BY name");
+}
+
+TEST_F(SqliteFileTest, NewFilesAreAtTheRevisionAskedForDefaultV320a) {
+  const struct {
+    std::string url_suffix;
+    std::string revision;
+    std::vector<std::string> indexes;
+  } cases[] = {
+      {"", "v3.2.0.a", {"ix_trials_study_id", "ix_trials_study_id_knob", "ix_trials_waiting_knob"}},
+      {"?schema=v3.2.0.a",
+       "v3.2.0.a",
+       {"ix_trials_study_id", "ix_trials_study_id_knob", "ix_trials_waiting_knob"}},
+      {"?schema=v3.0.0.d", "v3.0.0.d", {"ix_trials_study_id_knob", "ix_trials_waiting_knob"}},
+      {"?timeout=30&schema=v3.0.0.d",
+       "v3.0.0.d",
+       {"ix_trials_study_id_knob", "ix_trials_waiting_knob"}},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.url_suffix);
+    const std::string file = path("new" + std::to_string(n++) + ".db");
+    auto storage = open_storage("sqlite:///" + file + c.url_suffix);
+    EXPECT_EQ(schema_revision_name(dynamic_cast<RdbStorage&>(*storage).schema_revision()),
+              c.revision);
+    EXPECT_EQ(alembic_revision(file), c.revision);
+    EXPECT_EQ(query(file, "SELECT schema_version FROM version_info"),
+              std::vector<std::string>({"12"}));
+    EXPECT_EQ(trial_indexes(file), c.indexes);
+  }
+  SqliteStorage old_revision(path("ctor.db"), 1000, SchemaRevision::kV3_0_0_d);
+  EXPECT_EQ(alembic_revision(path("ctor.db")), "v3.0.0.d");
+}
+
+TEST_F(SqliteFileTest, ExistingFilesKeepTheirRevision) {
+  const std::string file = path("old.db");
+  int64_t study;
+  {
+    auto storage = open_storage("sqlite:///" + file + "?schema=v3.0.0.d");
+    study = storage->create_study("s", {StudyDirection::kMinimize});
+  }
+  for (int i = 0; i < 2; ++i) {  // opened without the option, and written to
+    SqliteStorage storage(file);
+    EXPECT_EQ(storage.schema_revision(), SchemaRevision::kV3_0_0_d);
+    storage.set_trial_state_values(storage.create_trial(study), TrialState::kComplete, {1.0});
+  }
+  EXPECT_EQ(alembic_revision(file), "v3.0.0.d");
+  EXPECT_EQ(query(file, "SELECT count(*) FROM trials"), std::vector<std::string>({"2"}));
+
+  // Asking for the other revision refuses the file, untouched.
+  const Snapshot before = snapshot(file);
+  try {
+    open_storage("sqlite:///" + file + "?schema=v3.2.0.a");
+    ADD_FAILURE() << "opened";
+  } catch (const StorageError& e) {
+    EXPECT_TRUE(has_substr(e.what(),
+                           "at alembic revision v3.0.0.d but its URL asks for "
+                           "?schema=v3.2.0.a"));
+    EXPECT_TRUE(has_substr(e.what(), "knob storage upgrade"));
+  }
+  EXPECT_TRUE(snapshot(file) == before);
+}
+
+TEST_F(SqliteFileTest, UpgradeBringsV300dToV320aAndKeepsTheData) {
+  const std::string file = path("up.db");
+  const std::string url = "sqlite:///" + file;
+  int64_t study;
+  {
+    auto storage = open_storage(url + "?schema=v3.0.0.d");
+    study = storage->create_study("s", {StudyDirection::kMaximize});
+    int64_t trial = storage->create_trial(study);
+    storage->set_trial_param(trial, "lr", 0.01, FloatDistribution(1e-4, 1, true));
+    storage->set_trial_state_values(trial, TrialState::kComplete, {0.5});
+  }
+  SchemaUpgrade done = upgrade_schema(url);
+  EXPECT_TRUE(done.changed);
+  EXPECT_EQ(done.from, SchemaRevision::kV3_0_0_d);
+  EXPECT_EQ(done.to, SchemaRevision::kV3_2_0_a);
+  EXPECT_TRUE(has_substr(done.message, url + " upgraded from alembic revision v3.0.0.d to "
+                                             "v3.2.0.a"));
+  EXPECT_EQ(alembic_revision(file), "v3.2.0.a");
+  EXPECT_EQ(query(file, "SELECT schema_version, library_version FROM version_info"),
+            std::vector<std::string>({"12|3.2.0"}));
+  // Optuna's revision v3.2.0.a names its index trials_study_id_key.
+  EXPECT_EQ(trial_indexes(file),
+            std::vector<std::string>(
+                {"ix_trials_study_id_knob", "ix_trials_waiting_knob", "trials_study_id_key"}));
+  SqliteStorage reopened(file);
+  EXPECT_EQ(reopened.schema_revision(), SchemaRevision::kV3_2_0_a);
+  EXPECT_EQ(reopened.trials(study).at(0).values, std::vector<double>({0.5}));
+
+  // Already current: says so and changes nothing.
+  const Snapshot before = snapshot(file);
+  done = upgrade_schema(url);
+  EXPECT_FALSE(done.changed);
+  EXPECT_TRUE(has_substr(done.message, "already at alembic revision v3.2.0.a"));
+  EXPECT_TRUE(snapshot(file) == before);
+}
+
+// The bad-input table of the schema revisions: opening and upgrading each refuses it naming
+// the file (and its revision), and leaves it byte-identical.
+TEST_F(SqliteFileTest, BadDatabasesAreRefusedByOpenAndUpgradeAndLeftUntouched) {
+  const std::string optuna_tables =
+      "CREATE TABLE version_info (version_info_id INTEGER NOT NULL PRIMARY KEY, "
+      "schema_version INTEGER, library_version VARCHAR(256));"
+      "CREATE TABLE trials (trial_id INTEGER NOT NULL PRIMARY KEY, number INTEGER, "
+      "study_id INTEGER, state VARCHAR(8) NOT NULL, datetime_start DATETIME, "
+      "datetime_complete DATETIME);"
+      "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY);";
+  const struct {
+    const char* name;
+    std::string sql;    // run on a new file; empty: the file holds `bytes`
+    std::string bytes;  // the file, when sql is empty
+    const char* names;  // in both errors
+  } cases[] = {
+      {"future revision",
+       optuna_tables + "INSERT INTO version_info VALUES (1, 12, '5.1.0');"
+                       "INSERT INTO alembic_version VALUES ('v5.1.0.a');",
+       "", "alembic revision v5.1.0.a is not one knob knows"},
+      {"future schema version",
+       optuna_tables + "INSERT INTO version_info VALUES (1, 13, '6.0.0');"
+                       "INSERT INTO alembic_version VALUES ('v3.2.0.a');",
+       "", "schema version 13, alembic revision v3.2.0.a is not one knob knows"},
+      {"older revision",
+       optuna_tables + "INSERT INTO version_info VALUES (1, 11, '2.10.0');"
+                       "INSERT INTO alembic_version VALUES ('v2.6.0.a');",
+       "", "optuna storage upgrade"},
+      {"non-Optuna database",
+       "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);"
+       "INSERT INTO users (name) VALUES ('ada');",
+       "", "not an Optuna/knob study database"},
+      {"not a database", "", "hello, this is not a database\n", "not a database"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string file = path(std::string(c.name) + ".db");
+    if (c.sql.empty()) {
+      write_bytes(file, c.bytes);
+    } else {
+      exec(file, c.sql);
+    }
+    const std::string bytes = read_bytes(file);
+    const Snapshot before = snapshot(file);
+    for (const bool upgrade : {false, true}) {
+      try {
+        if (upgrade) {
+          upgrade_schema("sqlite:///" + file);
+        } else {
+          open_storage("sqlite:///" + file);
+        }
+        ADD_FAILURE() << (upgrade ? "upgraded" : "opened");
+      } catch (const StorageError& e) {
+        EXPECT_TRUE(has_substr(e.what(), file));
+        EXPECT_TRUE(has_substr(e.what(), c.names));
+        if (std::string(c.names).find("not one knob knows") != std::string::npos) {
+          EXPECT_TRUE(has_substr(e.what(), "v3.0.0.d (Optuna 3.0-3.1) and v3.2.0.a"));
+        }
+      }
+      EXPECT_TRUE(snapshot(file) == before);
+      EXPECT_EQ(read_bytes(file), bytes);
+    }
+  }
+}
+
+TEST_F(SqliteFileTest, UpgradeRefusesWhatIsNoDatabaseWithoutCreatingIt) {
+  const std::string missing = path("missing.db");
+  try {
+    upgrade_schema("sqlite:///" + missing);
+    ADD_FAILURE() << "upgraded";
+  } catch (const StorageError& e) {
+    EXPECT_TRUE(has_substr(e.what(), missing + ": no such SQLite file"));
+  }
+  EXPECT_FALSE(fs::exists(missing));
+  const std::string empty = path("empty.db");
+  write_bytes(empty, "");
+  EXPECT_THROW(upgrade_schema("sqlite:///" + empty), StorageError);
+  EXPECT_EQ(read_bytes(empty), "");
+  const std::vector<std::string> not_databases = {"", ":memory:", "sqlite:///", "mysql://u@h/d",
+                                                  "sqlite:///" + empty + "?schema=v3.2.0.a"};
+  for (const std::string& url : not_databases) {
+    EXPECT_THROW(upgrade_schema(url), InvalidArgument) << url;
+  }
 }
 
 TEST_F(SqliteFileTest, RowsAreStoredAsOptunaStoresThem) {
@@ -278,16 +474,15 @@ TEST_F(SqliteFileTest, ReadsValuesWrittenInOptunasOwnRepresentation) {
     trial_id = storage.create_trial(storage.create_study("s", {StudyDirection::kMinimize}));
   }
   // As SQLAlchemy would write them for Optuna: infinities as NULL + a tag.
-  exec(
-      file,
-      "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (" +
-          std::to_string(trial_id) +
-          ", 0, NULL, 'INF_NEG');"
-          "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, "
-          "intermediate_value_type) VALUES (" +
-          std::to_string(trial_id) +
-          ", 4, NULL, 'INF_POS');"
-          "UPDATE trials SET state = 'COMPLETE', datetime_complete = '2024-05-06 07:08:09.123456'");
+  exec(file, "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (" +
+                 std::to_string(trial_id) +
+                 ", 0, NULL, 'INF_NEG');"
+                 "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, "
+                 "intermediate_value_type) VALUES (" +
+                 std::to_string(trial_id) +
+                 ", 4, NULL, 'INF_POS');"
+                 "UPDATE trials SET state = 'COMPLETE', datetime_complete = '2024-05-06 "
+                 "07:08:09.123456'");
   SqliteStorage storage(file);
   FrozenTrial t = storage.trial(trial_id);
   EXPECT_EQ(t.values, std::vector<double>({-kInf}));
@@ -341,8 +536,8 @@ TEST_F(SqliteFileTest, OtherSchemaVersionIsRefusedNamingItAndLeftUntouched) {
     const char* names;
   };
   const std::vector<Case> cases = {
-      {"older schema", "11", "v2.6.0.a", "schema version 11 (alembic v2.6.0.a)"},
-      {"newer alembic revision", "12", "v3.2.0.a", "schema version 12 (alembic v3.2.0.a)"},
+      {"older schema", "11", "v2.6.0.a", "schema version 11, alembic revision v2.6.0.a"},
+      {"newer alembic revision", "12", "v3.3.0.a", "schema version 12, alembic revision v3.3.0.a"},
       {"no schema version", "NULL", "v3.0.0.d", "schema version (none)"},
   };
   for (const auto& c : cases) {

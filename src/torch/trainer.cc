@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -176,6 +177,33 @@ void load_parameters(torch::nn::Sequential& model, const std::vector<torch::Tens
   torch::NoGradGuard no_grad;
   auto params = model->parameters();
   for (size_t i = 0; i < params.size(); ++i) params[i].copy_(saved[i]);
+}
+
+int64_t count_parameters(torch::nn::Sequential& model) {
+  int64_t n = 0;
+  for (const auto& p : model->parameters()) {
+    if (p.requires_grad()) n += p.numel();
+  }
+  return n;
+}
+
+// Median milliseconds of a forward pass of one sample, over the first (up to) 32 of `set`.
+double latency_ms(torch::nn::Sequential& model, const DataSplits& data, const Dataset& set) {
+  const int64_t n = std::min<int64_t>(32, set.size());
+  if (n == 0) return 0.0;
+  torch::NoGradGuard no_grad;
+  model->eval();
+  model->forward(data.to_float(set.slice(0, 1).inputs));  // warm-up: first-call allocations
+  std::vector<double> ms;
+  for (int64_t i = 0; i < n; ++i) {
+    torch::Tensor input = data.to_float(set.slice(i, 1).inputs);
+    const auto start = Clock::now();
+    model->forward(input);
+    ms.push_back(1000.0 * seconds_since(start));
+  }
+  model->train();
+  std::sort(ms.begin(), ms.end());
+  return n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
 }
 
 }  // namespace
@@ -390,15 +418,22 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
     result.best_epoch = best_tracker.best_epoch();
     result.best_val_accuracy = *best_tracker.best();
     result.final_val_accuracy = result.history.back().val_accuracy;
+    result.final_val_loss = result.history.back().val_loss;
   }
   if (c.train.restore_best && !run.best_weights.empty()) {
     load_parameters(model, run.best_weights);
-    result.final_val_accuracy = evaluate(model, data, data.validation).accuracy;
+    Evaluation best = evaluate(model, data, data.validation);
+    result.final_val_accuracy = best.accuracy;
+    result.final_val_loss = best.loss;
   }
   if (c.output.test && data.test.size() > 0 && result.stop_reason != "diverged") {
     result.test_accuracy = evaluate(model, data, data.test).accuracy;
   }
   result.seconds = seconds_since(start);
+  if (result.stop_reason != "diverged") {
+    result.params = count_parameters(model);
+    result.latency_ms = latency_ms(model, data, data.validation);
+  }
   return result;
 }
 

@@ -251,8 +251,16 @@ void apply_override(TrainConfig& config, const std::string& assignment) {
   set_value(config, key, *parsed.get("v"));
 }
 
+std::vector<std::string> config_table_names() {
+  std::vector<std::string> names;
+  for (const auto& t : tables()) names.push_back(t.name());
+  names.insert(names.end(), {"study", "search", "objective"});
+  return names;
+}
+
 TrainConfig parse_train_config(const std::string& toml_text, const std::string& origin) {
   const TomlValue root = parse_toml(toml_text, origin);
+  check_table_names(root, config_table_names(), origin);
   TrainConfig config;
   for (const auto& [name, value] : *root.as<TomlValue::Table>()) {
     const Table* table = find_table(name);
@@ -260,7 +268,8 @@ TrainConfig parse_train_config(const std::string& toml_text, const std::string& 
     if (!value.is_table()) {
       throw InvalidArgument(origin + ": '" + name + "' must be a table ([" + name + "])");
     }
-    naming_origin(origin, name, [&] { table->read(value, config); });
+    const TomlValue& table_value = value;  // clang 14 (the fuzz build) captures no bindings
+    naming_origin(origin, name, [&] { table->read(table_value, config); });
   }
   return config;
 }
@@ -296,7 +305,22 @@ void check_one_of(const std::string& key, const std::string& value,
 
 }  // namespace
 
+void validate(const TrainConfig& config, const std::string& origin) {
+  try {
+    validate(config);
+  } catch (const InvalidArgument& e) {
+    // "optimizer.lr = 0: ..." names its table before the first dot.
+    const std::string what = e.what();
+    const size_t dot = what.find('.');
+    const bool keyed = dot != std::string::npos && dot < what.find(' ');
+    throw InvalidArgument(what + " (in " + (keyed ? "[" + what.substr(0, dot) + "] of " : "") +
+                          origin + ")");
+  }
+}
+
 void validate(const TrainConfig& c) {
+  // First: the checks below that compare with train.epochs must not blame another key.
+  KNOB_CHECK(c.train.epochs >= 1, "train.epochs", c.train.epochs, "must be >= 1");
   check_one_of("data.source", c.data.source, {"fashion-mnist", "idx", "csv"});
   check_one_of("data.split", c.data.split, {"last", "random"});
   KNOB_CHECK(c.data.validation >= 0, "data.validation", c.data.validation, "must be >= 0");
@@ -380,7 +404,10 @@ void validate(const TrainConfig& c) {
   KNOB_CHECK(c.batch.max_size >= 0, "batch.max_size", c.batch.max_size, "must be >= 0 (0: none)");
 
   KNOB_CHECK(c.train.epochs >= 1, "train.epochs", c.train.epochs, "must be >= 1");
-  KNOB_CHECK(c.train.threads >= 1, "train.threads", c.train.threads, "must be >= 1");
+  // libtorch starts a pool of this many threads per trial; past a few hundred it only
+  // contends, and huge values hang in thread creation.
+  KNOB_CHECK(c.train.threads >= 1 && c.train.threads <= kMaxTrainThreads, "train.threads",
+             c.train.threads, "must be >= 1 and <= " + std::to_string(kMaxTrainThreads));
   KNOB_CHECK(c.train.max_seconds >= 0, "train.max_seconds", c.train.max_seconds,
              "must be >= 0 (0: no budget)");
   check_one_of("train.monitor", c.train.monitor, {"val_accuracy", "val_loss", "train_loss"});
@@ -396,8 +423,11 @@ void validate(const TrainConfig& c) {
              "must be a number > 0");
   KNOB_CHECK(std::isfinite(f.end) && f.end > f.start, "lr_find.end", f.end,
              "must be a number > lr_find.start (" + detail::format_value(f.start) + ")");
-  KNOB_CHECK(f.steps >= 10, "lr_find.steps", f.steps,
-             "must be >= 10 (the suggestions leave out the first tenth and the last 5 points)");
+  KNOB_CHECK(
+      f.steps >= 10 && f.steps <= kMaxLrFindSteps, "lr_find.steps", f.steps,
+      "must be >= 10 (the suggestions leave out the first tenth and the last 5 points) and <= " +
+          std::to_string(kMaxLrFindSteps) +
+          " (a training batch each; the curve is smoothed, more points add nothing)");
   check_one_of("lr_find.mode", f.mode, {"exp", "linear"});
   KNOB_CHECK(f.beta >= 0 && f.beta < 1, "lr_find.beta", f.beta, "must be in [0, 1)");
   KNOB_CHECK(f.diverge > 1, "lr_find.diverge", f.diverge, "must be > 1");
@@ -421,6 +451,16 @@ void validate(const TrainConfig& c) {
   KNOB_CHECK(c.checkpoint.every >= 1, "checkpoint.every", c.checkpoint.every, "must be >= 1");
   KNOB_CHECK(!c.checkpoint.resume || !c.checkpoint.path.empty(), "checkpoint.resume",
              c.checkpoint.resume, "needs checkpoint.path (the file to resume from)");
+}
+
+void check_config_value(const TrainConfig& base, const std::string& key, const ParamValue& value) {
+  TrainConfig copy = base;
+  set_config_value(copy, key, value);
+  try {
+    validate(copy);
+  } catch (const InvalidArgument& e) {
+    if (std::string_view(e.what()).starts_with(key + " = ")) throw;
+  }
 }
 
 }  // namespace knob

@@ -200,6 +200,13 @@ TEST(TrainConfigTest, MalformedInputIsNamed) {
       {"unknown table key", [&] { validated("trainer.epochs=3"); }, {"trainer.epochs", "tables"}},
       {"override syntax", [&] { validated("optimizer.lr"); }, {"--set", "table.key=value"}},
       {"negative seed", [&] { validated("train.seed=-1"); }, {"train.seed", ">= 0"}},
+      // Issue 22, defect 1: no upper bound let huge values hang creating threads / looping.
+      {"threads huge",
+       [&] { validated("train.threads=100000"); },
+       {"train.threads = 100000", "<= 1024"}},
+      {"lr_find steps huge",
+       [&] { validated("lr_find.steps=1000000000"); },
+       {"lr_find.steps = 1000000000", "<= 100000"}},
       {"idx without files", [&] { validated("data.source=idx"); }, {"data.train_images"}},
       {"monitor", [&] { validated("train.monitor=accuracy"); }, {"train.monitor", "val_accuracy"}},
       {"sequential without phases",

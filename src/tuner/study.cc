@@ -13,6 +13,7 @@
 #include "knob/storage/open_storage.h"
 #include "knob/tuner/pruners/median_pruner.h"
 #include "knob/tuner/samplers/random_sampler.h"
+#include "knob/tuner/study_transfer.h"
 #include "tuner/heartbeat_thread.h"
 
 namespace knob {
@@ -133,6 +134,7 @@ Study::Study(std::shared_ptr<Storage> storage, int64_t study_id, std::shared_ptr
     KNOB_CHECK(interval.has_value(), "max_retry", *max_retry, "needs heartbeat_interval" + off);
     KNOB_CHECK(*max_retry >= 0, "max_retry", *max_retry, "must be >= 0 (or unset: no retries)");
   }
+  shared_->constraints_func = options.constraints_func();
   if (interval) {
     shared_->heartbeat = std::make_shared<detail::HeartbeatThread>(storage_, *interval);
     shared_->grace_period = options.grace_period().value_or(2 * *interval);  // Optuna's default
@@ -212,18 +214,31 @@ FrozenTrial Study::finish(int64_t trial_id, const FrozenTrial& snapshot, TrialSt
     auto last = snapshot.last_step();
     if (last && !std::isnan(last->second)) values = {last->second};
   }
+  FrozenTrial done = snapshot;
+  if (shared_->constraints_func &&
+      (state == TrialState::kComplete || state == TrialState::kPruned)) {
+    // As Optuna's _process_constraints_after_trial, before the state is stored.
+    done.state = state;
+    done.values = values;
+    done.trial_id = trial_id;
+    std::string problem = store_constraints(*this, done, shared_->constraints_func);
+    if (!problem.empty()) {
+      state = TrialState::kFail;
+      fail_reason = std::move(problem);
+      values.clear();
+    }
+  }
   if (state == TrialState::kFail && !fail_reason.empty()) {
     storage_->set_trial_system_attr(trial_id, "fail_reason", fail_reason);
   }
   {
     std::lock_guard<std::recursive_mutex> lock(shared_->model_mutex);
-    sampler_->after_trial(*this, snapshot, state, values);
+    sampler_->after_trial(*this, done, state, values);
   }
   if (!storage_->set_trial_state_values(trial_id, state, values)) {
     throw Error("trial " + std::to_string(snapshot.number) +
                 " has already finished; it cannot be told again");
   }
-  FrozenTrial done = snapshot;
   done.state = state;
   done.values = std::move(values);
   done.datetime_complete = now();
@@ -355,18 +370,60 @@ void Study::run_optimize(const std::function<ObjectiveValues(Trial&)>& objective
   if (n_jobs == 1) {
     worker();
   } else {
+    // A thread that cannot start (too many threads, no memory for its stack) stops the
+    // study: the threads already running finish their trials and are joined, so no trial is
+    // left RUNNING and no thread is destroyed unjoined (std::terminate).
     std::vector<std::thread> threads;
-    for (int i = 0; i < n_jobs; ++i) threads.emplace_back(worker);
+    std::string start_error;
+    for (int i = 0; i < n_jobs && start_error.empty(); ++i) {
+      try {
+        threads.emplace_back(worker);
+      } catch (const std::exception& e) {  // std::system_error, or bad_alloc for its state
+        start_error = "could not start thread " + std::to_string(i + 1) + " of " +
+                      std::to_string(n_jobs) + " (" + e.what() + ")";
+        shared_->stop_requested = true;
+      }
+    }
     for (auto& thread : threads) thread.join();
+    if (!start_error.empty()) {  // the cause, also of what the running trials then met
+      throw_invalid("n_jobs", n_jobs,
+                    start_error + "; the trials that had started finished; use fewer jobs");
+    }
   }
   if (first_error) std::rethrow_exception(first_error);
 }
 
-void Study::enqueue_trial(const std::map<std::string, ParamValue>& params,
-                          const std::map<std::string, Json>& user_attrs) {
+bool Study::enqueue_trial(const std::map<std::string, ParamValue>& params,
+                          const std::map<std::string, Json>& user_attrs, bool skip_if_exists) {
+  if (skip_if_exists && params_repeat_a_trial(params, trials())) return false;
   FrozenTrial templ = waiting_trial(params);
   templ.user_attrs = user_attrs;
   storage_->create_trial(study_id_, &templ);
+  return true;
+}
+
+bool Study::enqueue_trials_once(const std::string& once_key,
+                                const std::vector<std::map<std::string, ParamValue>>& params) {
+  std::vector<FrozenTrial> templates;
+  for (const auto& p : params) templates.push_back(waiting_trial(p));
+  return storage_->create_trials_once(study_id_, once_key, templates);
+}
+
+void Study::add_trial(const FrozenTrial& trial) { add_trials({trial}); }
+
+void Study::add_trials(const std::vector<FrozenTrial>& trials_to_add) {
+  std::map<std::string, Distribution> known = trial_distributions(trials());
+  std::vector<FrozenTrial> ready;
+  for (size_t i = 0; i < trials_to_add.size(); ++i) {
+    FrozenTrial t = trials_to_add[i];
+    check_trial_to_add(t, directions_, known, "trials[" + std::to_string(i) + "]");
+    for (const auto& [name, d] : t.distributions) known.insert_or_assign(name, d);
+    const TimePoint time = now();
+    if (!t.datetime_start) t.datetime_start = t.datetime_complete.value_or(time);
+    if (!t.datetime_complete) t.datetime_complete = time;
+    ready.push_back(std::move(t));
+  }
+  for (const auto& t : ready) storage_->create_trial(study_id_, &t);
 }
 
 std::vector<int64_t> Study::enqueue_interrupted_trials() {
@@ -447,10 +504,17 @@ std::vector<FrozenTrial> Study::trials(const std::vector<TrialState>& states) {
 FrozenTrial Study::best_trial() {
   StudyDirection d = direction();
   std::optional<FrozenTrial> best;
+  bool any_complete = false;
   for (auto& t : trials({TrialState::kComplete})) {
-    if (t.values.size() == 1 && (!best || better(t.values[0], best->values[0], d))) {
+    any_complete = true;
+    if (t.values.size() == 1 && is_feasible(t) &&
+        (!best || better(t.values[0], best->values[0], d))) {
       best = std::move(t);
     }
+  }
+  if (!best && any_complete) {
+    throw Error("study '" + name_ + "' has no feasible COMPLETE trial yet (every one violates " +
+                "its constraints)");
   }
   if (!best) throw Error("study '" + name_ + "' has no COMPLETE trial yet");
   return *best;
@@ -458,6 +522,7 @@ FrozenTrial Study::best_trial() {
 
 std::vector<FrozenTrial> Study::best_trials() {
   std::vector<FrozenTrial> complete = trials({TrialState::kComplete});
+  std::erase_if(complete, [](const FrozenTrial& t) { return !is_feasible(t); });
   std::vector<FrozenTrial> front;
   for (const auto& candidate : complete) {
     if (candidate.values.size() != directions_.size()) continue;

@@ -198,6 +198,12 @@ COUNTS_JS = """(() => {
     importance: [...document.querySelectorAll('svg[data-chart="importance"] rect.bar')]
       .map((r) => r.getAttribute('data-param')),
     importance_skipped: (document.querySelector('#importance-skipped') || {}).textContent || null,
+    contour: chart('contour') ? [Number(chart('contour').getAttribute('data-points')),
+                                 chart('contour').querySelectorAll('circle.pt').length,
+                                 chart('contour').querySelectorAll('rect.cell').length] : null,
+    edf: [...document.querySelectorAll('svg[data-chart^="edf"]')].map((e) =>
+      [Number(e.getAttribute('data-samples')), Number(e.getAttribute('data-trials')),
+       e.querySelectorAll('path.edf').length]),
     rows: n('#trial-table tbody tr'),
     svg_links: n('a.svg-link'), charts: n('figure.chart svg'),
     scripts: n('script'), imgs: n('img'), bs: n('b'), is: n('i'),
@@ -226,6 +232,12 @@ def check_study_page(browser, label, trials, params, multi=False):
     else:
         check(sorted(c["importance"]) == sorted(params),
               f"{label}: importance chart has one bar per parameter ({c['importance']})")
+    check(c["contour"] == [len(complete), len(complete), 24 * 24],
+          f"{label}: contour of two parameters: a dot per COMPLETE trial over 24x24 cells "
+          f"({c['contour']})")
+    n_objectives = 2 if multi else 1
+    check(c["edf"] == [[100, len(complete), 1]] * n_objectives,
+          f"{label}: an EDF line of 100 samples over the COMPLETE trials per objective ({c['edf']})")
     if curves:
         check(c["curves"] == len(curves),
               f"{label}: a learning curve per trial that reported ({c['curves']} vs {len(curves)})")
@@ -342,6 +354,26 @@ x = {{ low = 0.0, high = 1.0 }}
 command = ["/usr/bin/python3", "-c", {json.dumps(script)}, "{{x}}"]
 """)
         run([knob, "tune", config, "--quiet"], cwd=tmp.name)
+        front3 = os.path.join(tmp.name, "front3.toml")
+        script3 = ("import sys\nx, y = float(sys.argv[1]), float(sys.argv[2])\n"
+                   "print('knob:constraints [%r]' % (x - 0.7))\n"  # infeasible when x > 0.7
+                   "print('knob:value', x, 1 - x + y, y)\n")
+        with open(front3, "w") as f:
+            f.write(f"""[study]
+storage = "{url}"
+name = "front3"
+directions = ["minimize", "minimize", "minimize"]
+sampler = "random"
+seed = 5
+pruner = "none"
+n_trials = 12
+[search]
+x = {{ low = 0.0, high = 1.0 }}
+y = {{ low = 0.0, high = 1.0 }}
+[objective]
+command = ["/usr/bin/python3", "-c", {json.dumps(script3)}, "{{x}}", "{{y}}"]
+""")
+        run([knob, "tune", front3, "--quiet"], cwd=tmp.name)
         curve = stored_trials(db, "curve")
         xss = stored_trials(db, XSS)
         check(len(curve) == 24 and any(t["state"] == "PRUNED" for t in curve),
@@ -464,6 +496,31 @@ command = ["/usr/bin/python3", "-c", {json.dumps(script)}, "{{x}}"]
             check_no_injection(c, "XSS study page", 1)
             browser.screenshot(os.path.join(args.out, "dashboard_xss_pareto.png"))
             check_problems(browser, "XSS study page")
+            hv = browser.evaluate("document.querySelectorAll('svg[data-chart=hypervolume] circle').length")
+            check(hv == sum(t["state"] == "COMPLETE" for t in xss),
+                  f"XSS study: a hypervolume point per COMPLETE trial ({hv})")
+
+            # ---- three objectives with constraints: a scatter-plot matrix, infeasible apart
+            front3 = stored_trials(db, "front3")
+            with sqlite3.connect(db) as con:
+                infeasible = {n for (n, c) in con.execute(
+                    "SELECT t.number, a.value_json FROM trials t JOIN trial_system_attributes a "
+                    "USING (trial_id) WHERE a.key = 'constraints'") if json.loads(c)[0] > 0}
+            complete3 = [t for t in front3 if t["state"] == "COMPLETE"]
+            feasible3 = [t for t in complete3 if t["number"] not in infeasible]
+            browser.load(base + "/study?name=front3", "!!document.querySelector('#trial-table')")
+            m = browser.evaluate("""[...document.querySelectorAll('svg[data-chart^="pareto:"]')].map(svg =>
+                [svg.getAttribute('data-chart'), svg.querySelectorAll('circle.pt').length,
+                 svg.querySelectorAll('circle.infeasible').length,
+                 svg.querySelectorAll('circle.front').length])""")
+            want = [[name, len(complete3), len(infeasible), len(pareto_numbers(feasible3))]
+                    for name in ("pareto:0,1", "pareto:0,2", "pareto:1,2")]
+            check(len(complete3) == 12 and 0 < len(infeasible) < 12 and sorted(m) == want,
+                  f"front3: a chart per pair of objectives, infeasible trials apart ({m} vs {want})")
+            hv = browser.evaluate("document.querySelectorAll('svg[data-chart=hypervolume] circle').length")
+            check(hv == len(complete3), f"front3: hypervolume history ({hv})")
+            browser.screenshot(os.path.join(args.out, "dashboard_front3.png"))
+            check_problems(browser, "front3 study page")
             browser.load(f"{base}/trial?study={urllib.parse.quote(XSS, safe='')}&number=2",
                          "!!document.querySelector('#params')")
             reason = browser.evaluate("document.querySelector('#fail-reason').textContent")

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Heartbeats across knob and Optuna 3.1 on one study: Optuna's fail_stale_trials
+"""Heartbeats across knob and Optuna (3.1 or 4.9: interop_common.py) on one study: Optuna's fail_stale_trials
 (RDBStorage(heartbeat_interval=...)) fails a knob trial whose heartbeat stopped and its
 RetryFailedTrialCallback re-enqueues it, and knob's fail_stale_trials fails an Optuna trial
 whose heartbeat stopped and re-enqueues it with Optuna's retry attributes; Optuna also fails
@@ -16,7 +16,6 @@ import json
 import os
 import time
 import unittest
-import uuid
 
 import interop_common as ic
 from interop_common import optuna
@@ -27,8 +26,9 @@ os.environ["TZ"] = "Asia/Tokyo"  # for this process and the knob tool it starts
 time.tzset()
 
 
-def tool(*args):
-    return json.loads(ic.run([ic.ARGS.tool, *map(str, args)]).stdout)
+def tool(url, *args):
+    """Runs heartbeat_tool on `url` (with ?schema=v3.0.0.d for Optuna 3.1: ic.knob_url)."""
+    return json.loads(ic.run([ic.ARGS.tool, ic.knob_url(url), *map(str, args)]).stdout)
 
 
 SERVER = os.environ.get("KNOB_TEST_POSTGRES_URL")
@@ -100,13 +100,7 @@ class SqliteHeartbeats(unittest.TestCase):
 @unittest.skipUnless(SERVER, "KNOB_TEST_POSTGRES_URL is not set")
 class PostgresHeartbeats(SqliteHeartbeats):
     def setUp(self):
-        import psycopg2
-        name = "heartbeats_" + uuid.uuid4().hex[:12]
-        conn = psycopg2.connect(SERVER)
-        conn.autocommit = True
-        conn.cursor().execute(f"CREATE DATABASE {name}")
-        conn.close()
-        self.url = SERVER.rsplit("/", 1)[0] + "/" + name
+        self.url = ic.fresh_postgres_database("heartbeats")
 
 
 if __name__ == "__main__":

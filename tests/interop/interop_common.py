@@ -1,7 +1,10 @@
-"""Helpers shared by the interop tests: argument parsing, a fresh work directory, and the
-comparison of knob's JSON export (knob::study_to_json) with what Optuna 3.1 reads.
+"""Helpers shared by the interop tests: the Optuna under test, argument parsing, a fresh work
+directory, and the comparison of knob's JSON export (knob::study_to_json) with what Optuna reads.
 
-Run only by Debian's /usr/bin/python3 (python3-optuna); see tests/interop/CMakeLists.txt.
+Run only by Debian's /usr/bin/python3; see tests/interop/CMakeLists.txt. The Optuna is chosen by
+the environment: KNOB_OPTUNA=3.1 (default) imports Debian's python3-optuna; KNOB_OPTUNA=4.9
+imports the peer source KNOB_OPTUNA_PEER (../shared/peers/optuna-4.9.0 beside the source tree)
+and exits with SKIP_CODE, saying so, where it is absent.
 """
 
 import argparse
@@ -16,11 +19,35 @@ import tempfile
 import unittest
 import warnings
 
+# ctest's SKIP_RETURN_CODE for the tests of an Optuna that is not there.
+SKIP_CODE = 77
+
+OPTUNA = os.environ.get("KNOB_OPTUNA", "3.1")
+if OPTUNA not in ("3.1", "4.9"):
+    sys.exit(f"interop: KNOB_OPTUNA={OPTUNA!r}; must be 3.1 or 4.9")
+if OPTUNA == "4.9":
+    _peer = os.environ.get("KNOB_OPTUNA_PEER", "")
+    if not os.path.isdir(os.path.join(_peer, "optuna")):
+        print(f"SKIP: Optuna 4.9.0's source is not at {_peer or '(KNOB_OPTUNA_PEER unset)'} "
+              "(../shared/peers/optuna-4.9.0 beside the source tree); the 4.9 interop tests "
+              "need it", flush=True)
+        sys.exit(SKIP_CODE)
+    sys.path.insert(0, _peer)
+
 try:
     import optuna
 except ImportError as e:  # a clear message instead of a traceback deep in a test
     sys.exit(f"interop: cannot import optuna with {sys.executable} ({e}); "
              "install python3-optuna (scripts/setup) and run with /usr/bin/python3")
+
+if not optuna.__version__.startswith(OPTUNA + "."):
+    sys.exit(f"interop: KNOB_OPTUNA={OPTUNA} but imported optuna {optuna.__version__} from "
+             f"{optuna.__file__}")
+
+# The alembic revision the Optuna under test writes, and the ?schema= option that makes knob
+# create databases it opens (Optuna 3.1 refuses v3.2.0.a, knob's default).
+REVISION = "v3.0.0.d" if OPTUNA == "3.1" else "v3.2.0.a"
+KNOB_SCHEMA = "?schema=v3.0.0.d" if OPTUNA == "3.1" else ""
 
 # Quiet: the fixtures fail trials on purpose (WARNING logs) and read pre-3.0 distributions
 # (FutureWarning); the assertions say what matters.
@@ -44,7 +71,8 @@ def main(description, **arg_specs):
     os.makedirs(ARGS.tmp, exist_ok=True)
     WORKDIR = tempfile.mkdtemp(prefix=os.path.basename(sys.argv[0]).split(".")[0] + "-",
                                dir=ARGS.tmp)
-    print(f"work directory: {WORKDIR}", flush=True)
+    print(f"work directory: {WORKDIR}; optuna {optuna.__version__} from "
+          f"{os.path.dirname(optuna.__file__)}", flush=True)
     # warnings=False: keep the filters above (unittest would reset them to "default").
     program = unittest.main(module="__main__", argv=[sys.argv[0]] + rest, exit=False,
                             verbosity=2, warnings=False)
@@ -58,6 +86,33 @@ def main(description, **arg_specs):
 
 def storage_url(path):
     return "sqlite:///" + os.path.abspath(path)
+
+
+def knob_url(url):
+    """The URL for knob to use: with ?schema=v3.0.0.d when the Optuna under test is 3.1 (it
+    applies when knob creates the database; an existing one must be at that revision)."""
+    return url + KNOB_SCHEMA
+
+
+def fresh_postgres_database(prefix):
+    """A new database on the server KNOB_TEST_POSTGRES_URL names (scripts/pg_test_server), as
+    a URL (needs python3-psycopg2)."""
+    import uuid
+    import psycopg2
+    server = os.environ["KNOB_TEST_POSTGRES_URL"]
+    name = prefix + "_" + uuid.uuid4().hex[:12]
+    conn = psycopg2.connect(server)
+    conn.autocommit = True
+    conn.cursor().execute(f"CREATE DATABASE {name}")
+    conn.close()
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
+def alembic_revision(path):
+    """The alembic revision of an SQLite file."""
+    import sqlite3
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
 
 
 def run(cmd, check=True, timeout=60):

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Optuna -> knob: Optuna 3.1 writes studies to an SQLite file; the knob CLI must list, show
+"""Optuna -> knob: Optuna (3.1 or 4.9: interop_common.py) writes studies to an SQLite file; the knob CLI must list, show
 and export them as Optuna holds them (`knob study list|show -f json`, `knob study export
 --format json|csv`), and `knob tune` must continue an Optuna study so that Optuna then sees
 the new trials with the right params and values.
@@ -312,6 +312,8 @@ class OptunaToKnob(unittest.TestCase):
         study.optimize(lambda t: ic.branin(t.suggest_float("x", -5.0, 10.0),
                                            t.suggest_float("y", 0.0, 15.0)), n_trials=2)
         self.assertEqual([t.number for t in study.trials], list(range(13)))
+        # knob wrote to the file and left its revision as Optuna made it.
+        self.assertEqual(ic.alembic_revision(URL[len("sqlite:///"):]), ic.REVISION)
 
     def test_missing_study_is_an_error(self):
         proc = knob("study", "show", "--storage", URL, "--study-name", "no-such-study",

@@ -2,7 +2,7 @@
 // knob_to_optuna.py, which then opens them with Optuna 3.1 and compares what Optuna reads
 // with knob's own JSON export of the same studies.
 //
-//   write_study PATH.db EXPORT.json
+//   write_study STORAGE_URL EXPORT.json   (sqlite:///PATH.db[?schema=v3.0.0.d])
 //
 // "knob-rich" (minimize) covers every distribution kind knob writes (float uniform/log/step,
 // int plain/log/step, categorical with None/bool/int/float/string choices, and a conditional
@@ -18,7 +18,7 @@
 
 #include "knob/core/error.h"
 #include "knob/report/export.h"
-#include "knob/storage/sqlite_storage.h"
+#include "knob/storage/open_storage.h"
 #include "knob/tuner/samplers/random_sampler.h"
 #include "knob/tuner/study.h"
 
@@ -144,11 +144,11 @@ void write_multi(const std::shared_ptr<knob::Storage>& storage) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::cerr << "usage: write_study PATH.db EXPORT.json\n";
+    std::cerr << "usage: write_study STORAGE_URL EXPORT.json\n";
     return 2;
   }
   try {
-    auto storage = std::make_shared<knob::SqliteStorage>(argv[1]);
+    std::shared_ptr<knob::Storage> storage = knob::open_storage(argv[1]);
     write_rich(storage);
     write_multi(storage);
     knob::Json out = knob::Json::object();

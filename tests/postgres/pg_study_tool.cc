@@ -2,6 +2,8 @@
 //   pg_study_tool write URL STUDY         a study with trials of every state and kind of data
 //   pg_study_tool dump URL STUDY          the study's trials as knob reads them (JSON, stdout)
 //   pg_study_tool continue URL STUDY N    N more COMPLETE trials with the study's first param
+//   pg_study_tool revision URL            the database's schema revision as knob opens it
+//   pg_study_tool upgrade URL             knob::upgrade_schema's message (knob storage upgrade)
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -9,6 +11,8 @@
 
 #include "knob/core/error.h"
 #include "knob/storage/open_storage.h"
+#include "knob/storage/rdb_storage.h"
+#include "knob/storage/schema_revision.h"
 
 using namespace knob;
 
@@ -92,12 +96,22 @@ void continue_study(Storage& storage, const std::string& name, int n) {
 
 int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
-  if (argc < 4 || (command == "continue" && argc < 5)) {
-    std::cerr << "usage: pg_study_tool write|dump|continue URL STUDY [N]\n";
+  const bool whole_database = command == "revision" || command == "upgrade";
+  if (argc < (whole_database ? 3 : 4) || (command == "continue" && argc < 5)) {
+    std::cerr << "usage: pg_study_tool write|dump|continue URL STUDY [N] | revision|upgrade URL\n";
     return 2;
   }
   try {
+    if (command == "upgrade") {
+      std::cout << upgrade_schema(argv[2]).message << "\n";
+      return 0;
+    }
     auto storage = open_storage(argv[2]);
+    if (command == "revision") {
+      std::cout << schema_revision_name(dynamic_cast<RdbStorage&>(*storage).schema_revision())
+                << "\n";
+      return 0;
+    }
     if (command == "write") {
       write(*storage, argv[3]);
     } else if (command == "dump") {

@@ -1,7 +1,11 @@
-"""knob's PostgreSQL storage against Optuna 3.1's (Debian's python3-optuna + python3-psycopg2):
+"""knob's PostgreSQL storage against Optuna's (python3-psycopg2, and Optuna 3.1 = Debian's
+python3-optuna or 4.9 = the peer source, chosen as tests/interop/interop_common.py says):
 
   * the schema knob creates equals the one Optuna creates (pg_dump --schema-only of each,
-    knob's own *_knob indexes aside);
+    knob's own *_knob indexes aside): v3.0.0.d with ?schema=v3.0.0.d for Optuna 3.1, knob's
+    default v3.2.0.a for Optuna 4.9;
+  * each Optuna opens the revision it writes and refuses the other; knob's `storage upgrade`
+    and Optuna's own upgrade bring knob's v3.0.0.d to v3.2.0.a, which both then read;
   * Optuna opens a knob-written study and reads the same states, numbers, values, params,
     intermediate values and attributes knob reads, then continues it;
   * knob reads an Optuna-written study as Optuna does and continues it.
@@ -22,12 +26,15 @@ import unittest
 import uuid
 import warnings
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+import interop_common as ic  # noqa: E402  (chooses and imports the Optuna under test)
+from interop_common import optuna  # noqa: E402
+
 try:
-    import optuna
     import psycopg2
 except ImportError as e:
-    sys.exit(f"postgres interop: cannot import optuna/psycopg2 with {sys.executable} ({e}); "
-             "install python3-optuna python3-psycopg2 and run with /usr/bin/python3")
+    sys.exit(f"postgres interop: cannot import psycopg2 with {sys.executable} ({e}); "
+             "install python3-psycopg2 and run with /usr/bin/python3")
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 warnings.filterwarnings("ignore")
@@ -68,6 +75,27 @@ def schema(url):
     return statements
 
 
+def alembic_revision(url):
+    conn = psycopg2.connect(url)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT version_num FROM alembic_version")
+        return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def trial_indexes(url):
+    conn = psycopg2.connect(url)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'trials' "
+                    "AND indexname NOT LIKE '%pkey' ORDER BY indexname")
+        return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
 def number(value):
     """A float as pg_study_tool writes it (nan / inf / -inf as strings)."""
     if value is None:
@@ -105,15 +133,66 @@ class SchemaTest(unittest.TestCase):
     def test_knob_creates_the_schema_optuna_creates(self):
         optuna_db, knob_db = fresh_database(), fresh_database()
         optuna.create_study(storage=optuna_db, study_name="s")
-        tool("write", knob_db, "s")
+        tool("write", ic.knob_url(knob_db), "s")
+        self.assertEqual(alembic_revision(knob_db), [ic.REVISION])
+        self.assertEqual(alembic_revision(optuna_db), [ic.REVISION])
         expected, actual = schema(optuna_db), schema(knob_db)
         self.assertGreater(len(expected), 40)  # types, tables, sequences, keys, ...
         self.assertEqual(actual, expected, "\n".join(difflib.unified_diff(
             expected, actual, "optuna", "knob", lineterm="")))
 
+    def test_each_optuna_opens_its_revision_and_refuses_the_other(self):
+        new, old = fresh_database(), fresh_database()
+        tool("write", new, "s")  # knob's default
+        tool("write", old + "?schema=v3.0.0.d", "s")
+        self.assertEqual(alembic_revision(new), ["v3.2.0.a"])
+        self.assertEqual(alembic_revision(old), ["v3.0.0.d"])
+        self.assertEqual(tool("revision", new).strip(), "v3.2.0.a")
+        self.assertEqual(tool("revision", old).strip(), "v3.0.0.d")
+        opens, refuses = (old, new) if ic.OPTUNA == "3.1" else (new, old)
+        self.assertEqual(optuna.load_study(study_name="s", storage=opens).user_attrs,
+                         {"owner": "knob"})
+        with self.assertRaisesRegex(RuntimeError, "no longer compatible with the table schema"):
+            optuna.load_study(study_name="s", storage=refuses)
+        other = "v3.2.0.a" if ic.OPTUNA == "3.1" else "v3.0.0.d"
+        self.assertEqual(alembic_revision(refuses), [other])  # Optuna left it alone
+
+    def test_knob_upgrade_brings_v300d_to_what_optuna_4_9_opens(self):
+        db = fresh_database()
+        tool("write", db + "?schema=v3.0.0.d", "s")
+        before = json.loads(tool("dump", db, "s"))
+        self.assertIn("upgraded from alembic revision v3.0.0.d to v3.2.0.a", tool("upgrade", db))
+        self.assertEqual(alembic_revision(db), ["v3.2.0.a"])
+        self.assertIn("trials_study_id_key", trial_indexes(db))
+        self.assertIn("already at alembic revision v3.2.0.a", tool("upgrade", db))
+        self.assertEqual(json.loads(tool("dump", db, "s")), before)
+        if ic.OPTUNA == "4.9":
+            study = optuna.load_study(study_name="s", storage=db)
+            self.assertEqual(canonical([optuna_view(t) for t in study.get_trials()]),
+                             canonical(before))
+        else:
+            with self.assertRaises(RuntimeError):
+                optuna.load_study(study_name="s", storage=db)
+
+    @unittest.skipUnless(ic.OPTUNA == "4.9", "Optuna 3.1 has no revision v3.2.0.a to upgrade to")
+    def test_optuna_upgrade_of_knobs_v300d_is_read_by_knob(self):
+        db = fresh_database()
+        tool("write", db + "?schema=v3.0.0.d", "s")
+        before = json.loads(tool("dump", db, "s"))
+        optuna.storages.RDBStorage(db, skip_compatibility_check=True).upgrade()
+        self.assertEqual(alembic_revision(db), ["v3.2.0.a"])
+        indexes = trial_indexes(db)
+        self.assertIn("trials_study_id_key", indexes)
+        self.assertIn("ix_trials_study_id_knob", indexes)
+        self.assertEqual(tool("revision", db).strip(), "v3.2.0.a")
+        self.assertEqual(json.loads(tool("dump", db, "s")), before)
+        tool("continue", db, "s", "2")
+        self.assertEqual(len(optuna.load_study(study_name="s", storage=db).trials),
+                         len(before) + 2)
+
     def test_knob_adds_only_its_two_indexes(self):
         db = fresh_database()
-        tool("write", db, "s")
+        tool("write", ic.knob_url(db), "s")
         conn = psycopg2.connect(db)
         cur = conn.cursor()
         cur.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%knob%' "
@@ -126,8 +205,8 @@ class SchemaTest(unittest.TestCase):
 class KnobToOptunaTest(unittest.TestCase):
     def test_optuna_reads_what_knob_wrote_and_continues(self):
         db = fresh_database()
-        tool("write", db, "k")
-        knob_trials = json.loads(tool("dump", db, "k"))
+        tool("write", ic.knob_url(db), "k")
+        knob_trials = json.loads(tool("dump", ic.knob_url(db), "k"))
         study = optuna.load_study(study_name="k", storage=db)
         self.assertEqual(study.user_attrs, {"owner": "knob"})
         self.assertEqual(study._storage.get_study_system_attrs(study._study_id),
@@ -177,6 +256,7 @@ class OptunaToKnobTest(unittest.TestCase):
         study.enqueue_trial({"x": 1.5})
         expected = [optuna_view(t) for t in study.get_trials(deepcopy=False)]
         self.assertEqual(canonical(json.loads(tool("dump", db, "o"))), canonical(expected))
+        self.assertEqual(tool("revision", db).strip(), ic.REVISION)
 
         tool("continue", db, "o", "3")
         reloaded = optuna.load_study(study_name="o", storage=db)
@@ -193,6 +273,7 @@ if __name__ == "__main__":
     parser.add_argument("--tool", required=True, help="path of pg_study_tool")
     args, rest = parser.parse_known_args()
     TOOL = args.tool
+    print(f"optuna {optuna.__version__} from {os.path.dirname(optuna.__file__)}", flush=True)
     if not SERVER:
         sys.exit("postgres interop: KNOB_TEST_POSTGRES_URL is not set (run under "
                  "scripts/pg_test_server)")

@@ -72,9 +72,20 @@ threads = 1
 """
 
 
+def for_optuna_31(args):
+    """knob creates databases at schema revision v3.2.0.a, which Debian's Optuna 3.1 (that these
+    tests read them with) refuses: an SQLite --storage asks for v3.0.0.d (docs/storage.md)."""
+    args = list(args)
+    for i in range(1, len(args)):
+        if (args[i - 1] == "--storage" and args[i].startswith("sqlite:///")
+                and "?" not in args[i]):
+            args[i] += "?schema=v3.0.0.d"
+    return args
+
+
 def knob(*args, expect=0, cwd=None):
-    proc = subprocess.run([ARGS.knob, *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
+    proc = subprocess.run([ARGS.knob, *for_optuna_31(args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
     if expect is not None and proc.returncode != expect:
         raise AssertionError(f"knob {' '.join(args)} exited {proc.returncode}, expected {expect}\n"
                              f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
@@ -152,7 +163,8 @@ class TrainTest(unittest.TestCase):
                 proc = knob("tune", path, "--storage", url, *SMALL, "--set", "train.epochs=1",
                             "--n-trials", "2", "--seed", "1", "--jobs", "1", "--quiet",
                             *EXAMPLE_STUDY_OVERRIDES.get(name, []))
-                self.assertIn("best value", proc.stdout)
+                self.assertTrue("best value" in proc.stdout or "on the Pareto front" in proc.stdout,
+                                proc.stdout)
 
     def test_conditional_parameters_are_searched_only_when_their_condition_holds(self):
         # tpe_asha.toml searches optimizer.momentum only for sgd and rmsprop.
@@ -351,6 +363,9 @@ class TuneConfigTest(unittest.TestCase):
                 for attrs in (a.user_attrs, b.user_attrs):
                     self.assertEqual(len(attrs["history"].pop("seconds")),
                                      len(attrs["history"]["val_accuracy"]))
+                    if "metrics" in attrs:  # wall times differ between the runs
+                        self.assertGreater(attrs["metrics"].pop("train_seconds"), 0)
+                        self.assertGreater(attrs["metrics"].pop("latency_ms"), 0)
                 self.assertEqual(b.user_attrs, a.user_attrs)
                 history = b.user_attrs["history"]["val_accuracy"]
                 self.assertEqual(len(history), len(b.intermediate_values))
@@ -365,9 +380,9 @@ class TuneConfigTest(unittest.TestCase):
         config = self.write("kill.toml", TINY_STUDY.replace("pruner = \"median\"",
                                                             "pruner = \"none\"\nisolate = true"))
         url = "sqlite:///" + os.path.join(self.dir, "kill.db")
-        tune = subprocess.Popen([ARGS.knob, "tune", config, "--storage", url, "--n-trials", "3",
-                                 "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        tune = subprocess.Popen(for_optuna_31([ARGS.knob, "tune", config, "--storage", url,
+                                               "--n-trials", "3", "--quiet"]),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             victim = None
             deadline = time.time() + 120
@@ -405,8 +420,8 @@ class TuneConfigTest(unittest.TestCase):
                 db = os.path.join(self.dir, mode + "-stop.db")
                 url = "sqlite:///" + db
                 extra = ["--isolate"] if mode == "isolate" else []
-                tune = subprocess.Popen([ARGS.knob, "tune", config, "--storage", url,
-                                         "--n-trials", "4", "--quiet", *extra],
+                tune = subprocess.Popen(for_optuna_31([ARGS.knob, "tune", config, "--storage", url,
+                                                       "--n-trials", "4", "--quiet", *extra]),
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 try:
                     deadline = time.time() + 300
@@ -581,6 +596,92 @@ class TuneConfigTest(unittest.TestCase):
                                          "a bad config must not create a study")
                     for fragment in fragments:
                         self.assertIn(fragment, proc.stderr, f"{verb}: {proc.stderr}")
+
+
+MULTI_OBJECTIVE_STUDY = TINY_STUDY.replace(
+    'direction = "maximize"',
+    'directions = ["maximize", "minimize"]\n'
+    'objectives = ["val_accuracy", "train_seconds"]\n'
+    'constraints = ["train_seconds <= 1000", "val_accuracy >= 0.5"]')
+
+
+class MultiObjectiveTuneTest(unittest.TestCase):
+    """Trainer metrics as objectives and constraints (docs/config.md), read back by Optuna."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="knob_multiobj_cli_")
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_accuracy_and_seconds_with_constraints_in_process_and_isolated(self):
+        config = self.write("mo.toml", MULTI_OBJECTIVE_STUDY)
+        for mode in ("in-process", "isolate"):
+            with self.subTest(mode=mode):
+                url = "sqlite:///" + os.path.join(self.dir, mode + ".db")
+                extra = ["--isolate"] if mode == "isolate" else []
+                proc = knob("tune", config, "--storage", url, "--n-trials", "3", "--quiet", *extra)
+                self.assertIn("on the Pareto front", proc.stdout)
+                study = optuna.load_study(study_name="tiny", storage=url)
+                self.assertEqual(len(study.directions), 2)
+                for t in study.trials:
+                    self.assertEqual(t.state, optuna.trial.TrialState.COMPLETE)
+                    metrics = t.user_attrs["metrics"]
+                    self.assertEqual(t.values, [metrics["val_accuracy"], metrics["train_seconds"]])
+                    self.assertEqual(t.values[0], t.user_attrs["history"]["val_accuracy"][-1])
+                    self.assertGreater(t.values[1], sum(t.user_attrs["history"]["seconds"]) * 0.99)
+                    # Optuna refuses reports in multi-objective studies: none stored, none pruned.
+                    self.assertEqual(t.intermediate_values, {})
+                    self.assertEqual(system_attrs(t)["constraints"],
+                                     [metrics["train_seconds"] - 1000, 0.5 - metrics["val_accuracy"]])
+                    self.assertGreater(metrics["params"], 100000)  # the 784-128-10 MLP
+                    self.assertGreater(metrics["latency_ms"], 0)
+                    self.assertGreater(metrics["val_loss"], 0)
+
+    def test_other_metrics_as_objectives(self):
+        config = self.write("loss.toml", TINY_STUDY.replace(
+            'direction = "maximize"',
+            'directions = ["minimize", "minimize", "minimize"]\n'
+            'objectives = ["val_loss", "params", "latency_ms"]'))
+        url = "sqlite:///" + os.path.join(self.dir, "loss.db")
+        knob("tune", config, "--storage", url, "--n-trials", "2", "--quiet")
+        for t in optuna.load_study(study_name="tiny", storage=url).trials:
+            metrics = t.user_attrs["metrics"]
+            self.assertEqual(t.values, [metrics["val_loss"], metrics["params"],
+                                        metrics["latency_ms"]])
+        # One per-epoch objective: reported every epoch, so the pruner can act.
+        config = self.write("single.toml", TINY_STUDY.replace(
+            'direction = "maximize"', 'direction = "minimize"\nobjectives = ["val_loss"]'))
+        url = "sqlite:///" + os.path.join(self.dir, "single.db")
+        knob("tune", config, "--storage", url, "--n-trials", "2", "--quiet")
+        for t in optuna.load_study(study_name="tiny", storage=url).trials:
+            self.assertEqual(list(t.intermediate_values.values()),
+                             t.user_attrs["history"]["val_loss"])
+
+    def test_objectives_that_contradict_the_directions_exit_2_before_any_trial(self):
+        cases = [
+            ("maximize seconds", MULTI_OBJECTIVE_STUDY.replace('["maximize", "minimize"]',
+                                                               '["maximize", "maximize"]'),
+             ["study.directions[1]", "train_seconds", "must be minimize"]),
+            ("count", MULTI_OBJECTIVE_STUDY.replace('["val_accuracy", "train_seconds"]',
+                                                    '["val_accuracy"]'),
+             ["study.objectives", "study.directions has 2"]),
+            ("bad constraint", MULTI_OBJECTIVE_STUDY.replace('"train_seconds <= 1000"',
+                                                             '"train_seconds < 1000"'),
+             ["study.constraints[0]", "METRIC <= NUMBER"]),
+        ]
+        for name, text, fragments in cases:
+            with self.subTest(case=name):
+                db = os.path.join(self.dir, name.replace(" ", "_") + ".db")
+                proc = knob("tune", self.write(name + ".toml", text), "--storage",
+                            "sqlite:///" + db, "--quiet", expect=2)
+                for fragment in fragments:
+                    self.assertIn(fragment, proc.stderr)
+                self.assertFalse(os.path.exists(db) and os.path.getsize(db) > 0 and
+                                 optuna.get_all_study_summaries("sqlite:///" + db))
 
 
 class BatchFindCliTest(unittest.TestCase):

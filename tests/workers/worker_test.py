@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -28,6 +29,10 @@ import optuna
 
 ARGS = None
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+# These tests read knob's databases with Debian's Optuna 3.1, which opens only schema revision
+# v3.0.0.d: the knob command that creates a database asks for it (docs/storage.md).
+V300D = "?schema=v3.0.0.d"
 
 STUDY = """
 [study]
@@ -92,6 +97,7 @@ class WorkerTest(unittest.TestCase):
         """Starts `workers` workers on a new study, SIGKILLs one at random `kills` times and
         starts it again, and waits for all to end. Returns the study as Optuna reads it."""
         config = self.write_config(name, n_trials)
+        optuna_url, url = url, url + V300D
         # The first worker creates the study from the config; the others join by name.
         procs = [start_worker(config, "--storage", url, netns=netns)]
         time.sleep(1.0)
@@ -117,7 +123,7 @@ class WorkerTest(unittest.TestCase):
                 self.fail(f"a worker still runs after 240 s: {p.args}")
             self.assertEqual(p.returncode, 0, err)
         self.assertEqual(killed, kills)
-        return optuna.load_study(study_name=name, storage=url)
+        return optuna.load_study(study_name=name, storage=optuna_url)
 
     def check_study(self, study, n_trials):
         trials = study.trials
@@ -152,7 +158,7 @@ class WorkerTest(unittest.TestCase):
     def test_workers_share_the_study_budget(self):
         url = "sqlite:///" + os.path.join(self.dir, "share.db")
         config = self.write_config("share", n_trials=12, sleep=0.1)
-        knob("worker", config, "--storage", url, "--quiet")  # creates, runs all 12
+        knob("worker", config, "--storage", url + V300D, "--quiet")  # creates, runs all 12
         procs = [start_worker("--storage", url, "--study", "share") for _ in range(3)]
         for p in procs:
             _, err = p.communicate(timeout=120)
@@ -231,6 +237,11 @@ def url_port(url):
     return int(url.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
 
 
+def pid_alive(pid):
+    """Whether a process with this pid % 10000 may still run (names keep 4 digits)."""
+    return any(int(p) % 10000 == pid for p in os.listdir("/proc") if p.isdigit())
+
+
 class NetworkNamespaces:
     """`count` network namespaces, each joined to this one by a veth pair on 10.231.0.0/24."""
 
@@ -259,9 +270,18 @@ class NetworkNamespaces:
         return self
 
     def __exit__(self, *exc):
-        for ns in self.names:
-            subprocess.run(["ip", "netns", "del", ns], check=False)
-        subprocess.run(["ip", "link", "del", "knobbr0"], check=False)
+        # This run's namespaces, and those of earlier runs that were killed (their names hold
+        # another pid): a namespace left behind keeps its veth pair, and every later run then
+        # failed at `ip link add knobv0a` ("File exists").
+        listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        stale = {line.split()[0] for line in listed.splitlines()
+                 if re.fullmatch(r"knobw(\d+)x\d+", line.split()[0] if line.split() else "")
+                 and not pid_alive(int(re.match(r"knobw(\d+)", line.split()[0]).group(1)))}
+        for ns in set(self.names) | stale:
+            subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
+        for i in range(len(self.names)):
+            subprocess.run(["ip", "link", "del", f"knobv{i}a"], check=False, capture_output=True)
+        subprocess.run(["ip", "link", "del", "knobbr0"], check=False, capture_output=True)
 
 
 class TcpProxy:

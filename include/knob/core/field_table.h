@@ -142,6 +142,16 @@ namespace detail {
                                     const std::string& example);
 }  // namespace detail
 
+// The name in `names` nearest to `name` by edit distance, if it is close enough to be a
+// misspelling (at most a third of the letters differ, at least 1, at most 3); else "".
+std::string nearest_name(const std::string& name, const std::vector<std::string>& names);
+
+// Refuses a config file whose top level holds anything but the tables `tables` (the tables
+// every reader of the file takes together): throws InvalidArgument naming the key, `origin`,
+// the nearest allowed table ("did you mean [search]?") and the tables allowed.
+void check_table_names(const TomlValue& root, const std::vector<std::string>& tables,
+                       const std::string& origin);
+
 // Runs `body`; an InvalidArgument it throws gains " (in [table] of origin)", or " (in origin)"
 // when `table` is empty.
 template <typename Body>

@@ -16,6 +16,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "knob/core/arg.h"
@@ -35,6 +36,9 @@ struct Axis {
   KNOB_ARG(std::optional<double>, max);
   // Automatic ends are pushed out by this fraction of the data span (in log space on a log axis).
   KNOB_ARG(double, padding) = 0.05;
+  // A categorical axis (linear only): category i sits at value i, its label the tick there;
+  // the range is [-0.5, n - 0.5] unless fixed.
+  KNOB_ARG(std::vector<std::string>, categories);
 
  public:
   Axis& range(double min, double max) {
@@ -88,6 +92,18 @@ struct Annotation {
   KNOB_ARG(std::string, color) = "#d62728";
 };
 
+// A filled rectangle in data coordinates, drawn under the series (a contour's cells, a bar).
+// Its corners count towards the automatic ranges; one that cannot be drawn whole is skipped.
+struct FilledRect {
+  KNOB_ARG(double, x0) = 0.0;
+  KNOB_ARG(double, x1) = 0.0;
+  KNOB_ARG(double, y0) = 0.0;
+  KNOB_ARG(double, y1) = 0.0;
+  KNOB_ARG(std::string, color) = "#1f77b4";
+  // Shown as the rectangle's tooltip (<title>); "" for none.
+  KNOB_ARG(std::string, label) = "";
+};
+
 enum class LegendPosition { kAuto, kTopRight, kTopLeft, kBottomRight, kBottomLeft, kNone };
 
 struct Chart {
@@ -101,6 +117,7 @@ struct Chart {
   KNOB_ARG(LegendPosition, legend) = LegendPosition::kAuto;
   KNOB_ARG(std::vector<Series>, series);
   KNOB_ARG(std::vector<Annotation>, annotations);
+  KNOB_ARG(std::vector<FilledRect>, rects);
 
  public:
   Chart& add(Series series) {
@@ -111,11 +128,23 @@ struct Chart {
     annotations_.push_back(std::move(annotation));
     return *this;
   }
+  Chart& fill(FilledRect rect) {
+    rects_.push_back(std::move(rect));
+    return *this;
+  }
 };
 
 // The SVG document (UTF-8). Throws InvalidArgument for a bad size, range, colour, padding,
 // line width or x/y length, naming the field ("x_axis.min = 0: ...").
 std::string to_svg(const Chart& chart);
+
+// Several charts in one SVG document: `columns` per row, each at its own size (nested <svg>
+// elements), under an optional title. Throws InvalidArgument for no charts or columns < 1.
+std::string to_svg_grid(const std::vector<Chart>& charts, int columns, const std::string& title);
+
+// `text` as XML character data or attribute value (what to_svg does to every user string):
+// markup characters as entities, invalid UTF-8 and characters XML forbids as U+FFFD.
+std::string xml_escape(std::string_view text);
 
 // ---------------------------------------------------------------- geometry (for callers
 // that place things over a rendered chart: tests, the dashboard's hover)
@@ -142,6 +171,11 @@ struct ChartLayout {
 
 // What to_svg draws: the same validation, ranges, ticks and plot area.
 ChartLayout layout_chart(const Chart& chart);
+
+// The ticks to_svg puts on an axis showing [min, max] over `length_px` pixels, one about every
+// `spacing_px` (for charts drawn outside Chart, e.g. parallel coordinates).
+std::vector<Tick> axis_ticks(AxisScale scale, double min, double max, double length_px,
+                             double spacing_px = 45.0);
 
 // A short label for a number with `digits` significant digits: 0.0032 -> "3.2e-3",
 // 0.25 -> "0.25", 1500 -> "1500", 2.5e6 -> "2.5e6". For annotation labels.

@@ -34,8 +34,10 @@ class Dashboard {
   Dashboard(const Dashboard&) = delete;
   Dashboard& operator=(const Dashboard&) = delete;
 
-  // Binds and starts serving; returns the port. Throws Error naming host:port if it cannot
-  // bind (in use, or not an address of this machine).
+  // Binds and starts serving; returns the port. Throws InvalidArgument naming the port and
+  // host:port if it cannot bind (in use — also by another dashboard: the port is not shared —
+  // or not an address of this machine). Each open connection is served by its own thread (up
+  // to 256) and closed after 2 s idle, so idle keep-alive sockets cannot hold up requests.
   int start();
   // Blocks until the server stops (call it from one thread; stop() from another).
   void wait();

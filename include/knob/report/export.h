@@ -20,7 +20,8 @@ namespace knob {
 //  "user_attrs", "system_attrs", "datetime_start", "datetime_complete", "duration"}
 Json trial_to_json(const FrozenTrial& trial);
 
-// {"study_name", "directions", "user_attrs", "trials": [...]}
+// {"study_name", "directions", "user_attrs", "trials": [...]}, strict JSON: a NaN or infinite
+// number anywhere (a value, an attribute) is written as the string "nan", "inf" or "-inf".
 Json study_to_json(const std::string& study_name, const std::vector<StudyDirection>& directions,
                    const std::map<std::string, Json>& user_attrs,
                    const std::vector<FrozenTrial>& trials);

@@ -1,6 +1,8 @@
 // Studies for a terminal, as `knob study list` and `knob study show` print them: the studies
 // of a storage as a table or a JSON array, and one study as a header line and a table of its
-// trials. Values are written as Python's json.dumps writes them; times to the second.
+// trials, then, for several objectives, its Pareto front. Trials with constraint values
+// (constraints.h) show them and whether they are feasible; infeasible trials are never best
+// nor on the front, as in Optuna. Values are written as Python's json.dumps writes them.
 //
 // Example:
 //   auto storage = knob::open_storage("sqlite:///knob.db");
@@ -26,9 +28,17 @@ std::string studies_table(const std::vector<StudySummary>& studies);
 Json studies_to_json(const std::vector<StudySummary>& studies);
 
 // "study NAME (DIRECTIONS), N trials; best: trial K with value V", a blank line, and a table
-// of the trials: number, state, values, params, duration_s, note (the fail reason).
+// of the trials: number, state, values, params, duration_s, note (the fail reason); with
+// constraints also constraints and feasible. For several directions the Pareto front follows:
+// "Pareto front: N of M feasible COMPLETE trials (K infeasible)" and a table of number,
+// values, constraints, params.
 std::string study_trials_text(const std::string& study_name,
                               const std::vector<StudyDirection>& directions,
                               const std::vector<FrozenTrial>& trials);
+
+// The Pareto front of the feasible COMPLETE trials with one value per direction (as
+// Study::best_trials; for one direction, the trials with the best value), in `trials`' order.
+std::vector<const FrozenTrial*> pareto_front(const std::vector<FrozenTrial>& trials,
+                                             const std::vector<StudyDirection>& directions);
 
 }  // namespace knob

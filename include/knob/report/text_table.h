@@ -13,6 +13,8 @@
 
 namespace knob {
 
+// Every cell is printed through printable() (knob/core/printable.h): a study named
+// "\x1b]0;..." cannot drive the terminal.
 class TextTable {
  public:
   explicit TextTable(std::vector<std::string> header) : rows_{std::move(header)} {}

@@ -15,6 +15,7 @@ struct BuiltinObjective {
   std::string description;
   double known_minimum;
   std::function<double(Trial&)> function;
+  std::vector<std::string> params;  // the parameters `function` suggests (a --grid names each)
 };
 
 const std::vector<BuiltinObjective>& builtin_objectives();

@@ -1,8 +1,14 @@
 // ChildProcess: one program started by posix_spawn (never a bare fork() of this perhaps
 // multi-threaded process) in a process group of its own, stdin from /dev/null, stdout and
-// stderr on close-on-exec pipes, signals reset to their defaults. Owns the process: the
-// destructor kills what is left of the group and reaps the program. One thread uses an
-// object at a time; different objects may run on different threads.
+// stderr on close-on-exec pipes, signals reset to their defaults. Owns the process and all it
+// starts: each program gets the environment entry KNOB_TRIAL_PROCESS=<knob pid>.<serial>, which
+// its descendants inherit, also those that leave its group (setsid) or its tree (double fork).
+// Once the program is reaped, and in the destructor, every process carrying its entry is
+// killed; if this process dies first (kill -9), a watchdog (/bin/sh, started with the first
+// program, in a session of its own) sees its pipe close and kills every process carrying
+// KNOB_TRIAL_PROCESS=<knob pid>.*. Only a program that execs with that entry removed from its
+// environment escapes. One thread uses an object at a time; different objects may run on
+// different threads.
 //
 // Example:
 //   knob::ChildProcess child({"python3", "train.py"}, knob::environment_with({{"SEED", "1"}}),
@@ -52,7 +58,8 @@ class ChildProcess {
   void signal_group(int sig);
 
   // Reaps the program if it has exited; true once it has. What it left running in its group
-  // is killed first, while the exited leader still holds the group's id.
+  // is killed first, while the exited leader still holds the group's id, and then every
+  // process that still carries its KNOB_TRIAL_PROCESS entry.
   bool try_reap();
   bool reaped() const { return reaped_; }
   // The wait status once reaped (see waitpid).
@@ -63,6 +70,7 @@ class ChildProcess {
  private:
   void close_pipe(Stream stream);
 
+  std::string marker_;  // "KNOB_TRIAL_PROCESS=<pid>.<serial>"
   pid_t pid_ = -1;
   int stdout_fd_ = -1, stderr_fd_ = -1, pid_fd_ = -1;
   bool reaped_ = false;
@@ -72,6 +80,12 @@ class ChildProcess {
 
 // This process's environment ("NAME=value" entries) with `vars` set, overriding.
 std::vector<std::string> environment_with(const std::map<std::string, std::string>& vars);
+
+// Sends SIGKILL to every process (but this one) whose environment, as it was exec'd, holds an
+// entry starting with `entry_prefix` (e.g. "KNOB_TRIAL_PROCESS=123.4"), until none is left
+// (a process forked meanwhile inherits the entry); returns how many were killed. Processes
+// whose environment cannot be read (another user's) are skipped.
+int kill_processes_marked(const std::string& entry_prefix);
 
 // "SIGKILL" for SIGKILL; "signal N" for a number without a name.
 std::string signal_name(int sig);

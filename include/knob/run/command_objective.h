@@ -6,6 +6,8 @@
 //                            stops the trial, the process group gets SIGTERM, SIGKILL after
 //                            kill_grace seconds, and the trial ends PRUNED.
 //   knob:attr KEY JSON       a user attribute of the trial (KEY without spaces, any JSON value).
+//   knob:constraints [C ...] constraint values (<= 0 feasible), stored as the trial's system
+//                            attribute "constraints" as Optuna stores them; at most once.
 //   knob:value V [V2 ...]    the final value, one number per study direction; at most once.
 //
 // Any other stdout line and every stderr line goes to on_output (default: this process's

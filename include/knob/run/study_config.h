@@ -6,10 +6,13 @@
 //   storage = "sqlite:///knob.db"      # default
 //   name = "fashion-mnist"
 //   direction = "maximize"            # or directions = ["maximize", "minimize"]
-//   sampler = "random"                # random | grid | tpe | qmc | gp | cmaes
+//   objectives = ["val_accuracy", "train_seconds"]   # the trainer's metrics, one per direction
+//   constraints = ["train_seconds <= 300"]           # feasible trials keep every bound
+//   sampler = "random"                # random | grid | tpe | qmc | gp | cmaes | nsga2
 //   seed = 1
 //   tpe = { multivariate = true }     # the sampler's options (TpeOptions, QmcOptions,
-//                                     # GpOptions, CmaEsOptions): tpe, qmc, gp, cmaes tables
+//                                     # GpOptions, CmaEsOptions, NsgaIIOptions): tpe, qmc, gp,
+//                                     # cmaes, nsga2 tables
 //   pruner = "median"                 # median | percentile | threshold | asha | hyperband | none
 //   asha = { reduction_factor = 3 }   # the pruner's options: median, percentile, threshold,
 //                                     # asha, hyperband tables; "auto" resources as Optuna
@@ -31,21 +34,29 @@
 //   "optimizer.momentum" = { low = 0.5, high = 0.99, when = { "optimizer.kind" = ["sgd", "rmsprop"]
 //   } }
 //
+//   [[study.enqueue]]                 # fixed parameters run first, e.g. a known good setting:
+//   "optimizer.lr" = 1e-3             # enqueued once, when the study is first run from this
+//   "batch.size" = 32                 # file (not again on resume or by each worker)
+//
 // A parameter with `when` is searched only in trials where the parameters it names took one of
 // the values listed (search_space.h); otherwise the trainer keeps the config's value.
 // With sampler = "grid" every parameter lists its values (`choices`) and each combination
 // runs once. With isolate = true a crash or out-of-memory kill ends one trial FAIL, not the
 // study (`knob tune` runs each trial as `knob train ... --protocol`, command_objective.h).
-// Errors name the file, the table and the key.
+// objectives and constraints name trainer metrics (trainer_metrics.h); a direction that
+// contradicts its metric (maximize val_loss) or a count that differs is refused here, before
+// any trial. Errors name the file, the table and the key.
 #pragma once
 
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "knob/core/distribution.h"
+#include "knob/run/trainer_metrics.h"
 #include "knob/tuner/pruner.h"
 #include "knob/tuner/pruners/hyperband_pruner.h"
 #include "knob/tuner/pruners/median_pruner.h"
@@ -56,6 +67,7 @@
 #include "knob/tuner/sampler.h"
 #include "knob/tuner/samplers/cmaes_sampler.h"
 #include "knob/tuner/samplers/gp_sampler.h"
+#include "knob/tuner/samplers/nsga2_sampler.h"
 #include "knob/tuner/samplers/qmc_sampler.h"
 #include "knob/tuner/samplers/tpe_sampler.h"
 #include "knob/tuner/search_space.h"
@@ -63,6 +75,12 @@
 namespace knob {
 
 inline constexpr int64_t kJobsAuto = -1;
+// At most this many trials at once (jobs, --jobs; "auto" too): each is a thread of knob, and
+// beyond this the threads only contend (and a few thousand exhaust the process's memory map).
+inline constexpr int64_t kMaxJobs = 1024;
+// Seconds a command trial's timeout and kill grace may take: about 31 years. Longer values
+// overflow the nanosecond clock the deadlines are kept in (int64 ns: 292 years from boot).
+inline constexpr double kMaxSeconds = 1e9;
 
 // [objective]: a command run for every trial (command_objective.h) instead of the trainer.
 struct CommandConfig {
@@ -76,12 +94,17 @@ struct StudyConfig {
   std::string storage = "sqlite:///knob.db";
   std::string name;
   std::vector<StudyDirection> directions = {StudyDirection::kMaximize};
+  // The trainer's metrics, one per direction (trainer_metrics.h); empty: val_accuracy.
+  std::vector<std::string> objectives;
+  // Bounds on the trainer's metrics; a trial that breaks one is infeasible.
+  std::vector<MetricConstraint> constraints;
   std::string sampler = "random";
   std::optional<uint64_t> seed;
   TpeOptions tpe;  // with sampler = "tpe" (the seed is `seed`)
   QmcOptions qmc;  // with sampler = "qmc"
   GpOptions gp;
   CmaEsOptions cmaes;
+  NsgaIIOptions nsga2;  // with sampler = "nsga2"
   std::string pruner = "median";
   MedianPrunerOptions median;  // also [study] n_startup_trials and n_warmup_steps
   PercentilePrunerOptions percentile{std::numeric_limits<double>::quiet_NaN()};  // must be set
@@ -99,10 +122,15 @@ struct StudyConfig {
   std::optional<int64_t> max_retry;
   std::vector<SearchParam> search;       // parents before the parameters they control
   std::optional<CommandConfig> command;  // [objective]; unset: the trainer is the objective
+  // [[study.enqueue]] tables: parameters (names of [search]) of trials run first.
+  std::vector<std::map<std::string, ParamValue>> enqueue;
 };
 
 StudyConfig parse_study_config(const std::string& toml_text, const std::string& origin);
 StudyConfig load_study_config(const std::string& path);
+
+// The trainer metrics a config's trainer objective returns: `objectives`, or val_accuracy.
+std::vector<std::string> trainer_objectives(const StudyConfig& config);
 
 // The sampler and pruner a config names (the pruner wrapped in a PatientPruner with
 // `patient`).

@@ -107,7 +107,16 @@ enum class Role { kTune, kWorker };
 // given by option (a config's grid is its [search] choices).
 void apply_options(const TuneOptions& options, Role role, StudyConfig& config);
 
-// One per core (at least 1); `jobs` itself unless it is kJobsAuto.
+// The `knob tune ... --resume` command that continues the study of `options` (printed after an
+// interruption): every option that shapes the study — the config and each --set, --objective,
+// --storage and --study-name as run, --n-trials `n_trials_total` (the trials the study should
+// hold in all), --timeout, --jobs, --seed, --sampler, --grid, --pruner, --isolate,
+// --tensorboard — each word quoted for /bin/sh.
+std::string resume_command(const TuneOptions& options, const std::string& storage,
+                           const std::string& study_name, std::optional<int64_t> n_trials_total);
+
+// One per core (at least 1, at most kMaxJobs); `jobs` itself unless it is kJobsAuto, which must
+// be 1 to kMaxJobs (InvalidArgument naming --jobs).
 int64_t every_core();
 int64_t resolve_jobs(int64_t jobs);
 // The trials x threads choice: with several trials at once each trainer trial gets

@@ -1,7 +1,10 @@
 // The built-in trainer as a tuning objective, in process or isolated. Each trial copies the
 // base config, sets the searched keys from the trial's suggestions, trains through the trainer
-// plugin (knob/train/trainer_plugin.h, loaded on the first trial), reports validation accuracy
-// per epoch (so the pruner can stop it) and returns the final validation accuracy. A diverged
+// plugin (knob/train/trainer_plugin.h, loaded on the first trial) and returns its objectives,
+// trainer metrics (trainer_metrics.h: val_accuracy by default; one per direction), all of them
+// kept in the "metrics" user attribute. A single per-epoch objective (val_accuracy, val_loss)
+// is reported after every epoch so the pruner can stop the trial; several objectives are not
+// reported (Optuna refuses reports in multi-objective studies), so nothing prunes. A diverged
 // run ends FAIL with where it diverged; a config the suggestions make invalid ends FAIL with the
 // key. With a TensorBoard directory DIR, trial N writes its event files to DIR/trial-N (the tags
 // of `knob train --tensorboard`: knob/train/metric_scalars.h), one run per trial as in Ray Tune.
@@ -12,7 +15,8 @@
 //
 // Example:
 //   knob::TrainConfig base = knob::load_train_config("fmnist.toml");
-//   auto objective = knob::run::make_trainer_objective(base, study_config.search);
+//   auto objective = knob::run::make_trainer_objective(base, study_config.search, "",
+//                                                      {"val_accuracy", "train_seconds"});
 //   study.optimize(objective, knob::OptimizeOptions().n_trials(20));
 #pragma once
 
@@ -25,6 +29,7 @@
 #include "knob/core/json.h"
 #include "knob/core/param_value.h"
 #include "knob/run/command_objective.h"
+#include "knob/run/trainer_metrics.h"
 #include "knob/train/train_result.h"
 #include "knob/tuner/search_space.h"
 #include "knob/tuner/trial.h"
@@ -35,11 +40,28 @@ struct TrainConfig;
 
 namespace knob::run {
 
-// In process: trains through the trainer plugin. Throws InvalidArgument when `tensorboard` (if
-// not empty) cannot be created as a directory.
-std::function<double(Trial&)> make_trainer_objective(const TrainConfig& base,
-                                                     const std::vector<SearchParam>& space,
-                                                     const std::string& tensorboard = "");
+// The user attribute holding every trainer metric of a finished trial ({"val_accuracy": ...}).
+inline constexpr const char* kMetricsAttr = "metrics";
+// The environment variable that tells a `knob train --protocol` child its objectives.
+inline constexpr const char* kObjectivesEnv = "KNOB_OBJECTIVES";
+
+// In process: trains through the trainer plugin and returns `objectives`' values. Throws
+// InvalidArgument when `tensorboard` (if not empty) cannot be created as a directory, or an
+// objective is not a trainer metric.
+std::function<std::vector<double>(Trial&)> make_trainer_objective(
+    const TrainConfig& base, const std::vector<SearchParam>& space,
+    const std::string& tensorboard = "",
+    const std::vector<std::string>& objectives = {"val_accuracy"});
+
+// Optuna's constraints_func for a study file's `constraints` (StudyOptions::constraints_func):
+// their values (trainer_metrics.h, <= 0 feasible) from the trial's "metrics" user attribute.
+// A trial without it — pruned before the end — breaks every constraint (+infinity).
+std::function<std::vector<double>(const FrozenTrial&)> make_metric_constraints_func(
+    std::vector<MetricConstraint> constraints);
+
+// The metric reported after every epoch for these objectives: the single objective when it is
+// per-epoch (val_accuracy, val_loss); none for several objectives or one known only at the end.
+std::optional<std::string> reported_metric(const std::vector<std::string>& objectives);
 
 // Creates `dir` (and its parents) unless empty; InvalidArgument naming --tensorboard if it can't.
 void check_tensorboard_dir(const std::string& dir);
@@ -70,6 +92,8 @@ struct IsolatedTrainerOptions {
   KNOB_ARG(std::string, tensorboard);
   // $KNOB_STORAGE for the children (the study's storage URL).
   KNOB_ARG(std::string, storage_url);
+  // The trainer metrics each child returns, one per direction ($KNOB_OBJECTIVES).
+  KNOB_ARG(std::vector<std::string>, objectives) = {"val_accuracy"};
 };
 
 // Isolated: each trial runs `EXECUTABLE train CONFIG --set ... --quiet --protocol`, the
@@ -79,7 +103,8 @@ CommandObjective make_isolated_trainer_objective(const std::vector<SearchParam>&
 
 // The child side, `knob train --protocol`: a trial of `knob tune --isolate`. Writes to stdout
 // what the in-process objective stores — the history after every epoch (so a pruned trial keeps
-// it), the stop reason and test accuracy — then the value; a diverged run throws
+// it), the stop reason, test accuracy and metrics — then the values of $KNOB_OBJECTIVES (comma-
+// separated trainer metrics; unset: val_accuracy); a diverged run throws
 // TrainingDiverged with the reason. With `tensorboard`, the event files go to
 // tensorboard/trial-$KNOB_TRIAL_NUMBER when the tuner set that variable (as in-process trials
 // do), else to tensorboard. The process is killed when its parent dies.

@@ -21,6 +21,8 @@ class TrialDeadlines {
   using Clock = std::chrono::steady_clock;
 
   // `timeout` and the others in seconds from `start`; no timeout: the program may run forever.
+  // Seconds are saturated: a value past the clock's range (1e10 s in int64 nanoseconds) is a
+  // deadline that never comes, not an overflow into the past; negative or NaN ones are 0.
   TrialDeadlines(Clock::time_point start, std::optional<double> timeout, double kill_grace,
                  double drain = 1.0);
 
@@ -28,7 +30,7 @@ class TrialDeadlines {
   bool timed_out(Clock::time_point now) const { return timeout_at_ && now >= *timeout_at_; }
 
   // SIGTERM was sent at `now`: SIGKILL is due after the kill grace.
-  void start_grace(Clock::time_point now) { kill_at_ = now + kill_grace_; }
+  void start_grace(Clock::time_point now);
   // True once, when the kill grace has run out.
   bool kill_due(Clock::time_point now);
 

@@ -5,6 +5,7 @@
 //
 // Example (child):
 //   knob::write_protocol_line(knob::protocol_report_line(3, 0.81));  // knob:report 3 0.81
+//   knob::write_protocol_line(knob::protocol_constraints_line({-3.5}));  // knob:constraints [-3.5]
 //   knob::write_protocol_line(knob::protocol_value_line({0.86}));    // knob:value 0.86
 // Example (parent):
 //   if (knob::is_protocol_line(line)) {
@@ -44,7 +45,15 @@ struct ProtocolValue {
   std::vector<double> values;
 };
 
-using ProtocolMessage = std::variant<ProtocolReport, ProtocolAttr, ProtocolValue>;
+// knob:constraints [C1, C2, ...] — the trial's constraint values as a JSON list of numbers,
+// Optuna's semantics: each <= 0 when its constraint holds (stored as the system attribute
+// "constraints", which Optuna's samplers and knob's read).
+struct ProtocolConstraints {
+  std::vector<double> values;
+};
+
+using ProtocolMessage =
+    std::variant<ProtocolReport, ProtocolAttr, ProtocolValue, ProtocolConstraints>;
 
 // A line that starts like a protocol line but does not parse. what() is
 // `malformed protocol line "LINE": REASON` (LINE cut after 200 bytes).
@@ -76,6 +85,8 @@ std::optional<double> parse_protocol_number(std::string_view text);
 std::string protocol_report_line(int64_t step, double value);
 std::string protocol_attr_line(const std::string& key, const Json& value);
 std::string protocol_value_line(const std::vector<double>& values);
+// `values` non-empty and not NaN (InvalidArgument otherwise); infinities as Python writes them.
+std::string protocol_constraints_line(const std::vector<double>& values);
 
 // Writes `line` and a newline to `out` and flushes at once: the parent acts on each line as
 // it arrives.

@@ -1,13 +1,13 @@
 // PostgresStorage: studies in a PostgreSQL database, in Optuna's RDB schema (version 12,
-// alembic v3.0.0.d, with PostgreSQL ENUM types as SQLAlchemy creates them), so Optuna opens
-// what knob writes and knob continues what Optuna wrote — and workers on many machines share
-// one study: trial numbers are allocated under a lock on the study row, WAITING trials are
-// claimed with SELECT ... FOR UPDATE SKIP LOCKED. A dropped connection is re-opened and the
-// failed transaction run again (a few times, with backoff). It is RdbStorage (rdb_storage.h)
-// with PostgreSQL's dialect: one connection per instance; its methods may be called from any
-// thread (they take turns). Heartbeats are the server's LOCALTIMESTAMP (the session's time
-// zone) as Optuna writes them; stale trials are taken FOR UPDATE SKIP LOCKED, so concurrent
-// callers split them without waiting on each other.
+// alembic v3.2.0.a or v3.0.0.d: schema_revision.h, with PostgreSQL ENUM types as SQLAlchemy
+// creates them), so Optuna opens what knob writes and knob continues what Optuna wrote — and
+// workers on many machines share one study: trial numbers are allocated under a lock on the
+// study row, WAITING trials are claimed with SELECT ... FOR UPDATE SKIP LOCKED. A dropped
+// connection is re-opened and the failed transaction run again (a few times, with backoff). It
+// is RdbStorage (rdb_storage.h) with PostgreSQL's dialect: one connection per instance; its
+// methods may be called from any thread (they take turns). Heartbeats are the server's
+// LOCALTIMESTAMP (the session's time zone) as Optuna writes them; stale trials are taken FOR
+// UPDATE SKIP LOCKED, so concurrent callers split them without waiting on each other.
 //
 // The URL is libpq's, or SQLAlchemy's spelling of it:
 //   postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require&...]
@@ -19,6 +19,7 @@
 //   auto storage2 = std::make_shared<knob::PostgresStorage>("postgresql://knob@localhost/knob");
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "knob/storage/rdb_storage.h"
@@ -30,7 +31,9 @@ class PostgresStorage : public RdbStorage {
   // Connects and opens (or creates) the schema. Throws InvalidArgument for a malformed URL,
   // StorageError naming the URL (password hidden) when the server cannot be reached, refuses
   // the login, or holds a database that is not an Optuna/knob one of the schema knob reads.
-  explicit PostgresStorage(const std::string& url);
+  // `schema`: as SqliteStorage's.
+  explicit PostgresStorage(const std::string& url,
+                           std::optional<SchemaRevision> schema = std::nullopt);
 
   // The URL with its password replaced by "***" (as errors name it).
   static std::string redacted_url(const std::string& url);

@@ -1,5 +1,6 @@
 // RdbStorage: the one implementation of Storage over Optuna's RDB schema (version 12, alembic
-// v3.0.0.d), as Optuna's RDBStorage is one implementation over SQLAlchemy. What each database
+// v3.0.0.d or v3.2.0.a: schema_revision.h), as Optuna's RDBStorage is one implementation over
+// SQLAlchemy. What each database
 // does differently — placeholders, upserts, row locks, clocks, schema DDL, retries — is its
 // dialect's (internal); construct it through SqliteStorage or PostgresStorage, which pick one.
 //
@@ -12,6 +13,7 @@
 #include <memory>
 #include <mutex>
 
+#include "knob/storage/schema_revision.h"
 #include "knob/storage/storage.h"
 
 namespace knob {
@@ -65,13 +67,16 @@ class RdbStorage : public Storage {
   std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t after_trial_id,
                                         const std::vector<int64_t>& trial_ids) override;
 
-  // The schema knob writes and reads (Optuna's).
+  // Optuna's schema version (version_info.schema_version) of both revisions knob reads.
   static constexpr int kSchemaVersion = 12;
-  static constexpr const char* kAlembicRevision = "v3.0.0.d";
+  // The database's alembic revision, as it was when this storage opened it.
+  SchemaRevision schema_revision() const { return schema_revision_; }
 
  protected:
-  // Takes the dialect (and its open connection) and opens the schema through it.
-  explicit RdbStorage(std::unique_ptr<detail::Dialect> dialect);
+  // Takes the dialect (and its open connection) and opens the schema through it: creates it at
+  // `schema` (default kDefaultSchemaRevision) if the database is empty; else checks the
+  // database's revision (and that it is `schema`, if given).
+  RdbStorage(std::unique_ptr<detail::Dialect> dialect, std::optional<SchemaRevision> schema);
   // Runs `body` on the dialect while holding this storage's lock (no transaction).
   void with_dialect(const std::function<void(detail::Dialect&)>& body);
 
@@ -86,6 +91,7 @@ class RdbStorage : public Storage {
                       const Json& value);
 
   std::unique_ptr<detail::Dialect> dialect_;
+  SchemaRevision schema_revision_;
   std::mutex mutex_;
 };
 

@@ -43,10 +43,13 @@ struct DataSplits {
 };
 
 // Reads one IDX file (the MNIST format; gzip detected by its magic). Returns the stored
-// tensor: uint8 for type 0x08. Throws InvalidArgument naming the file.
+// tensor: uint8 for type 0x08. Throws InvalidArgument naming the file. The parsing and its
+// checks are torch-free: knob/train/data_files.h.
 torch::Tensor read_idx(const std::string& path);
 
-// Reads a CSV file with a header row; every column but `label_column` is a float input.
+// Reads a CSV file with a header row; every column but `label_column` is a float input
+// (checked as parse_csv in knob/train/data_files.h checks it: finite cells, integer labels
+// below kMaxClasses, a BOM and CRLF line ends accepted).
 Dataset read_csv(const std::string& path, const std::string& label_column);
 
 // Loads the data a config names (cached per process by path: trials share one copy), splits

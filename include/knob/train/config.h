@@ -94,6 +94,12 @@ struct BatchConfig {
   int64_t base = 32;
 };
 
+// Upper bounds validate() sets on counts that start threads or loops (docs/config.md):
+// train.threads (a libtorch pool per trial: past a few hundred threads only contend, huge
+// values hang creating them) and lr_find.steps (a training batch each).
+inline constexpr int64_t kMaxTrainThreads = 1024;
+inline constexpr int64_t kMaxLrFindSteps = 100000;
+
 struct LoopConfig {
   int64_t epochs = 10;
   uint64_t seed = 0;
@@ -192,9 +198,21 @@ std::vector<std::string> config_keys();
 TrainConfig load_train_config(const std::string& path);
 // The same from TOML text; `origin` names it in messages.
 TrainConfig parse_train_config(const std::string& toml_text, const std::string& origin);
+// Every table a config file may hold: the trainer's and the study's ([study], [search],
+// [objective]). Any other table or top-level key in a file is refused (check_table_names).
+std::vector<std::string> config_table_names();
 
 // Cross-field checks (lr > 0, batch >= 1, warm-up shorter than training, known kinds, ...).
 // Throws InvalidArgument naming the key.
 void validate(const TrainConfig& config);
+// validate(config), its error naming also the table and the config file: "optimizer.lr = 0:
+// must be a number > 0 (in [optimizer] of fmnist.toml)".
+void validate(const TrainConfig& config, const std::string& origin);
+
+// Whether `key` may take `value` in `base`: sets it on a copy and runs validate(). Throws the
+// InvalidArgument of set_config_value (type) or of validate() when its message is about `key`
+// itself (a choice the trainer refuses, a value outside the key's domain); checks that name
+// other keys (a warm-up longer than these epochs) are left to the trial that meets them.
+void check_config_value(const TrainConfig& base, const std::string& key, const ParamValue& value);
 
 }  // namespace knob

@@ -42,11 +42,17 @@ struct TrainResult {
   int64_t best_epoch = -1;
   double best_val_accuracy = 0;
   double final_val_accuracy = 0;  // of the model the run ends with (best if restored)
+  double final_val_loss = 0;      // of the same model
   std::optional<double> test_accuracy;
   int64_t resumed_epochs = 0;                 // epochs read from a checkpoint instead of trained
   std::optional<LrFindResult> lr_find;        // the range test run for optimizer.lr = "find"
   std::optional<BatchFindResult> batch_find;  // the finder run for batch.size = "find"
   double seconds = 0;
+  // Of the model the run ends with (not set for a diverged run): its trainable parameters, and
+  // the median milliseconds of a forward pass of one validation sample (a batch of one, no
+  // gradients) over up to 32 samples, measured after `seconds` was taken.
+  int64_t params = 0;
+  double latency_ms = 0;
 };
 
 // Sees each epoch's metrics; it may throw (a tuner's TrialPruned) to stop the run.

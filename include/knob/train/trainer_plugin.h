@@ -25,7 +25,7 @@ struct TrainerPlugin {
   BatchFindResult (*find_batch_size)(const TrainConfig& config);
 };
 
-inline constexpr int kTrainerPluginAbi = 4;
+inline constexpr int kTrainerPluginAbi = 5;  // 5: TrainResult's final_val_loss, params, latency_ms
 
 // Loads the plugin on first call (from $KNOB_TRAINER_PLUGIN, beside the executable, in ../lib,
 // or where it was installed) and trains. Throws Error when it cannot be found or loaded,

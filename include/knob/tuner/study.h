@@ -29,6 +29,7 @@
 #include "knob/core/arg.h"
 #include "knob/storage/storage.h"
 #include "knob/storage/trial_cache.h"
+#include "knob/tuner/constraints.h"
 #include "knob/tuner/pruner.h"
 #include "knob/tuner/sampler.h"
 #include "knob/tuner/trial.h"
@@ -52,6 +53,12 @@ struct StudyOptions {
   KNOB_ARG(std::shared_ptr<Pruner>, pruner);
   // With create_study: open the study if the name exists instead of throwing AlreadyExists.
   KNOB_ARG(bool, load_if_exists) = false;
+  // Optuna's constraints_func (constraints.h): called for each COMPLETE or PRUNED trial before
+  // its state is stored; the values go to the system attribute "constraints", which the
+  // samplers, best_trial(s) and the reports read. A throw or a NaN value makes the trial FAIL
+  // (fail_reason names constraints_func). Unset: trials carry only the constraints their
+  // objective stored itself (a command objective's protocol may).
+  KNOB_ARG(ConstraintsFunc, constraints_func);
 
   // ---- heartbeats and retries (Optuna's RDBStorage heartbeat_interval / grace_period and
   // RetryFailedTrialCallback(max_retry)); read by create_study/load_study ----
@@ -112,6 +119,8 @@ class Study {
   std::shared_ptr<Storage> storage_ptr() { return storage_; }
   Sampler& sampler() { return *sampler_; }
   Pruner& pruner() { return *pruner_; }
+  // StudyOptions::constraints_func (empty if unset).
+  const ConstraintsFunc& constraints_func() const { return shared_->constraints_func; }
 
   // Runs `objective` in trials. The objective returns a double (single objective) or a
   // std::vector<double> (one per direction). An exception other than TrialPruned marks the
@@ -151,9 +160,24 @@ class Study {
   FrozenTrial tell(int64_t trial_number, TrialState state, const ObjectiveValues& values = {},
                    const std::string& fail_reason = "");
 
-  // Adds a WAITING trial whose parameters are fixed to `params` when next asked.
-  void enqueue_trial(const std::map<std::string, ParamValue>& params,
-                     const std::map<std::string, Json>& user_attrs = {});
+  // Adds a WAITING trial whose parameters are fixed to `params` when next asked. With
+  // skip_if_exists, as Optuna's: nothing is added when a trial of the study (any state) has
+  // the same parameter names and equal values (its fixed params if it was enqueued); returns
+  // whether a trial was added.
+  bool enqueue_trial(const std::map<std::string, ParamValue>& params,
+                     const std::map<std::string, Json>& user_attrs = {},
+                     bool skip_if_exists = false);
+  // Enqueues every set of `params`, in one transaction, unless the study carries the system
+  // attr `once_key` (which this sets): many processes starting the same study file enqueue its
+  // [[study.enqueue]] trials once. Returns whether this call enqueued them.
+  bool enqueue_trials_once(const std::string& once_key,
+                           const std::vector<std::map<std::string, ParamValue>>& params);
+  // Optuna's add_trial / add_trials: stores finished trials (COMPLETE, PRUNED or FAIL) as they
+  // are — params, distributions, values, intermediate values, attributes and times (a missing
+  // start or completion time becomes now). Every trial is checked before any is stored
+  // (check_trial_to_add in study_transfer.h): InvalidArgument names trials[i], changing nothing.
+  void add_trial(const FrozenTrial& trial);
+  void add_trials(const std::vector<FrozenTrial>& trials);
   // Resuming after an interruption: enqueues again the parameters of each trial that ended
   // FAIL because the study was interrupted and has not been enqueued again yet (the new
   // trial's system attr "knob:retry_of" holds its number). Returns those numbers.
@@ -172,11 +196,13 @@ class Study {
   // Read through a TrialCache shared by this Study's copies: each call reads only the trials
   // created, or left unfinished, since the last one — samplers call it on every ask.
   std::vector<FrozenTrial> trials(const std::vector<TrialState>& states = {});
-  // The best COMPLETE trial (single objective); throws Error if there is none.
+  // The best feasible (constraints.h) COMPLETE trial (single objective); throws Error if there
+  // is none, as Optuna does.
   FrozenTrial best_trial();
   double best_value() { return best_trial().value(); }
   std::map<std::string, ParamValue> best_params() { return best_trial().params(); }
-  // The Pareto front of COMPLETE trials (any number of objectives).
+  // The Pareto front of the feasible (constraints.h) COMPLETE trials, any number of
+  // objectives: as in Optuna, infeasible trials are never on it.
   std::vector<FrozenTrial> best_trials();
 
   void set_user_attr(const std::string& key, const Json& value);
@@ -223,6 +249,7 @@ class Study {
     std::shared_ptr<detail::HeartbeatThread> heartbeat;
     double grace_period = 0;
     std::optional<int> max_retry;
+    ConstraintsFunc constraints_func;
   };
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
   std::shared_ptr<TrialCache> trial_cache_;  // shared by copies, as shared_

@@ -289,18 +289,56 @@
     });
   }
 
-  function paretoChart(study) {
+  // The Pareto front for any number of objectives: one chart for two, a scatter-plot matrix of
+  // every pair (objective i across, j down, the lower triangle) beyond. Infeasible trials
+  // (constraint values > 0) are drawn apart, smaller and orange, and are never on the front.
+  function paretoCharts(study) {
     const complete = study.trials.filter((t) => t.state === 'COMPLETE' && t.values);
     const front = new Set(study.best_trials);
-    const pt = (t) => ({ x: t.values[0], y: t.values[1], n: t.number });
-    return chart({ name: 'pareto', title: 'Pareto front', xlabel: 'objective 0', ylabel: 'objective 1',
-                   series: [{ kind: 'points', points: complete.filter((t) => !front.has(t.number)).map(pt), color: '#9ab' },
-                            { kind: 'points', points: complete.filter((t) => front.has(t.number)).map(pt), color: '#d62728', cls: 'pt front' }],
-                   legend: [['dominated', '#9ab'], ['Pareto front', '#d62728']] });
+    const infeasible = complete.filter((t) => t.feasible === false);
+    const feasible = complete.filter((t) => t.feasible !== false);
+    const tips = (p) => `trial ${p.n}: (${p.t.values.map(fmt).join(', ')})` +
+      (p.t.constraints ? ` · constraints ${p.t.constraints.map(fmt).join(', ')}` : '');
+    const pair = (i, j, name, size) => {
+      const pt = (t) => ({ x: t.values[i], y: t.values[j], n: t.number, t });
+      const series = [
+        { kind: 'points', points: feasible.filter((t) => !front.has(t.number)).map(pt), color: '#9ab', tip: tips },
+        { kind: 'points', points: feasible.filter((t) => front.has(t.number)).map(pt), color: '#d62728', cls: 'pt front', tip: tips }];
+      const legend = [['dominated', '#9ab'], ['Pareto front', '#d62728']];
+      if (infeasible.length) {
+        series.push({ kind: 'points', points: infeasible.map(pt), color: '#ff7f0e', cls: 'pt infeasible', r: 2.5, tip: tips });
+        legend.push(['infeasible', '#ff7f0e']);
+      }
+      return chart({ name, title: `Pareto front: ${objectiveName(study, i)} × ${objectiveName(study, j)}`,
+                     xlabel: objectiveName(study, i), ylabel: objectiveName(study, j), series, legend,
+                     width: size, height: size === 560 ? 320 : size * 0.8 });
+    };
+    const k = study.directions.length;
+    if (k === 2) return [pair(0, 1, 'pareto', 560)];
+    const cells = [];
+    for (let j = 1; j < k; ++j) {
+      for (let i = 0; i < k - 1; ++i) cells.push(i < j ? pair(i, j, `pareto:${i},${j}`, 300) : h('div', {}));
+    }
+    const matrix = h('div', { class: 'pareto-matrix', 'data-objectives': k }, ...cells);
+    matrix.style.display = 'grid';
+    matrix.style.gridTemplateColumns = `repeat(${k - 1}, auto)`;
+    matrix.style.flexBasis = '100%';
+    matrix.style.gap = '8px';
+    return [matrix];
   }
 
-  // Parallel coordinates: one vertical axis a parameter (log axes for log parameters, choices
-  // for categoricals) and one an objective; a line per COMPLETE trial, coloured by its value.
+  // The hypervolume of the feasible COMPLETE trials so far, one point per COMPLETE trial, with
+  // the reference point the server chose (study.hypervolume; null for one objective).
+  function hypervolumeChart(study) {
+    const hv = study.hypervolume;
+    if (!hv || !hv.values.length) return null;
+    const points = hv.values.map((v) => ({ x: v.number, y: v.value, n: v.number }));
+    return chart({ name: 'hypervolume', title: 'Hypervolume history (reference ' + hv.reference.map(fmt).join(', ') + ')',
+                   xlabel: 'trial', ylabel: 'hypervolume',
+                   series: [{ kind: 'step', points, color: '#2ca02c', cls: 'hv', label: 'hypervolume' },
+                            { kind: 'points', points, color: '#2ca02c', r: 2 }] });
+  }
+
   function parallelChart(study, infos) {
     const axes = infos.map((info) => ({ label: info.name, info, get: (t) => plotValue(info, t.params[info.name]) }));
     study.directions.forEach((d, i) => axes.push({ label: objectiveName(study, i), info: {}, get: (t) => t.values[i] }));
@@ -389,6 +427,108 @@
                        'importance (share of the objective\'s variance)'));
     root.setAttribute('data-bars', rows.length);
     return figure(title, root, 'importance');
+  }
+
+  // ------------------------------------------------------------------ contour and EDF
+  // ColorBrewer's "Blues" (Optuna's colour scale): f in [0, 1], 0 lightest, 1 darkest.
+  const BLUES = [[247, 251, 255], [222, 235, 247], [198, 219, 239], [158, 202, 225], [107, 174, 214],
+                 [66, 146, 198], [33, 113, 181], [8, 81, 156], [8, 48, 107]];
+  function blues(f) {
+    const x = Math.min(1, Math.max(0, isFinite(f) ? f : 0)) * (BLUES.length - 1);
+    const i = Math.min(Math.floor(x), BLUES.length - 2), w = x - i;
+    return 'rgb(' + [0, 1, 2].map((c) => Math.round(BLUES[i][c] * (1 - w) + BLUES[i + 1][c] * w)).join(',') + ')';
+  }
+  // The two parameters a contour shows: the two most important, else the first two.
+  function contourParams(study, infos) {
+    const names = study.importance && study.importance.params ? study.importance.params.map((p) => p.name) : [];
+    const ranked = names.map((n) => infos.find((i) => i.name === n)).filter(Boolean);
+    for (const info of infos) if (!ranked.includes(info)) ranked.push(info);
+    return ranked.slice(0, 2);
+  }
+  // Contour (knob plot contour): objective 0 interpolated by inverse distance weighting (power
+  // 2, in the axes' units: log10 for log parameters, the index of a categorical choice) onto a
+  // grid of cells, darker is better; the COMPLETE trials as dots.
+  function contourChart(study, infos) {
+    const [xi, yi] = contourParams(study, infos);
+    const trials = study.trials.filter((t) => t.state === 'COMPLETE' && t.values && isFinite(t.values[0]) &&
+                                              xi.name in t.params && yi.name in t.params);
+    const W = 560, H = 380, L = 64, R = 16, T = 12, B = 44, N = 24;
+    const pts = trials.map((t) => ({ x: plotValue(xi, t.params[xi.name]), y: plotValue(yi, t.params[yi.name]),
+                                     v: t.values[0], n: t.number }));
+    const xs = makeScale(pts.map((p) => p.x), xi.log, L, W - R, xi.choices);
+    const ys = makeScale(pts.map((p) => p.y), yi.log, H - B, T, yi.choices);
+    const drawn = pts.filter((p) => xs.ok(p.x) && ys.ok(p.y));
+    const root = s('svg', { xmlns: SVG_NS, width: W, height: H, viewBox: `0 0 ${W} ${H}`,
+                            'font-family': 'sans-serif', 'font-size': 11, 'data-chart': 'contour' });
+    root.appendChild(s('rect', { x: 0, y: 0, width: W, height: H, fill: 'white' }));
+    const values = drawn.map((p) => p.v);
+    const lo = Math.min(...values), hi = Math.max(...values);
+    const maximize = study.directions[0] === 'MAXIMIZE';
+    const colour = (v) => blues(hi > lo ? (maximize ? (v - lo) / (hi - lo) : (hi - v) / (hi - lo)) : 0.5);
+    const px = drawn.map((p) => ({ u: (xs.map(p.x) - L) / (W - R - L), w: (ys.map(p.y) - T) / (H - B - T), v: p.v }));
+    const cw = (W - R - L) / N, ch = (H - B - T) / N;
+    const cells = s('g', { class: 'cells' });
+    for (let j = 0; drawn.length && j < N; ++j) {
+      for (let i = 0; i < N; ++i) {
+        const cu = (i + 0.5) / N, cv = (j + 0.5) / N;
+        let sum = 0, weights = 0, exact = null;
+        for (const p of px) {
+          const d2 = (p.u - cu) ** 2 + (p.w - cv) ** 2;
+          if (d2 < 1e-18) { exact = p.v; break; }
+          sum += p.v / d2; weights += 1 / d2;
+        }
+        cells.appendChild(s('rect', { x: L + i * cw, y: T + j * ch, width: cw + 0.5, height: ch + 0.5,
+                                      fill: colour(exact !== null ? exact : sum / weights), class: 'cell' }));
+      }
+    }
+    root.appendChild(cells);
+    root.appendChild(s('rect', { x: L, y: T, width: W - L - R, height: H - T - B, fill: 'none', stroke: '#888' }));
+    for (const tk of xs.ticks) {
+      const x = xs.map(tk.v);
+      if (x < L - 0.5 || x > W - R + 0.5) continue;
+      root.appendChild(tickLabel({ x, y: H - B + 14, 'text-anchor': 'middle', fill: '#333' }, tk));
+    }
+    for (const tk of ys.ticks) {
+      const y = ys.map(tk.v);
+      if (y < T - 0.5 || y > H - B + 0.5) continue;
+      root.appendChild(tickLabel({ x: L - 4, y: y + 4, 'text-anchor': 'end', fill: '#333' }, tk));
+    }
+    root.appendChild(s('text', { x: (L + W - R) / 2, y: H - 8, 'text-anchor': 'middle', fill: '#000', class: 'xlabel' },
+                       xi.name + (xi.log ? ' (log)' : '')));
+    root.appendChild(s('text', { x: 12, y: (T + H - B) / 2, 'text-anchor': 'middle', fill: '#000', class: 'ylabel',
+                                 transform: `rotate(-90 12 ${(T + H - B) / 2})` }, yi.name + (yi.log ? ' (log)' : '')));
+    for (const p of drawn) {
+      const c = s('circle', { cx: xs.map(p.x), cy: ys.map(p.y), r: 3, fill: '#000', stroke: '#fff', 'stroke-width': 0.75,
+                              class: 'pt', 'data-trial': p.n });
+      c.appendChild(s('title', {}, `trial ${p.n}: ${fmt(p.v)}`));
+      root.appendChild(c);
+    }
+    root.setAttribute('data-points', drawn.length);
+    root.setAttribute('data-cells', drawn.length ? N * N : 0);
+    const scale = drawn.length ? ` — darker is better: ${fmt(maximize ? lo : hi)} to ${fmt(maximize ? hi : lo)}` : '';
+    return figure(`Contour: ${xi.name} × ${yi.name} (${objectiveName(study, 0)}${scale})`, root, 'contour');
+  }
+
+  // Empirical distribution function (knob plot edf): per objective, the fraction of COMPLETE
+  // trials whose value is <= x, at 100 x values from the lowest value to the highest (Optuna's).
+  function edfCharts(study) {
+    return study.directions.map((dir, i) => {
+      const values = study.trials.filter((t) => t.state === 'COMPLETE' && t.values && isFinite(t.values[i]))
+        .map((t) => t.values[i]).sort((a, b) => a - b);
+      const points = [];
+      for (let k = 0; values.length && k < 100; ++k) {
+        const x = k === 99 ? values[values.length - 1] : values[0] + (values[values.length - 1] - values[0]) * k / 99;
+        let below = 0;
+        while (below < values.length && values[below] <= x) ++below;
+        points.push({ x, y: below / values.length });
+      }
+      const c = chart({ name: 'edf' + (i || ''), title: 'Empirical distribution (EDF)' + (study.directions.length > 1 ? ` (objective ${i})` : ''),
+                        xlabel: objectiveName(study, i), ylabel: 'cumulative probability',
+                        series: [{ kind: 'line', points, cls: 'edf' }] });
+      c.querySelector('svg').setAttribute('data-samples', points.length);
+      c.querySelector('svg').setAttribute('data-trials', values.length);
+      return c;
+    });
   }
 
   // ------------------------------------------------------------------ finder runs
@@ -527,11 +667,13 @@
     const best = study.best ? `best ${fmt(study.best.values[0])} (trial ${study.best.number})`
       : study.directions.length > 1 ? `${study.best_trials.length} trials on the Pareto front` : 'no complete trial yet';
     const charts = [...historyCharts(study)];
-    if (study.directions.length > 1) charts.push(paretoChart(study));
+    if (study.directions.length > 1) charts.push(...paretoCharts(study), hypervolumeChart(study));
     if (withCurves.length) charts.push(intermediateChart(study.trials, 'intermediate'));
     if (infos.length) charts.push(parallelChart(study, infos));
     if (study.importance) charts.push(importanceChart(study.importance));
     charts.push(...sliceCharts(study, infos));
+    if (infos.length >= 2 && study.counts.COMPLETE) charts.push(contourChart(study, infos));
+    if (study.counts.COMPLETE) charts.push(...edfCharts(study));
     const finders = finderCharts(study);
     show(
       embedded ? null : h('nav', {}, h('a', { href: '/' }, '← studies')),

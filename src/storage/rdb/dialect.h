@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "knob/core/error.h"
+#include "knob/storage/schema_revision.h"
 
 namespace knob::detail {
 
@@ -187,9 +189,12 @@ class Dialect {
   const std::string& where() const { return where_; }
   const SqlSpelling& sql() const { return sql_; }
 
-  // Creates the schema in an empty database, or checks that an existing one is Optuna's
-  // revision knob reads (schema.h); refuses anything else, leaving it untouched.
-  virtual void open_schema() = 0;
+  // Creates the schema in an empty database at `requested` (default kDefaultSchemaRevision),
+  // or checks that an existing one is a revision knob reads, and `requested` if given
+  // (schema.h); refuses anything else, leaving it untouched. Returns the database's revision.
+  virtual SchemaRevision open_schema(std::optional<SchemaRevision> requested) = 0;
+  // The names of the database's tables (in PostgreSQL: of the current schema).
+  virtual std::set<std::string> table_names() = 0;
 
   // ---- transactions (see run_transaction)
   virtual void begin(Tx kind) = 0;

@@ -48,7 +48,10 @@ class ScriptedDialect : public detail::Dialect {
   explicit ScriptedDialect(std::map<std::string, std::optional<std::string>> answers)
       : Dialect("scripted://db", kSpelling), answers_(std::move(answers)) {}
 
-  void open_schema() override {}
+  SchemaRevision open_schema(std::optional<SchemaRevision>) override {
+    return kDefaultSchemaRevision;
+  }
+  std::set<std::string> table_names() override { return {}; }
   void begin(detail::Tx) override {}
   void commit(detail::Tx) override {}
   void rollback(detail::Tx) noexcept override {}
@@ -73,10 +76,11 @@ class ScriptedDialect : public detail::Dialect {
                                              const char*) override {
     return std::nullopt;
   }
-  void run_script(const std::string&) override {}
+  void run_script(const std::string& sql) override { scripts.push_back(sql); }
   SqlValue id_list(const std::vector<int64_t>&) const override { return std::nullopt; }
 
   std::vector<std::pair<std::string, size_t>> runs;  // statements run, with their arity
+  std::vector<std::string> scripts;                  // scripts run
 
  private:
   static constexpr detail::SqlSpelling kSpelling = {"", "", "", "", "", "JOIN", "", "", "", "", ""};
@@ -100,44 +104,113 @@ const std::string kVersionQuery =
 const std::string kRevisionQuery = "SELECT version_num FROM alembic_version";
 const std::set<std::string> kTables = {"version_info", "trials", "alembic_version"};
 
-TEST(SchemaVersions, TheRevisionKnobReadsIsAccepted) {
-  ScriptedDialect d({{kVersionQuery, "12"}, {kRevisionQuery, "v3.0.0.d"}});
-  EXPECT_NO_THROW(detail::check_schema_versions(d, kTables));
+TEST(SchemaVersions, TheRevisionsKnobReadsAreAccepted) {
+  for (auto revision : {SchemaRevision::kV3_0_0_d, SchemaRevision::kV3_2_0_a}) {
+    ScriptedDialect d({{kVersionQuery, "12"}, {kRevisionQuery, schema_revision_name(revision)}});
+    EXPECT_EQ(detail::check_schema_revision(d, kTables, std::nullopt), revision);
+    EXPECT_EQ(detail::check_schema_revision(d, kTables, revision), revision);
+  }
 }
 
-TEST(SchemaVersions, OtherRevisionsAreRefusedNamingThemAndTheUpgrade) {
+TEST(SchemaVersions, OtherRevisionsAreRefusedNamingThemAndTheRevisionsKnobKnows) {
   const struct {
     std::optional<std::string> version;
     std::optional<std::string> revision;
     std::set<std::string> tables;
     const char* named;
+    bool optuna_upgrades;  // an older revision Optuna 3.2+ upgrades: the advice is given
   } cases[] = {
-      {"11", "v2.6.0.a", kTables, "schema version 11 (alembic v2.6.0.a)"},
-      {"12", "v3.2.0.a", kTables, "schema version 12 (alembic v3.2.0.a)"},
-      {std::nullopt, "v3.0.0.d", kTables, "schema version (none) (alembic v3.0.0.d)"},
-      {"12", "v3.0.0.d", {"version_info", "trials"}, "schema version 12 (alembic (none))"},
+      {"11", "v2.6.0.a", kTables, "schema version 11, alembic revision v2.6.0.a", true},
+      {"12", "v3.0.0.c", kTables, "schema version 12, alembic revision v3.0.0.c", true},
+      {"12", "v5.0.0.a", kTables, "schema version 12, alembic revision v5.0.0.a", false},
+      {"13", "v3.2.0.a", kTables, "schema version 13, alembic revision v3.2.0.a", false},
+      {"12", "mine.1", kTables, "schema version 12, alembic revision mine.1", false},
+      {std::nullopt, "v3.0.0.d", kTables, "schema version (none), alembic revision v3.0.0.d",
+       false},
+      {"12",
+       "v3.0.0.d",
+       {"version_info", "trials"},
+       "schema version 12, alembic revision (none)",
+       false},
   };
   for (const auto& c : cases) {
     ScriptedDialect d({{kVersionQuery, c.version}, {kRevisionQuery, c.revision}});
     try {
-      detail::check_schema_versions(d, c.tables);
+      detail::check_schema_revision(d, c.tables, std::nullopt);
       ADD_FAILURE() << c.named << " was accepted";
     } catch (const StorageError& e) {
       const std::string what = e.what();
       EXPECT_NE(what.find(std::string("scripted://db: ") + c.named), std::string::npos) << what;
-      EXPECT_NE(what.find("knob reads Optuna's schema 12 (v3.0.0.d"), std::string::npos) << what;
-      EXPECT_NE(what.find("optuna storage upgrade --storage scripted://db"), std::string::npos);
+      EXPECT_NE(what.find("v3.0.0.d (Optuna 3.0-3.1) and v3.2.0.a (Optuna 3.2-4.9"),
+                std::string::npos)
+          << what;
+      EXPECT_EQ(what.find("optuna storage upgrade --storage scripted://db") != std::string::npos,
+                c.optuna_upgrades)
+          << what;
     }
   }
 }
 
-TEST(SchemaVersions, ANewDatabaseGetsTheVersionRowsKnobReads) {
-  ScriptedDialect d({});
-  detail::write_schema_versions(d);
-  ASSERT_EQ(d.runs.size(), 2u);
-  EXPECT_NE(d.runs[0].first.find("INSERT INTO version_info"), std::string::npos);
-  EXPECT_EQ(d.runs[0].second, 2u);  // the schema version and the library version
-  EXPECT_NE(d.runs[1].first.find("INSERT INTO alembic_version"), std::string::npos);
+TEST(SchemaVersions, AnExistingDatabaseOfAnotherRevisionThanAskedForIsRefused) {
+  ScriptedDialect d({{kVersionQuery, "12"}, {kRevisionQuery, "v3.2.0.a"}});
+  try {
+    detail::check_schema_revision(d, kTables, SchemaRevision::kV3_0_0_d);
+    ADD_FAILURE() << "accepted";
+  } catch (const StorageError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("at alembic revision v3.2.0.a but its URL asks for ?schema=v3.0.0.d"),
+              std::string::npos)
+        << what;
+  }
+}
+
+TEST(SchemaVersions, ANewDatabaseGetsTheVersionRowsAndIndexOfItsRevision) {
+  for (auto revision : {SchemaRevision::kV3_0_0_d, SchemaRevision::kV3_2_0_a}) {
+    ScriptedDialect d({});
+    detail::create_revision(d, revision);
+    ASSERT_EQ(d.runs.size(), 2u);
+    EXPECT_NE(d.runs[0].first.find("INSERT INTO version_info"), std::string::npos);
+    EXPECT_EQ(d.runs[0].second, 2u);  // the schema version and the library version
+    EXPECT_NE(d.runs[1].first.find("INSERT INTO alembic_version"), std::string::npos);
+    EXPECT_EQ(d.scripts.size(), revision == SchemaRevision::kV3_2_0_a ? 1u : 0u);
+  }
+}
+
+TEST(SchemaRevisionOption, IsTakenOffTheUrlLeavingItsOtherOptions) {
+  const struct {
+    std::string url;
+    std::optional<SchemaRevision> revision;
+    std::string rest;
+  } cases[] = {
+      {"sqlite:///a.db", std::nullopt, "sqlite:///a.db"},
+      {"sqlite:///a.db?schema=v3.0.0.d", SchemaRevision::kV3_0_0_d, "sqlite:///a.db"},
+      {"sqlite:///a.db?schema=v3.2.0.a", SchemaRevision::kV3_2_0_a, "sqlite:///a.db"},
+      {"postgresql://u@h/d?sslmode=disable&schema=v3.0.0.d&connect_timeout=5",
+       SchemaRevision::kV3_0_0_d, "postgresql://u@h/d?sslmode=disable&connect_timeout=5"},
+      {"postgresql://u@h/d?sslmode=disable", std::nullopt, "postgresql://u@h/d?sslmode=disable"},
+  };
+  for (const auto& c : cases) {
+    std::string url = c.url;
+    EXPECT_EQ(take_schema_option(url), c.revision) << c.url;
+    EXPECT_EQ(url, c.rest) << c.url;
+  }
+}
+
+TEST(SchemaRevisionOption, UnknownRevisionsAreRefusedNamingThemAndTheKnownOnes) {
+  for (const std::string url : {"sqlite:///a.db?schema=v3.1.0.a", "sqlite:///a.db?schema=",
+                                "postgresql://u:secret@h/d?schema=V3.2.0.A"}) {
+    std::string taken = url;
+    try {
+      take_schema_option(taken);
+      ADD_FAILURE() << url << " was accepted";
+    } catch (const InvalidArgument& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("storage"), std::string::npos) << what;
+      EXPECT_NE(what.find("v3.0.0.d (Optuna 3.0-3.1) and v3.2.0.a"), std::string::npos) << what;
+      EXPECT_EQ(what.find("secret"), std::string::npos) << what;
+    }
+    EXPECT_EQ(taken, url);  // unchanged
+  }
 }
 
 TEST(SchemaVersions, StudyTablesAreVersionInfoAndTrials) {

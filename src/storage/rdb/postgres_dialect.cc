@@ -2,9 +2,11 @@
 // with it. Writers lock rows (the study row while trial numbers are allocated, a trial row
 // while it changes state; WAITING and stale trials FOR UPDATE SKIP LOCKED); reads run in one
 // REPEATABLE READ snapshot. A transaction that failed by a lost connection, a serialization
-// failure or a deadlock is run again on a fresh connection, a few times, with backoff.
+// failure or a deadlock is run again on a fresh connection, with backoff for about 13 s (a
+// server restart).
 #include "storage/rdb/postgres_dialect.h"
 
+#include <algorithm>
 #include <chrono>
 #include <regex>
 #include <set>
@@ -12,6 +14,7 @@
 #include "knob/core/error.h"
 #include "knob/storage/postgres_storage.h"
 #include "storage/rdb/dialect.h"
+#include "storage/rdb/dialects.h"
 #include "storage/rdb/postgres_connection.h"
 #include "storage/rdb/schema.h"
 
@@ -81,11 +84,11 @@ using detail::SqlValue;
 using detail::SqlValues;
 using detail::Tx;
 
-// Optuna's schema as SQLAlchemy creates it on PostgreSQL (optuna/storages/_rdb/models.py,
-// 3.1): Enum columns are ENUM types named after the Python enums, Float is DOUBLE PRECISION,
-// DateTime is TIMESTAMP WITHOUT TIME ZONE, ids are SERIAL. Constraint names are PostgreSQL's
-// defaults, as SQLAlchemy leaves them unnamed. tests/postgres/schema_and_interop.py compares
-// it with what Optuna creates.
+// Optuna's schema v3.0.0.d as SQLAlchemy creates it on PostgreSQL (optuna/storages/_rdb/
+// models.py, 3.1; schema.h's create_revision adds what v3.2.0.a has beyond it): Enum columns are
+// ENUM types named after the Python enums, Float is DOUBLE PRECISION, DateTime is TIMESTAMP WITHOUT
+// TIME ZONE, ids are SERIAL. Constraint names are PostgreSQL's defaults, as SQLAlchemy leaves them
+// unnamed. tests/postgres/schema_and_interop.py compares it with what Optuna creates.
 constexpr const char* kSchema = R"sql(
 CREATE TYPE studydirection AS ENUM ('NOT_SET', 'MINIMIZE', 'MAXIMIZE');
 CREATE TYPE trialstate AS ENUM ('RUNNING', 'COMPLETE', 'PRUNED', 'FAIL', 'WAITING');
@@ -146,7 +149,12 @@ CREATE TABLE alembic_version (
 // Serializes schema creation among knob processes opening an empty database at once.
 constexpr const char* kSchemaLockKey = "7021494137845760";  // any constant
 
-constexpr int kAttempts = 5;  // of a transaction that failed by a lost connection or deadlock
+// Tries of a transaction that failed by a lost connection or a deadlock, and the pause after
+// each failed one: 50 ms doubling up to 2 s, about 13 s in all — long enough for a server
+// restart (tests/faults: pg_ctl restart under working workers), short enough that an outage
+// surfaces as an error soon.
+constexpr int kAttempts = 12;
+constexpr int kMaxPauseMs = 2000;
 
 constexpr detail::SqlSpelling kPostgresSql = {
     // NO KEY UPDATE does not block other sessions' foreign-key checks (inserting attributes,
@@ -174,7 +182,13 @@ class PostgresDialect : public detail::Dialect {
       : Dialect(PostgresStorage::redacted_url(url), kPostgresSql),
         db_(detail::libpq_url(url), where()) {}
 
-  void open_schema() override;
+  SchemaRevision open_schema(std::optional<SchemaRevision> requested) override;
+  std::set<std::string> table_names() override {
+    std::set<std::string> names;
+    query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
+          {}, [&](const SqlRow& r) { names.insert(r.text(0)); });
+    return names;
+  }
 
   // Reads run in one snapshot; a connection the server dropped is opened again first.
   void begin(Tx kind) override {
@@ -188,7 +202,7 @@ class PostgresDialect : public detail::Dialect {
   // numbered apart.)
   int max_attempts() const override { return kAttempts; }
   std::chrono::milliseconds pause_before_retry(int attempt) const override {
-    return std::chrono::milliseconds(50 << (attempt - 1));
+    return std::chrono::milliseconds(std::min(50 << std::min(attempt - 1, 10), kMaxPauseMs));
   }
 
   void query(const std::string& sql, const SqlValues& params, const detail::RowFn& each) override {
@@ -240,27 +254,20 @@ class PostgresDialect : public detail::Dialect {
     }
     return db_.exec(detail::numbered_placeholders(sql), values);
   }
-  std::set<std::string> table_names() {
-    std::set<std::string> names;
-    query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
-          {}, [&](const SqlRow& r) { names.insert(r.text(0)); });
-    return names;
-  }
-
   detail::PostgresConnection db_;
 };
 
-void PostgresDialect::open_schema() {
-  detail::run_transaction(*this, Tx::kWrite, [&] {
+SchemaRevision PostgresDialect::open_schema(std::optional<SchemaRevision> requested) {
+  return detail::run_transaction(*this, Tx::kWrite, [&] {
     std::set<std::string> tables = table_names();
     if (tables.empty()) {
       db_.exec("SELECT pg_advisory_xact_lock(" + std::string(kSchemaLockKey) + ")");
       tables = table_names();  // another process may have created it meanwhile
       if (tables.empty()) {
         run_script(kSchema);
-        detail::write_schema_versions(*this);
+        detail::create_revision(*this, requested.value_or(kDefaultSchemaRevision));
         run_script(detail::kKnobIndexes);
-        return;
+        return requested.value_or(kDefaultSchemaRevision);
       }
     }
     if (!detail::has_study_tables(tables)) {
@@ -268,7 +275,7 @@ void PostgresDialect::open_schema() {
                          ": this PostgreSQL database is not an Optuna/knob study database (it "
                          "has tables but no version_info/trials); knob leaves it untouched");
     }
-    detail::check_schema_versions(*this, tables);
+    const SchemaRevision revision = detail::check_schema_revision(*this, tables, requested);
     // Optional: a role that may use but not alter Optuna's tables works without them.
     db_.exec("SAVEPOINT knob_indexes");
     try {
@@ -279,6 +286,7 @@ void PostgresDialect::open_schema() {
     } catch (const StorageError&) {
       db_.exec("ROLLBACK TO SAVEPOINT knob_indexes");
     }
+    return revision;
   });
 }
 
@@ -291,8 +299,16 @@ std::string PostgresStorage::redacted_url(const std::string& url) {
   return std::regex_replace(out, query_password, "$1***");
 }
 
-PostgresStorage::PostgresStorage(const std::string& url)
-    : RdbStorage(std::make_unique<PostgresDialect>(url)) {}
+namespace detail {
+
+std::unique_ptr<Dialect> postgres_dialect(const std::string& url) {
+  return std::make_unique<PostgresDialect>(url);
+}
+
+}  // namespace detail
+
+PostgresStorage::PostgresStorage(const std::string& url, std::optional<SchemaRevision> schema)
+    : RdbStorage(std::make_unique<PostgresDialect>(url), schema) {}
 
 int PostgresStorage::backend_pid() {
   int pid = 0;

@@ -204,9 +204,8 @@ std::vector<FrozenTrial> read_trials(Dialect& d, const std::string& where_clause
 
 }  // namespace
 
-RdbStorage::RdbStorage(std::unique_ptr<Dialect> dialect) : dialect_(std::move(dialect)) {
-  dialect_->open_schema();
-}
+RdbStorage::RdbStorage(std::unique_ptr<Dialect> dialect, std::optional<SchemaRevision> schema)
+    : dialect_(std::move(dialect)), schema_revision_(dialect_->open_schema(schema)) {}
 
 RdbStorage::~RdbStorage() = default;
 

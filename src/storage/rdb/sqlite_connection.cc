@@ -63,11 +63,9 @@ std::optional<std::string> SqliteStatement::optional_text(int column) const {
   return text(column);
 }
 
-SqliteConnection::SqliteConnection(const std::string& path, std::string where)
+SqliteConnection::SqliteConnection(const std::string& path, std::string where, int flags)
     : where_(std::move(where)) {
-  int code =
-      sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int code = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (code != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code);
     sqlite3_close(db_);
@@ -101,6 +99,16 @@ void SqliteConnection::exec(const std::string& sql) {
     sqlite3_free(error);
     if (code == SQLITE_NOTADB) message += " (the file is corrupt or not an SQLite database)";
     throw StorageError(where_ + ": '" + sql.substr(0, 60) + "' failed: " + message);
+  }
+}
+
+void SqliteConnection::check_not_moved() {
+  int moved = 0;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved) {
+    throw StorageError(where_ +
+                       ": the database file was deleted, moved or replaced while knob had it "
+                       "open; stopped rather than write where no one can read (restore the file, "
+                       "or start again on a new one)");
   }
 }
 

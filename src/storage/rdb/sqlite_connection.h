@@ -19,7 +19,10 @@ class SqliteStatement {
  public:
   SqliteStatement(sqlite3* db, sqlite3_stmt* stmt, const std::string* where)
       : db_(db), stmt_(stmt), where_(where) {}
-  ~SqliteStatement() { sqlite3_reset(stmt_); sqlite3_clear_bindings(stmt_); }
+  ~SqliteStatement() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
   SqliteStatement(const SqliteStatement&) = delete;
   SqliteStatement& operator=(const SqliteStatement&) = delete;
 
@@ -55,8 +58,10 @@ class SqliteStatement {
 
 class SqliteConnection {
  public:
-  // Opens (creating if absent) the database file; `where` names it in error messages.
-  SqliteConnection(const std::string& path, std::string where);
+  // Opens the database file with sqlite3_open_v2's `flags` (by default read-write, creating
+  // it if absent); `where` names it in error messages.
+  SqliteConnection(const std::string& path, std::string where,
+                   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   ~SqliteConnection();
   SqliteConnection(const SqliteConnection&) = delete;
   SqliteConnection& operator=(const SqliteConnection&) = delete;
@@ -68,6 +73,9 @@ class SqliteConnection {
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
   const std::string& where() const { return where_; }
+  // Throws StorageError when the database file was deleted, renamed or replaced since it was
+  // opened: what is written to it then can never be read again.
+  void check_not_moved();
 
  private:
   sqlite3* db_ = nullptr;

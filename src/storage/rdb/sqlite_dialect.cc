@@ -2,13 +2,17 @@
 // Writers are serialized by the database's write lock, taken at BEGIN IMMEDIATE (so no row
 // locks); reads that need one snapshot run in a plain BEGIN. SQLite's busy timeout is its
 // retry: a transaction is tried once.
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <set>
 #include <thread>
 
 #include "knob/core/error.h"
 #include "knob/storage/sqlite_storage.h"
 #include "storage/rdb/dialect.h"
+#include "storage/rdb/dialects.h"
 #include "storage/rdb/schema.h"
 #include "storage/rdb/sqlite_connection.h"
 
@@ -21,8 +25,9 @@ using detail::SqlValue;
 using detail::SqlValues;
 using detail::Tx;
 
-// Optuna's schema as SQLAlchemy creates it for SQLite (optuna/storages/_rdb/models.py, 3.1),
-// and knob's indexes (schema.h's kKnobIndexes) at its end.
+// Optuna's schema v3.0.0.d as SQLAlchemy creates it for SQLite (optuna/storages/_rdb/models.py,
+// 3.1), and knob's indexes (schema.h's kKnobIndexes) at its end; schema.h's create_revision
+// adds what v3.2.0.a has beyond it.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE studies (
   study_id INTEGER NOT NULL, study_name VARCHAR(512) NOT NULL, PRIMARY KEY (study_id));
@@ -103,17 +108,29 @@ using SqliteRow = detail::SqlRowOf<detail::SqliteStatement>;
 
 class SqliteDialect : public detail::Dialect {
  public:
-  SqliteDialect(const std::string& path, int busy_timeout_ms)
+  SqliteDialect(const std::string& path, int busy_timeout_ms, OpenMode mode)
       : Dialect("sqlite:///" + path, kSqliteSql),
         busy_timeout_ms_(busy_timeout_ms),
-        db_(path, where()) {
+        mode_(mode),
+        db_(open_name(path, mode), where(), open_flags(path, mode)) {
     db_.exec("PRAGMA busy_timeout = " + std::to_string(busy_timeout_ms));
+    // Read-only: SQLite itself refuses every change (the connection stays read-write when
+    // the OS allows, so a WAL file's -wal and -shm are removed on close as by any reader).
+    if (mode == OpenMode::kReadOnly) db_.exec("PRAGMA query_only = ON");
   }
 
-  void open_schema() override;
+  SchemaRevision open_schema(std::optional<SchemaRevision> requested) override;
+  std::set<std::string> table_names() override {
+    std::set<std::string> names;
+    query("SELECT name FROM sqlite_master WHERE type = 'table'", {},
+          [&](const SqlRow& r) { names.insert(r.text(0)); });
+    return names;
+  }
 
   void begin(Tx kind) override {
-    if (kind != Tx::kRead) db_.prepare(kind == Tx::kWrite ? "BEGIN IMMEDIATE" : "BEGIN").run();
+    if (kind == Tx::kRead) return;
+    db_.check_not_moved();  // a deleted file would swallow every write (tests/faults)
+    db_.prepare(kind == Tx::kWrite ? "BEGIN IMMEDIATE" : "BEGIN").run();
   }
   void commit(Tx kind) override {
     if (kind != Tx::kRead) db_.prepare("COMMIT").run();
@@ -175,19 +192,57 @@ class SqliteDialect : public detail::Dialect {
       });
     }
   }
-  std::set<std::string> table_names() {
-    std::set<std::string> names;
-    query("SELECT name FROM sqlite_master WHERE type = 'table'", {},
-          [&](const SqlRow& r) { names.insert(r.text(0)); });
-    return names;
-  }
   void use_wal();
+  static int open_flags(const std::string& path, OpenMode mode) {
+    switch (mode) {
+      case OpenMode::kReadOnly:
+        if (needs_immutable(path)) return SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+        return SQLITE_OPEN_READWRITE;  // read-only when the OS says so; query_only above
+      case OpenMode::kExisting:
+        return SQLITE_OPEN_READWRITE;
+      case OpenMode::kCreate:
+        break;
+    }
+    return SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  }
+  static std::string open_name(const std::string& path, OpenMode mode) {
+    if (mode != OpenMode::kReadOnly || !needs_immutable(path)) return path;
+    std::string uri = "file:";
+    for (char c : path) {
+      if (c == '?' || c == '#' || c == '%') {
+        static const char* kHex = "0123456789ABCDEF";
+        uri += std::string("%") + kHex[static_cast<unsigned char>(c) >> 4] + kHex[c & 15];
+      } else {
+        uri += c;
+      }
+    }
+    return uri + "?immutable=1";
+  }
+  // A WAL database can be read only beside its -shm file; when that file is absent and cannot
+  // be made (a read-only directory), no process can be writing the database either (a writer
+  // needs the -wal and -shm files), so it is read as immutable: without locks or -shm.
+  static bool needs_immutable(const std::string& path) {
+    if (::access((path + "-shm").c_str(), F_OK) == 0 ||
+        ::access((path + "-wal").c_str(), F_OK) == 0) {
+      return false;
+    }
+    const auto slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+    if (::access(dir.c_str(), W_OK) == 0) return false;
+    unsigned char header[20] = {};
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (!file) return false;
+    const size_t n = std::fread(header, 1, sizeof header, file);
+    std::fclose(file);
+    return n == sizeof header && header[18] == 2 && header[19] == 2;  // WAL file format
+  }
 
   int busy_timeout_ms_;
+  OpenMode mode_;
   detail::SqliteConnection db_;
 };
 
-void SqliteDialect::open_schema() {
+SchemaRevision SqliteDialect::open_schema(std::optional<SchemaRevision> requested) {
   // Read before writing anything: a foreign or corrupt file must stay untouched.
   std::set<std::string> tables = table_names();
   if (!tables.empty() && !detail::has_study_tables(tables)) {
@@ -195,19 +250,30 @@ void SqliteDialect::open_schema() {
                        ": this SQLite file is not an Optuna/knob study database (it has no "
                        "version_info/trials tables); knob leaves it untouched");
   }
+  if (mode_ != OpenMode::kCreate) {
+    // Read-only and delete: use the file as it is; no journal-mode switch, no index, no schema.
+    if (tables.empty()) {
+      throw StorageError(where() +
+                         ": this SQLite file holds no studies (it has no Optuna/knob "
+                         "tables); knob leaves it untouched");
+    }
+    return detail::check_schema_revision(*this, tables, requested);
+  }
   if (tables.empty()) {
     use_wal();
-    detail::run_transaction(*this, Tx::kWrite, [&] {
-      if (table_names().empty()) {  // another process may have created it meanwhile
-        run_script(kSchema);
-        detail::write_schema_versions(*this);
-      }
+    const bool created = detail::run_transaction(*this, Tx::kWrite, [&] {
+      if (!table_names().empty()) return false;  // another process created it meanwhile
+      run_script(kSchema);
+      detail::create_revision(*this, requested.value_or(kDefaultSchemaRevision));
+      return true;
     });
-    return;
+    if (created) return requested.value_or(kDefaultSchemaRevision);
+    tables = table_names();
   }
-  detail::check_schema_versions(*this, tables);
+  const SchemaRevision revision = detail::check_schema_revision(*this, tables, requested);
   use_wal();
   run_script(detail::kKnobIndexes);
+  return revision;
 }
 
 // WAL lets readers run beside a writer, across processes; NORMAL sync is safe in WAL (a crash
@@ -233,7 +299,21 @@ void SqliteDialect::use_wal() {
 
 }  // namespace
 
-SqliteStorage::SqliteStorage(const std::string& path, int busy_timeout_ms)
-    : RdbStorage(std::make_unique<SqliteDialect>(path, busy_timeout_ms)) {}
+namespace detail {
+
+std::unique_ptr<Dialect> sqlite_dialect(const std::string& path, int busy_timeout_ms,
+                                        OpenMode mode) {
+  return std::make_unique<SqliteDialect>(path, busy_timeout_ms, mode);
+}
+
+}  // namespace detail
+
+SqliteStorage::SqliteStorage(const std::string& path, int busy_timeout_ms,
+                             std::optional<SchemaRevision> schema)
+    : SqliteStorage(path, busy_timeout_ms, OpenMode::kCreate, schema) {}
+
+SqliteStorage::SqliteStorage(const std::string& path, int busy_timeout_ms, OpenMode mode,
+                             std::optional<SchemaRevision> schema)
+    : RdbStorage(std::make_unique<SqliteDialect>(path, busy_timeout_ms, mode), schema) {}
 
 }  // namespace knob

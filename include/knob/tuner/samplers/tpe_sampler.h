@@ -8,7 +8,15 @@
 // each set of parameters that appear together (conditional spaces) jointly. constant_liar
 // counts running trials as the worst ones, so parallel workers spread out. Finished trials
 // are cached (they never change); each ask reads the storage's trial counts and only what
-// changed. Multi-objective studies are sampled at random.
+// changed.
+//
+// Several objectives (MOTPE, as Optuna 3.1's TPESampler with several directions): the good
+// trials are whole non-domination ranks, the last completed by greedy hypervolume subset
+// selection, and l(x) weighs each by its hypervolume contribution; PRUNED trials are left
+// out. Constraints (constraints.h: this constraints_func, StudyOptions::constraints_func or
+// trials that carry "constraints"): infeasible trials are good only while the feasible ones
+// do not fill the good set, least violating first; trials without constraints count as
+// infinitely violating.
 //
 // Under a HyperbandPruner (a BOHB-like setup) the model for a trial is built only from the
 // trials of that trial's bracket, as in Optuna: n_startup_trials, gamma and the search space
@@ -38,6 +46,7 @@
 
 #include "knob/core/arg.h"
 #include "knob/core/random.h"
+#include "knob/tuner/constraints.h"
 #include "knob/tuner/sampler.h"
 #include "knob/tuner/samplers/random_sampler.h"
 
@@ -72,6 +81,9 @@ struct TpeOptions {
   // Needs multivariate: one joint model per group of parameters that appear together.
   KNOB_ARG(bool, group) = false;
   KNOB_ARG(bool, constant_liar) = false;
+  // Optuna's TPESampler(constraints_func): evaluated and stored in "constraints" as each
+  // COMPLETE or PRUNED trial ends; values that are NaN or a throw store nothing.
+  KNOB_ARG(ConstraintsFunc, constraints_func);
 };
 
 class TpeSampler : public Sampler {
@@ -100,7 +112,12 @@ class TpeSampler : public Sampler {
   // TPE over `space` (in order) on the observations that have its first parameter; empty
   // before n_startup_trials.
   std::map<std::string, double> sample_space(
-      const std::vector<std::pair<std::string, Distribution>>& space);
+      const std::vector<std::pair<std::string, Distribution>>& space, bool multi_objective);
+  // Marks the cache's good observations (and, with several objectives, their weights) among
+  // its observations: n_below of them.
+  void split_good(size_t n_below, bool multi_objective, bool constrained);
+  // +1 per minimized objective, -1 per maximized one.
+  static std::vector<double> signs_of(Study& study);
 
   TpeOptions options_;
   Rng rng_;

@@ -5,17 +5,24 @@
 
 #include <cmath>
 
+// An AVX2 clone and a default one, chosen at load time by an ifunc resolver. Not under
+// ThreadSanitizer: the resolver runs before TSan's runtime is up and crashes instrumented
+// (build-tsan's tuner_test died at load).
+#if defined(__SANITIZE_THREAD__)
+#define KNOB_AVX2_CLONES
+#else
+#define KNOB_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+
 namespace knob::detail {
 
-__attribute__((target_clones("avx2", "default"))) double max_value(const double* x, std::size_t n) {
+KNOB_AVX2_CLONES double max_value(const double* x, std::size_t n) {
   double m = x[0];
   for (std::size_t j = 1; j < n; ++j) m = x[j] > m ? x[j] : m;
   return m;
 }
 
-__attribute__((target_clones("avx2", "default"))) double sum_exp_shifted(const double* x,
-                                                                         std::size_t n,
-                                                                         double shift) {
+KNOB_AVX2_CLONES double sum_exp_shifted(const double* x, std::size_t n, double shift) {
   double sum = 0;
   for (std::size_t j = 0; j < n; ++j) {
     const double t = x[j] - shift;

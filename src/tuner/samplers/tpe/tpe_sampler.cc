@@ -8,9 +8,11 @@
 #include <tuple>
 
 #include "knob/core/error.h"
+#include "knob/tuner/constraints.h"
 #include "knob/tuner/study.h"
 #include "tuner/intersection_search_space.h"
 #include "tuner/samplers/bracket_split.h"
+#include "tuner/samplers/tpe/multi_objective.h"
 #include "tuner/samplers/tpe/parzen_estimator.h"
 
 namespace knob {
@@ -43,20 +45,31 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // What TPE keeps of a trial: Optuna's score (step, value), sorted lexicographically, lower
 // is better: COMPLETE (-inf, sign*value); PRUNED (-last step, sign*its value, NaN as +inf) or
-// (1, 0) without reports; RUNNING (+inf, sign*inf).
+// (1, 0) without reports; RUNNING (+inf, sign*inf). With several objectives only COMPLETE
+// trials count (`losses`: sign*value per objective).
 struct Observation {
   int64_t number = -1;
   double step = 0;
   double value = 0;
+  std::vector<double> losses;
+  std::optional<double> violation;  // total constraint violation, if the trial has constraints
   std::map<std::string, double> params;
   std::map<std::string, Distribution> distributions;
 };
 
-std::optional<Observation> observe(const FrozenTrial& t, double sign) {
+std::optional<Observation> observe(const FrozenTrial& t, const std::vector<double>& signs) {
   Observation o;
   o.number = t.number;
   o.params = t.internal_params;
   o.distributions = t.distributions;
+  if (trial_constraints(t)) o.violation = total_violation(t);
+  const double sign = signs[0];
+  if (signs.size() > 1) {
+    if (t.state != TrialState::kComplete || t.values.size() != signs.size()) return std::nullopt;
+    for (size_t k = 0; k < signs.size(); ++k) o.losses.push_back(signs[k] * t.values[k]);
+    o.step = -kInf, o.value = o.losses[0];
+    return o;
+  }
   switch (t.state) {
     case TrialState::kComplete:
       if (t.values.empty()) return std::nullopt;
@@ -131,6 +144,7 @@ struct TpeSampler::Cache {
   // gamma(n) (computed once per ask, shared by all parameters of the trial).
   std::vector<const Observation*> all;
   std::vector<char> below;
+  std::vector<double> below_weight;  // several objectives: each good trial's weight
 
   // Forgets the trials read (the told ones stay pending).
   void reset(int64_t id, detail::BracketSplit by) {
@@ -172,7 +186,7 @@ void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
   if (c.study_id != study.study_id() || c.split != split) c.reset(study.study_id(), split);
   if (c.refreshed_for == trial.trial_id) return;
   c.refreshed_for = trial.trial_id;
-  const double sign = study.direction() == StudyDirection::kMaximize ? -1.0 : 1.0;
+  const std::vector<double> signs = signs_of(study);
   auto bracket_of = [&](int64_t number) { return split.bracket_of(study, number); };
 
   // Finished trials never change and are never removed, so the stored count says whether
@@ -189,7 +203,7 @@ void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
     } else {
       for (const auto& t : study.trials({TrialState::kComplete, TrialState::kPruned})) {
         if (c.finished_numbers.count(t.number)) continue;
-        if (auto o = observe(t, sign)) c.add_finished(bracket_of(t.number), std::move(*o));
+        if (auto o = observe(t, signs)) c.add_finished(bracket_of(t.number), std::move(*o));
         c.pending.erase(t.number);
       }
     }
@@ -200,7 +214,7 @@ void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
   if (options_.constant_liar()) {
     for (const auto& t : study.trials({TrialState::kRunning})) {
       if (c.finished_numbers.count(t.number) || bracket_of(t.number) != bracket) continue;
-      if (auto o = observe(t, sign)) c.running.push_back(std::move(*o));
+      if (auto o = observe(t, signs)) c.running.push_back(std::move(*o));
     }
   }
 
@@ -217,18 +231,67 @@ void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
   const int n_below = options_.gamma()(n);
   KNOB_CHECK(n_below >= 0, "gamma", "gamma(" + std::to_string(n) + ") = " + std::to_string(n_below),
              "must return a number >= 0");
-  // (step, value, position): sorting these is the stable sort by score.
-  std::vector<std::tuple<double, double, size_t>> order(c.all.size());
-  for (size_t i = 0; i < c.all.size(); ++i) order[i] = {c.all[i]->step, c.all[i]->value, i};
-  // Only which gamma(n) are best matters, not their order: a selection, not a sort.
-  const size_t n_best = std::min(order.size(), static_cast<size_t>(n_below));
-  std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_best), order.end());
-  c.below.assign(c.all.size(), 0);
-  for (size_t i = 0; i < n_best; ++i) c.below[std::get<2>(order[i])] = 1;
+  bool constrained = options_.constraints_func() || study.constraints_func();
+  for (const Observation* o : c.all) constrained = constrained || o->violation.has_value();
+  split_good(static_cast<size_t>(n_below), signs.size() > 1, constrained);
+}
+
+std::vector<double> TpeSampler::signs_of(Study& study) {
+  std::vector<double> signs;
+  for (StudyDirection d : study.directions())
+    signs.push_back(d == StudyDirection::kMaximize ? -1.0 : 1.0);
+  return signs;
+}
+
+void TpeSampler::split_good(size_t n_below, bool multi_objective, bool constrained) {
+  Cache& c = *cache_;
+  const size_t n = c.all.size();
+  // The best `count` of the observations `among` by score (Optuna's _split_observation_pairs
+  // without constraints): a selection by (step, value), or by rank and HSSP.
+  auto best_of = [&](const std::vector<size_t>& among, size_t count) {
+    count = std::min(count, among.size());
+    std::vector<size_t> out;
+    if (multi_objective) {
+      std::vector<std::vector<double>> losses;
+      for (size_t i : among) losses.push_back(c.all[i]->losses);
+      for (size_t k : detail::select_below(losses, count)) out.push_back(among[k]);
+      return out;
+    }
+    // (step, value, position): sorting these is the stable sort by score. Only which are best
+    // matters, not their order: a selection, not a sort.
+    std::vector<std::tuple<double, double, size_t>> order;
+    for (size_t i : among) order.emplace_back(c.all[i]->step, c.all[i]->value, i);
+    std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count),
+                     order.end());
+    for (size_t k = 0; k < count; ++k) out.push_back(std::get<2>(order[k]));
+    return out;
+  };
+  std::vector<size_t> below;
+  std::vector<double> violation(n, 0.0);
+  if (constrained) {
+    // As Optuna 3.x: trials without constraints (and running ones) violate infinitely.
+    for (size_t i = 0; i < n; ++i) {
+      const Observation& o = *c.all[i];
+      violation[i] = o.step == kInf ? kInf : o.violation.value_or(kInf);
+    }
+    below = detail::split_by_violation(violation, n_below, best_of);
+  } else {
+    std::vector<size_t> everyone(n);
+    std::iota(everyone.begin(), everyone.end(), size_t{0});
+    below = best_of(everyone, n_below);
+  }
+  c.below.assign(n, 0);
+  for (size_t i : below) c.below[i] = 1;
+  c.below_weight.assign(n, 0.0);
+  if (!multi_objective) return;
+  std::vector<std::vector<double>> losses;
+  for (const Observation* o : c.all) losses.push_back(o->losses);
+  const std::vector<double> weights = detail::motpe_weights(losses, violation, below);
+  for (size_t k = 0; k < below.size(); ++k) c.below_weight[below[k]] = weights[k];
 }
 
 std::map<std::string, double> TpeSampler::sample_space(
-    const std::vector<std::pair<std::string, Distribution>>& space) {
+    const std::vector<std::pair<std::string, Distribution>>& space, bool multi_objective) {
   const Cache& c = *cache_;
   if (space.empty() || static_cast<int>(c.current->finished.size()) < options_.n_startup_trials())
     return {};
@@ -236,6 +299,7 @@ std::map<std::string, double> TpeSampler::sample_space(
   // parameters appear together).
   const size_t dims = space.size();
   std::vector<std::vector<double>> below(dims), above(dims);
+  std::vector<double> below_weights;
   std::vector<double> row(dims);
   for (size_t i = 0; i < c.all.size(); ++i) {
     const auto& params = c.all[i]->params;
@@ -251,6 +315,7 @@ std::map<std::string, double> TpeSampler::sample_space(
     if (!present) continue;
     auto& side = c.below[i] ? below : above;
     for (size_t p = 0; p < dims; ++p) side[p].push_back(row[p]);
+    if (c.below[i]) below_weights.push_back(c.below_weight[i]);
   }
   std::vector<Distribution> distributions;
   for (const auto& [name, d] : space) distributions.push_back(d);
@@ -262,8 +327,10 @@ std::map<std::string, double> TpeSampler::sample_space(
   parameters.multivariate = options_.multivariate();
   parameters.weights = options_.weights();
 
-  detail::ParzenEstimator l(below, distributions, parameters);
   detail::ParzenEstimator g(above, distributions, parameters);
+  // Several objectives: the good trials weigh their hypervolume contributions (MOTPE).
+  if (multi_objective) parameters.weights = [below_weights](int) { return below_weights; };
+  detail::ParzenEstimator l(below, distributions, parameters);
   auto samples = l.sample(rng_, options_.n_ei_candidates());
   std::vector<double> log_l = l.log_pdf(samples);
   std::vector<double> log_g = g.log_pdf(samples);
@@ -280,7 +347,7 @@ std::map<std::string, double> TpeSampler::sample_space(
 
 std::map<std::string, Distribution> TpeSampler::infer_relative_search_space(
     Study& study, const FrozenTrial& trial) {
-  if (!options_.multivariate() || study.is_multi_objective()) return {};
+  if (!options_.multivariate()) return {};
   refresh(study, trial);
   std::map<std::string, Distribution> out;
   if (options_.group()) {
@@ -299,9 +366,10 @@ std::map<std::string, Distribution> TpeSampler::infer_relative_search_space(
 
 std::map<std::string, double> TpeSampler::sample_relative(
     Study& study, const FrozenTrial& trial, const std::map<std::string, Distribution>& space) {
-  if (space.empty() || study.is_multi_objective()) return {};
+  if (space.empty()) return {};
   refresh(study, trial);
-  if (!options_.group()) return sample_space({space.begin(), space.end()});
+  const bool multi = study.is_multi_objective();
+  if (!options_.group()) return sample_space({space.begin(), space.end()}, multi);
   std::map<std::string, double> out;
   for (const auto& group : cache_->current->groups) {
     std::vector<std::pair<std::string, Distribution>> sub;
@@ -309,30 +377,28 @@ std::map<std::string, double> TpeSampler::sample_relative(
       auto it = space.find(name);
       if (it != space.end()) sub.emplace_back(name, it->second);
     }
-    out.merge(sample_space(sub));
+    out.merge(sample_space(sub, multi));
   }
   return out;
 }
 
 double TpeSampler::sample_independent(Study& study, const FrozenTrial& trial,
                                       const std::string& name, const Distribution& distribution) {
-  if (study.is_multi_objective())
-    return random_.sample_independent(study, trial, name, distribution);
   refresh(study, trial);
-  auto out = sample_space({{name, distribution}});
+  auto out = sample_space({{name, distribution}}, study.is_multi_objective());
   if (out.empty()) return random_.sample_independent(study, trial, name, distribution);
   return out.begin()->second;
 }
 
 void TpeSampler::after_trial(Study& study, const FrozenTrial& trial, TrialState state,
                              const std::vector<double>& values) {
-  if (study.is_multi_objective() || cache_->study_id != study.study_id()) return;
   if (state != TrialState::kComplete && state != TrialState::kPruned) return;
   FrozenTrial done = trial;
   done.state = state;
   done.values = values;
-  const double sign = study.direction() == StudyDirection::kMaximize ? -1.0 : 1.0;
-  if (auto o = observe(done, sign)) {
+  if (options_.constraints_func()) store_constraints(study, done, options_.constraints_func());
+  if (cache_->study_id != study.study_id()) return;
+  if (auto o = observe(done, signs_of(study))) {
     if (!cache_->finished_numbers.count(o->number)) cache_->pending[o->number] = std::move(*o);
   }
 }

@@ -182,7 +182,7 @@ TEST(TpeSampler, TwoSamplersShareOneSqliteStudy) {
   EXPECT_LT(a.best_value() - kBraninMin, 1.0);
 }
 
-TEST(TpeSampler, MultiObjectiveStudiesAreSampledAtRandom) {
+TEST(TpeSampler, MultiObjectiveStudiesRun) {  // MOTPE: multi_objective_test.cc
   auto study = create_study(StudyOptions()
                                 .directions({StudyDirection::kMinimize, StudyDirection::kMinimize})
                                 .sampler(std::make_shared<TpeSampler>(TpeOptions().seed(1))));

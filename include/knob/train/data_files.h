@@ -1,0 +1,90 @@
+// The data files a training run reads — IDX (MNIST's format, gzip or raw) and CSV with a
+// header row — parsed into plain vectors, without libtorch, so they can be checked in full
+// before any training (and fuzzed and unit-tested alone). Every defect throws InvalidArgument
+// naming the file, the row and column where there is one, the value and what is allowed.
+//
+// Example:
+//   knob::CsvData train = knob::read_csv_file("train.csv", "label");
+//   knob::CsvData test = knob::read_csv_file("test.csv", "label");
+//   knob::check_test_csv(train, test);  // same columns, labels among the training classes
+//   knob::DataFiles files = knob::read_data_files(config.data);  // what a config names
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "knob/train/config.h"
+
+namespace knob {
+
+// The most classes a data set may have: a label is an index into the model's last layer, so
+// a stray 1e7 must not build a ten-million-wide layer.
+inline constexpr int64_t kMaxClasses = 10000;
+
+// An IDX array of unsigned bytes (type 0x08): its dimensions and its bytes in row-major order.
+struct IdxArray {
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+};
+
+// Parses IDX bytes; `path` names the file in errors. The dimensions must multiply (without
+// overflow) to exactly the bytes after the header.
+IdxArray parse_idx(std::string_view data, const std::string& path);
+// Reads a file whole, gunzipping it if it is gzip (raw files read unchanged).
+std::string read_data_file(const std::string& path);
+// read_data_file + parse_idx.
+IdxArray read_idx_file(const std::string& path);
+
+// Checks that `labels` (an IDX array of rank 1) holds one label per example of `images` and
+// that each is a class index below `num_classes` (0: below kMaxClasses); returns the classes
+// (`num_classes`, or the largest label + 1).
+int64_t check_idx_labels(const IdxArray& images, const IdxArray& labels, int64_t num_classes,
+                         const std::string& images_path, const std::string& labels_path);
+
+// A CSV data set: every column but the label is a float input.
+struct CsvData {
+  std::string path;
+  std::vector<std::string> columns;  // the header, label column included
+  std::string label_column;
+  std::vector<float> inputs;  // rows() x (columns.size() - 1), row-major
+  std::vector<int64_t> labels;
+  int64_t num_classes = 0;  // the largest label + 1
+  int64_t rows() const { return static_cast<int64_t>(labels.size()); }
+  int64_t features() const { return static_cast<int64_t>(columns.size()) - 1; }
+};
+
+// Parses CSV text with a header row. Accepts a UTF-8 byte-order mark and CRLF line ends;
+// skips empty lines. Every cell must be a finite number (no NaN, no Inf), every row as wide
+// as the header, every label an integer in [0, kMaxClasses).
+CsvData parse_csv(std::string_view text, const std::string& path, const std::string& label_column);
+CsvData read_csv_file(const std::string& path, const std::string& label_column);
+
+// A test set must have the training set's columns, in order, and only its classes.
+void check_test_csv(const CsvData& train, const CsvData& test);
+
+// One split's examples as the files hold them: IDX images as bytes, CSV rows as floats.
+struct Examples {
+  std::vector<int64_t> shape;   // of the inputs: [N, ...]
+  std::vector<uint8_t> bytes;   // IDX inputs, or empty
+  std::vector<float> floats;    // CSV inputs, or empty
+  std::vector<int64_t> labels;  // N class indices in [0, num_classes)
+  int64_t num_classes = 0;
+  int64_t size() const { return static_cast<int64_t>(labels.size()); }
+};
+
+// A CSV data set's rows as Examples (its inputs as floats).
+Examples examples_of(CsvData csv);
+
+struct DataFiles {
+  Examples train;
+  Examples test;  // empty when the config names no test set
+};
+
+// Reads and checks every file `config` names (data.source fashion-mnist, idx or csv) as
+// training reads them: what the trainer turns into tensors, and what a study can call before
+// its first trial to refuse bad data once.
+DataFiles read_data_files(const DataConfig& config);
+
+}  // namespace knob

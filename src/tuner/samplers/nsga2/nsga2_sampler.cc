@@ -1,0 +1,251 @@
+#include "knob/tuner/samplers/nsga2_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "knob/core/error.h"
+#include "knob/tuner/study.h"
+#include "tuner/intersection_search_space.h"
+#include "tuner/samplers/nsga2/crossover.h"
+#include "tuner/samplers/nsga2/elite.h"
+
+namespace knob {
+namespace {
+
+const char* const kGenerationKey = "nsga2:generation";  // Optuna's _GENERATION_KEY
+
+// Optuna's _SearchSpaceTransform for numerical parameters: log scale for log ones, the range
+// widened by half a step for stepped ones; back again rounded onto the grid and clipped.
+struct Coordinate {
+  Distribution distribution;
+  bool log = false;
+  double low = 0, high = 0;  // bounds in the transformed scale
+
+  explicit Coordinate(const Distribution& d) : distribution(d) {
+    if (const auto* f = std::get_if<FloatDistribution>(&d)) {
+      log = f->log;
+      const double half = f->step ? *f->step / 2 : 0.0;
+      low = log ? std::log(f->low) : f->low - half;
+      high = log ? std::log(f->high) : f->high + half;
+    } else {
+      const auto& i = std::get<IntDistribution>(d);
+      log = i.log;
+      const double half = static_cast<double>(i.step) / 2;
+      low = log ? std::log(static_cast<double>(i.low) - 0.5) : static_cast<double>(i.low) - half;
+      high = log ? std::log(static_cast<double>(i.high) + 0.5) : static_cast<double>(i.high) + half;
+    }
+  }
+  double to(double internal) const { return log ? std::log(internal) : internal; }
+  double from(double x) const {
+    const double v = log ? std::exp(x) : x;
+    if (const auto* f = std::get_if<FloatDistribution>(&distribution)) {
+      const double on_grid =
+          f->step ? std::nearbyint((v - f->low) / *f->step) * *f->step + f->low : v;
+      return std::clamp(on_grid, f->low, f->high);
+    }
+    const auto& i = std::get<IntDistribution>(distribution);
+    const double step = static_cast<double>(i.step), lo = static_cast<double>(i.low);
+    return std::clamp(std::nearbyint((v - lo) / step) * step + lo, lo, static_cast<double>(i.high));
+  }
+};
+
+std::optional<int64_t> generation_of(const FrozenTrial& t) {
+  auto it = t.system_attrs.find(kGenerationKey);
+  if (it == t.system_attrs.end() || !it->second.is_number_integer()) return std::nullopt;
+  return it->second.get<int64_t>();
+}
+
+}  // namespace
+
+struct NsgaIISampler::State {
+  // Elite of each generation, memoized while its inputs are the same.
+  struct Elite {
+    std::vector<int64_t> inputs;  // numbers of the generation's trials and the parents
+    std::vector<int64_t> elite;
+  };
+  int64_t study_id = -1;
+  std::map<int64_t, Elite> elites;
+  // The asked trial and its parents (set by infer_relative_search_space).
+  int64_t trial_id = -1;
+  int64_t parent_generation = -1;
+  std::vector<FrozenTrial> parents;
+};
+
+NsgaIISampler::NsgaIISampler(NsgaIIOptions options)
+    : options_(std::move(options)),
+      rng_(options_.seed() ? std::optional<uint64_t>(*options_.seed() ^ 0x6A09E667F3BCC908ULL)
+                           : std::nullopt),
+      random_(options_.seed()),
+      state_(std::make_unique<State>()) {
+  KNOB_CHECK(options_.population_size() >= 2, "population_size", options_.population_size(),
+             "must be >= 2");
+  KNOB_CHECK(options_.population_size() >= options_.crossover().n_parents(), "population_size",
+             options_.population_size(),
+             "must be >= " + std::to_string(options_.crossover().n_parents()) + " (the parents " +
+                 options_.crossover().name() + " crossover needs)");
+  if (const auto& p = options_.mutation_prob()) {
+    KNOB_CHECK(*p >= 0 && *p <= 1, "mutation_prob", *p,
+               "must be in [0, 1] (or unset: 1 / n_params)");
+  }
+  KNOB_CHECK(options_.crossover_prob() >= 0 && options_.crossover_prob() <= 1, "crossover_prob",
+             options_.crossover_prob(), "must be in [0, 1]");
+  KNOB_CHECK(options_.swapping_prob() >= 0 && options_.swapping_prob() <= 1, "swapping_prob",
+             options_.swapping_prob(), "must be in [0, 1]");
+  const auto& c = options_.crossover();
+  KNOB_CHECK(std::isfinite(c.alpha) && c.alpha >= 0, "crossover.alpha", c.alpha, "must be >= 0");
+  if (c.epsilon) {
+    KNOB_CHECK(std::isfinite(*c.epsilon) && *c.epsilon > 0, "crossover.epsilon", *c.epsilon,
+               "must be > 0");
+  }
+  if (c.eta)
+    KNOB_CHECK(std::isfinite(*c.eta) && *c.eta >= 0, "crossover.eta", *c.eta, "must be >= 0");
+  KNOB_CHECK(std::isfinite(c.sigma_xi) && c.sigma_xi >= 0, "crossover.sigma_xi", c.sigma_xi,
+             "must be >= 0");
+  if (c.sigma_eta) {
+    KNOB_CHECK(std::isfinite(*c.sigma_eta) && *c.sigma_eta >= 0, "crossover.sigma_eta",
+               *c.sigma_eta, "must be >= 0");
+  }
+}
+
+NsgaIISampler::~NsgaIISampler() = default;
+
+std::map<std::string, Distribution> NsgaIISampler::infer_relative_search_space(
+    Study& study, const FrozenTrial& trial) {
+  State& s = *state_;
+  if (s.study_id != study.study_id()) *state_ = State(), s.study_id = study.study_id();
+  const std::vector<FrozenTrial> trials = study.trials();
+  std::optional<std::map<std::string, Distribution>> intersection;
+  std::map<int64_t, std::vector<const FrozenTrial*>> by_generation;  // COMPLETE only
+  std::map<int64_t, const FrozenTrial*> by_number;
+  for (const auto& t : trials) {
+    by_number[t.number] = &t;
+    if (t.state != TrialState::kComplete) continue;
+    detail::intersect_search_space(intersection, t.distributions);
+    if (auto g = generation_of(t)) by_generation[*g].push_back(&t);
+  }
+  // Optuna's _collect_parent_population: each full generation's elite, with the elite of the
+  // one before, is the parent population of the next.
+  std::vector<const FrozenTrial*> parents;
+  int64_t parent_generation = -1;
+  const auto size = static_cast<size_t>(options_.population_size());
+  while (true) {
+    const int64_t generation = parent_generation + 1;
+    std::vector<const FrozenTrial*> population = by_generation[generation];
+    if (population.size() < size) break;
+    population.insert(population.end(), parents.begin(), parents.end());
+    std::vector<int64_t> inputs;
+    for (const FrozenTrial* t : population) inputs.push_back(t->number);
+    State::Elite& memo = s.elites[generation];
+    if (memo.inputs != inputs || memo.elite.empty()) {
+      memo.inputs = inputs;
+      memo.elite.clear();
+      for (const FrozenTrial* t : detail::select_elite(population, study.directions(), size)) {
+        memo.elite.push_back(t->number);
+      }
+    }
+    parents.clear();
+    for (int64_t number : memo.elite) parents.push_back(by_number.at(number));
+    parent_generation = generation;
+  }
+  s.trial_id = trial.trial_id;
+  s.parent_generation = parent_generation;
+  s.parents.clear();
+  for (const FrozenTrial* t : parents) s.parents.push_back(*t);
+  study.storage().set_trial_system_attr(trial.trial_id, kGenerationKey, parent_generation + 1);
+
+  std::map<std::string, Distribution> space;
+  if (intersection) {
+    for (const auto& [name, d] : *intersection) {
+      if (!is_single(d)) space.emplace(name, d);
+    }
+  }
+  return space;
+}
+
+std::map<std::string, double> NsgaIISampler::sample_relative(
+    Study& study, const FrozenTrial& trial, const std::map<std::string, Distribution>& space) {
+  State& s = *state_;
+  if (s.trial_id != trial.trial_id || s.parent_generation < 0 || space.empty()) return {};
+  const std::vector<FrozenTrial>& population = s.parents;
+  auto dominates = [&](const FrozenTrial& a, const FrozenTrial& b) {
+    return detail::constrained_dominates(a, b, study.directions());
+  };
+  auto pick = [&](size_t n) {
+    return static_cast<size_t>(rng_.uniform_int(0, static_cast<int64_t>(n) - 1));
+  };
+
+  std::map<std::string, double> child;
+  if (rng_.uniform() < options_.crossover_prob()) {
+    // Binary tournaments, each among the parents not chosen yet.
+    const NsgaIICrossover& c = options_.crossover();
+    std::vector<const FrozenTrial*> chosen;
+    for (int k = 0; k < c.n_parents(); ++k) {
+      std::vector<const FrozenTrial*> pool;
+      for (const auto& t : population) {
+        if (std::find(chosen.begin(), chosen.end(), &t) == chosen.end()) pool.push_back(&t);
+      }
+      const FrozenTrial* a = pool[pick(pool.size())];
+      const FrozenTrial* b = pool[pick(pool.size())];
+      chosen.push_back(dominates(*a, *b) ? a : b);
+    }
+    std::vector<std::string> numerical;
+    std::vector<Coordinate> coordinates;
+    for (const auto& [name, d] : space) {
+      if (std::holds_alternative<CategoricalDistribution>(d)) {
+        const FrozenTrial* from =
+            rng_.uniform() >= options_.swapping_prob() ? chosen.back() : chosen.front();
+        child[name] = from->internal_params.at(name);
+      } else {
+        numerical.push_back(name);
+        coordinates.emplace_back(d);
+      }
+    }
+    if (!numerical.empty()) {
+      std::vector<std::vector<double>> xs;
+      for (const FrozenTrial* p : chosen) {
+        std::vector<double> x;
+        for (size_t i = 0; i < numerical.size(); ++i)
+          x.push_back(coordinates[i].to(p->internal_params.at(numerical[i])));
+        xs.push_back(std::move(x));
+      }
+      std::vector<std::pair<double, double>> bounds;
+      for (const auto& co : coordinates) bounds.emplace_back(co.low, co.high);
+      detail::Draws draws{[this] { return rng_.uniform(); }, [this] { return rng_.normal(); }};
+      const auto x = detail::crossover(c, xs, bounds, study.is_multi_objective(),
+                                       options_.swapping_prob(), draws);
+      for (size_t i = 0; i < numerical.size(); ++i) child[numerical[i]] = coordinates[i].from(x[i]);
+    }
+  } else {
+    const FrozenTrial& parent = population[pick(population.size())];
+    for (const auto& [name, d] : space) child[name] = parent.internal_params.at(name);
+  }
+  const double mutation_prob = options_.mutation_prob().value_or(
+      1.0 / std::max<double>(1.0, static_cast<double>(child.size())));
+  std::map<std::string, double> params;
+  for (const auto& [name, value] : child) {
+    if (rng_.uniform() >= mutation_prob) params[name] = value;
+  }
+  return params;
+}
+
+double NsgaIISampler::sample_independent(Study& study, const FrozenTrial& trial,
+                                         const std::string& name,
+                                         const Distribution& distribution) {
+  return random_.sample_independent(study, trial, name, distribution);
+}
+
+void NsgaIISampler::after_trial(Study& study, const FrozenTrial& trial, TrialState state,
+                                const std::vector<double>& values) {
+  if (!options_.constraints_func() ||
+      (state != TrialState::kComplete && state != TrialState::kPruned)) {
+    return;
+  }
+  FrozenTrial done = trial;
+  done.state = state;
+  done.values = values;
+  // On failure nothing is stored: the trial loses every constrained comparison.
+  store_constraints(study, done, options_.constraints_func());
+}
+
+}  // namespace knob
