@@ -414,6 +414,9 @@ TuneResult run_config_tune(const TuneOptions& o, Role role) {
   if (threads) base.train.threads = *threads;
   const std::string what = "training " + base.model.kind + " on " + base.data.source +
                            (study_config.isolate ? ", each trial in its own process" : "");
+  // In this process even with isolate: nothing is stored yet, so a plugin that crashes here
+  // loses nothing, and a refusal is one exit 2 instead of a study of failed trials.
+  preflight_trainer(base, o.config());
   TuneResult result;
   if (study_config.isolate) {
     check_tensorboard_dir(o.tensorboard());
@@ -428,7 +431,6 @@ TuneResult run_config_tune(const TuneOptions& o, Role role) {
                                  .objectives(trainer_objectives(study_config)));
     result = run_config_study(o, role, study_config, isolated, what);
   } else {
-    preflight_trainer(base, o.config());
     auto objective = make_trainer_objective(base, study_config.search, o.tensorboard(),
                                             trainer_objectives(study_config));
     result = run_config_study(o, role, study_config, objective, what);

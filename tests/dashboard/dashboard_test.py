@@ -376,6 +376,7 @@ command = ["/usr/bin/python3", "-c", {json.dumps(script3)}, "{{x}}", "{{y}}"]
         run([knob, "tune", front3, "--quiet"], cwd=tmp.name)
         curve = stored_trials(db, "curve")
         xss = stored_trials(db, XSS)
+        front3 = stored_trials(db, "front3")
         check(len(curve) == 24 and any(t["state"] == "PRUNED" for t in curve),
               f"setup: curve study has 24 trials, some PRUNED "
               f"({sum(t['state'] == 'PRUNED' for t in curve)})")
@@ -401,7 +402,7 @@ command = ["/usr/bin/python3", "-c", {json.dumps(script3)}, "{{x}}", "{{y}}"]
             c = browser.evaluate(COUNTS_JS)
             names = browser.evaluate(
                 "[...document.querySelectorAll('a.study-link')].map(a => a.textContent)")
-            check(sorted(names) == sorted(["curve", XSS]), f"studies page lists both ({names})")
+            check(sorted(names) == sorted(["curve", XSS, "front3"]), f"studies page lists all three ({names})")
             check(XSS in c["text"], "studies page shows the XSS name as text")
             check_no_injection(c, "studies page", 1)
             counts = browser.evaluate(
@@ -409,7 +410,7 @@ command = ["/usr/bin/python3", "-c", {json.dumps(script3)}, "{{x}}", "{{y}}"]
                 "[...r.children].slice(2, 7).map(td => Number(td.textContent)))")
             by_state = lambda trials: [sum(t["state"] == s for t in trials)
                                        for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")]
-            check(sorted(counts) == sorted([by_state(curve), by_state(xss)]),
+            check(sorted(counts) == sorted([by_state(curve), by_state(xss), by_state(front3)]),
                   f"studies page counts trials by state ({counts})")
             browser.screenshot(os.path.join(args.out, "dashboard_studies.png"))
             check_problems(browser, "studies page")
