@@ -23,12 +23,16 @@ struct PlotFlags {
   std::vector<std::string> params;
   std::optional<int> objective_index;
   std::string target_name = "Objective Value";
+  std::vector<int> objectives;
+  std::vector<std::string> target_names;
 };
 
 // The library names its options; the user typed flags.
 std::string with_flag_names(std::string message) {
   for (const auto& [field, flag] : {std::pair{"params = ", "--params = "},
                                     std::pair{"objective_index = ", "--objective-index = "},
+                                    std::pair{"objectives = ", "--objectives = "},
+                                    std::pair{"target_names = ", "--target-names = "},
                                     std::pair{"study = ", "--study-name = "}}) {
     if (message.rfind(field, 0) == 0) return flag + message.substr(std::string(field).size());
   }
@@ -48,7 +52,9 @@ void run_plot(const PlotFlags& flags) {
                      StudyPlotOptions()
                          .params(flags.params)
                          .objective_index(flags.objective_index)
-                         .target_name(flags.target_name));
+                         .target_name(flags.target_name)
+                         .objectives(flags.objectives)
+                         .target_names(flags.target_names));
   } catch (const NotFound&) {
     throw NotFound(detail::invalid_message("--study-name", flags.study_name,
                                            "no such study in " + flags.storage));
@@ -67,7 +73,7 @@ void add_plot_command(CLI::App& app) {
       "plot", "Write one of Optuna's plots of a study to an SVG or PNG file (read-only)");
   command
       ->add_option("KIND", flags->kind,
-                   "history, intermediate, parallel, slice, importance, contour or edf")
+                   "history, intermediate, parallel, slice, importance, contour, edf or pareto")
       ->required();
   command->add_option("--storage", flags->storage, "Storage URL, e.g. sqlite:///knob.db")
       ->required();
@@ -80,6 +86,14 @@ void add_plot_command(CLI::App& app) {
                       "Which objective to plot (required for a multi-objective study)");
   command->add_option("--target-name", flags->target_name, "The objective's name on the plot")
       ->capture_default_str();
+  command
+      ->add_option("--objectives", flags->objectives,
+                   "pareto: the two objectives plotted, across and up (default: 0,1)")
+      ->delimiter(',');
+  command
+      ->add_option("--target-names", flags->target_names,
+                   "pareto: their names on the axes (default: Objective N)")
+      ->delimiter(',');
   command->callback([flags] { run_plot(*flags); });
 }
 

@@ -19,6 +19,8 @@
 #include "knob/core/error.h"
 #include "knob/report/chart.h"
 #include "knob/report/png.h"
+#include "knob/report/study_tables.h"
+#include "knob/tuner/constraints.h"
 #include "knob/tuner/importance/importance.h"
 
 namespace knob {
@@ -30,6 +32,12 @@ std::string joined(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
   return out.empty() ? "none" : out;
+}
+
+std::string joined_numbers(const std::vector<int>& numbers) {
+  std::vector<std::string> names;
+  for (int n : numbers) names.push_back(std::to_string(n));
+  return joined(names);
 }
 
 // The objective a plot shows: Optuna needs a target for a multi-objective study.
@@ -371,7 +379,7 @@ int svg_width(const std::string& svg) {
 
 std::vector<PlotKind> all_plot_kinds() {
   return {PlotKind::kHistory,    PlotKind::kIntermediate, PlotKind::kParallel, PlotKind::kSlice,
-          PlotKind::kImportance, PlotKind::kContour,      PlotKind::kEdf};
+          PlotKind::kImportance, PlotKind::kContour,      PlotKind::kEdf,      PlotKind::kPareto};
 }
 
 std::string plot_kind_name(PlotKind kind) {
@@ -390,6 +398,8 @@ std::string plot_kind_name(PlotKind kind) {
       return "contour";
     case PlotKind::kEdf:
       return "edf";
+    case PlotKind::kPareto:
+      return "pareto";
   }
   return "?";
 }
@@ -589,6 +599,66 @@ std::string edf_plot(const StudyTrials& study, const StudyPlotOptions& options) 
   return to_svg(chart);
 }
 
+std::string pareto_plot(const StudyTrials& study, const StudyPlotOptions& options) {
+  const int n = static_cast<int>(study.directions.size());
+  KNOB_CHECK(n >= 2, "study", study.name,
+             "has one objective: the Pareto plot needs a multi-objective study");
+  const std::vector<int> axes =
+      options.objectives().empty() ? std::vector<int>{0, 1} : options.objectives();
+  KNOB_CHECK(axes.size() == 2 && axes[0] != axes[1], "objectives", joined_numbers(axes),
+             "must be two different objectives (across, up)");
+  for (int index : axes) {
+    KNOB_CHECK(index >= 0 && index < n, "objectives", index,
+               "must be 0 to " + std::to_string(n - 1) + ": study '" + study.name + "' has " +
+                   std::to_string(n) + " objectives");
+  }
+  const std::vector<std::string>& names = options.target_names();
+  KNOB_CHECK(names.empty() || names.size() == 2, "target_names", joined(names),
+             "must name the two objectives plotted");
+  auto name_of = [&](size_t k) {
+    return names.empty() ? "Objective " + std::to_string(axes[k]) : names[k];
+  };
+  const auto x = static_cast<size_t>(axes[0]), y = static_cast<size_t>(axes[1]);
+  std::vector<const FrozenTrial*> front = pareto_front(study.trials, study.directions);
+  Series dominated("dominated", {}, {}), infeasible("infeasible", {}, {});
+  dominated.style(SeriesStyle::kPoints).color("#9ab");
+  infeasible.style(SeriesStyle::kPoints).color("#ff7f0e");
+  size_t drawn = 0;
+  for (const FrozenTrial& t : study.trials) {
+    if (t.state != TrialState::kComplete || t.values.size() != study.directions.size() ||
+        !std::isfinite(t.values[x]) || !std::isfinite(t.values[y]) ||
+        std::find(front.begin(), front.end(), &t) != front.end()) {
+      continue;
+    }
+    Series& series = is_feasible(t) ? dominated : infeasible;
+    series.x().push_back(t.values[x]);
+    series.y().push_back(t.values[y]);
+    ++drawn;
+  }
+  std::sort(front.begin(), front.end(), [&](const FrozenTrial* a, const FrozenTrial* b) {
+    return a->values[x] < b->values[x];
+  });
+  Chart chart;
+  chart.title("Pareto-front Plot")
+      .x_axis(Axis().label(name_of(0)))
+      .y_axis(Axis().label(name_of(1)));
+  Series line("Best Trials", {}, {});
+  // A step line is the front's boundary only when these are its only two objectives.
+  line.style(n == 2 ? SeriesStyle::kStep : SeriesStyle::kPoints).color("#d62728");
+  for (const FrozenTrial* t : front) {
+    line.x().push_back(t->values[x]);
+    line.y().push_back(t->values[y]);
+    chart.annotate(
+        Annotation::point(t->values[x], t->values[y], "trial " + std::to_string(t->number)));
+  }
+  KNOB_CHECK(drawn + front.size() > 0, "study", study.name,
+             "has no COMPLETE trial with finite values: nothing to plot");
+  if (!dominated.x().empty()) chart.add(dominated);
+  if (!line.x().empty()) chart.add(line);
+  if (!infeasible.x().empty()) chart.add(infeasible);
+  return to_svg(chart);
+}
+
 std::string study_plot(PlotKind kind, const StudyTrials& study, const StudyPlotOptions& options) {
   switch (kind) {
     case PlotKind::kHistory:
@@ -605,6 +675,8 @@ std::string study_plot(PlotKind kind, const StudyTrials& study, const StudyPlotO
       return contour_plot(study, options);
     case PlotKind::kEdf:
       return edf_plot(study, options);
+    case PlotKind::kPareto:
+      return pareto_plot(study, options);
   }
   throw_invalid("kind", static_cast<int>(kind), "is not a plot kind");
 }

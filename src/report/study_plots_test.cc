@@ -100,6 +100,7 @@ TEST(StudyPlots, EveryKindIsWellFormedDeterministicAndEscaped) {
   StudyTrials single = single_study(), mo = two_objective_study();
   for (PlotKind kind : all_plot_kinds()) {
     SCOPED_TRACE(plot_kind_name(kind));
+    if (kind == PlotKind::kPareto) continue;  // needs two objectives: its own test below
     std::string svg = study_plot(kind, single);
     EXPECT_TRUE(well_formed(svg));
     EXPECT_EQ(svg, study_plot(kind, single));
@@ -192,6 +193,28 @@ TEST(StudyPlots, ImportanceHasABarPerParameter) {
   EXPECT_EQ(count_in(svg, "<g class=\"rects\"", "<rect "), 2u);
 }
 
+TEST(StudyPlots, ParetoDrawsTheFrontApartFromTheDominatedAndTheInfeasible) {
+  // Objective 0 minimized (i), objective 1 maximized (10 - i): trial 0 dominates the others;
+  // trial 0 infeasible leaves trial 1 alone on the front; trial 4 infeasible too.
+  StudyTrials mo = two_objective_study();
+  mo.trials[0].system_attrs["constraints"] = Json::array({0.5});
+  mo.trials[4].system_attrs["constraints"] = Json::array({2.0, -1.0});
+  mo.trials[2].system_attrs["constraints"] = Json::array({0.0});  // 0 is feasible
+  std::string svg = pareto_plot(mo, StudyPlotOptions().target_names({"seconds", "acc<"}));
+  EXPECT_TRUE(well_formed(svg));
+  EXPECT_EQ(count_in(svg, "<g class=\"annotations\"", "trial "), 1u);
+  EXPECT_NE(svg.find(">trial 1<"), std::string::npos);
+  EXPECT_NE(svg.find("<title>dominated</title>"), std::string::npos);
+  EXPECT_NE(svg.find("<title>infeasible</title>"), std::string::npos);
+  EXPECT_EQ(dots(svg), 5u);  // 3 dominated + 2 infeasible; the front's point is annotated
+  EXPECT_NE(svg.find(">acc&lt;<"), std::string::npos);
+  // Swapped axes: the same front, labelled by the default names.
+  std::string swapped = pareto_plot(mo, StudyPlotOptions().objectives({1, 0}));
+  EXPECT_NE(swapped.find(">Objective 1<"), std::string::npos);
+  EXPECT_EQ(count_in(swapped, "<g class=\"annotations\"", "trial "), 1u);
+  EXPECT_EQ(svg, pareto_plot(mo, StudyPlotOptions().target_names({"seconds", "acc<"})));
+}
+
 TEST(StudyPlots, RefusesWhatCannotBePlottedNamingTheField) {
   StudyTrials single = single_study(), mo = two_objective_study();
   StudyTrials none{"none", {StudyDirection::kMinimize}, {}};
@@ -221,6 +244,14 @@ TEST(StudyPlots, RefusesWhatCannotBePlottedNamingTheField) {
        "objective_index = 2: must be 0 to 1"},
       {PlotKind::kHistory, &single, StudyPlotOptions().objective_index(-1),
        "objective_index = -1: must be 0"},
+      {PlotKind::kPareto, &single, {}, "the Pareto plot needs a multi-objective study"},
+      {PlotKind::kPareto, &mo, StudyPlotOptions().objectives({0, 2}),
+       "objectives = 2: must be 0 to 1"},
+      {PlotKind::kPareto, &mo, StudyPlotOptions().objectives({1, 1}),
+       "objectives = \"1, 1\": must be two different objectives"},
+      {PlotKind::kPareto, &mo, StudyPlotOptions().objectives({0}), "objectives = \"0\""},
+      {PlotKind::kPareto, &mo, StudyPlotOptions().target_names({"a"}),
+       "target_names = \"a\": must name the two objectives plotted"},
   };
   for (const Bad& c : cases) {
     SCOPED_TRACE(plot_kind_name(c.kind) + " " + c.message);

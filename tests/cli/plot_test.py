@@ -282,6 +282,20 @@ class PlotTest(unittest.TestCase):
         root = self.plot("edf", "mo", "--objective-index", "1")
         self.assertEqual(len(list(root.iter(NS + "polyline"))[0].get("points").split()), 100)
 
+    def test_pareto(self):
+        root = self.plot("pareto", "mo", "--target-names", "log distance,units")
+        best = sorted(t.number for t in self.mo.best_trials)
+        labelled = sorted(int(t.text.split()[1]) for t in root.iter(NS + "text")
+                          if (t.text or "").startswith("trial "))
+        self.assertEqual(labelled, best)
+        self.assertEqual(children(root, "text", "x-label")[0].text, "log distance")
+        self.assertEqual(children(root, "text", "y-label")[0].text, "units")
+        self.assertEqual(series_points(root, 0), len(self.mo_complete) - len(best))
+        fig = self.optuna_figure(optuna.visualization.plot_pareto_front, self.mo)
+        self.assertEqual(sum(len(d.x) for d in fig.data), len(self.mo_complete))
+        swapped = self.plot("pareto", "mo", "--objectives", "1,0")
+        self.assertEqual(children(swapped, "text", "x-label")[0].text, "Objective 1")
+
     def test_png(self):
         for kind in ("history", "contour", "parallel"):
             png = self.plot(kind, ext="png")
@@ -319,6 +333,10 @@ class PlotTest(unittest.TestCase):
         ("history", MIXED, (), "x.pdf", ["-o = \"x.pdf\"", ".svg or .png"]),
         ("history", MIXED, (), "x", ["-o = \"x\""]),
         ("history", "nope", (), "x.svg", ["--study-name = \"nope\"", "no such study"]),
+        ("pareto", MIXED, (), "x.svg", ["--study-name = ", "needs a multi-objective study"]),
+        ("pareto", "mo", ("--objectives", "0,2"), "x.svg", ["--objectives = 2", "must be 0 to 1"]),
+        ("pareto", "mo", ("--objectives", "1,1"), "x.svg", ["--objectives = \"1, 1\"", "different"]),
+        ("pareto", "mo", ("--target-names", "a"), "x.svg", ["--target-names = \"a\"", "two"]),
     ]
 
     def test_bad_input(self):

@@ -1,7 +1,8 @@
 // The plots of a study that Optuna's optuna.visualization draws — optimization history,
-// intermediate values, parallel coordinates, slices, parameter importances, contours and the
-// empirical distribution function — as deterministic SVG documents (report/chart.h), and the
-// file writer behind `knob plot` (SVG or PNG by extension). Pure functions of the trials.
+// intermediate values, parallel coordinates, slices, parameter importances, contours, the
+// empirical distribution function and the Pareto front — as deterministic SVG documents
+// (report/chart.h), and the file writer behind `knob plot` (SVG or PNG by extension). Pure
+// functions of the trials.
 //
 // Example:
 //   auto storage = knob::open_storage("sqlite:///knob.db");
@@ -23,11 +24,20 @@
 
 namespace knob {
 
-enum class PlotKind { kHistory, kIntermediate, kParallel, kSlice, kImportance, kContour, kEdf };
+enum class PlotKind {
+  kHistory,
+  kIntermediate,
+  kParallel,
+  kSlice,
+  kImportance,
+  kContour,
+  kEdf,
+  kPareto
+};
 
 // Every kind, in the order above.
 std::vector<PlotKind> all_plot_kinds();
-// "history", "intermediate", "parallel", "slice", "importance", "contour", "edf".
+// "history", "intermediate", "parallel", "slice", "importance", "contour", "edf", "pareto".
 std::string plot_kind_name(PlotKind kind);
 // The kind named `text`; throws InvalidArgument naming `field` and listing the kinds.
 PlotKind parse_plot_kind(const std::string& text, const std::string& field = "kind");
@@ -40,6 +50,10 @@ struct StudyPlotOptions {
   KNOB_ARG(std::optional<int>, objective_index);
   // The objective's name on axes and colour scales (Optuna's `target_name`).
   KNOB_ARG(std::string, target_name) = "Objective Value";
+  // The Pareto plot's two objectives, across and up (Optuna's `targets`); empty: 0 and 1.
+  KNOB_ARG(std::vector<int>, objectives);
+  // Their names on the axes (Optuna's `target_names`); empty: "Objective N".
+  KNOB_ARG(std::vector<std::string>, target_names);
   // The random forest of the importance plot (fANOVA).
   KNOB_ARG(uint64_t, seed) = 0;
 };
@@ -76,6 +90,13 @@ std::string importance_plot(const StudyTrials& study, const StudyPlotOptions& op
 std::string contour_plot(const StudyTrials& study, const StudyPlotOptions& options = {});
 // The fraction of trials whose value is <= x, at 100 x values from the lowest to the highest.
 std::string edf_plot(const StudyTrials& study, const StudyPlotOptions& options = {});
+
+// Two objectives of a multi-objective study (`objectives`, default 0 and 1) against each
+// other: the front — the feasible COMPLETE trials no other dominates in every objective
+// (study_tables.h's pareto_front) — red, joined by a step line and labelled with trial
+// numbers; the dominated feasible trials grey; the infeasible (a stored constraint value
+// > 0, tuner/constraints.h) orange.
+std::string pareto_plot(const StudyTrials& study, const StudyPlotOptions& options = {});
 
 // The plot of `kind`.
 std::string study_plot(PlotKind kind, const StudyTrials& study,
