@@ -155,9 +155,9 @@ TEST(TrainerObjectiveTest, ConstraintsComeFromTheMetricsAttribute) {
   t.user_attrs[kMetricsAttr] = Json{{"val_accuracy", 0.85}, {"train_seconds", 320.0}};
   const std::vector<double> values = func(t);
   ASSERT_EQ(values.size(), 2u);
-  EXPECT_DOUBLE_EQ(values[0], 20.0);   // 20 s over: infeasible
+  EXPECT_DOUBLE_EQ(values[0], 20.0);     // 20 s over: infeasible
   EXPECT_NEAR(values[1], -0.05, 1e-12);  // holds (0.8 - 0.85 is not -0.05 to the last bit)
-  FrozenTrial pruned;                  // no metrics: every constraint broken
+  FrozenTrial pruned;                    // no metrics: every constraint broken
   EXPECT_EQ(func(pruned), std::vector<double>(2, std::numeric_limits<double>::infinity()));
 }
 
