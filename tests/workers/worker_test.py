@@ -66,6 +66,22 @@ def start_worker(*args, netns=None):
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
+def runs_a_trial(proc):
+    """Whether the worker has a child process: the objective command of a trial it holds."""
+    try:
+        tasks = os.listdir(f"/proc/{proc.pid}/task")
+    except OSError:
+        return False
+    for task in tasks:
+        try:
+            with open(f"/proc/{proc.pid}/task/{task}/children") as f:
+                if f.read().split():
+                    return True
+        except OSError:
+            pass
+    return False
+
+
 def system_attrs(trial):
     with warnings.catch_warnings():  # deprecated in Optuna 3.1, still the way to read them
         warnings.simplefilter("ignore")
@@ -108,9 +124,12 @@ class WorkerTest(unittest.TestCase):
         deadline = time.time() + 240
         while killed < kills and time.time() < deadline:
             time.sleep(rng.uniform(0.5, 1.2))
-            i = rng.randrange(len(procs))
-            if procs[i].poll() is not None:
+            # Only a worker that holds a trial: one killed while it still starts (slow under
+            # load) leaves no trial to go stale, and the test then saw no stale trial.
+            holding = [i for i, p in enumerate(procs) if p.poll() is None and runs_a_trial(p)]
+            if not holding:
                 continue
+            i = rng.choice(holding)
             procs[i].send_signal(signal.SIGKILL)
             procs[i].communicate()
             killed += 1
