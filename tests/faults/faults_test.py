@@ -100,13 +100,21 @@ def sqlite_integrity(path):
         db.close()
 
 
-def wait_for(predicate, timeout, what):
+def wait_for(predicate, timeout, what, proc=None):
+    """`proc`: the process that should make `predicate` true; on a timeout it is ended and
+    what it said (or that it had already exited) is part of the failure."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if predicate():
             return
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    said = ""
+    if proc is not None:
+        state = "still ran" if proc.poll() is None else f"had exited {proc.returncode}"
+        if proc.poll() is None:
+            proc.kill()
+        said = f"; the process {state} and said: {proc.communicate()[1]!r}"
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}{said}")
 
 
 class FaultCase(unittest.TestCase):
@@ -235,8 +243,7 @@ class SqliteFileChanged(FaultCase):
         if user:
             shutil.chown(config, user)
         tune = start("tune", config, "--storage", url, "--quiet", user=user)
-        wait_for(lambda: sqlite_count(db, "ro") >= 3, 60,
-                 "3 trials")
+        wait_for(lambda: sqlite_count(db, "ro") >= 3, 60, "3 trials", tune)
         os.chmod(db, 0o444)
         joiner = knob("worker", "--storage", url, "--study", "ro", "--quiet", user=user)
         print(f"\n[read-only] the joining worker said: {joiner.stderr.strip()}", flush=True)
