@@ -188,8 +188,9 @@ void check_enqueue(const StudyConfig& c) {
   for (size_t i = 0; i < c.enqueue.size(); ++i) {
     const std::string field = "study.enqueue[" + std::to_string(i) + "]";
     for (const auto& [name, value] : c.enqueue[i]) {
+      // By value: clang 14 cannot capture a structured binding.
       auto p = std::find_if(c.search.begin(), c.search.end(),
-                            [&](const SearchParam& s) { return s.name == name; });
+                            [key = name](const SearchParam& s) { return s.name == key; });
       if (p == c.search.end()) {
         std::string names;
         for (const auto& s : c.search) names += (names.empty() ? "" : ", ") + s.name;
