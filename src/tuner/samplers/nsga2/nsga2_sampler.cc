@@ -66,6 +66,32 @@ struct NsgaIISampler::State {
   };
   int64_t study_id = -1;
   std::map<int64_t, Elite> elites;
+  // The study's COMPLETE trials by number (finished trials never change), the intersection of
+  // their search spaces and their numbers by generation, extended on each ask by the trials
+  // completed since: those told here (pending, from after_trial) or, when the stored count
+  // says others completed too (other processes or threads), all read again.
+  std::map<int64_t, FrozenTrial> complete;
+  std::optional<std::map<std::string, Distribution>> intersection;
+  std::map<int64_t, std::vector<const FrozenTrial*>> by_generation;
+  std::vector<FrozenTrial> pending;
+
+  void add(FrozenTrial t) {
+    const int64_t number = t.number;
+    if (complete.count(number)) return;
+    const FrozenTrial& kept = complete.emplace(number, std::move(t)).first->second;
+    detail::intersect_search_space(intersection, kept.distributions);
+    if (auto g = generation_of(kept)) by_generation[*g].push_back(&kept);
+  }
+  void refresh(Study& study) {
+    const auto stored =
+        static_cast<size_t>(study.storage().n_trials(study.study_id(), TrialState::kComplete));
+    if (stored == complete.size() + pending.size()) {
+      for (auto& t : pending) add(std::move(t));
+    } else if (stored != complete.size()) {
+      for (auto& t : study.trials({TrialState::kComplete})) add(std::move(t));
+    }
+    pending.clear();
+  }
   // The asked trial and its parents (set by infer_relative_search_space).
   int64_t trial_id = -1;
   int64_t parent_generation = -1;
@@ -114,16 +140,7 @@ std::map<std::string, Distribution> NsgaIISampler::infer_relative_search_space(
     Study& study, const FrozenTrial& trial) {
   State& s = *state_;
   if (s.study_id != study.study_id()) *state_ = State(), s.study_id = study.study_id();
-  const std::vector<FrozenTrial> trials = study.trials();
-  std::optional<std::map<std::string, Distribution>> intersection;
-  std::map<int64_t, std::vector<const FrozenTrial*>> by_generation;  // COMPLETE only
-  std::map<int64_t, const FrozenTrial*> by_number;
-  for (const auto& t : trials) {
-    by_number[t.number] = &t;
-    if (t.state != TrialState::kComplete) continue;
-    detail::intersect_search_space(intersection, t.distributions);
-    if (auto g = generation_of(t)) by_generation[*g].push_back(&t);
-  }
+  s.refresh(study);
   // Optuna's _collect_parent_population: each full generation's elite, with the elite of the
   // one before, is the parent population of the next.
   std::vector<const FrozenTrial*> parents;
@@ -131,7 +148,12 @@ std::map<std::string, Distribution> NsgaIISampler::infer_relative_search_space(
   const auto size = static_cast<size_t>(options_.population_size());
   while (true) {
     const int64_t generation = parent_generation + 1;
-    std::vector<const FrozenTrial*> population = by_generation[generation];
+    auto it = s.by_generation.find(generation);
+    if (it == s.by_generation.end()) break;
+    // By number, as the trials were read (a generation's order must not depend on the cache).
+    std::vector<const FrozenTrial*> population = it->second;
+    std::sort(population.begin(), population.end(),
+              [](const FrozenTrial* a, const FrozenTrial* b) { return a->number < b->number; });
     if (population.size() < size) break;
     population.insert(population.end(), parents.begin(), parents.end());
     std::vector<int64_t> inputs;
@@ -145,7 +167,7 @@ std::map<std::string, Distribution> NsgaIISampler::infer_relative_search_space(
       }
     }
     parents.clear();
-    for (int64_t number : memo.elite) parents.push_back(by_number.at(number));
+    for (int64_t number : memo.elite) parents.push_back(&s.complete.at(number));
     parent_generation = generation;
   }
   s.trial_id = trial.trial_id;
@@ -155,8 +177,8 @@ std::map<std::string, Distribution> NsgaIISampler::infer_relative_search_space(
   study.storage().set_trial_system_attr(trial.trial_id, kGenerationKey, parent_generation + 1);
 
   std::map<std::string, Distribution> space;
-  if (intersection) {
-    for (const auto& [name, d] : *intersection) {
+  if (s.intersection) {
+    for (const auto& [name, d] : *s.intersection) {
       if (!is_single(d)) space.emplace(name, d);
     }
   }
@@ -237,15 +259,22 @@ double NsgaIISampler::sample_independent(Study& study, const FrozenTrial& trial,
 
 void NsgaIISampler::after_trial(Study& study, const FrozenTrial& trial, TrialState state,
                                 const std::vector<double>& values) {
-  if (!options_.constraints_func() ||
-      (state != TrialState::kComplete && state != TrialState::kPruned)) {
-    return;
+  if (state != TrialState::kComplete && state != TrialState::kPruned) return;
+  if (options_.constraints_func()) {
+    FrozenTrial done = trial;
+    done.state = state;
+    done.values = values;
+    // On failure nothing is stored: the trial loses every constrained comparison.
+    store_constraints(study, done, options_.constraints_func());
   }
-  FrozenTrial done = trial;
+  State& s = *state_;
+  if (state != TrialState::kComplete || s.study_id != study.study_id()) return;
+  // Read back, not taken from `trial`: its generation (stored at its ask) and the constraints a
+  // command objective stored are not in the trial's snapshot. Its state is stored after this.
+  FrozenTrial done = study.storage().trial(trial.trial_id);
   done.state = state;
   done.values = values;
-  // On failure nothing is stored: the trial loses every constrained comparison.
-  store_constraints(study, done, options_.constraints_func());
+  s.pending.push_back(std::move(done));
 }
 
 }  // namespace knob
