@@ -623,7 +623,6 @@ std::string pareto_plot(const StudyTrials& study, const StudyPlotOptions& option
   Series dominated("dominated", {}, {}), infeasible("infeasible", {}, {});
   dominated.style(SeriesStyle::kPoints).color("#9ab");
   infeasible.style(SeriesStyle::kPoints).color("#ff7f0e");
-  size_t drawn = 0;
   for (const FrozenTrial& t : study.trials) {
     if (t.state != TrialState::kComplete || t.values.size() != study.directions.size() ||
         !std::isfinite(t.values[x]) || !std::isfinite(t.values[y]) ||
@@ -633,8 +632,9 @@ std::string pareto_plot(const StudyTrials& study, const StudyPlotOptions& option
     Series& series = is_feasible(t) ? dominated : infeasible;
     series.x().push_back(t.values[x]);
     series.y().push_back(t.values[y]);
-    ++drawn;
   }
+  KNOB_CHECK(!front.empty() || !dominated.x().empty() || !infeasible.x().empty(), "study",
+             study.name, "has no COMPLETE trial with finite values: nothing to plot");
   std::sort(front.begin(), front.end(), [&](const FrozenTrial* a, const FrozenTrial* b) {
     return a->values[x] < b->values[x];
   });
@@ -651,8 +651,6 @@ std::string pareto_plot(const StudyTrials& study, const StudyPlotOptions& option
     chart.annotate(
         Annotation::point(t->values[x], t->values[y], "trial " + std::to_string(t->number)));
   }
-  KNOB_CHECK(drawn + front.size() > 0, "study", study.name,
-             "has no COMPLETE trial with finite values: nothing to plot");
   if (!dominated.x().empty()) chart.add(dominated);
   if (!line.x().empty()) chart.add(line);
   if (!infeasible.x().empty()) chart.add(infeasible);
