@@ -8,6 +8,7 @@
 #include "knob/core/json.h"
 #include "knob/core/text_file.h"
 #include "knob/core/toml_value.h"
+#include "knob/train/task.h"
 
 namespace knob {
 namespace {
@@ -57,12 +58,18 @@ std::vector<Table> make_tables() {
       .KNOB_FIELD(data, train_csv)
       .KNOB_FIELD(data, test_csv)
       .KNOB_FIELD(data, label_column)
+      .KNOB_FIELD(data, train_x)
+      .KNOB_FIELD(data, train_y)
+      .KNOB_FIELD(data, test_x)
+      .KNOB_FIELD(data, test_y)
       .KNOB_FIELD(data, validation)
       .KNOB_FIELD(data, split)
       .KNOB_FIELD(data, normalize)
       .KNOB_FIELD(data, limit);
   Table model = table("model");
   model.KNOB_FIELD(model, kind)
+      .KNOB_FIELD(model, path)
+      .KNOB_FIELD(model, reinit)
       .KNOB_FIELD(model, hidden)
       .KNOB_FIELD(model, channels)
       .KNOB_FIELD(model, dropout);
@@ -114,6 +121,9 @@ std::vector<Table> make_tables() {
       .KNOB_FIELD(batch, base);
   Table train = table("train");
   train.KNOB_FIELD(train, epochs)
+      .KNOB_FIELD(train, loss)
+      .KNOB_FIELD(train, objective)
+      .KNOB_FIELD(train, device)
       .KNOB_FIELD(train, seed)
       .KNOB_FIELD(train, threads)
       .KNOB_FIELD(train, max_seconds)
@@ -125,7 +135,10 @@ std::vector<Table> make_tables() {
       .KNOB_FIELD(train, restore_best)
       .KNOB_FIELD(train, divergence_factor);
   Table output = table("output");
-  output.KNOB_FIELD(output, metrics).KNOB_FIELD(output, progress).KNOB_FIELD(output, test);
+  output.KNOB_FIELD(output, metrics)
+      .KNOB_FIELD(output, progress)
+      .KNOB_FIELD(output, test)
+      .KNOB_FIELD(output, model);
   Table checkpoint = table("checkpoint");
   checkpoint.KNOB_FIELD(checkpoint, path)
       .KNOB_FIELD(checkpoint, every)
@@ -321,7 +334,7 @@ void validate(const TrainConfig& config, const std::string& origin) {
 void validate(const TrainConfig& c) {
   // First: the checks below that compare with train.epochs must not blame another key.
   KNOB_CHECK(c.train.epochs >= 1, "train.epochs", c.train.epochs, "must be >= 1");
-  check_one_of("data.source", c.data.source, {"fashion-mnist", "idx", "csv"});
+  check_one_of("data.source", c.data.source, {"fashion-mnist", "idx", "csv", "npy"});
   check_one_of("data.split", c.data.split, {"last", "random"});
   KNOB_CHECK(c.data.validation >= 0, "data.validation", c.data.validation, "must be >= 0");
   KNOB_CHECK(c.data.limit >= 0, "data.limit", c.data.limit, "must be >= 0 (0: all)");
@@ -336,7 +349,26 @@ void validate(const TrainConfig& c) {
                "must name a CSV file when data.source is csv");
   }
 
-  check_one_of("model.kind", c.model.kind, {"mlp", "cnn"});
+  if (c.data.source == "npy") {
+    KNOB_CHECK(!c.data.train_x.empty(), "data.train_x", c.data.train_x,
+               "must name an NPY file of inputs when data.source is npy");
+    KNOB_CHECK(!c.data.train_y.empty(), "data.train_y", c.data.train_y,
+               "must name an NPY file of labels or targets when data.source is npy");
+    KNOB_CHECK(c.data.test_x.empty() || !c.data.test_y.empty(), "data.test_y", c.data.test_y,
+               "must name the test labels when data.test_x is set");
+    KNOB_CHECK(c.data.test_y.empty() || !c.data.test_x.empty(), "data.test_x", c.data.test_x,
+               "must name the test inputs when data.test_y is set");
+  }
+
+  check_one_of("model.kind", c.model.kind, {"mlp", "cnn", "torchscript"});
+  if (c.model.kind == "torchscript") {
+    KNOB_CHECK(!c.model.path.empty(), "model.path", c.model.path,
+               "must name a TorchScript file (torch.jit.save) when model.kind is torchscript");
+  } else {
+    KNOB_CHECK(!c.model.reinit, "model.reinit", c.model.reinit,
+               "is used only when model.kind is \"torchscript\" (built-in models start from "
+               "train.seed's initialisation)");
+  }
   KNOB_CHECK(c.model.dropout >= 0 && c.model.dropout < 1, "model.dropout", c.model.dropout,
              "must be in [0, 1)");
   for (int64_t h : c.model.hidden) KNOB_CHECK(h >= 1, "model.hidden", h, "widths must be >= 1");
@@ -410,7 +442,25 @@ void validate(const TrainConfig& c) {
              c.train.threads, "must be >= 1 and <= " + std::to_string(kMaxTrainThreads));
   KNOB_CHECK(c.train.max_seconds >= 0, "train.max_seconds", c.train.max_seconds,
              "must be >= 0 (0: no budget)");
-  check_one_of("train.monitor", c.train.monitor, {"val_accuracy", "val_loss", "train_loss"});
+  const Task task = task_of(c.train.loss);
+  const std::vector<std::string> metrics = epoch_metric_names(task);
+  auto check_metric = [&](const std::string& key, const std::string& value) {
+    if (value.empty()) return;
+    for (const auto& m : metrics) {
+      if (m == value) return;
+    }
+    std::string list;
+    for (const auto& m : metrics) list += (list.empty() ? "" : ", ") + m;
+    throw_invalid(key, value,
+                  "must be a metric of train.loss = \"" + c.train.loss + "\": " + list);
+  };
+  check_metric("train.objective", c.train.objective);
+  check_metric("train.monitor", c.train.monitor);
+  KNOB_CHECK(c.train.device == "cpu" || c.train.device == "cuda" ||
+                 (c.train.device.starts_with("cuda:") && c.train.device.size() > 5 &&
+                  c.train.device.size() <= 8 &&
+                  c.train.device.find_first_not_of("0123456789", 5) == std::string::npos),
+             "train.device", c.train.device, "must be cpu, cuda or cuda:N (N a device number)");
   KNOB_CHECK(c.train.patience >= 0, "train.patience", c.train.patience, "must be >= 0 (0: off)");
   KNOB_CHECK(c.train.min_delta >= 0, "train.min_delta", c.train.min_delta, "must be >= 0");
   KNOB_CHECK(c.train.start_from_epoch >= 0, "train.start_from_epoch", c.train.start_from_epoch,

@@ -241,7 +241,7 @@ Examples examples_of(CsvData csv) {
   return out;
 }
 
-DataFiles read_data_files(const DataConfig& c) {
+DataFiles read_data_files(const DataConfig& c, Task task) {
   DataFiles files;
   if (c.source == "fashion-mnist") {
     const std::string d = c.dir + "/";

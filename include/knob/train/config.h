@@ -25,11 +25,14 @@
 namespace knob {
 
 struct DataConfig {
-  std::string source = "fashion-mnist";                              // fashion-mnist | idx | csv
+  std::string source = "fashion-mnist";  // fashion-mnist | idx | csv | npy
   std::string dir = "/usr/share/datasets/fashion-mnist";             // fashion-mnist: the IDX files
   std::string train_images, train_labels, test_images, test_labels;  // idx
   std::string train_csv, test_csv;                                   // csv
-  std::string label_column = "label";
+  std::string label_column = "label";  // csv: the label (or, for regression, target) column
+  // npy (numpy.save's format): inputs [N, ...] (uint8, int, float32 or float64) and labels
+  // [N] (int classes) or targets [N] / [N, k] (float, for regression and multi-label).
+  std::string train_x, train_y, test_x, test_y;
   int64_t validation = 10000;  // examples held out for validation
   std::string split = "last";  // last (the last N, like Keras) | random (seeded)
   bool normalize = true;       // inputs to zero mean, unit variance (training-set statistics)
@@ -37,7 +40,11 @@ struct DataConfig {
 };
 
 struct ModelConfig {
-  std::string kind = "mlp";                  // mlp | cnn
+  std::string kind = "mlp";                  // mlp | cnn | torchscript
+  std::string path;  // torchscript: the scripted or traced module's file (torch.jit.save)
+  // torchscript: re-initialise the file's parameters from train.seed (PyTorch's default rules)
+  // instead of starting every run from the file's weights.
+  bool reinit = false;
   std::vector<int64_t> hidden = {128};       // mlp: hidden widths
   std::vector<int64_t> channels = {32, 64};  // cnn: conv channels (3x3 conv, ReLU, 2x2 pool)
   double dropout = 0.2;
@@ -102,11 +109,17 @@ inline constexpr int64_t kMaxLrFindSteps = 100000;
 
 struct LoopConfig {
   int64_t epochs = 10;
+  // cross_entropy | bce_with_logits | mse | l1 | smooth_l1: the task (knob/train/task.h).
+  std::string loss = "cross_entropy";
+  // The metric a run optimizes: what a study's trial reports per epoch and returns ("": the
+  // task's default, val_accuracy or val_loss). See knob/train/task.h for the names.
+  std::string objective;
+  std::string device = "cpu";  // cpu | cuda | cuda:N (cuda needs a CUDA build of libtorch)
   uint64_t seed = 0;
   int64_t threads = 1;       // libtorch (and BLAS) threads
   double max_seconds = 0.0;  // wall-clock budget (0: none)
   // Early stopping (patience 0: off).
-  std::string monitor = "val_accuracy";  // val_accuracy | val_loss | train_loss
+  std::string monitor;  // a metric of the task, as train.objective ("": train.objective's)
   int64_t patience = 0;
   double min_delta = 0.0;
   std::optional<double> baseline;
@@ -121,6 +134,10 @@ struct OutputConfig {
   std::string metrics;   // CSV or .jsonl path for per-epoch metrics ("": none)
   bool progress = true;  // progress bar on stderr
   bool test = true;      // evaluate on the test set at the end
+  // Saves the trained model here ("": not saved): a TorchScript file for model.kind =
+  // "torchscript" (torch.jit.load reads it), else a libtorch archive of the parameters and
+  // buffers (torch::load in C++; torch.jit.load(path).state_dict() in Python).
+  std::string model;
 };
 
 // Checkpoints: the whole training state (model, optimizer, schedule, early stopping, history,

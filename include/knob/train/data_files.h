@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "knob/train/config.h"
+#include "knob/train/task.h"
 
 namespace knob {
 
@@ -64,14 +65,22 @@ CsvData read_csv_file(const std::string& path, const std::string& label_column);
 // A test set must have the training set's columns, in order, and only its classes.
 void check_test_csv(const CsvData& train, const CsvData& test);
 
-// One split's examples as the files hold them: IDX images as bytes, CSV rows as floats.
+// One split's examples as the files hold them: IDX (and NPY uint8) images as bytes, other
+// inputs as floats; class labels for classification, float targets for the other tasks.
 struct Examples {
   std::vector<int64_t> shape;   // of the inputs: [N, ...]
-  std::vector<uint8_t> bytes;   // IDX inputs, or empty
-  std::vector<float> floats;    // CSV inputs, or empty
-  std::vector<int64_t> labels;  // N class indices in [0, num_classes)
+  std::vector<uint8_t> bytes;   // uint8 inputs, or empty
+  std::vector<float> floats;    // other inputs as float32, or empty
+  std::vector<int64_t> labels;  // classification: N class indices in [0, num_classes)
+  std::vector<float> targets;   // regression, multi-label: N x target_width, row-major
+  int64_t target_width = 0;     // 0: the examples have class labels
   int64_t num_classes = 0;
-  int64_t size() const { return static_cast<int64_t>(labels.size()); }
+  int64_t size() const {
+    return target_width ? static_cast<int64_t>(targets.size()) / target_width
+                        : static_cast<int64_t>(labels.size());
+  }
+  // The model's output width: the classes, or the targets per example.
+  int64_t outputs() const { return target_width ? target_width : num_classes; }
 };
 
 // A CSV data set's rows as Examples (its inputs as floats).
@@ -82,9 +91,9 @@ struct DataFiles {
   Examples test;  // empty when the config names no test set
 };
 
-// Reads and checks every file `config` names (data.source fashion-mnist, idx or csv) as
-// training reads them: what the trainer turns into tensors, and what a study can call before
-// its first trial to refuse bad data once.
-DataFiles read_data_files(const DataConfig& config);
+// Reads and checks every file `config` names (data.source fashion-mnist, idx, csv or npy) as
+// training reads them for `task` (class labels, or float targets): what the trainer turns into
+// tensors, and what a study can call before its first trial to refuse bad data once.
+DataFiles read_data_files(const DataConfig& config, Task task = Task::kClassification);
 
 }  // namespace knob

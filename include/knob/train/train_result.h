@@ -3,6 +3,7 @@
 // libtorch.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -18,16 +19,20 @@ namespace knob {
 struct StepMetrics {
   int64_t step = 0;        // global optimizer steps taken, this one included: 1 for the run's first
   int64_t epoch = 0;       // 0-based
-  double loss = 0;         // this batch's mean cross-entropy (before any L1 penalty)
+  double loss = 0;         // this batch's mean train.loss (before any L1 penalty)
   double lr = 0;           // the learning rate this step used
   int64_t batch_size = 0;  // the epoch's batch size (its last batch may hold fewer examples)
   double accuracy = 0;     // share of this batch classified right, from the step's forward pass
+                           // (NaN for regression)
 };
 
 struct EpochMetrics {
   int64_t epoch = 0;  // 0-based
   int64_t step = 0;   // global optimizer steps taken by the end of this epoch (its last step's)
-  double train_loss = 0, val_loss = 0, val_accuracy = 0;
+  double train_loss = 0, val_loss = 0;
+  double val_accuracy = 0;  // classification and multi-label (NaN for regression)
+  // Regression only (NaN otherwise): root mean squared error, mean absolute error, R².
+  double val_rmse = NAN, val_mae = NAN, val_r2 = NAN;
   double lr = 0;
   int64_t batch_size = 0;
   double seconds = 0;             // this epoch's wall time, validation included
@@ -39,10 +44,15 @@ struct TrainResult {
   // "completed", "early_stopping", "time_budget" or "diverged".
   std::string stop_reason = "completed";
   std::string divergence;  // what diverged and at which step, when stop_reason is "diverged"
-  int64_t best_epoch = -1;
-  double best_val_accuracy = 0;
-  double final_val_accuracy = 0;  // of the model the run ends with (best if restored)
-  double final_val_loss = 0;      // of the same model
+  std::string objective;          // the metric train.objective names (objective_of)
+  int64_t best_epoch = -1;        // the epoch with the best objective
+  double best_objective = NAN;    // its value
+  double best_val_accuracy = 0;   // the best validation accuracy of any epoch (NaN: regression)
+  // The validation metrics of the model the run ends with (the best epoch's if restored);
+  // those the task does not compute are NaN, as in EpochMetrics.
+  EpochMetrics final_validation;
+  double final_val_accuracy = 0;  // = final_validation.val_accuracy
+  double final_val_loss = 0;      // = final_validation.val_loss
   std::optional<double> test_accuracy;
   int64_t resumed_epochs = 0;                 // epochs read from a checkpoint instead of trained
   std::optional<LrFindResult> lr_find;        // the range test run for optimizer.lr = "find"
@@ -53,6 +63,7 @@ struct TrainResult {
   // gradients) over up to 32 samples, measured after `seconds` was taken.
   int64_t params = 0;
   double latency_ms = 0;
+  std::string model_path;  // where output.model saved the trained model ("": not saved)
 };
 
 // Sees each epoch's metrics; it may throw (a tuner's TrialPruned) to stop the run.
