@@ -11,6 +11,7 @@
 #include "knob/core/text_file.h"
 #include "knob/core/toml_value.h"
 #include "knob/train/config.h"
+#include "knob/train/task.h"
 #include "knob/tuner/pruners/hyperband_pruner.h"
 #include "knob/tuner/pruners/median_pruner.h"
 #include "knob/tuner/pruners/patient_pruner.h"
@@ -325,6 +326,13 @@ FieldTable<StudyConfig> make_study_table() {
                                  .value_or(kJobsAuto);
                   })
       .add("isolate", &StudyConfig::isolate)
+      .add_custom("keep_models",
+                  [](StudyConfig& c, const TomlValue& value, const std::string& field) {
+                    c.keep_models = read_value<std::string>(value, field);
+                    KNOB_CHECK(c.keep_models == "best" || c.keep_models == "all" ||
+                                   c.keep_models == "none",
+                               field, c.keep_models, "must be best, all or none");
+                  })
       .add("heartbeat_interval", &StudyConfig::heartbeat_interval, kSeconds)
       .add("grace_period", &StudyConfig::grace_period, kSeconds)
       .add("max_retry", &StudyConfig::max_retry, kWhole.at_least(0))
@@ -459,6 +467,18 @@ std::string direction_word(StudyDirection d) {
   return d == StudyDirection::kMaximize ? "maximize" : "minimize";
 }
 
+// Direction i of the study agrees with the metric `field` names.
+void check_direction(const StudyConfig& c, size_t i, const std::string& field,
+                     const std::string& metric) {
+  const TrainerMetric& m = find_trainer_metric(metric, field);
+  KNOB_CHECK(c.directions[i] == m.better,
+             c.directions.size() > 1 ? "study.directions[" + std::to_string(i) + "]"
+                                     : std::string("study.direction"),
+             direction_word(c.directions[i]),
+             "contradicts " + field + " = \"" + m.name + "\", the " + m.meaning + ": must be " +
+                 direction_word(m.better));
+}
+
 // objectives and constraints against the directions and the kind of objective, before any
 // trial runs.
 void check_objectives(const StudyConfig& c, bool command) {
@@ -473,32 +493,50 @@ void check_objectives(const StudyConfig& c, bool command) {
   }
   const size_t n = c.directions.size();
   if (c.objectives.empty()) {
+    // The direction of the default objective, train.objective, is checked with the trainer's
+    // config (check_trainer_objectives).
     KNOB_CHECK(n == 1, "study.directions", std::to_string(n) + " directions",
                "need study.objectives naming one trainer metric each (" + trainer_metric_names() +
                    "), e.g. objectives = [\"val_accuracy\", "
                    "\"train_seconds\"]");
-    KNOB_CHECK(c.directions[0] == StudyDirection::kMaximize, "study.direction",
-               direction_word(c.directions[0]),
-               "must be maximize for the trainer's default objective val_accuracy (or set "
-               "study.objectives, e.g. [\"val_loss\"])");
     return;
   }
   KNOB_CHECK(c.objectives.size() == n, "study.objectives",
              std::to_string(c.objectives.size()) + " metrics",
              "must name one metric per direction: study.directions has " + std::to_string(n));
   for (size_t i = 0; i < n; ++i) {
-    const TrainerMetric& m = find_trainer_metric(c.objectives[i], "study.objectives");
-    KNOB_CHECK(c.directions[i] == m.better, "study.directions[" + std::to_string(i) + "]",
-               direction_word(c.directions[i]),
-               "contradicts study.objectives[" + std::to_string(i) + "] = \"" + m.name +
-                   "\", the " + m.meaning + ": must be " + direction_word(m.better));
+    check_direction(c, i, "study.objectives[" + std::to_string(i) + "]", c.objectives[i]);
   }
 }
 
 }  // namespace
 
-std::vector<std::string> trainer_objectives(const StudyConfig& config) {
-  return config.objectives.empty() ? std::vector<std::string>{"val_accuracy"} : config.objectives;
+std::vector<std::string> trainer_objectives(const StudyConfig& config, const TrainConfig& trainer) {
+  return config.objectives.empty() ? std::vector<std::string>{objective_of(trainer)}
+                                   : config.objectives;
+}
+
+void check_trainer_objectives(const StudyConfig& config, const TrainConfig& trainer) {
+  const std::vector<std::string> objectives = trainer_objectives(config, trainer);
+  const std::vector<std::string> per_epoch = epoch_metric_names(task_of(trainer.train.loss));
+  auto check_task = [&](const std::string& field, const std::string& metric) {
+    if (!find_trainer_metric(metric, field).per_epoch || contains(per_epoch, metric)) return;
+    std::string list;
+    for (const auto& m : per_epoch) list += (list.empty() ? "" : ", ") + m;
+    throw_invalid(field, metric,
+                  "is not measured for train.loss = \"" + trainer.train.loss +
+                      "\": its metrics are " + list + " (and train_seconds, params, latency_ms)");
+  };
+  for (size_t i = 0; i < objectives.size(); ++i) {
+    const std::string field = config.objectives.empty()
+                                  ? "train.objective"
+                                  : "study.objectives[" + std::to_string(i) + "]";
+    check_task(field, objectives[i]);
+    check_direction(config, i, field, objectives[i]);
+  }
+  for (size_t i = 0; i < config.constraints.size(); ++i) {
+    check_task("study.constraints[" + std::to_string(i) + "]", config.constraints[i].metric);
+  }
 }
 
 StudyConfig parse_study_config(const std::string& toml_text, const std::string& origin) {

@@ -216,15 +216,70 @@ constraints = ["train_seconds <= 300", "val_accuracy>=0.8"]
                                      "mo.toml");
   EXPECT_EQ(c.objectives,
             (std::vector<std::string>{"val_accuracy", "train_seconds", "latency_ms"}));
-  EXPECT_EQ(trainer_objectives(c), c.objectives);
+  EXPECT_EQ(trainer_objectives(c, TrainConfig{}), c.objectives);
   ASSERT_EQ(c.constraints.size(), 2u);
   EXPECT_EQ(c.constraints[0].text(), "train_seconds <= 300");
   EXPECT_EQ(c.constraints[1].text(), "val_accuracy >= 0.8");
-  EXPECT_EQ(trainer_objectives(parse_study_config("", "empty.toml")),
+  EXPECT_EQ(trainer_objectives(parse_study_config("", "empty.toml"), TrainConfig{}),
             std::vector<std::string>{"val_accuracy"});
   StudyConfig loss = parse_study_config(
       "[study]\ndirection = \"minimize\"\nobjectives = [\"val_loss\"]\n", "loss.toml");
-  EXPECT_EQ(trainer_objectives(loss), std::vector<std::string>{"val_loss"});
+  EXPECT_EQ(trainer_objectives(loss, TrainConfig{}), std::vector<std::string>{"val_loss"});
+}
+
+// Without [study] objectives the trainer's train.objective is the study's objective, so its
+// direction and the metrics of the task (train.loss) are checked with the trainer's config.
+TEST(StudyConfigTest, TrainerObjectivesFitTheTask) {
+  TrainConfig regression;
+  regression.train.loss = "mse";
+  const StudyConfig minimize = parse_study_config("[study]\ndirection = \"minimize\"\n", "m");
+  EXPECT_EQ(trainer_objectives(minimize, regression), std::vector<std::string>{"val_loss"});
+  EXPECT_NO_THROW(check_trainer_objectives(minimize, regression));
+  TrainConfig r2 = regression;
+  r2.train.objective = "val_r2";
+  const StudyConfig maximize = parse_study_config("", "default");
+  EXPECT_EQ(trainer_objectives(maximize, r2), std::vector<std::string>{"val_r2"});
+  EXPECT_NO_THROW(check_trainer_objectives(maximize, r2));
+  EXPECT_NO_THROW(check_trainer_objectives(maximize, TrainConfig{}));
+}
+
+TEST(StudyConfigTest, TrainerObjectivesAgainstTheTaskMalformed) {
+  TrainConfig regression;
+  regression.train.loss = "smooth_l1";
+  struct Case {
+    std::string name, toml;
+    TrainConfig train;
+    std::vector<std::string> fragments;
+  };
+  const std::vector<Case> cases = {
+      {"minimize the default objective",
+       "[study]\ndirection = \"minimize\"\n",
+       TrainConfig{},
+       {"study.direction = \"minimize\"", "train.objective = \"val_accuracy\"",
+        "must be maximize"}},
+      {"maximize a regression loss",
+       "",
+       regression,
+       {"study.direction = \"maximize\"", "train.objective = \"val_loss\"",
+        "must be minimize"}},
+      {"accuracy of a regression",
+       "[study]\nobjectives = [\"val_accuracy\"]\n",
+       regression,
+       {"study.objectives[0] = \"val_accuracy\"", "train.loss = \"smooth_l1\"", "val_rmse"}},
+      {"constraint on accuracy of a regression",
+       "[study]\ndirection = \"minimize\"\nconstraints = [\"val_accuracy >= 0.9\"]\n",
+       regression,
+       {"study.constraints[0] = \"val_accuracy\"", "is not measured"}},
+      {"R2 of a classifier",
+       "[study]\nobjectives = [\"val_r2\"]\n",
+       TrainConfig{},
+       {"study.objectives[0] = \"val_r2\"", "cross_entropy"}},
+  };
+  for (const auto& c : cases) {
+    const StudyConfig study = parse_study_config(c.toml, c.name);
+    testing::expect_invalid(c.name, [&] { check_trainer_objectives(study, c.train); },
+                            c.fragments);
+  }
 }
 
 TEST(StudyConfigTest, MalformedInputIsNamed) {
@@ -347,7 +402,7 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
        {"study.directions", "2 directions", "study.objectives"}},
       {"maximize val_loss",
        "[study]\ndirection = \"maximize\"\nobjectives = [\"val_loss\"]\n",
-       {"study.directions[0] = \"maximize\"", "study.objectives[0] = \"val_loss\"",
+       {"study.direction = \"maximize\"", "study.objectives[0] = \"val_loss\"",
         "must be minimize"}},
       {"maximize train_seconds",
        "[study]\ndirections = [\"maximize\", \"maximize\"]\n"
@@ -357,9 +412,6 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
        "[study]\ndirections = [\"minimize\", \"minimize\"]\n"
        "objectives = [\"val_accuracy\", \"params\"]\n",
        {"study.directions[0]", "val_accuracy", "must be maximize"}},
-      {"minimize the default objective",
-       "[study]\ndirection = \"minimize\"\n",
-       {"study.direction", "minimize", "val_accuracy"}},
       {"objectives with a command",
        "[study]\ndirection = \"minimize\"\nobjectives = [\"val_loss\"]\n"
        "[objective]\ncommand = \"true\"\n",

@@ -11,6 +11,7 @@
 
 #include "knob/core/clock.h"
 #include "knob/core/error.h"
+#include "knob/core/field_table.h"
 #include "knob/core/text_file.h"
 #include "knob/run/builtin_objectives.h"
 #include "knob/run/command_objective.h"
@@ -344,9 +345,11 @@ void share_with_workers(const TuneOptions& o, Role role, const StudyConfig& stud
 }
 
 // Runs a config's study on `objective`.
+// With `keeping`, the trainer's trials keep checkpoints and models (trial_files.h).
 template <typename Objective>
 TuneResult run_config_study(const TuneOptions& o, Role role, const StudyConfig& study_config,
-                            Objective& objective, const std::string& what) {
+                            Objective& objective, const std::string& what,
+                            const std::optional<ModelKeeping>& keeping = std::nullopt) {
   OptimizeOptions options;
   options.n_jobs(static_cast<int>(study_config.jobs))
       .show_progress(!o.quiet())
@@ -363,6 +366,11 @@ TuneResult run_config_study(const TuneOptions& o, Role role, const StudyConfig& 
           [&](Study& study, OptimizeOptions& opts) {
             share_with_workers(o, role, study_config, study, opts);
             enqueue_config_trials(study, study_config);
+            if (keeping) {
+              std::vector<Callback> callbacks = opts.callbacks();
+              callbacks.push_back(keeping->files(study).after_trial());
+              opts.callbacks(callbacks);
+            }
           }};
   return run_study(
       run,
@@ -409,7 +417,10 @@ TuneResult run_config_tune(const TuneOptions& o, Role role) {
   TrainConfig base = load_train_config(o.config());
   for (const auto& override_text : o.overrides()) apply_override(base, override_text);
   validate(base);
+  naming_origin(o.config(), "", [&] { check_trainer_objectives(study_config, base); });
   check_search_values(base, study_config.search, o.config());
+  const std::vector<std::string> objectives = trainer_objectives(study_config, base);
+  const ModelKeeping keeping{study_config.storage, study_config.keep_models};
   const std::optional<int64_t> threads = threads_per_trial(study_config.jobs);
   if (threads) base.train.threads = *threads;
   const std::string what = "training " + base.model.kind + " on " + base.data.source +
@@ -428,17 +439,28 @@ TuneResult run_config_tune(const TuneOptions& o, Role role) {
                                  .threads(threads)
                                  .tensorboard(o.tensorboard())
                                  .storage_url(study_config.storage)
-                                 .objectives(trainer_objectives(study_config)));
-    result = run_config_study(o, role, study_config, isolated, what);
+                                 .objectives(objectives)
+                                 .keep_models(study_config.keep_models));
+    // The child finds its files from the trial's number; a retry's checkpoint is adopted here.
+    auto adopting = [&](Trial& trial) {
+      keeping.files(trial.study()).adopt(trial.snapshot());
+      return isolated(trial);
+    };
+    result = run_config_study(o, role, study_config, adopting, what, keeping);
   } else {
     auto objective = make_trainer_objective(base, study_config.search, o.tensorboard(),
-                                            trainer_objectives(study_config));
-    result = run_config_study(o, role, study_config, objective, what);
+                                            objectives, keeping);
+    result = run_config_study(o, role, study_config, objective, what, keeping);
   }
   if (result.interrupted || result.best.size() != 1) return result;
-  auto test = result.best[0].user_attrs.find("test_accuracy");
-  if (test != result.best[0].user_attrs.end()) {
+  const auto& attrs = result.best[0].user_attrs;
+  if (auto test = attrs.find("test_accuracy"); test != attrs.end()) {
     *o.out() << "test accuracy of the best trial: " << dumps(test->second) << "\n";
+  }
+  if (auto model = attrs.find("model_path");
+      model != attrs.end() && model->second.is_string() &&
+      std::filesystem::exists(model->second.get<std::string>())) {
+    *o.out() << "model of the best trial: " << model->second.get<std::string>() << "\n";
   }
   return result;
 }

@@ -6,6 +6,7 @@
 
 #include "knob/core/error.h"
 #include "knob/run/trainer_objective.h"
+#include "knob/train/task.h"
 #include "knob/train/trainer_plugin.h"
 #include "tensorboard_log.h"
 
@@ -40,10 +41,17 @@ void train(const TrainConfig& config, const TrainRunOptions& options) {
                  << ", batch " << config.batch.size << ", " << config.train.epochs << " epochs\n";
   // With data.validation = 0 nothing is measured on a validation set: say so, not 0.0000.
   const bool validated = config.data.validation > 0;
+  const bool regression = task_of(config.train.loss) == Task::kRegression;
+  const std::string objective = objective_of(config);
   auto on_epoch = [&](const EpochMetrics& m) {
     log.on_epoch(m);
-    char val[64] = "val_loss n/a     val_accuracy n/a   ";
-    if (validated) {
+    char val[96] = "val_loss n/a     val_accuracy n/a   ";
+    if (!validated) {
+      if (regression) std::snprintf(val, sizeof val, "val_loss n/a  val_rmse n/a  val_r2 n/a");
+    } else if (regression) {
+      std::snprintf(val, sizeof val, "val_loss %.4g  val_rmse %.4g  val_r2 %.4f", m.val_loss,
+                    m.val_rmse, m.val_r2);
+    } else {
       std::snprintf(val, sizeof val, "val_loss %.4f  val_accuracy %.4f", m.val_loss,
                     m.val_accuracy);
     }
@@ -63,13 +71,15 @@ void train(const TrainConfig& config, const TrainRunOptions& options) {
   print(out, "stopped: %s%s%s\n", result.stop_reason.c_str(),
         result.divergence.empty() ? "" : " — ", result.divergence.c_str());
   if (!validated) {
-    print(out, "val_accuracy n/a (data.validation = 0: no validation set)\n");
+    print(out, "%s n/a (data.validation = 0: no validation set)\n", objective.c_str());
   } else if (result.best_epoch >= 0) {
-    print(out, "best val_accuracy %.4f at epoch %lld; final val_accuracy %.4f\n",
-          result.best_val_accuracy, static_cast<long long>(result.best_epoch + 1),
-          result.final_val_accuracy);
+    print(out, "best %s %.4f at epoch %lld; final %s %.4f\n", objective.c_str(),
+          result.best_objective, static_cast<long long>(result.best_epoch + 1),
+          objective.c_str(), epoch_metric(result.final_validation, objective));
   }
   if (result.test_accuracy) print(out, "test_accuracy %.4f\n", *result.test_accuracy);
+  if (regression && result.test_loss) print(out, "test_loss %.4g\n", *result.test_loss);
+  if (!result.model_path.empty()) print(out, "model saved to %s\n", result.model_path.c_str());
   if (result.stop_reason == "diverged")
     throw TrainingDiverged("training diverged: " + result.divergence);
 }

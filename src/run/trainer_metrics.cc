@@ -13,7 +13,16 @@ const std::vector<TrainerMetric>& trainer_metrics() {
       {"val_accuracy", StudyDirection::kMaximize,
        "validation accuracy of the final model (higher is better)", true},
       {"val_loss", StudyDirection::kMinimize,
-       "validation cross-entropy of the final model (lower is better)", true},
+       "validation loss (train.loss) of the final model (lower is better)", true},
+      {"train_loss", StudyDirection::kMinimize,
+       "mean training loss of the last epoch (lower is better)", true},
+      {"val_rmse", StudyDirection::kMinimize,
+       "validation root mean squared error of the final model, regression (lower is better)",
+       true},
+      {"val_mae", StudyDirection::kMinimize,
+       "validation mean absolute error of the final model, regression (lower is better)", true},
+      {"val_r2", StudyDirection::kMaximize,
+       "validation R² of the final model, regression (higher is better)", true},
       {"train_seconds", StudyDirection::kMinimize,
        "wall seconds of the whole run, validation included (lower is better)", false},
       {"params", StudyDirection::kMinimize, "trainable parameters of the model (fewer is better)",
@@ -42,11 +51,21 @@ const TrainerMetric& find_trainer_metric(const std::string& name, const std::str
 }
 
 std::map<std::string, double> trainer_metric_values(const TrainResult& r) {
-  return {{"val_accuracy", r.final_val_accuracy},
-          {"val_loss", r.final_val_loss},
-          {"train_seconds", r.seconds},
-          {"params", static_cast<double>(r.params)},
-          {"latency_ms", r.latency_ms}};
+  std::map<std::string, double> out = {{"val_loss", r.final_val_loss},
+                                       {"train_seconds", r.seconds},
+                                       {"params", static_cast<double>(r.params)},
+                                       {"latency_ms", r.latency_ms}};
+  if (!r.history.empty()) out["train_loss"] = r.history.back().train_loss;
+  // The task's own metrics: those it does not compute are NaN and left out.
+  const EpochMetrics& v = r.final_validation;
+  for (const auto& [name, value] : {std::pair<const char*, double>{"val_accuracy",
+                                                                   r.final_val_accuracy},
+                                    {"val_rmse", v.val_rmse},
+                                    {"val_mae", v.val_mae},
+                                    {"val_r2", v.val_r2}}) {
+    if (!std::isnan(value)) out[name] = value;
+  }
+  return out;
 }
 
 std::string MetricConstraint::text() const {

@@ -12,6 +12,7 @@
 #include "knob/run/trainer_metrics.h"
 #include "knob/run/trial_protocol.h"
 #include "knob/train/config.h"
+#include "knob/train/task.h"
 #include "knob/train/trainer_plugin.h"
 #include "tensorboard_log.h"
 
@@ -33,14 +34,11 @@ std::vector<double> objective_values(const std::map<std::string, double>& metric
   return values;
 }
 
-double epoch_metric(const EpochMetrics& m, const std::string& name) {
-  return name == "val_loss" ? m.val_loss : m.val_accuracy;
-}
-
-// KNOB_OBJECTIVES of a `knob train --protocol` child: "val_accuracy,train_seconds".
-std::vector<std::string> objectives_from_env() {
+// KNOB_OBJECTIVES of a `knob train --protocol` child: "val_accuracy,train_seconds"; unset,
+// train.objective's metric.
+std::vector<std::string> objectives_from_env(const TrainConfig& config) {
   const char* text = std::getenv(kObjectivesEnv);
-  if (!text || !*text) return {"val_accuracy"};
+  if (!text || !*text) return {objective_of(config)};
   std::vector<std::string> out;
   std::string item;
   for (const char* p = text;; ++p) {
@@ -54,6 +52,15 @@ std::vector<std::string> objectives_from_env() {
     }
   }
   return out;
+}
+
+// train.device = "cuda" with several GPUs visible: trial N trains on cuda:(N mod GPUs), so
+// trials run side by side (--jobs) spread over the devices. Untested here: this machine's
+// libtorch has no CUDA (docs/your_model.md).
+void spread_over_devices(TrainConfig& config, int64_t trial_number) {
+  if (config.train.device != "cuda") return;
+  const int64_t devices = cuda_devices_with_plugin();
+  if (devices > 1) config.train.device = "cuda:" + std::to_string(trial_number % devices);
 }
 
 }  // namespace
@@ -87,6 +94,11 @@ Json empty_history() {
 }
 
 void record_epoch(Json& history, const EpochMetrics& m) {
+  // The regression metrics, from the first epoch that has them (a classifier's have none).
+  for (const char* name : {"val_rmse", "val_mae", "val_r2"}) {
+    const double value = epoch_metric(m, name);
+    if (!std::isnan(value) || history.contains(name)) history[name].push_back(value);
+  }
   history["val_accuracy"].push_back(m.val_accuracy);
   history["val_loss"].push_back(m.val_loss);
   history["train_loss"].push_back(m.train_loss);
@@ -110,15 +122,21 @@ void check_tensorboard_dir(const std::string& dir) {
 
 std::function<std::vector<double>(Trial&)> make_trainer_objective(
     const TrainConfig& base, const std::vector<SearchParam>& space, const std::string& tensorboard,
-    const std::vector<std::string>& objectives) {
+    const std::vector<std::string>& objectives, const std::optional<ModelKeeping>& keeping) {
   check_tensorboard_dir(tensorboard);
   const std::optional<std::string> reported = reported_metric(objectives);
-  return [base, space, tensorboard, objectives, reported](Trial& trial) {
+  return [base, space, tensorboard, objectives, reported, keeping](Trial& trial) {
     TrainConfig config = base;
     for (const auto& [name, value] : suggest_params(trial, space))
       set_config_value(config, name, value);
     config.output.progress = false;
     config.output.metrics.clear();
+    if (keeping) {
+      const TrialFiles files = keeping->files(trial.study());
+      files.adopt(trial.snapshot());
+      files.configure(trial.number(), config);
+    }
+    spread_over_devices(config, trial.number());
     Json history = empty_history();
     TensorBoardLog log(trial_log_dir(tensorboard, trial.number()));
     TrainResult result;
@@ -142,6 +160,8 @@ std::function<std::vector<double>(Trial&)> make_trainer_objective(
     trial.set_user_attr("history", history);
     trial.set_user_attr("stop_reason", result.stop_reason);
     if (result.test_accuracy) trial.set_user_attr("test_accuracy", *result.test_accuracy);
+    if (!result.model_path.empty()) trial.set_user_attr("model_path", result.model_path);
+    if (result.resumed_epochs > 0) trial.set_user_attr("resumed_epochs", result.resumed_epochs);
     if (result.stop_reason == "diverged")
       throw TrainingDiverged("training diverged: " + result.divergence);
     const auto metrics = trainer_metric_values(result);
@@ -201,17 +221,26 @@ CommandObjective make_isolated_trainer_objective(const std::vector<SearchParam>&
   return CommandObjective(argv, space,
                           CommandOptions()
                               .storage_url(options.storage_url())
-                              .env({{kObjectivesEnv, objectives}})
+                              .env({{kObjectivesEnv, objectives},
+                                    {kKeepModelsEnv, options.keep_models().value_or("")}})
                               .format_value(toml_text)
                               .name("knob train"));
 }
 
 void run_train_protocol(const TrainConfig& config, const std::string& tensorboard) {
   die_with_parent();  // nobody reads a trial whose parent has died: go with it
-  const std::vector<std::string> objectives = objectives_from_env();
+  const std::vector<std::string> objectives = objectives_from_env(config);
   const std::optional<std::string> reported = reported_metric(objectives);
   Json history = empty_history();
   const char* number = std::getenv("KNOB_TRIAL_NUMBER");
+  TrainConfig trial_config = config;
+  const char* keep = std::getenv(kKeepModelsEnv);
+  const char* storage = std::getenv("KNOB_STORAGE");
+  const char* study = std::getenv("KNOB_STUDY_NAME");
+  if (keep && *keep && number && storage && study) {  // the parent adopted a retry's checkpoint
+    TrialFiles(models_dir(storage, study), keep).configure(std::atoll(number), trial_config);
+  }
+  if (number) spread_over_devices(trial_config, std::atoll(number));
   TensorBoardLog log(number ? trial_log_dir(tensorboard, std::atoll(number)) : tensorboard);
   auto on_epoch = [&](const EpochMetrics& m) {
     record_epoch(history, m);
@@ -219,11 +248,15 @@ void run_train_protocol(const TrainConfig& config, const std::string& tensorboar
     write_protocol_line(protocol_attr_line("history", history));
     if (reported) write_protocol_line(protocol_report_line(m.epoch, epoch_metric(m, *reported)));
   };
-  TrainResult result = train_with_plugin(config, on_epoch, log.on_step());
+  TrainResult result = train_with_plugin(trial_config, on_epoch, log.on_step());
   write_protocol_line(protocol_attr_line("history", history));
   write_protocol_line(protocol_attr_line("stop_reason", Json(result.stop_reason)));
   if (result.test_accuracy)
     write_protocol_line(protocol_attr_line("test_accuracy", Json(*result.test_accuracy)));
+  if (!result.model_path.empty())
+    write_protocol_line(protocol_attr_line("model_path", Json(result.model_path)));
+  if (result.resumed_epochs > 0)
+    write_protocol_line(protocol_attr_line("resumed_epochs", Json(result.resumed_epochs)));
   if (result.stop_reason == "diverged")
     throw TrainingDiverged("training diverged: " + result.divergence);
   const auto metrics = trainer_metric_values(result);

@@ -60,7 +60,10 @@ BatchFindResult Trainer::find_batch_size() {
 
 BatchFindResult Trainer::find_batch_impl(const TrainConfig& c) {
   const BatchFindConfig& f = c.batch_find;
-  const DataSplits& data = *state_->data;
+  const DataSplits& data = *state_->step.data;
+  KNOB_CHECK(state_->step.device.is_cpu(), "train.device", c.train.device,
+             "must be cpu for the batch-size finder (it measures the CPU allocator's memory; "
+             "device memory is not measured yet)");
   const int64_t n_train = data.train.size();
   const auto start = Clock::now();
   KeepGlobalRng keep_rng;
@@ -91,14 +94,14 @@ BatchFindResult Trainer::find_batch_impl(const TrainConfig& c) {
     auto meter = std::make_shared<TensorMemoryMeter>();
     c10::DebugInfoGuard guard(c10::DebugInfoKind::PROFILER_STATE, meter);
     torch::manual_seed(c.train.seed);
-    torch::nn::Sequential model = build_model(c.model, state_->model_factory, data);
+    torch::nn::Sequential model = build_model(c.model, state_->model_factory, state_->step);
     auto optimizer = make_optimizer(c.optimizer, model->parameters());
     auto generator = at::detail::createCPUGenerator(c.train.seed * 1000003 + 424243);
     torch::Tensor order = torch::randperm(n_train, generator, torch::kInt64);
     const int64_t batches = n_train / size;
     auto step = [&](int64_t i) {
       optimizer->zero_grad();
-      batch_loss(model, data, order.narrow(0, (i % batches) * size, size)).backward();
+      batch_loss(model, state_->step, order.narrow(0, (i % batches) * size, size)).backward();
       optimizer->step();
     };
     // The first step allocates the gradients and the optimizer's state; the second is a step
@@ -139,7 +142,7 @@ BatchFindResult Trainer::find_batch_impl(const TrainConfig& c) {
     result.noise.b_simple = NAN;
   } else {
     torch::manual_seed(c.train.seed);
-    torch::nn::Sequential model = build_model(c.model, state_->model_factory, data);
+    torch::nn::Sequential model = build_model(c.model, state_->model_factory, state_->step);
     auto optimizer = make_optimizer(c.optimizer, model->parameters());
     const int64_t warm_size = std::min(c.batch.base, result.largest_fitting);
     const int64_t warm_batches = n_train / warm_size;
@@ -151,7 +154,7 @@ BatchFindResult Trainer::find_batch_impl(const TrainConfig& c) {
         order = torch::randperm(n_train, generator, torch::kInt64);
       }
       optimizer->zero_grad();
-      batch_loss(model, data, order.narrow(0, (step % warm_batches) * warm_size, warm_size))
+      batch_loss(model, state_->step, order.narrow(0, (step % warm_batches) * warm_size, warm_size))
           .backward();
       optimizer->step();
     }
@@ -161,10 +164,10 @@ BatchFindResult Trainer::find_batch_impl(const TrainConfig& c) {
                                                       static_cast<uint64_t>(k));
       torch::Tensor big = torch::randperm(n_train, generator, torch::kInt64).narrow(0, 0, b_big);
       optimizer->zero_grad();
-      batch_loss(model, data, big).backward();
+      batch_loss(model, state_->step, big).backward();
       big_sq.push_back(gradient_sq_norm(model));
       optimizer->zero_grad();
-      batch_loss(model, data, big.narrow(0, 0, b_small)).backward();
+      batch_loss(model, state_->step, big.narrow(0, 0, b_small)).backward();
       small_sq.push_back(gradient_sq_norm(model));
     }
     result.noise = estimate_noise_scale(b_small, b_big, small_sq, big_sq);

@@ -32,7 +32,7 @@ Json settings(const TrainConfig& config) {
 // Settings a checkpoint cannot be loaded under: the tensors would not fit or mean nothing.
 bool structural(const std::string& key) {
   return key.rfind("data.", 0) == 0 || key.rfind("model.", 0) == 0 || key == "optimizer.kind" ||
-         key == "train.seed";
+         key == "train.seed" || key == "train.loss";
 }
 
 torch::Tensor text_tensor(const std::string& text) {
@@ -48,8 +48,8 @@ std::string tensor_text(const torch::Tensor& t) {
 }
 
 // EpochMetrics as rows of doubles, in this order (checkpoints before EpochMetrics::step have
-// the first 8 columns; their epochs read with step 0).
-constexpr int64_t kMetricColumns = 9;
+// the first 8 columns, their epochs read with step 0; before the regression metrics, 9).
+constexpr int64_t kMetricColumns = 12;
 
 torch::Tensor history_tensor(const std::vector<EpochMetrics>& history) {
   torch::Tensor t =
@@ -65,17 +65,21 @@ torch::Tensor history_tensor(const std::vector<EpochMetrics>& history) {
                                            static_cast<double>(m.batch_size),
                                            m.seconds,
                                            m.samples_per_second,
-                                           static_cast<double>(m.step)};
+                                           static_cast<double>(m.step),
+                                           m.val_rmse,
+                                           m.val_mae,
+                                           m.val_r2};
     for (int64_t j = 0; j < kMetricColumns; ++j) rows[static_cast<int64_t>(i)][j] = values[j];
   }
   return t;
 }
 
 std::vector<EpochMetrics> history_from(const torch::Tensor& t) {
-  KNOB_CHECK(t.dim() == 2 && (t.size(1) == kMetricColumns || t.size(1) == kMetricColumns - 1) &&
+  KNOB_CHECK(t.dim() == 2 && (t.size(1) == 12 || t.size(1) == 9 || t.size(1) == 8) &&
                  t.scalar_type() == torch::kFloat64,
              "checkpoint history", std::string("shape ") + c10::str(t.sizes()),
-             "must be [epochs, 9] (or, written before knob recorded steps, [epochs, 8]) doubles");
+             "must be [epochs, 12] (or, written by earlier versions, [epochs, 9] or [epochs, 8]) "
+             "doubles");
   std::vector<EpochMetrics> out;
   auto rows = t.accessor<double, 2>();
   for (int64_t i = 0; i < t.size(0); ++i) {
@@ -88,7 +92,8 @@ std::vector<EpochMetrics> history_from(const torch::Tensor& t) {
     m.batch_size = static_cast<int64_t>(rows[i][5]);
     m.seconds = rows[i][6];
     m.samples_per_second = rows[i][7];
-    if (t.size(1) == kMetricColumns) m.step = static_cast<int64_t>(rows[i][8]);
+    if (t.size(1) >= 9) m.step = static_cast<int64_t>(rows[i][8]);
+    if (t.size(1) >= 12) m.val_rmse = rows[i][9], m.val_mae = rows[i][10], m.val_r2 = rows[i][11];
     out.push_back(m);
   }
   return out;
@@ -164,11 +169,12 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, torch::
 }
 
 CheckpointState load_checkpoint(const std::string& path, const TrainConfig& config,
-                                torch::nn::Module& model, torch::optim::Optimizer& optimizer) {
+                                torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+                                torch::Device device) {
   torch::serialize::InputArchive archive;
   CheckpointState state;
   try {
-    archive.load_from(path);
+    archive.load_from(path, device);
     torch::Tensor format;
     archive.read("format", format);
     KNOB_CHECK(format.item<int64_t>() == kFormatVersion, "checkpoint.path", path,

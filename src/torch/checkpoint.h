@@ -1,4 +1,4 @@
-// Checkpoints of a training run (internal to the train module): one file holding the model's
+// Checkpoints of a training run (internal to the torch module): one file holding the model's
 // parameters and buffers, the optimizer's state, the epochs done (their metrics), the step
 // count, the global CPU random generator (dropout) and the best weights kept for
 // train.restore_best. The schedules, early stopping and plateau state are not stored: they are
@@ -37,6 +37,7 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, torch::
 // (epochs, lr, ...) are allowed and listed on stderr, since the numbers then differ from an
 // uninterrupted run.
 CheckpointState load_checkpoint(const std::string& path, const TrainConfig& config,
-                                torch::nn::Module& model, torch::optim::Optimizer& optimizer);
+                                torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+                                torch::Device device = torch::kCPU);
 
 }  // namespace knob

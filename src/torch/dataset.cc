@@ -41,8 +41,15 @@ Dataset to_dataset(Examples examples) {
   } else {
     d.inputs = to_tensor({std::move(examples.shape), std::move(examples.bytes)});
   }
-  d.labels = torch::from_blob(examples.labels.data(), {examples.size()}, torch::kInt64).clone();
-  d.num_classes = examples.num_classes;
+  if (examples.target_width > 0) {
+    d.labels = torch::from_blob(examples.targets.data(), {examples.size(), examples.target_width},
+                                torch::kFloat32)
+                   .clone();
+  } else {
+    d.labels =
+        torch::from_blob(examples.labels.data(), {examples.size()}, torch::kInt64).clone();
+  }
+  d.num_classes = examples.outputs();
   return d;
 }
 
@@ -61,16 +68,17 @@ struct RawData {
 };
 
 // Files are read once per process and shared by every trial.
-std::shared_ptr<const RawData> read_raw(const DataConfig& c) {
+std::shared_ptr<const RawData> read_raw(const DataConfig& c, Task task) {
   static std::mutex mutex;
   static std::map<std::string, std::weak_ptr<const RawData>> cache;
   std::string key = c.source + "|" + c.dir + "|" + c.train_images + "|" + c.train_labels + "|" +
                     c.test_images + "|" + c.test_labels + "|" + c.train_csv + "|" + c.test_csv +
-                    "|" + c.label_column;
+                    "|" + c.label_column + "|" + c.train_x + "|" + c.train_y + "|" + c.test_x +
+                    "|" + c.test_y + "|" + std::to_string(static_cast<int>(task));
   std::lock_guard<std::mutex> lock(mutex);
   if (auto cached = cache[key].lock()) return cached;
   auto raw = std::make_shared<RawData>();
-  DataFiles files = read_data_files(c);
+  DataFiles files = read_data_files(c, task);
   raw->train = to_dataset(std::move(files.train));
   raw->test = to_dataset(std::move(files.test));
   cache[key] = raw;
@@ -79,9 +87,39 @@ std::shared_ptr<const RawData> read_raw(const DataConfig& c) {
 
 }  // namespace
 
-std::shared_ptr<const DataSplits> load_data(const DataConfig& c, uint64_t seed) {
-  auto raw = read_raw(c);
+std::shared_ptr<const DataSplits> make_data_splits(Dataset train, Dataset validation,
+                                                   Dataset test, bool normalize) {
+  KNOB_CHECK(train.size() > 0, "training set", train.size(), "must hold at least one example");
+  auto same_kind = [&](const Dataset& other, const std::string& name) {
+    if (other.size() == 0) return;
+    KNOB_CHECK(other.inputs.sizes().slice(1) == train.inputs.sizes().slice(1) &&
+                   other.inputs.scalar_type() == train.inputs.scalar_type(),
+               name + " inputs", c10::str(other.inputs.sizes()),
+               "must have the training inputs' shape per example and type (" +
+                   c10::str(train.inputs.sizes()) + ")");
+    KNOB_CHECK(other.labels.scalar_type() == train.labels.scalar_type() &&
+                   other.labels.sizes().slice(1) == train.labels.sizes().slice(1),
+               name + " labels", c10::str(other.labels.sizes()),
+               "must be of the training labels' kind and width (" +
+                   c10::str(train.labels.sizes()) + ")");
+  };
+  same_kind(validation, "validation");
+  same_kind(test, "test");
   auto splits = std::make_shared<DataSplits>();
+  if (normalize) {
+    torch::Tensor x = train.inputs.to(torch::kFloat32);
+    if (train.inputs.scalar_type() == torch::kUInt8) x.div_(255.0);
+    splits->mean = x.mean().item<double>();
+    splits->stddev = std::max(x.std().item<double>(), 1e-12);
+  }
+  splits->train = std::move(train);
+  splits->validation = std::move(validation);
+  splits->test = std::move(test);
+  return splits;
+}
+
+std::shared_ptr<const DataSplits> load_data(const DataConfig& c, uint64_t seed, Task task) {
+  auto raw = read_raw(c, task);
   Dataset all = raw->train;
   if (c.limit > 0 && c.limit < all.size()) all = all.slice(0, c.limit);
   const int64_t n = all.size();
@@ -92,16 +130,8 @@ std::shared_ptr<const DataSplits> load_data(const DataConfig& c, uint64_t seed) 
     torch::Tensor order = torch::randperm(n, generator, torch::kInt64);
     all = all.select(order);
   }
-  splits->train = all.slice(0, n - c.validation);
-  splits->validation = all.slice(n - c.validation, c.validation);
-  splits->test = raw->test;
-  if (c.normalize) {
-    torch::Tensor x = splits->train.inputs.to(torch::kFloat32);
-    if (splits->train.inputs.scalar_type() == torch::kUInt8) x.div_(255.0);
-    splits->mean = x.mean().item<double>();
-    splits->stddev = std::max(x.std().item<double>(), 1e-12);
-  }
-  return splits;
+  return make_data_splits(all.slice(0, n - c.validation), all.slice(n - c.validation, c.validation),
+                          raw->test, c.normalize);
 }
 
 }  // namespace knob

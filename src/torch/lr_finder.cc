@@ -15,13 +15,13 @@ LrFindResult Trainer::find_lr() {
 // random generator back: a fit() after it starts exactly as if the test had not run.
 LrFindResult Trainer::find_lr_impl(const TrainConfig& c) {
   const LrFindConfig& f = c.lr_find;
-  const DataSplits& data = *state_->data;
+  const DataSplits& data = *state_->step.data;
   const auto start = Clock::now();
   KeepGlobalRng keep_rng;
 
   set_compute_threads(c.train.threads);
   torch::manual_seed(c.train.seed);
-  torch::nn::Sequential model = build_model(c.model, state_->model_factory, data);
+  torch::nn::Sequential model = build_model(c.model, state_->model_factory, state_->step);
   auto optimizer = make_optimizer(c.optimizer, model->parameters());
 
   LrFindResult result;
@@ -47,7 +47,7 @@ LrFindResult Trainer::find_lr_impl(const TrainConfig& c) {
     set_learning_rate(*optimizer, lr);
     optimizer->zero_grad();
     torch::Tensor loss =
-        batch_loss(model, data, order.narrow(0, b * result.batch_size, result.batch_size));
+        batch_loss(model, state_->step, order.narrow(0, b * result.batch_size, result.batch_size));
     const double value = loss.item<double>();
     if (step == 0 && !std::isfinite(value)) {
       throw TrainingDiverged("lr-find: the loss is " + std::to_string(value) +

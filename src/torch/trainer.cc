@@ -17,10 +17,12 @@
 #include "knob/torch/dataset.h"
 #include "knob/torch/model.h"
 #include "knob/torch/optimizer.h"
+#include "knob/torch/script_module.h"
 #include "knob/train/batch_find.h"
 #include "knob/train/early_stopping.h"
 #include "knob/train/lr_range.h"
 #include "knob/train/schedule.h"
+#include "knob/train/task.h"
 #include "torch/checkpoint.h"
 #include "torch/trainer_internal.h"
 
@@ -35,12 +37,44 @@ void set_compute_threads(int64_t threads) {
   }
 }
 
-Trainer::Trainer(TrainConfig config, ModelFactory model)
+namespace {
+
+// train.device as a libtorch device. CUDA needs a CUDA build of libtorch and a visible GPU.
+torch::Device resolve_device(const std::string& device) {
+  if (device == "cpu") return torch::kCPU;
+  KNOB_CHECK(torch::cuda::is_available(), "train.device", device,
+             "needs a CUDA build of libtorch and a visible GPU: this libtorch has no CUDA or sees "
+             "no device (use \"cpu\")");
+  const int64_t count = static_cast<int64_t>(torch::cuda::device_count());
+  const int64_t index = device == "cuda" ? 0 : std::stoll(device.substr(5));
+  KNOB_CHECK(index < count, "train.device", device,
+             "must name a visible device: cuda:0 to cuda:" + std::to_string(count - 1));
+  return {torch::kCUDA, static_cast<c10::DeviceIndex>(index)};
+}
+
+// The labels must be what the loss reads: class indices, or float targets.
+void check_labels(const std::string& loss, const Dataset& train) {
+  const bool classes = task_of(loss) == Task::kClassification;
+  KNOB_CHECK(classes == (train.labels.scalar_type() == torch::kInt64), "train.loss", loss,
+             classes ? "needs class labels (int64), and the training labels are floats: use mse, "
+                       "l1 or smooth_l1 for regression, bce_with_logits for multi-label"
+                     : "needs float targets [N, k], and the training labels are class indices: "
+                       "use cross_entropy for classification");
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainConfig config, ModelFactory model, std::shared_ptr<const DataSplits> data)
     : config_(std::move(config)), state_(std::make_unique<State>()) {
   validate(config_);
   state_->model_factory = std::move(model);
-  state_->data = load_data(config_.data, config_.train.seed);
-  const int64_t n = state_->data->train.size();
+  state_->step.loss = config_.train.loss;
+  state_->step.device = resolve_device(config_.train.device);
+  state_->step.data =
+      data ? std::move(data)
+           : load_data(config_.data, config_.train.seed, task_of(config_.train.loss));
+  check_labels(config_.train.loss, state_->step.data->train);
+  const int64_t n = state_->step.data->train.size();
   KNOB_CHECK(config_.batch.size <= n, "batch.size", config_.batch.size,
              "must be at most the number of training examples (" + std::to_string(n) + ")");
 }
@@ -62,84 +96,181 @@ int64_t batch_size_at(const BatchConfig& b, int64_t epoch, int64_t n_train) {
   return std::clamp<int64_t>(out, 1, n_train);
 }
 
-// The config's model, or the factory's module, for the data's inputs and classes.
 torch::nn::Sequential build_model(const ModelConfig& config, const ModelFactory& factory,
-                                  const DataSplits& data) {
-  std::vector<int64_t> example_shape(data.train.inputs.sizes().begin() + 1,
-                                     data.train.inputs.sizes().end());
-  if (!factory) return make_model(config, example_shape, data.train.num_classes);
+                                  const StepContext& context) {
+  const Dataset& train = context.data->train;
+  std::vector<int64_t> example_shape(train.inputs.sizes().begin() + 1, train.inputs.sizes().end());
   torch::nn::Sequential model;
-  model->push_back(factory(example_shape, data.train.num_classes));
+  if (factory) {
+    model->push_back(factory(example_shape, train.num_classes));
+  } else if (config.kind == "torchscript") {
+    model->push_back(ScriptModule(config.path, config.reinit));
+  } else {
+    model = make_model(config, example_shape, train.num_classes);
+  }
+  model->to(context.device);
   return model;
 }
 
-torch::Tensor batch_loss(torch::nn::Sequential& model, const DataSplits& data,
-                         const torch::Tensor& index, torch::Tensor* correct) {
-  Dataset batch = data.train.select(index);
-  torch::Tensor logits = model->forward(data.to_float(batch.inputs));
-  if (correct) *correct = logits.detach().argmax(1).eq(batch.labels).sum();
-  return torch::nn::functional::cross_entropy(logits, batch.labels);
+torch::Tensor loss_of(const std::string& loss, const torch::Tensor& output,
+                      const torch::Tensor& target, bool sum) {
+  namespace F = torch::nn::functional;
+  const auto reduction = [&](auto options) {
+    return sum ? options.reduction(torch::kSum) : options.reduction(torch::kMean);
+  };
+  if (loss == "cross_entropy") {
+    KNOB_CHECK(output.dim() == 2 && output.size(0) == target.size(0), "train.loss", loss,
+               "needs the model to return [batch, classes] logits; it returned " +
+                   c10::str(output.sizes()) + " for a batch of " +
+                   std::to_string(target.size(0)));
+    return F::cross_entropy(output, target, reduction(F::CrossEntropyFuncOptions()));
+  }
+  KNOB_CHECK(output.numel() == target.numel(), "train.loss", loss,
+             "needs one model output per target: the model returned " + c10::str(output.sizes()) +
+                 " for targets " + c10::str(target.sizes()));
+  const torch::Tensor y = output.reshape(target.sizes());
+  if (loss == "bce_with_logits") {
+    return F::binary_cross_entropy_with_logits(
+        y, target, reduction(F::BinaryCrossEntropyWithLogitsFuncOptions()));
+  }
+  if (loss == "mse") return F::mse_loss(y, target, reduction(F::MSELossFuncOptions()));
+  if (loss == "l1") return F::l1_loss(y, target, reduction(F::L1LossFuncOptions()));
+  return F::smooth_l1_loss(y, target, reduction(F::SmoothL1LossFuncOptions()));
 }
 
 namespace {
 
-struct Evaluation {
-  double loss = 0, accuracy = 0;
-};
-
-Evaluation evaluate(torch::nn::Sequential& model, const DataSplits& data, const Dataset& set) {
-  torch::NoGradGuard no_grad;
-  model->eval();
-  double loss = 0;
-  int64_t correct = 0;
-  const int64_t n = set.size();
-  for (int64_t start = 0; start < n; start += 2048) {
-    Dataset batch = set.slice(start, std::min<int64_t>(2048, n - start));
-    torch::Tensor logits = model->forward(data.to_float(batch.inputs));
-    loss += torch::nn::functional::cross_entropy(
-                logits, batch.labels,
-                torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                .item<double>();
-    correct += logits.argmax(1).eq(batch.labels).sum().item<int64_t>();
+// Right answers in `output` (no sync): classes by argmax, labels by the sign of their logit.
+// An undefined tensor for regression.
+torch::Tensor right_answers(const std::string& loss, const torch::Tensor& output,
+                            const torch::Tensor& target) {
+  switch (task_of(loss)) {
+    case Task::kClassification:
+      return output.argmax(1).eq(target);
+    case Task::kMultiLabel:
+      return output.reshape(target.sizes()).gt(0).eq(target.gt(0.5));
+    case Task::kRegression:
+      break;
   }
-  model->train();
-  return {n ? loss / static_cast<double>(n) : 0.0,
-          n ? static_cast<double>(correct) / static_cast<double>(n) : 0.0};
+  return {};
 }
 
-// Per-epoch metrics to CSV or, for a .jsonl path, JSON lines.
+}  // namespace
+
+torch::Tensor batch_loss(torch::nn::Sequential& model, const StepContext& context,
+                         const torch::Tensor& index, torch::Tensor* accuracy) {
+  const DataSplits& data = *context.data;
+  Dataset batch = data.train.select(index);
+  torch::Tensor output = model->forward(data.to_float(batch.inputs).to(context.device));
+  torch::Tensor target = batch.labels.to(context.device);
+  if (accuracy) {
+    torch::Tensor right = right_answers(context.loss, output.detach(), target);
+    *accuracy = right.defined() ? right.to(torch::kFloat32).mean() : torch::Tensor();
+  }
+  return loss_of(context.loss, output, target);
+}
+
+namespace {
+
+// The validation metrics of `set` (those of the task; the others stay NaN) in an
+// EpochMetrics' val_* fields.
+EpochMetrics evaluate(torch::nn::Sequential& model, const StepContext& context,
+                      const Dataset& set) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const DataSplits& data = *context.data;
+  const Task task = task_of(context.loss);
+  const int64_t n = set.size();
+  const int64_t width = set.labels.dim() == 2 ? set.labels.size(1) : 1;
+  double loss = 0, right = 0;
+  // Regression, per output: squared and absolute errors, the targets' sum and sum of squares.
+  torch::Tensor sse, sae, sum_y, sum_y2;
+  for (int64_t start = 0; start < n; start += 2048) {
+    Dataset batch = set.slice(start, std::min<int64_t>(2048, n - start));
+    torch::Tensor output = model->forward(data.to_float(batch.inputs).to(context.device));
+    torch::Tensor target = batch.labels.to(context.device);
+    loss += loss_of(context.loss, output, target, /*sum=*/true).item<double>();
+    if (task != Task::kRegression) {
+      right += right_answers(context.loss, output, target).sum().item<double>();
+      continue;
+    }
+    torch::Tensor t = target.to(torch::kFloat64);
+    torch::Tensor error = output.reshape(target.sizes()).to(torch::kFloat64) - t;
+    torch::Tensor parts[] = {error.square().sum(0), error.abs().sum(0), t.sum(0), t.square().sum(0)};
+    if (!sse.defined()) {
+      sse = parts[0], sae = parts[1], sum_y = parts[2], sum_y2 = parts[3];
+    } else {
+      sse += parts[0], sae += parts[1], sum_y += parts[2], sum_y2 += parts[3];
+    }
+  }
+  model->train();
+  EpochMetrics m;
+  if (n == 0) return m;
+  // cross_entropy averages over examples, the other losses over every output.
+  const double count = static_cast<double>(task == Task::kClassification ? n : n * width);
+  m.val_loss = loss / count;
+  if (task != Task::kRegression) {
+    m.val_accuracy = right / count;
+    return m;
+  }
+  m.val_accuracy = NAN;
+  m.val_rmse = std::sqrt(sse.sum().item<double>() / count);
+  m.val_mae = sae.sum().item<double>() / count;
+  // R² per output (1 - SSE/SST; a constant target scores 1 when predicted exactly, else 0),
+  // averaged over the outputs as scikit-learn's r2_score does.
+  torch::Tensor sst = sum_y2 - sum_y.square() / static_cast<double>(n);
+  torch::Tensor r2 = torch::where(sst > 0, 1 - sse / sst.clamp_min(1e-300),
+                                  (sse == 0).to(torch::kFloat64));
+  m.val_r2 = r2.mean().item<double>();
+  return m;
+}
+
+// Copies the validation metrics of `from` into `to`.
+void set_validation(EpochMetrics& to, const EpochMetrics& from) {
+  to.val_loss = from.val_loss;
+  to.val_accuracy = from.val_accuracy;
+  to.val_rmse = from.val_rmse;
+  to.val_mae = from.val_mae;
+  to.val_r2 = from.val_r2;
+}
+
+// Per-epoch metrics to CSV or, for a .jsonl path, JSON lines: the task's metrics
+// (epoch_metric_names) between the epoch and the learning rate.
 class MetricsWriter {
  public:
-  explicit MetricsWriter(const std::string& path)
-      : jsonl_(path.size() > 6 && path.substr(path.size() - 6) == ".jsonl") {
+  MetricsWriter(const std::string& path, Task task)
+      : jsonl_(path.size() > 6 && path.substr(path.size() - 6) == ".jsonl"),
+        metrics_(epoch_metric_names(task)) {
     if (path.empty()) return;
     out_.open(path);
     KNOB_CHECK(out_.good(), "output.metrics", path, "must be a writable file path");
-    if (!jsonl_)
-      out_ << "epoch,train_loss,val_loss,val_accuracy,lr,batch_size,seconds,samples_per_second\n";
+    if (jsonl_) return;
+    out_ << "epoch";
+    for (const auto& name : metrics_) out_ << "," << name;
+    out_ << ",lr,batch_size,seconds,samples_per_second\n";
   }
   void write(const EpochMetrics& m) {
     if (!out_.is_open()) return;
     if (jsonl_) {
-      Json j = {{"epoch", m.epoch},
-                {"train_loss", m.train_loss},
-                {"val_loss", m.val_loss},
-                {"val_accuracy", m.val_accuracy},
-                {"lr", m.lr},
-                {"batch_size", m.batch_size},
-                {"seconds", m.seconds},
-                {"samples_per_second", m.samples_per_second}};
+      Json j = {{"epoch", m.epoch}};
+      for (const auto& name : metrics_) j[name] = epoch_metric(m, name);
+      j["lr"] = m.lr;
+      j["batch_size"] = m.batch_size;
+      j["seconds"] = m.seconds;
+      j["samples_per_second"] = m.samples_per_second;
       out_ << dumps(j) << "\n";
     } else {
-      out_ << m.epoch << "," << m.train_loss << "," << m.val_loss << "," << m.val_accuracy << ","
-           << m.lr << "," << m.batch_size << "," << m.seconds << "," << m.samples_per_second
-           << "\n";
+      out_ << m.epoch;
+      for (const auto& name : metrics_) out_ << "," << epoch_metric(m, name);
+      out_ << "," << m.lr << "," << m.batch_size << "," << m.seconds << ","
+           << m.samples_per_second << "\n";
     }
     out_.flush();
   }
 
  private:
   bool jsonl_;
+  std::vector<std::string> metrics_;
   std::ofstream out_;
 };
 
@@ -167,16 +298,45 @@ class ProgressBar {
   Clock::time_point last_ = Clock::now();
 };
 
-std::vector<torch::Tensor> copy_parameters(torch::nn::Sequential& model) {
+// The model's state: its parameters, then its buffers (batch norm's running statistics).
+std::vector<torch::Tensor> copy_state(torch::nn::Sequential& model) {
   std::vector<torch::Tensor> out;
   for (const auto& p : model->parameters()) out.push_back(p.detach().clone());
+  for (const auto& b : model->buffers()) out.push_back(b.detach().clone());
   return out;
 }
 
-void load_parameters(torch::nn::Sequential& model, const std::vector<torch::Tensor>& saved) {
+// Puts back what copy_state copied (or, from a checkpoint written before buffers were kept,
+// the parameters alone).
+void load_state(torch::nn::Sequential& model, const std::vector<torch::Tensor>& saved) {
   torch::NoGradGuard no_grad;
-  auto params = model->parameters();
-  for (size_t i = 0; i < params.size(); ++i) params[i].copy_(saved[i]);
+  std::vector<torch::Tensor> state = model->parameters();
+  const size_t n_parameters = state.size();
+  for (const auto& b : model->buffers()) state.push_back(b);
+  KNOB_CHECK(saved.size() == state.size() || saved.size() == n_parameters, "checkpoint best weights",
+             static_cast<int64_t>(saved.size()),
+             "must hold one tensor per parameter and buffer (" + std::to_string(state.size()) +
+                 ")");
+  for (size_t i = 0; i < saved.size(); ++i) state[i].copy_(saved[i]);
+}
+
+// Saves the trained model to output.model: a TorchScript model as TorchScript, any other as a
+// libtorch archive of its parameters and buffers.
+void save_model(torch::nn::Sequential& model, const std::string& path) {
+  if (auto script = std::dynamic_pointer_cast<ScriptModuleImpl>(model->ptr(0))) {
+    script->save_script(path);
+    return;
+  }
+  const std::string temporary = path + ".tmp";
+  try {
+    torch::save(model, temporary);
+  } catch (const c10::Error& e) {
+    throw_invalid("output.model", path,
+                  "cannot be written: " + std::string(e.what_without_backtrace()).substr(0, 300));
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  KNOB_CHECK(!error, "output.model", path, "cannot be written: " + error.message());
 }
 
 int64_t count_parameters(torch::nn::Sequential& model) {
@@ -188,15 +348,17 @@ int64_t count_parameters(torch::nn::Sequential& model) {
 }
 
 // Median milliseconds of a forward pass of one sample, over the first (up to) 32 of `set`.
-double latency_ms(torch::nn::Sequential& model, const DataSplits& data, const Dataset& set) {
+double latency_ms(torch::nn::Sequential& model, const StepContext& context, const Dataset& set) {
   const int64_t n = std::min<int64_t>(32, set.size());
   if (n == 0) return 0.0;
+  const DataSplits& data = *context.data;
   torch::NoGradGuard no_grad;
   model->eval();
-  model->forward(data.to_float(set.slice(0, 1).inputs));  // warm-up: first-call allocations
+  // warm-up: first-call allocations
+  model->forward(data.to_float(set.slice(0, 1).inputs).to(context.device));
   std::vector<double> ms;
   for (int64_t i = 0; i < n; ++i) {
-    torch::Tensor input = data.to_float(set.slice(i, 1).inputs);
+    torch::Tensor input = data.to_float(set.slice(i, 1).inputs).to(context.device);
     const auto start = Clock::now();
     model->forward(input);
     ms.push_back(1000.0 * seconds_since(start));
@@ -214,7 +376,10 @@ TrainResult Trainer::fit(const EpochCallback& on_epoch, const StepCallback& on_s
 
 TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback& on_step) {
   TrainConfig c = config_;
-  const DataSplits& data = *state_->data;
+  const StepContext& context = state_->step;
+  const DataSplits& data = *context.data;
+  const std::string objective = objective_of(c);
+  const std::string monitor = monitor_of(c);
   const auto start = Clock::now();
   TrainResult result;
   if (c.batch_find.use) {  // batch.size = "find": the finder's recommendation
@@ -241,7 +406,7 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
   set_compute_threads(c.train.threads);
   torch::manual_seed(c.train.seed);
 
-  torch::nn::Sequential model = build_model(c.model, state_->model_factory, data);
+  torch::nn::Sequential model = build_model(c.model, state_->model_factory, context);
   auto optimizer = make_optimizer(c.optimizer, model->parameters());
 
   // Learning rate: base (scaled by the linear scaling rule), schedule, plateau.
@@ -267,7 +432,7 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
   std::optional<PlateauSchedule> plateau;
   if (c.schedule.kind == "plateau") {
     PlateauOptions o;
-    o.maximize = c.train.monitor == "val_accuracy";
+    o.maximize = metric_maximized(monitor);
     o.factor = c.schedule.factor;
     o.patience = c.schedule.patience;
     o.threshold = c.schedule.threshold;
@@ -277,14 +442,14 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
   double plateau_factor = 1.0;  // plateau lr / base lr
 
   EarlyStoppingOptions stop_options;
-  stop_options.maximize = c.train.monitor == "val_accuracy";
+  stop_options.maximize = metric_maximized(monitor);
   stop_options.patience = c.train.patience;
   stop_options.min_delta = c.train.min_delta;
   stop_options.baseline = c.train.baseline;
   stop_options.start_from_epoch = c.train.start_from_epoch;
   EarlyStopping early_stopping(stop_options);
-  EarlyStoppingOptions best_options;  // the best validation accuracy, for the result
-  best_options.maximize = true;
+  EarlyStoppingOptions best_options;  // the best epoch by the objective, for the result
+  best_options.maximize = metric_maximized(objective);
   EarlyStopping best_tracker(best_options);
 
   CheckpointState run;  // what a checkpoint holds besides the model and the optimizer
@@ -293,10 +458,8 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
   // The metric-driven policies after an epoch: best so far, early stopping, plateau.
   auto end_epoch = [&](const EpochMetrics& m) {
     run.history.push_back(m);
-    best_tracker.update(m.epoch, m.val_accuracy);
-    const double monitored = c.train.monitor == "val_accuracy" ? m.val_accuracy
-                             : c.train.monitor == "val_loss"   ? m.val_loss
-                                                               : m.train_loss;
+    best_tracker.update(m.epoch, epoch_metric(m, objective));
+    const double monitored = epoch_metric(m, monitor);
     if (early_stopping.update(m.epoch, monitored)) {
       result.stop_reason = "early_stopping";
       stop = true;
@@ -306,7 +469,8 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
 
   if (c.checkpoint.resume) {
     if (std::filesystem::exists(c.checkpoint.path)) {
-      CheckpointState saved = load_checkpoint(c.checkpoint.path, c, *model, *optimizer);
+      CheckpointState saved =
+          load_checkpoint(c.checkpoint.path, c, *model, *optimizer, context.device);
       run.step = saved.step;
       run.first_loss = saved.first_loss;
       run.best_weights = std::move(saved.best_weights);
@@ -317,7 +481,7 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
     }
   }
 
-  MetricsWriter metrics(c.output.metrics);
+  MetricsWriter metrics(c.output.metrics, task_of(c.train.loss));
   for (const auto& m : run.history) metrics.write(m);
   ProgressBar bar(c.output.progress);
   int64_t& step = run.step;
@@ -338,9 +502,9 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
       lr = lr_at(epoch, step, schedule) * plateau_factor;
       set_learning_rate(*optimizer, lr);
       optimizer->zero_grad();
-      torch::Tensor correct;  // for a step callback only: this batch's right answers
-      torch::Tensor loss = batch_loss(model, data, order.narrow(0, b * batch_size, count),
-                                      on_step ? &correct : nullptr);
+      torch::Tensor accuracy;  // for a step callback only: this batch's
+      torch::Tensor loss = batch_loss(model, context, order.narrow(0, b * batch_size, count),
+                                      on_step ? &accuracy : nullptr);
       double loss_value = loss.item<double>();
       if (c.optimizer.l1 > 0) {
         torch::Tensor penalty = torch::zeros({});
@@ -372,7 +536,7 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
         s.loss = loss_value;
         s.lr = lr;
         s.batch_size = batch_size;
-        s.accuracy = static_cast<double>(correct.item<int64_t>()) / static_cast<double>(count);
+        s.accuracy = accuracy.defined() ? accuracy.item<double>() : NAN;
         on_step(s);  // may throw to stop the run
       }
       double elapsed = seconds_since(epoch_start);
@@ -389,13 +553,10 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
     const double train_seconds = seconds_since(epoch_start);  // the loop alone, no validation
     if (result.stop_reason == "diverged") break;
 
-    Evaluation val = evaluate(model, data, data.validation);
-    EpochMetrics m;
+    EpochMetrics m = evaluate(model, context, data.validation);
     m.epoch = epoch;
     m.step = step;
     m.train_loss = seen ? loss_sum / static_cast<double>(seen) : NAN;
-    m.val_loss = val.loss;
-    m.val_accuracy = val.accuracy;
     m.lr = lr;
     m.batch_size = batch_size;
     m.seconds = seconds_since(epoch_start);
@@ -403,7 +564,7 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
     metrics.write(m);
     end_epoch(m);
     if (c.train.restore_best && early_stopping.improved()) {
-      run.best_weights = copy_parameters(model);
+      run.best_weights = copy_state(model);
     }
     const bool whole_epoch = seen == n_train;  // not cut by the time budget
     if (!c.checkpoint.path.empty() && whole_epoch &&
@@ -414,25 +575,37 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
   }
 
   result.history = run.history;
+  result.objective = objective;
   if (!result.history.empty()) {
     result.best_epoch = best_tracker.best_epoch();
-    result.best_val_accuracy = *best_tracker.best();
-    result.final_val_accuracy = result.history.back().val_accuracy;
-    result.final_val_loss = result.history.back().val_loss;
+    result.best_objective = best_tracker.best().value_or(NAN);
+    result.best_val_accuracy = NAN;
+    for (const auto& m : result.history) {
+      if (!(m.val_accuracy <= result.best_val_accuracy)) result.best_val_accuracy = m.val_accuracy;
+    }
+    set_validation(result.final_validation, result.history.back());
   }
   if (c.train.restore_best && !run.best_weights.empty()) {
-    load_parameters(model, run.best_weights);
-    Evaluation best = evaluate(model, data, data.validation);
-    result.final_val_accuracy = best.accuracy;
-    result.final_val_loss = best.loss;
+    load_state(model, run.best_weights);
+    set_validation(result.final_validation, evaluate(model, context, data.validation));
   }
-  if (c.output.test && data.test.size() > 0 && result.stop_reason != "diverged") {
-    result.test_accuracy = evaluate(model, data, data.test).accuracy;
+  result.final_validation.epoch = result.history.empty() ? -1 : result.history.back().epoch;
+  result.final_val_accuracy = result.final_validation.val_accuracy;
+  result.final_val_loss = result.final_validation.val_loss;
+  const bool diverged = result.stop_reason == "diverged";
+  if (c.output.test && data.test.size() > 0 && !diverged) {
+    EpochMetrics test = evaluate(model, context, data.test);
+    result.test_loss = test.val_loss;
+    if (!std::isnan(test.val_accuracy)) result.test_accuracy = test.val_accuracy;
   }
   result.seconds = seconds_since(start);
-  if (result.stop_reason != "diverged") {
+  if (!diverged) {
     result.params = count_parameters(model);
-    result.latency_ms = latency_ms(model, data, data.validation);
+    result.latency_ms = latency_ms(model, context, data.validation);
+    if (!c.output.model.empty()) {
+      save_model(model, c.output.model);
+      result.model_path = c.output.model;
+    }
   }
   return result;
 }

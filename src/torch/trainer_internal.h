@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <string>
 
 #include "knob/core/error.h"
 #include "knob/torch/dataset.h"
@@ -13,8 +14,15 @@
 
 namespace knob {
 
-struct Trainer::State {
+// What every step of a run uses besides the model: the data, the loss, the device.
+struct StepContext {
   std::shared_ptr<const DataSplits> data;
+  std::string loss = "cross_entropy";  // train.loss
+  torch::Device device = torch::kCPU;  // train.device
+};
+
+struct Trainer::State {
+  StepContext step;
   ModelFactory model_factory;
 };
 
@@ -25,14 +33,20 @@ double seconds_since(Clock::time_point start);
 // Batch size of an epoch: grows by grow_factor at each milestone in grow_at, up to max_size.
 int64_t batch_size_at(const BatchConfig& b, int64_t epoch, int64_t n_train);
 
-// The config's model, or the factory's module, for the data's inputs and classes.
+// The config's model (built-in or TorchScript), or the factory's module, for the data's
+// inputs and outputs, on the context's device.
 torch::nn::Sequential build_model(const ModelConfig& config, const ModelFactory& factory,
-                                  const DataSplits& data);
+                                  const StepContext& context);
 
-// The mean cross-entropy loss of the training examples at `index`; with `correct`, also how
-// many of them the forward pass classifies right (a 0-dim int64 tensor, no sync).
-torch::Tensor batch_loss(torch::nn::Sequential& model, const DataSplits& data,
-                         const torch::Tensor& index, torch::Tensor* correct = nullptr);
+// train.loss of `output` against `target` (mean, or with `sum` the sum over every element).
+// Throws Error naming train.loss when the model's output does not fit the targets.
+torch::Tensor loss_of(const std::string& loss, const torch::Tensor& output,
+                      const torch::Tensor& target, bool sum = false);
+
+// The mean loss of the training examples at `index`; with `accuracy`, also the share the
+// forward pass gets right (a 0-dim float tensor, no sync; undefined for regression).
+torch::Tensor batch_loss(torch::nn::Sequential& model, const StepContext& context,
+                         const torch::Tensor& index, torch::Tensor* accuracy = nullptr);
 
 // Runs `body`, turning libtorch's errors (whose messages carry a C++ backtrace) into knob
 // errors that keep the sentence and drop the frames.

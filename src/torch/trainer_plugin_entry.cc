@@ -18,8 +18,12 @@ knob::BatchFindResult find_batch_size(const knob::TrainConfig& config) {
   return knob::Trainer(config).find_batch_size();
 }
 
+int64_t cuda_devices() {
+  return torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+}
+
 const knob::TrainerPlugin kPlugin = {knob::kTrainerPluginAbi, KNOB_VERSION, &fit, &find_lr,
-                                     &find_batch_size};
+                                     &find_batch_size, &cuda_devices};
 
 }  // namespace
 

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 
 #include "knob/core/error.h"
+#include "knob/train/task.h"
 
 namespace knob {
 namespace {
@@ -18,7 +20,43 @@ TEST(TrainConfigTest, DefaultsAreTheSeedModel) {
   EXPECT_EQ(c.optimizer.kind, "adam");
   EXPECT_DOUBLE_EQ(c.optimizer.lr, 0.001);
   EXPECT_EQ(c.batch.size, 32);
+  EXPECT_EQ(c.train.loss, "cross_entropy");
+  EXPECT_EQ(objective_of(c), "val_accuracy");
+  EXPECT_EQ(monitor_of(c), "val_accuracy");
   EXPECT_NO_THROW(validate(c));
+}
+
+// The task a loss implies decides the metrics, the default objective and their directions.
+TEST(TrainConfigTest, TheLossDecidesTheTaskAndItsMetrics) {
+  TrainConfig c;
+  apply_override(c, "train.loss=mse");
+  EXPECT_EQ(task_of(c.train.loss), Task::kRegression);
+  EXPECT_EQ(objective_of(c), "val_loss");
+  apply_override(c, "train.objective=val_r2");
+  EXPECT_EQ(monitor_of(c), "val_r2");
+  apply_override(c, "train.monitor=val_mae");
+  EXPECT_EQ(monitor_of(c), "val_mae");
+  EXPECT_NO_THROW(validate(c));
+  EXPECT_EQ(epoch_metric_names(Task::kRegression),
+            (std::vector<std::string>{"train_loss", "val_loss", "val_rmse", "val_mae", "val_r2"}));
+  EXPECT_EQ(epoch_metric_names(Task::kMultiLabel),
+            (std::vector<std::string>{"train_loss", "val_loss", "val_accuracy"}));
+  EXPECT_TRUE(metric_maximized("val_r2"));
+  EXPECT_TRUE(metric_maximized("val_accuracy"));
+  EXPECT_FALSE(metric_maximized("val_rmse"));
+  EXPECT_FALSE(metric_maximized("train_loss"));
+  EpochMetrics m;
+  m.val_rmse = 0.5;
+  m.val_r2 = 0.75;
+  EXPECT_EQ(epoch_metric(m, "val_rmse"), 0.5);
+  EXPECT_EQ(epoch_metric(m, "val_r2"), 0.75);
+  EXPECT_TRUE(std::isnan(EpochMetrics{}.val_mae));
+  EXPECT_THROW(epoch_metric(m, "f1"), InvalidArgument);
+  for (const char* device : {"cpu", "cuda", "cuda:0", "cuda:12"}) {
+    TrainConfig d;
+    apply_override(d, std::string("train.device=\"") + device + "\"");
+    EXPECT_NO_THROW(validate(d)) << device;
+  }
 }
 
 TEST(TrainConfigTest, ParsesEveryTable) {
@@ -292,6 +330,42 @@ TEST(TrainConfigTest, MalformedInputIsNamed) {
       {"resume without path",
        [&] { validated("checkpoint.resume=true"); },
        {"checkpoint.resume", "checkpoint.path"}},
+      {"unknown loss",
+       [&] { validated("train.loss=\"hinge\""); },
+       {"train.loss = \"hinge\"", "cross_entropy, bce_with_logits, mse, l1, smooth_l1"}},
+      {"objective outside the task",
+       [&] {
+         TrainConfig c;
+         apply_override(c, "train.loss=\"mse\"");
+         apply_override(c, "train.objective=\"val_accuracy\"");
+         validate(c);
+       },
+       {"train.objective = \"val_accuracy\"", "train.loss = \"mse\"", "val_rmse, val_mae"}},
+      {"monitor outside the task",
+       [&] { validated("train.monitor=\"val_r2\""); },
+       {"train.monitor = \"val_r2\"", "cross_entropy", "val_accuracy"}},
+      {"unknown metric", [&] { validated("train.objective=\"f1\""); },
+       {"train.objective = \"f1\""}},
+      {"device", [&] { validated("train.device=\"gpu\""); },
+       {"train.device = \"gpu\"", "cpu, cuda or cuda:N"}},
+      {"device number", [&] { validated("train.device=\"cuda:x\""); },
+       {"train.device = \"cuda:x\""}},
+      {"torchscript without a file", [&] { validated("model.kind=\"torchscript\""); },
+       {"model.path", "TorchScript file"}},
+      {"reinit of a built-in model", [&] { validated("model.reinit=true"); },
+       {"model.reinit = true", "torchscript"}},
+      {"npy without inputs", [&] { validated("data.source=\"npy\""); },
+       {"data.train_x", "NPY"}},
+      {"npy test inputs without labels",
+       [&] {
+         TrainConfig c;
+         for (const char* o : {"data.source=\"npy\"", "data.train_x=\"x.npy\"",
+                               "data.train_y=\"y.npy\"", "data.test_x=\"tx.npy\""}) {
+           apply_override(c, o);
+         }
+         validate(c);
+       },
+       {"data.test_y", "data.test_x is set"}},
   };
   for (const auto& c : cases) {
     try {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "knob/core/error.h"
+#include "knob/train/task.h"
 
 namespace knob {
 namespace {
@@ -55,8 +56,12 @@ void validate(const PopulationOptions& o) {
     KNOB_CHECK(std::holds_alternative<double>(get_config_value(TrainConfig{}, k.key)), field, k.key,
                "must be a floating-point config key (optimizer.lr, optimizer.momentum, ...)");
   }
-  KNOB_CHECK(o.metric() == "val_accuracy" || o.metric() == "val_loss", "population.metric",
-             o.metric(), "must be val_accuracy or val_loss");
+  const std::vector<std::string> metrics = {"val_accuracy", "val_loss", "train_loss", "val_rmse",
+                                            "val_mae", "val_r2"};
+  KNOB_CHECK(std::find(metrics.begin(), metrics.end(), o.metric()) != metrics.end(),
+             "population.metric", o.metric(),
+             "must be a per-epoch metric of the task: val_accuracy, val_loss, train_loss, "
+             "val_rmse, val_mae or val_r2");
   KNOB_CHECK(o.jobs() >= 1, "population.jobs", o.jobs(), "must be >= 1");
 }
 
@@ -136,7 +141,8 @@ double Population::score(const PopulationMember& m) const {
   const double worst = -std::numeric_limits<double>::infinity();
   if (m.history.empty() || m.stop_reason == "diverged") return worst;
   const EpochMetrics& last = m.history.back();
-  const double s = options_.metric() == "val_loss" ? -last.val_loss : last.val_accuracy;
+  const double value = epoch_metric(last, options_.metric());
+  const double s = metric_maximized(options_.metric()) ? value : -value;
   return std::isnan(s) ? worst : s;
 }
 

@@ -74,4 +74,6 @@ BatchFindResult find_batch_size_with_plugin(const TrainConfig& config) {
   return load_plugin().find_batch_size(config);
 }
 
+int64_t cuda_devices_with_plugin() { return load_plugin().cuda_devices(); }
+
 }  // namespace knob

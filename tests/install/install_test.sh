@@ -23,6 +23,9 @@ if [[ -f "$build/libknob_trainer.so" ]]; then
   ninja -C "$work/example" > "$work/example-build.log" || { cat "$work/example-build.log"; exit 1; }
   # The built-in MLP (3 trials), then a module of the example's own through a ModelFactory (2).
   (cd "$work" && "$work/example/tune_mlp" 3 2000 && "$work/example/tune_mlp" 2 2000 own)
+  # Its own tensors and module, regression: the best trial's saved model reloads to its RMSE.
+  (cd "$work" && "$work/example/own_data" 3)
+  [[ -f "$work/own_data_best.pt" ]] || { echo "examples/cpp/own_data kept no model"; exit 1; }
   db="$work/tune_mlp.db"
   for study_trials in tune-mlp:3 tune-own-model:2; do
     study=${study_trials%:*} expected=${study_trials#*:}

@@ -57,6 +57,7 @@
 
 #include "knob/core/distribution.h"
 #include "knob/run/trainer_metrics.h"
+#include "knob/train/config.h"
 #include "knob/tuner/pruner.h"
 #include "knob/tuner/pruners/hyperband_pruner.h"
 #include "knob/tuner/pruners/median_pruner.h"
@@ -116,6 +117,9 @@ struct StudyConfig {
   std::optional<double> timeout;
   int64_t jobs = 1;      // kJobsAuto: one per core (OptimizeOptions::n_jobs(-1))
   bool isolate = false;  // each trial in its own process
+  // The trained models the trials keep (trial_files.h): best | all | none. Every trial also
+  // checkpoints each epoch, so a retry continues where its trial stopped.
+  std::string keep_models = "best";
   // Heartbeats of running trials, and retries of those that went stale (StudyOptions).
   std::optional<double> heartbeat_interval;
   std::optional<double> grace_period;
@@ -129,8 +133,12 @@ struct StudyConfig {
 StudyConfig parse_study_config(const std::string& toml_text, const std::string& origin);
 StudyConfig load_study_config(const std::string& path);
 
-// The trainer metrics a config's trainer objective returns: `objectives`, or val_accuracy.
-std::vector<std::string> trainer_objectives(const StudyConfig& config);
+// The trainer metrics a config's trainer objective returns: `objectives`, or train.objective's.
+std::vector<std::string> trainer_objectives(const StudyConfig& config, const TrainConfig& train);
+// Before any trial: each objective (and constrained metric) is one the trainer measures for
+// train.loss (no val_accuracy for regression), and each direction agrees with its metric
+// (maximize val_loss is refused). InvalidArgument naming the key otherwise.
+void check_trainer_objectives(const StudyConfig& config, const TrainConfig& train);
 
 // The sampler and pruner a config names (the pruner wrapped in a PatientPruner with
 // `patient`).

@@ -30,6 +30,7 @@
 #include "knob/core/param_value.h"
 #include "knob/run/command_objective.h"
 #include "knob/run/trainer_metrics.h"
+#include "knob/run/trial_files.h"
 #include "knob/train/train_result.h"
 #include "knob/tuner/search_space.h"
 #include "knob/tuner/trial.h"
@@ -44,14 +45,19 @@ namespace knob::run {
 inline constexpr const char* kMetricsAttr = "metrics";
 // The environment variable that tells a `knob train --protocol` child its objectives.
 inline constexpr const char* kObjectivesEnv = "KNOB_OBJECTIVES";
+// ... and [study] keep_models (the child then keeps its checkpoint and model in the study's
+// folder: trial_files.h; the parent adopts a retry's checkpoint before starting it).
+inline constexpr const char* kKeepModelsEnv = "KNOB_KEEP_MODELS";
 
 // In process: trains through the trainer plugin and returns `objectives`' values. Throws
 // InvalidArgument when `tensorboard` (if not empty) cannot be created as a directory, or an
-// objective is not a trainer metric.
+// objective is not a trainer metric. With `keeping`, each trial checkpoints and keeps its model
+// in the study's folder (trial_files.h; add keeping->files(study).after_trial() as a callback).
 std::function<std::vector<double>(Trial&)> make_trainer_objective(
     const TrainConfig& base, const std::vector<SearchParam>& space,
     const std::string& tensorboard = "",
-    const std::vector<std::string>& objectives = {"val_accuracy"});
+    const std::vector<std::string>& objectives = {"val_accuracy"},
+    const std::optional<ModelKeeping>& keeping = std::nullopt);
 
 // Optuna's constraints_func for a study file's `constraints` (StudyOptions::constraints_func):
 // their values (trainer_metrics.h, <= 0 feasible) from the trial's "metrics" user attribute.
@@ -94,6 +100,8 @@ struct IsolatedTrainerOptions {
   KNOB_ARG(std::string, storage_url);
   // The trainer metrics each child returns, one per direction ($KNOB_OBJECTIVES).
   KNOB_ARG(std::vector<std::string>, objectives) = {"val_accuracy"};
+  // [study] keep_models for the children ($KNOB_KEEP_MODELS; unset: no trial files).
+  KNOB_ARG(std::optional<std::string>, keep_models);
 };
 
 // Isolated: each trial runs `EXECUTABLE train CONFIG --set ... --quiet --protocol`, the
@@ -104,7 +112,7 @@ CommandObjective make_isolated_trainer_objective(const std::vector<SearchParam>&
 // The child side, `knob train --protocol`: a trial of `knob tune --isolate`. Writes to stdout
 // what the in-process objective stores — the history after every epoch (so a pruned trial keeps
 // it), the stop reason, test accuracy and metrics — then the values of $KNOB_OBJECTIVES (comma-
-// separated trainer metrics; unset: val_accuracy); a diverged run throws
+// separated trainer metrics; unset: train.objective's); a diverged run throws
 // TrainingDiverged with the reason. With `tensorboard`, the event files go to
 // tensorboard/trial-$KNOB_TRIAL_NUMBER when the tuner set that variable (as in-process trials
 // do), else to tensorboard. The process is killed when its parent dies.

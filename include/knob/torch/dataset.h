@@ -1,7 +1,8 @@
 // Data for the trainer: examples held once in contiguous tensors — inputs as stored (uint8 for
-// IDX images, float for CSV), labels as int64 — and converted to normalized float per batch,
-// so trials in one process share one copy. Loaders for IDX (gzip or raw: the Fashion-MNIST
-// files of Debian's dataset-fashion-mnist are the default) and CSV with a named label column.
+// images, float otherwise), class labels as int64 or float targets — and converted to
+// normalized float per batch, so trials in one process share one copy. Loaders for IDX (gzip or
+// raw: the Fashion-MNIST files of Debian's dataset-fashion-mnist are the default), CSV with a
+// named label column and NPY; or your own tensors (make_data_splits).
 //
 // Every failure (missing or truncated file, bad magic, a label out of range, a non-numeric
 // CSV cell) throws InvalidArgument naming the file and what is wrong, before training starts.
@@ -10,6 +11,12 @@
 //   knob::DataConfig data;  // Fashion-MNIST from /usr/share/datasets/fashion-mnist
 //   data.validation = 10000;  // the last 10,000 training images
 //   std::shared_ptr<const knob::DataSplits> splits = knob::load_data(data, /*seed=*/1);
+//
+// Example (your own tensors: 1,000 examples of 8 features, a regression target each):
+//   knob::Dataset train{torch::randn({1000, 8}), torch::randn({1000, 1}), 1};
+//   knob::Dataset validation{torch::randn({200, 8}), torch::randn({200, 1}), 1};
+//   auto splits = knob::make_data_splits(train, validation, {}, /*normalize=*/true);
+//   knob::Trainer trainer(config, {}, splits);  // config.train.loss = "mse"
 #pragma once
 
 #include <torch/torch.h>
@@ -18,13 +25,16 @@
 #include <string>
 
 #include "knob/train/config.h"
+#include "knob/train/task.h"
 
 namespace knob {
 
 struct Dataset {
-  torch::Tensor inputs;  // [N, ...] uint8 or float32
-  torch::Tensor labels;  // [N] int64 in [0, num_classes)
-  int64_t num_classes = 0;
+  torch::Tensor inputs;  // [N, ...] uint8 (scaled by 1/255) or float32
+  // Classification: [N] int64 in [0, num_classes). Regression and multi-label: [N, k] float32
+  // targets, and num_classes = k.
+  torch::Tensor labels;
+  int64_t num_classes = 0;  // the model's output width
 
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
   // Rows [start, start + count) without a copy.
@@ -52,8 +62,15 @@ torch::Tensor read_idx(const std::string& path);
 // below kMaxClasses, a BOM and CRLF line ends accepted).
 Dataset read_csv(const std::string& path, const std::string& label_column);
 
-// Loads the data a config names (cached per process by path: trials share one copy), splits
-// off the validation set, computes the normalization on the training part.
-std::shared_ptr<const DataSplits> load_data(const DataConfig& config, uint64_t seed);
+// Loads the data a config names for `task` (cached per process by path: trials share one copy),
+// splits off the validation set, computes the normalization on the training part.
+std::shared_ptr<const DataSplits> load_data(const DataConfig& config, uint64_t seed,
+                                            Task task = Task::kClassification);
+
+// Splits of your own tensors (on the CPU), with the normalization of `train`'s inputs when
+// `normalize`. `test` may be empty ({}). Throws InvalidArgument when the sets disagree (inputs'
+// shape per example, label kind, output width) or the training set is empty.
+std::shared_ptr<const DataSplits> make_data_splits(Dataset train, Dataset validation,
+                                                   Dataset test, bool normalize);
 
 }  // namespace knob

@@ -1,4 +1,5 @@
-// Trainer: trains a classifier from a TrainConfig on libtorch — data, model, optimizer,
+// Trainer: trains a model from a TrainConfig on libtorch — data, model (built-in, TorchScript or
+// your own module), loss (classification, multi-label, regression), device, optimizer,
 // learning-rate schedule with warm-up, batch-size policy, early stopping, a wall-clock budget,
 // divergence detection and checkpoints — and returns the per-epoch history.
 //
@@ -7,7 +8,8 @@
 // An epoch callback sees each epoch's metrics; it may throw (a tuner's TrialPruned) to stop.
 // A step callback sees every optimizer step's loss, learning rate, batch size and batch
 // accuracy (StepMetrics); without one the loop does nothing extra.
-// The model is the config's (MLP or CNN) or any libtorch module a ModelFactory builds.
+// The model is the config's (MLP, CNN, or a TorchScript file: script_module.h) or any libtorch
+// module a ModelFactory builds; output.model saves it trained.
 // Not thread-safe per object; several Trainers may run in parallel threads (set
 // train.threads = 1 each).
 //
@@ -30,22 +32,27 @@
 #include <memory>
 #include <vector>
 
+#include "knob/torch/dataset.h"
 #include "knob/train/config.h"
 #include "knob/train/train_result.h"
 
 namespace knob {
 
 // Builds the model for inputs of `example_shape` (one example, without the batch dimension:
-// {28, 28} for Fashion-MNIST, {features} for CSV data) and `num_classes` outputs (logits).
+// {28, 28} for Fashion-MNIST, {features} for CSV data) and `num_classes` outputs (logits; for
+// regression and multi-label, the targets per example).
 // Called once per fit(), after the run's seed is set, so initialization is reproducible.
 using ModelFactory = std::function<torch::nn::AnyModule(const std::vector<int64_t>& example_shape,
                                                         int64_t num_classes)>;
 
 class Trainer {
  public:
-  // Validates the config (InvalidArgument naming the key) and loads the data. Without a
-  // factory the model is the config's [model].
-  explicit Trainer(TrainConfig config, ModelFactory model = {});
+  // Validates the config (InvalidArgument naming the key) and loads the data the config's
+  // [data] names, or takes `data` (your own tensors: make_data_splits in dataset.h). Without a
+  // factory the model is the config's [model]. train.device = "cuda" on a libtorch without
+  // CUDA is an InvalidArgument naming train.device.
+  explicit Trainer(TrainConfig config, ModelFactory model = {},
+                   std::shared_ptr<const DataSplits> data = {});
   ~Trainer();
   TrainResult fit(const EpochCallback& on_epoch = {}, const StepCallback& on_step = {});
   // The learning-rate range test with the config's [lr_find] settings, at batch.size, on a

@@ -51,9 +51,10 @@ struct TrainResult {
   // The validation metrics of the model the run ends with (the best epoch's if restored);
   // those the task does not compute are NaN, as in EpochMetrics.
   EpochMetrics final_validation;
-  double final_val_accuracy = 0;  // = final_validation.val_accuracy
-  double final_val_loss = 0;      // = final_validation.val_loss
-  std::optional<double> test_accuracy;
+  double final_val_accuracy = 0;  // its val_accuracy and val_loss again, by name
+  double final_val_loss = 0;
+  std::optional<double> test_accuracy;  // on the test set, when there is one (not regression)
+  std::optional<double> test_loss;      // on the test set, when there is one
   int64_t resumed_epochs = 0;                 // epochs read from a checkpoint instead of trained
   std::optional<LrFindResult> lr_find;        // the range test run for optimizer.lr = "find"
   std::optional<BatchFindResult> batch_find;  // the finder run for batch.size = "find"

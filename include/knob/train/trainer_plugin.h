@@ -23,9 +23,11 @@ struct TrainerPlugin {
                      const StepCallback& on_step);
   LrFindResult (*find_lr)(const TrainConfig& config);
   BatchFindResult (*find_batch_size)(const TrainConfig& config);
+  int64_t (*cuda_devices)();  // the CUDA devices this libtorch sees (0 without CUDA)
 };
 
-inline constexpr int kTrainerPluginAbi = 5;  // 5: TrainResult's final_val_loss, params, latency_ms
+// 6: regression metrics, final_validation, test_loss, model_path; cuda_devices.
+inline constexpr int kTrainerPluginAbi = 6;
 
 // Loads the plugin on first call (from $KNOB_TRAINER_PLUGIN, beside the executable, in ../lib,
 // or where it was installed) and trains. Throws Error when it cannot be found or loaded,
@@ -36,5 +38,7 @@ TrainResult train_with_plugin(const TrainConfig& config, const EpochCallback& on
 LrFindResult find_lr_with_plugin(const TrainConfig& config);
 // The batch-size finder (Trainer::find_batch_size) through the plugin.
 BatchFindResult find_batch_size_with_plugin(const TrainConfig& config);
+// The CUDA devices the plugin's libtorch sees (0 for Debian's CPU-only build).
+int64_t cuda_devices_with_plugin();
 
 }  // namespace knob
