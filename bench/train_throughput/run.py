@@ -4,7 +4,9 @@
 Adam lr 1e-3) over the 50000 Fashion-MNIST training images, one thread, per batch size —
 alternating, several repetitions; prints the medians and their ratio, and the validation
 accuracy each reached after that epoch (last 10000 training images), so the speed-up is read at
-equal accuracy.
+equal accuracy. A third row trains the same MLP scripted by PyTorch (torch.jit.script, written
+here) through knob's TorchScript path (model.kind = "torchscript"): it must not be slower than
+PyTorch, and the table says how far it is from the built-in model.
 
   bench/train_throughput/run.py [--build DIR] [--reps R] [--batch 32,128,512]
 
@@ -22,6 +24,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MACHINE_LIMIT = 450_000  # samples/s: the estimated limit of this machine for this model
@@ -59,7 +62,10 @@ def main():
     print("command: " + shlex.join([sys.executable, *sys.argv]), flush=True)
 
     batch_arg = ",".join(str(b) for b in batches)
-    runs = {"knob": [bench, "--batch", batch_arg], "pytorch": [python, peer, "--batch", batch_arg]}
+    script_file = os.path.join(tempfile.mkdtemp(prefix="knob-bench-"), "seed_mlp.pt")
+    subprocess.run([python, peer, "--write-torchscript", script_file], check=True, env=env)
+    runs = {"knob": [bench, "--batch", batch_arg], "pytorch": [python, peer, "--batch", batch_arg],
+            "knob-torchscript": [bench, "--batch", batch_arg, "--torchscript", script_file]}
     results = {name: {b: [] for b in batches} for name in runs}
     accuracies = {name: {b: [] for b in batches} for name in runs}
     for rep in range(args.reps):
@@ -72,6 +78,7 @@ def main():
                 accuracies[name][b].append(got[b][1])
         print(f"rep {rep + 1}/{args.reps}: " + "; ".join(
             f"batch {b}: knob {results['knob'][b][-1]:.0f}, pytorch {results['pytorch'][b][-1]:.0f}"
+            f", knob torchscript {results['knob-torchscript'][b][-1]:.0f}"
             for b in batches) + " samples/s", flush=True)
     for name, cmd in runs.items():
         print(f"  {name}: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 {shlex.join(cmd)}")
@@ -82,10 +89,13 @@ def main():
     print(f"\ntrain throughput: seed MLP 784-128-10, Adam, 1 epoch of 50000 Fashion-MNIST images, "
           f"1 thread; median of {args.reps}")
     header = ["batch", "knob samples/s", "PyTorch samples/s", "ratio", "knob val acc",
-              "PyTorch val acc"]
+              "PyTorch val acc", "knob TorchScript samples/s", "TS / PyTorch", "TS / knob"]
+    ts = "knob-torchscript"
     rows = [[str(b), f"{med['knob'][b]:.0f}", f"{med['pytorch'][b]:.0f}",
              f"{med['knob'][b] / med['pytorch'][b]:.2f}x", f"{acc['knob'][b]:.4f}",
-             f"{acc['pytorch'][b]:.4f}"] for b in batches]
+             f"{acc['pytorch'][b]:.4f}", f"{med[ts][b]:.0f}",
+             f"{med[ts][b] / med['pytorch'][b]:.2f}x", f"{med[ts][b] / med['knob'][b]:.2f}x"]
+            for b in batches]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -101,6 +111,9 @@ def main():
         verdict = "met" if ratio >= goal and equal else "NOT met"
         print(f"goal knob >= {goal}x PyTorch at batch {b} at equal accuracy: {verdict} "
               f"({ratio:.2f}x; val accuracy {acc['knob'][b]:.4f} vs {acc['pytorch'][b]:.4f})")
+    slower = [b for b in batches if med[ts][b] < med["pytorch"][b]]
+    print("goal TorchScript path not slower than PyTorch: " +
+          ("met" if not slower else "NOT met at batch " + ", ".join(map(str, slower))))
     best = max(batches, key=lambda b: med["knob"][b])
     shares = ", ".join(f"{100 * med['knob'][b] / MACHINE_LIMIT:.1f}% at batch {b}"
                        for b in batches)

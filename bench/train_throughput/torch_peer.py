@@ -50,10 +50,14 @@ def accuracy(model, images, labels, scale, shift):
     return correct / labels.numel()
 
 
+def seed_mlp():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2),
+                         nn.Linear(128, 10))
+
+
 def one_epoch(images, labels, batch, mean, std, seed, val_images, val_labels):
     torch.manual_seed(seed)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2),
-                          nn.Linear(128, 10))
+    model = seed_mlp()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     model.train()
@@ -80,7 +84,12 @@ def main():
     parser.add_argument("--batch", default="32,128,512")
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--write-torchscript", metavar="FILE",
+                        help="write this script's MLP, scripted (torch.jit.script), and exit")
     args = parser.parse_args()
+    if args.write_torchscript:
+        torch.jit.script(seed_mlp()).save(args.write_torchscript)
+        return
     batches = [int(b) for b in args.batch.split(",")]
     if not batches or min(batches) < 1:
         sys.exit("torch_peer.py: batch sizes must be >= 1")

@@ -4,7 +4,10 @@
 // Its peer is torch_peer.py (the same work in PyTorch); bench/train_throughput/run.py runs
 // both and prints the ratio.
 //
-//   train_bench [--batch 32,128,512] [--data DIR]
+//   train_bench [--batch 32,128,512] [--data DIR] [--torchscript FILE]
+//
+// With --torchscript, the model is that file (model.kind = "torchscript"): run.py writes the
+// same MLP scripted by PyTorch, to compare the TorchScript path with the built-in model.
 //
 // Prints one JSON line per batch size:
 //   {"impl": "knob", "batch": B, "samples": 50000, "seconds": ..., "samples_per_s": ...}
@@ -23,7 +26,8 @@
 namespace {
 
 int usage(const std::string& why) {
-  std::cerr << "train_bench: " << why << "\nusage: train_bench [--batch 32,128,512] [--data DIR]\n";
+  std::cerr << "train_bench: " << why
+            << "\nusage: train_bench [--batch 32,128,512] [--data DIR] [--torchscript FILE]\n";
   return 2;
 }
 
@@ -32,6 +36,7 @@ int usage(const std::string& why) {
 int main(int argc, char** argv) {
   std::vector<int64_t> batches = {32, 128, 512};
   std::string data_dir;
+  std::string torchscript;  // the seed MLP as a TorchScript file instead of the built-in model
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (i + 1 >= argc) return usage("missing value after " + arg);
@@ -51,10 +56,17 @@ int main(int argc, char** argv) {
       if (batches.empty()) return usage("no batch sizes");
     } else if (arg == "--data") {
       data_dir = value;
+    } else if (arg == "--torchscript") {
+      torchscript = value;
     } else {
       return usage("unknown option " + arg);
     }
   }
+  auto set_model = [&](knob::TrainConfig& c) {
+    if (torchscript.empty()) return;
+    c.model.kind = "torchscript";
+    c.model.path = torchscript;
+  };
   try {
     // Warm-up, untimed, on 5000 images at each batch size, as the PyTorch peer does: the first
     // epoch of a process pays lazy initialization.
@@ -66,6 +78,7 @@ int main(int argc, char** argv) {
       warm.train.epochs = 1;
       warm.output.progress = false;
       warm.output.test = false;
+      set_model(warm);
       knob::Trainer(warm).fit();
     }
     for (int64_t batch : batches) {
@@ -76,6 +89,7 @@ int main(int argc, char** argv) {
       config.train.threads = 1;
       config.output.progress = false;
       config.output.test = false;
+      set_model(config);
       knob::TrainResult result = knob::Trainer(config).fit();
       if (result.history.empty()) {
         std::cerr << "train_bench: no epoch ran (" << result.stop_reason << ")\n";
@@ -83,9 +97,10 @@ int main(int argc, char** argv) {
       }
       const knob::EpochMetrics& m = result.history.front();
       std::printf(
-          "{\"impl\": \"knob\", \"batch\": %lld, \"samples\": 50000, \"seconds\": %.6f, "
+          "{\"impl\": \"%s\", \"batch\": %lld, \"samples\": 50000, \"seconds\": %.6f, "
           "\"samples_per_s\": %.1f, \"val_accuracy\": %.4f}\n",
-          static_cast<long long>(batch), m.seconds, m.samples_per_second, m.val_accuracy);
+          torchscript.empty() ? "knob" : "knob-torchscript", static_cast<long long>(batch),
+          m.seconds, m.samples_per_second, m.val_accuracy);
       std::fflush(stdout);
     }
   } catch (const std::exception& e) {

@@ -143,7 +143,8 @@ void add_pbt_command(CLI::App& app) {
                   "Probability that an explored knob is redrawn from its range instead of "
                   "multiplied by 0.8 or 1.2")
       ->capture_default_str();
-  cmd->add_option("--metric", flags->metric, "Ranking: val_accuracy or val_loss")
+  cmd->add_option("--metric", flags->metric,
+                  "Ranking: a per-epoch metric (val_accuracy, val_loss, val_rmse, ...)")
       ->capture_default_str();
   cmd->add_option("--knob", flags->knobs,
                   "A mutable knob and its range, KEY=LOW:HIGH[:log] (repeat; default "

@@ -386,7 +386,9 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
       {"bad direction", "[study]\ndirection = \"up\"\n", {"study.direction", "up"}},
       {"unknown objective",
        "[study]\nobjectives = [\"f1\"]\n",
-       {"study.objectives", "f1", "val_accuracy, val_loss, train_seconds, params or latency_ms"}},
+       {"study.objectives", "f1",
+        "val_accuracy, val_loss, train_loss, val_rmse, val_mae, val_r2, train_seconds, params or "
+        "latency_ms"}},
       {"objectives not a list",
        "[study]\nobjectives = \"val_loss\"\n",
        {"study.objectives", "list"}},

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <set>
+
 #include "knob/core/error.h"
 #include "testing/test_support.h"
 
@@ -30,6 +33,8 @@ TEST(TrainerMetricsTest, ConstraintValuesFollowOptunasSign) {
                Error);
 }
 
+// A classifier's result has every metric but the regression ones; a regression's every metric
+// but accuracy.
 TEST(TrainerMetricsTest, EveryMetricOfAResult) {
   TrainResult r;
   r.final_val_accuracy = 0.9;
@@ -37,14 +42,31 @@ TEST(TrainerMetricsTest, EveryMetricOfAResult) {
   r.seconds = 12.5;
   r.params = 101770;
   r.latency_ms = 0.04;
+  r.history.push_back(EpochMetrics{});
+  r.history.back().train_loss = 0.25;
   auto values = trainer_metric_values(r);
-  ASSERT_EQ(values.size(), trainer_metrics().size());
-  for (const auto& m : trainer_metrics()) EXPECT_TRUE(values.count(m.name)) << m.name;
+  const std::set<std::string> regression = {"val_rmse", "val_mae", "val_r2"};
+  for (const auto& m : trainer_metrics()) {
+    EXPECT_EQ(values.count(m.name), regression.count(m.name) ? 0u : 1u) << m.name;
+  }
   EXPECT_EQ(values["params"], 101770.0);
   EXPECT_EQ(values["latency_ms"], 0.04);
   EXPECT_EQ(values["val_loss"], 0.3);
+  EXPECT_EQ(values["train_loss"], 0.25);
   EXPECT_EQ(find_trainer_metric("val_accuracy", "f").better, StudyDirection::kMaximize);
   EXPECT_EQ(find_trainer_metric("train_seconds", "f").better, StudyDirection::kMinimize);
+  EXPECT_EQ(find_trainer_metric("val_r2", "f").better, StudyDirection::kMaximize);
+  EXPECT_EQ(find_trainer_metric("val_rmse", "f").better, StudyDirection::kMinimize);
+
+  r.final_val_accuracy = NAN;
+  r.final_validation.val_rmse = 0.5;
+  r.final_validation.val_mae = 0.4;
+  r.final_validation.val_r2 = 0.8;
+  values = trainer_metric_values(r);
+  EXPECT_EQ(values.count("val_accuracy"), 0u);
+  EXPECT_EQ(values["val_rmse"], 0.5);
+  EXPECT_EQ(values["val_mae"], 0.4);
+  EXPECT_EQ(values["val_r2"], 0.8);
 }
 
 TEST(TrainerMetricsTest, MalformedConstraintsAreNamed) {

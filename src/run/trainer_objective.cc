@@ -94,12 +94,11 @@ Json empty_history() {
 }
 
 void record_epoch(Json& history, const EpochMetrics& m) {
-  // The regression metrics, from the first epoch that has them (a classifier's have none).
-  for (const char* name : {"val_rmse", "val_mae", "val_r2"}) {
+  // The metrics of the run's task only (a regression has no accuracy, a classifier no RMSE).
+  for (const char* name : {"val_accuracy", "val_rmse", "val_mae", "val_r2"}) {
     const double value = epoch_metric(m, name);
-    if (!std::isnan(value) || history.contains(name)) history[name].push_back(value);
+    if (!std::isnan(value)) history[name].push_back(value);
   }
-  history["val_accuracy"].push_back(m.val_accuracy);
   history["val_loss"].push_back(m.val_loss);
   history["train_loss"].push_back(m.train_loss);
   history["lr"].push_back(m.lr);

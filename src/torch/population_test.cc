@@ -302,7 +302,7 @@ TEST(PopulationTest, MalformedOptionsAreNamed) {
        {"optimizer.lrr"}},
       {"metric",
        PopulationOptions().metric("accuracy"),
-       {"population.metric", "accuracy", "val_accuracy or val_loss"}},
+       {"population.metric", "accuracy", "val_accuracy, val_loss, train_loss, val_rmse"}},
       {"jobs", PopulationOptions().jobs(0), {"population.jobs", "0", ">= 1"}},
   };
   for (const auto& c : cases) {

@@ -158,15 +158,12 @@ torch::Tensor right_answers(const std::string& loss, const torch::Tensor& output
 }  // namespace
 
 torch::Tensor batch_loss(torch::nn::Sequential& model, const StepContext& context,
-                         const torch::Tensor& index, torch::Tensor* accuracy) {
+                         const torch::Tensor& index, torch::Tensor* right) {
   const DataSplits& data = *context.data;
   Dataset batch = data.train.select(index);
   torch::Tensor output = model->forward(data.to_float(batch.inputs).to(context.device));
   torch::Tensor target = batch.labels.to(context.device);
-  if (accuracy) {
-    torch::Tensor right = right_answers(context.loss, output.detach(), target);
-    *accuracy = right.defined() ? right.to(torch::kFloat32).mean() : torch::Tensor();
-  }
+  if (right) *right = right_answers(context.loss, output.detach(), target);
   return loss_of(context.loss, output, target);
 }
 
@@ -502,9 +499,9 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
       lr = lr_at(epoch, step, schedule) * plateau_factor;
       set_learning_rate(*optimizer, lr);
       optimizer->zero_grad();
-      torch::Tensor accuracy;  // for a step callback only: this batch's
+      torch::Tensor right;  // for a step callback only: this batch's right answers
       torch::Tensor loss = batch_loss(model, context, order.narrow(0, b * batch_size, count),
-                                      on_step ? &accuracy : nullptr);
+                                      on_step ? &right : nullptr);
       double loss_value = loss.item<double>();
       if (c.optimizer.l1 > 0) {
         torch::Tensor penalty = torch::zeros({});
@@ -536,7 +533,9 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
         s.loss = loss_value;
         s.lr = lr;
         s.batch_size = batch_size;
-        s.accuracy = accuracy.defined() ? accuracy.item<double>() : NAN;
+        s.accuracy = right.defined() ? static_cast<double>(right.sum().item<int64_t>()) /
+                                           static_cast<double>(right.numel())
+                                     : NAN;
         on_step(s);  // may throw to stop the run
       }
       double elapsed = seconds_since(epoch_start);

@@ -43,10 +43,11 @@ torch::nn::Sequential build_model(const ModelConfig& config, const ModelFactory&
 torch::Tensor loss_of(const std::string& loss, const torch::Tensor& output,
                       const torch::Tensor& target, bool sum = false);
 
-// The mean loss of the training examples at `index`; with `accuracy`, also the share the
-// forward pass gets right (a 0-dim float tensor, no sync; undefined for regression).
+// The mean loss of the training examples at `index`; with `right`, also which answers of the
+// forward pass are right (a bool tensor, one per class label or per multi-label output; no
+// sync; undefined for regression).
 torch::Tensor batch_loss(torch::nn::Sequential& model, const StepContext& context,
-                         const torch::Tensor& index, torch::Tensor* accuracy = nullptr);
+                         const torch::Tensor& index, torch::Tensor* right = nullptr);
 
 // Runs `body`, turning libtorch's errors (whose messages carry a C++ backtrace) into knob
 // errors that keep the sentence and drop the frames.

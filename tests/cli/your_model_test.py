@@ -128,6 +128,21 @@ class YourModel(Case):
         with open(self.path("trained.pt"), "rb") as f:
             self.assertEqual(f.read(2), b"PK")  # TorchScript is a zip archive
 
+    def test_finders_and_isolated_trials_train_it_too(self):
+        config = self.study("f.toml", "n_trials = 2\nisolate = true", limit=1200, epochs=1)
+        out = self.knob("lr-find", config, "--set", "lr_find.steps=20", "--set",
+                        "lr_find.end=1.0").stdout
+        self.assertIn("suggested: --set optimizer.lr=", out)
+        self.assertTrue(os.path.exists(self.path("lr_find.csv")))
+        self.knob("batch-find", config, "--set", "batch_find.max_size=64", "--set",
+                  "batch_find.noise_warmup=5", "--set", "batch_find.noise_batches=2")
+        # Isolated trials (a child `knob train --protocol` each) keep their models too.
+        self.knob("tune", config, "--storage", "sqlite:///iso.db", "--quiet")
+        attrs = user_attrs(self.path("iso.db"))
+        kept = [a["model_path"] for a in attrs.values() if "model_path" in a]
+        self.assertTrue(kept, attrs)
+        self.assertEqual(len(os.listdir(self.path("iso.db.models/cnn"))), 1)
+
     def test_a_direction_that_contradicts_the_task_is_refused(self):
         config = self.study("dir.toml", 'direction = "minimize"')
         proc = self.knob("tune", config, "--storage", "sqlite:///d.db", expect=2)

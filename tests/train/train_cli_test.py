@@ -361,6 +361,9 @@ class TuneConfigTest(unittest.TestCase):
                 self.assertEqual(b.intermediate_values, a.intermediate_values)
                 self.assertEqual(set(b.user_attrs), set(a.user_attrs))
                 for attrs in (a.user_attrs, b.user_attrs):
+                    if b.state == optuna.trial.TrialState.COMPLETE:  # kept beside its database
+                        self.assertTrue(attrs.pop("model_path").endswith(
+                            f".db.models/tiny/trial-{b.number}.pt"))
                     self.assertEqual(len(attrs["history"].pop("seconds")),
                                      len(attrs["history"]["val_accuracy"]))
                     if "metrics" in attrs:  # wall times differ between the runs
@@ -797,7 +800,8 @@ class PbtCliTest(unittest.TestCase):
             (["--quantile", "0.7"], ["population.quantile_fraction = 0.7", "[0, 0.5]"]),
             (["--knob", "optimizer.lr=0.1"], ["--knob", "KEY=LOW:HIGH"]),
             (["--knob", "batch.size=16:64"], ["batch.size", "floating-point"]),
-            (["--metric", "accuracy"], ["population.metric", "val_accuracy or val_loss"]),
+            (["--metric", "accuracy"],
+             ["population.metric", "val_accuracy, val_loss, train_loss"]),
         ]
         for args, fragments in cases:
             with self.subTest(args=args):

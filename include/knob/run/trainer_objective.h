@@ -76,7 +76,8 @@ void check_tensorboard_dir(const std::string& dir);
 std::string trial_log_dir(const std::string& dir, int64_t number);
 
 // A trial's "history" user attribute: per-epoch metrics, one list each (val_accuracy,
-// val_loss, train_loss, lr, batch_size, seconds), empty before the first epoch.
+// val_loss, train_loss, lr, batch_size, seconds; for regression val_rmse, val_mae and val_r2
+// instead of val_accuracy, which stays empty), empty before the first epoch.
 Json empty_history();
 // Appends one epoch's metrics to `history`.
 void record_epoch(Json& history, const EpochMetrics& metrics);
