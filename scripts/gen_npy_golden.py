@@ -4,7 +4,8 @@ numpy.lib.format.write_array for format versions 2.0 and 3.0), with the shape an
 data_files_test.cc must read back; and, with --corpus DIR, a few of them as the npy_fuzz seed
 corpus. Run with Debian's python3-numpy:
 
-    /usr/bin/python3 scripts/gen_npy_golden.py --corpus fuzz/corpus/npy_fuzz > src/train/npy_golden.h
+    /usr/bin/python3 scripts/gen_npy_golden.py --corpus fuzz/corpus/npy_fuzz |
+      clang-format --assume-filename=src/train/npy_golden.h > src/train/npy_golden.h
 """
 import io
 import os
@@ -98,7 +99,8 @@ def main():
         values = [float(v) for v in np.ascontiguousarray(array).reshape(-1)]
         print('      {"%s",\n       std::string_view(%s,\n                        %d),'
               % (name, literal(data, 24), len(data)))
-        print(f'       "{array.dtype.str}", {ints(array.shape)}, {vec(values)}}},')
+        print(f'       "{array.dtype.str}",\n       {ints(array.shape)},')
+        print(f"       {vec(values)}}},")
     print("  };\n  return kFiles;\n}\n\n}  // namespace knob::npy_golden")
 
 

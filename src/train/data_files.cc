@@ -174,8 +174,8 @@ CsvData parse_csv(std::string_view text, const std::string& path, const std::str
       double v = 0;
       const bool number = parse_number(cells[column], v);
       if (static_cast<int>(column) == label_index && task != Task::kClassification) {
-        const bool in_range = task == Task::kRegression ? std::abs(v) <= kFloatMax
-                                                        : v >= 0 && v <= 1;
+        const bool in_range =
+            task == Task::kRegression ? std::abs(v) <= kFloatMax : v >= 0 && v <= 1;
         if (!number || !in_range) {
           throw_invalid(where(path, line_number, shown(out.columns[column])), shown(cells[column]),
                         task == Task::kRegression
@@ -239,7 +239,8 @@ constexpr std::string_view kNpyMagic = "\x93NUMPY";
 constexpr int64_t kMaxNpyExamples = int64_t{1} << 31;
 const char* const kNpyTypes =
     "bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16, float32 or float64 "
-    "(descr '|b1', '<i1'..'<i8', '|u1'..'<u8', '<f2', '<f4', '<f8', '<' or '>' byte order)";
+    "(descr '|b1', '|i1', '<i2'..'<i8', '|u1', '<u2'..'<u8', '<f2', '<f4', '<f8'; '>' for "
+    "big-endian)";
 const char* const kNpyHeaderForm =
     "a numpy.save header is a dict like {'descr': '<f4', 'fortran_order': False, "
     "'shape': (60000, 784), }";
@@ -293,7 +294,10 @@ class NpyHeader {
     if (pos_ != text_.size()) fail("text after the closing '}'");
     if (!has_descr || !has_order || !has_shape) {
       fail(std::string("missing key '") +
-           (!has_descr ? "descr" : !has_order ? "fortran_order" : "shape") + "'");
+           (!has_descr   ? "descr"
+            : !has_order ? "fortran_order"
+                         : "shape") +
+           "'");
     }
     out.descr = descr;
     return fortran;
@@ -376,7 +380,6 @@ class NpyHeader {
   const std::string& path_;
 };
 
-
 // Sets kind, itemsize and byte order from out.descr ('<f4', '|u1', '>i8', ...).
 void parse_descr(NpyArray& out) {
   const std::string& d = out.descr;
@@ -389,20 +392,19 @@ void parse_descr(NpyArray& out) {
   out.kind = d[1];
   out.itemsize = d[2] - '0';
   out.big_endian = d[0] == '>';
-  const bool known = (out.kind == 'b' && out.itemsize == 1) ||
-                     ((out.kind == 'i' || out.kind == 'u') &&
-                      (out.itemsize == 1 || out.itemsize == 2 || out.itemsize == 4 ||
-                       out.itemsize == 8)) ||
-                     (out.kind == 'f' &&
-                      (out.itemsize == 2 || out.itemsize == 4 || out.itemsize == 8));
+  const bool known =
+      (out.kind == 'b' && out.itemsize == 1) ||
+      ((out.kind == 'i' || out.kind == 'u') &&
+       (out.itemsize == 1 || out.itemsize == 2 || out.itemsize == 4 || out.itemsize == 8)) ||
+      (out.kind == 'f' && (out.itemsize == 2 || out.itemsize == 4 || out.itemsize == 8));
   if (!known) refuse("");
   if (d[0] == '|' && out.itemsize != 1) refuse(" ('|', no byte order, is only for 1-byte types)");
 }
 
 // A fortran_order array's bytes in C order: the element at C multi-index (i0, ..., ik) is at
 // Fortran offset i0 + d0 (i1 + d1 (i2 + ...)).
-std::string to_c_order(std::string_view fortran, const std::vector<int64_t>& shape,
-                       size_t itemsize, size_t count) {
+std::string to_c_order(std::string_view fortran, const std::vector<int64_t>& shape, size_t itemsize,
+                       size_t count) {
   const size_t rank = shape.size();
   if (rank <= 1 || count == 0) return std::string(fortran);
   std::string out(fortran.size(), '\0');
@@ -554,9 +556,9 @@ void set_npy_targets(Examples& out, const NpyArray& x, const NpyArray& y, Task t
   if (y.shape.empty() || y.shape[0] != n) {
     npy_invalid(y.key, y.path,
                 "has shape " + shape_text(y.shape) + ": it must hold one " +
-                    (task == Task::kClassification ? "label" : "target row") +
-                    " per example of " + x_named + ", which has " + std::to_string(n) +
-                    " (shape " + shape_text(x.shape) + ")");
+                    (task == Task::kClassification ? "label" : "target row") + " per example of " +
+                    x_named + ", which has " + std::to_string(n) + " (shape " +
+                    shape_text(x.shape) + ")");
   }
   if (task == Task::kClassification) {
     if (y.shape.size() != 1) {
@@ -572,9 +574,9 @@ void set_npy_targets(Examples& out, const NpyArray& x, const NpyArray& y, Task t
       if (!(v >= 0 && v < static_cast<double>(kMaxClasses) && v == std::floor(v))) {
         npy_invalid(y.key, y.path,
                     "has label " + number_text(v) + " at index " + std::to_string(i) +
-                        ": a class label must be an integer in [0, " +
-                        std::to_string(kMaxClasses) + ") (knob allows at most " +
-                        std::to_string(kMaxClasses) + " classes; float targets need a "
+                        ": a class label must be an integer in [0, " + std::to_string(kMaxClasses) +
+                        ") (knob allows at most " + std::to_string(kMaxClasses) +
+                        " classes; float targets need a "
                         "regression or multi-label train.loss)");
       }
       out.labels[i] = static_cast<int64_t>(v);
@@ -716,9 +718,8 @@ void check_test_npy(const Examples& train, Examples& test, const DataConfig& c) 
   if (test.target_width != train.target_width) {
     throw_invalid("data.test_y", c.test_y,
                   "holds " + std::to_string(test.target_width) +
-                      " targets per example: it must hold " +
-                      std::to_string(train.target_width) + " like data.train_y (" + c.train_y +
-                      ")");
+                      " targets per example: it must hold " + std::to_string(train.target_width) +
+                      " like data.train_y (" + c.train_y + ")");
   }
   for (size_t i = 0; i < test.labels.size(); ++i) {
     if (test.labels[i] >= train.num_classes) {

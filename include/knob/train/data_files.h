@@ -1,7 +1,8 @@
 // The data files a training run reads — IDX (MNIST's format, gzip or raw), CSV with a header
-// row and NPY (numpy.save's format) — parsed into plain vectors, without libtorch, so they can be checked in full
-// before any training (and fuzzed and unit-tested alone). Every defect throws InvalidArgument
-// naming the file, the row and column where there is one, the value and what is allowed.
+// row and NPY (numpy.save's format) — parsed into plain vectors, without libtorch, so they can be
+// checked in full before any training (and fuzzed and unit-tested alone). Every defect throws
+// InvalidArgument naming the file, the row and column where there is one, the value and what is
+// allowed.
 //
 // Example:
 //   knob::CsvData train = knob::read_csv_file("train.csv", "label");
@@ -52,7 +53,7 @@ struct CsvData {
   std::string path;
   std::vector<std::string> columns;  // the header, label column included
   std::string label_column;
-  std::vector<float> inputs;  // rows() x (columns.size() - 1), row-major
+  std::vector<float> inputs;    // rows() x (columns.size() - 1), row-major
   std::vector<int64_t> labels;  // classification: the label column as class indices
   std::vector<float> targets;   // regression, multi-label: the label column as float targets
   int64_t num_classes = 0;      // classification: the largest label + 1
@@ -80,14 +81,14 @@ void check_test_csv(const CsvData& train, const CsvData& test);
 // transposed on reading. Element types: bool, int8..int64, uint8..uint64, float16, float32 and
 // float64, either byte order; no object, string, complex or structured arrays.
 struct NpyArray {
-  std::string key;    // the config key naming the file (data.train_x), for messages
+  std::string key;  // the config key naming the file (data.train_x), for messages
   std::string path;
   std::string descr;  // the dtype as the header spells it: "<f4", "|u1", ">i8"
   char kind = 0;      // 'b' bool, 'i' signed, 'u' unsigned, 'f' float
   int itemsize = 0;   // bytes per element: 1, 2, 4 or 8
   bool big_endian = false;
   std::vector<int64_t> shape;
-  std::string data;  // size() * itemsize bytes, C order, the file's byte order
+  std::string data;      // size() * itemsize bytes, C order, the file's byte order
   int64_t size() const;  // the elements: the product of the shape
 };
 
