@@ -236,7 +236,7 @@ namespace {
 
 constexpr std::string_view kNpyMagic = "\x93NUMPY";
 // More examples than this is a corrupt header, not a data set (and keeps N an int32 anywhere).
-constexpr int64_t kMaxNpyExamples = int64_t{1} << 31;
+constexpr int64_t kMaxNpyExamples = (int64_t{1} << 31) - 1;
 const char* const kNpyTypes =
     "bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16, float32 or float64 "
     "(descr '|b1', '|i1', '<i2'..'<i8', '|u1', '<u2'..'<u8', '<f2', '<f4', '<f8'; '>' for "

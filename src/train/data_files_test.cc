@@ -410,7 +410,7 @@ TEST(NpyTest, MalformedNpyIsNamed) {
        {"more bytes than any file holds"}},
       {"too many examples",
        npy(dict("<f4", "(4294967296, 0)"), ""),
-       {"[4294967296, 0]", "at most 2147483648 examples"}},
+       {"[4294967296, 0]", "at most 2147483647 examples"}},
       {"object dtype",
        header(dict("|O", "(6,)")),
        {"dtype '|O'", "pickled Python objects", "float32"}},

@@ -97,7 +97,7 @@ struct NpyArray {
 // 'descr', 'fortran_order' and 'shape', in any order), an element type knob does not read, or
 // a shape whose elements (multiplied without overflow) are not exactly the bytes that follow.
 NpyArray parse_npy(std::string_view bytes, const std::string& key, const std::string& path);
-// read_data_file + parse_npy.
+// read_data_file + parse_npy (a gzipped .npy is read too).
 NpyArray read_npy_file(const std::string& key, const std::string& path);
 
 // One split's examples as the files hold them: IDX (and NPY uint8) images as bytes, other
