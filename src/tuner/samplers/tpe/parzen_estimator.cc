@@ -27,6 +27,12 @@ double ndtr(double a) {
 
 double norm_logpdf(double x) { return -0.5 * x * x - kLogSqrt2Pi; }
 
+bool is_log(const Distribution& d) {
+  if (const auto* f = std::get_if<FloatDistribution>(&d)) return f->log;
+  if (const auto* i = std::get_if<IntDistribution>(&d)) return i->log;
+  return false;
+}
+
 double log_diff(double log_p, double log_q) { return log_p + std::log1p(-std::exp(log_q - log_p)); }
 
 double logaddexp(double a, double b) {
@@ -219,16 +225,23 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
     for (size_t i = 0; i < n; ++i) k.mus[i] = log ? std::log(obs[i]) : obs[i];
     if (consider_prior) k.mus[n] = 0.5 * (low + high);
     k.sigmas.resize(n_components);
+    // One numerical continuous parameter: its log density visits only the kernels near each
+    // point, which needs them by mean (as the univariate widths do).
+    const bool windowed = space.size() == 1 && k.q == 0 && high > low;
+    std::vector<size_t> order;
+    if (windowed || !parameters.multivariate) {
+      // Stable order: ties keep chronological order.
+      std::vector<std::pair<double, size_t>> sorted(n_components);
+      for (size_t i = 0; i < n_components; ++i) sorted[i] = {k.mus[i], i};
+      std::sort(sorted.begin(), sorted.end());  // ties by index: a stable order
+      order.resize(n_components);
+      for (size_t i = 0; i < n_components; ++i) order[i] = sorted[i].second;
+    }
     if (parameters.multivariate) {
       std::fill(k.sigmas.begin(), k.sigmas.end(), sigma0 * (high - low));
     } else {
       // Each kernel as wide as the larger gap to its neighbours (the bounds count as
-      // neighbours). Stable order: ties keep chronological order.
-      std::vector<std::pair<double, size_t>> sorted(n_components);
-      for (size_t i = 0; i < n_components; ++i) sorted[i] = {k.mus[i], i};
-      std::sort(sorted.begin(), sorted.end());  // ties by index: a stable order
-      std::vector<size_t> order(n_components);
-      for (size_t i = 0; i < n_components; ++i) order[i] = sorted[i].second;
+      // neighbours).
       std::vector<double> with_ends(n_components + 2);
       with_ends[0] = low;
       for (size_t i = 0; i < n_components; ++i) with_ends[i + 1] = k.mus[order[i]];
@@ -257,6 +270,14 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
       const double a = (low - k.mus[j]) / k.sigmas[j], b = (high - k.mus[j]) / k.sigmas[j];
       // A kernel more than 9 sigmas inside both bounds has mass 1 - 2e-19: log 0 in doubles.
       log_p_accept_[p][j] = (a < -9 && b > 9) ? 0.0 : log_gauss_mass(a, b);
+    }
+    if (windowed) {
+      // Optuna 3.1's truncnorm.logpdf (no -log(sigma)) as a term c_j - z^2 / 2.
+      std::vector<double> offsets(n_components);
+      for (size_t j = 0; j < n_components; ++j) {
+        offsets[j] = log_weights_[j] - kLogSqrt2Pi - log_p_accept_[p][j];
+      }
+      window_.emplace(k.mus, k.sigmas, offsets, order);
     }
   }
 }
@@ -318,6 +339,16 @@ std::vector<double> ParzenEstimator::log_pdf(
   const size_t n_samples = samples.empty() ? 0 : samples[0].size();
   const size_t n_components = weights_.size();
   std::vector<double> out(n_samples);
+  if (window_) {
+    const ParzenKernel& k = kernels_[0];
+    std::vector<double> scratch;
+    for (size_t s = 0; s < n_samples; ++s) {
+      const double x = is_log(space_[0]) ? std::log(samples[0][s]) : samples[0][s];
+      out[s] = (x < k.low || x > k.high) ? -std::numeric_limits<double>::infinity()
+                                         : window_->log_sum_exp(x, scratch);
+    }
+    return out;
+  }
   std::vector<double> component(n_components);
   // Reciprocal widths: a multiplication per kernel and sample instead of a division.
   std::vector<std::vector<double>> inv_sigmas(space_.size());
@@ -334,10 +365,7 @@ std::vector<double> ParzenEstimator::log_pdf(
         for (size_t j = 0; j < n_components; ++j) component[j] += lw[j * k.n_choices + c];
         continue;
       }
-      bool log = false;
-      if (const auto* f = std::get_if<FloatDistribution>(&space_[p])) log = f->log;
-      if (const auto* i = std::get_if<IntDistribution>(&space_[p])) log = i->log;
-      const double x = log ? std::log(samples[p][s]) : samples[p][s];
+      const double x = is_log(space_[p]) ? std::log(samples[p][s]) : samples[p][s];
       const std::vector<double>& accept = log_p_accept_[p];
       if (k.q == 0) {
         // Optuna 3.1's truncnorm.logpdf: the standard normal's log density at the

@@ -18,6 +18,7 @@
 
 #include "knob/core/distribution.h"
 #include "knob/core/random.h"
+#include "tuner/samplers/tpe/kernel_window.h"
 
 namespace knob::detail {
 
@@ -65,6 +66,8 @@ class ParzenEstimator {
   // Per component and numerical parameter: log of the kernel's mass inside [low, high].
   std::vector<std::vector<double>> log_p_accept_;
   std::vector<std::vector<double>> log_categorical_weights_;
+  // One numerical continuous parameter: its kernels by mean, for log_pdf.
+  std::optional<KernelWindow> window_;
 };
 
 // Normal-distribution helpers (Optuna's _truncnorm), exposed for tests.
