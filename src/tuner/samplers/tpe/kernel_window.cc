@@ -1,7 +1,9 @@
 #include "tuner/samplers/tpe/kernel_window.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "tuner/samplers/tpe/sum_exp.h"
@@ -15,7 +17,10 @@ KernelWindow::KernelWindow(const std::vector<double>& mus, const std::vector<dou
   cut_ = 37.0 + std::log(static_cast<double>(n));
   const double sigma_min = *std::min_element(sigmas.begin(), sigmas.end());
   // Class k holds the widths in [2^k, 2^(k+1)) sigma_min; kept in mean order within each.
-  auto class_of = [&](size_t j) { return static_cast<size_t>(std::ilogb(sigmas[j] / sigma_min)); };
+  // floor(log2(ratio)) for a ratio >= 1: its binary exponent (std::ilogb, without the call).
+  auto class_of = [&](size_t j) {
+    return static_cast<size_t>((std::bit_cast<uint64_t>(sigmas[j] / sigma_min) >> 52) - 1023);
+  };
   std::vector<size_t> count;
   for (size_t j : order) {
     const size_t k = class_of(j);
@@ -71,7 +76,13 @@ double KernelWindow::log_sum_exp(double x, std::vector<double>& scratch) const {
       to = static_cast<size_t>(
           std::upper_bound(mus_.begin() + from, mus_.begin() + c.end, x + reach) - mus_.begin());
     }
-    for (size_t i = from; i < to; ++i) scratch.push_back(term(i, x));
+    const size_t at = scratch.size();
+    scratch.resize(at + (to - from));
+    double* out = scratch.data() + at;
+    for (size_t i = from; i < to; ++i) {
+      const double z = (x - mus_[i]) * inv_sigmas_[i];
+      out[i - from] = offsets_[i] - 0.5 * z * z;
+    }
   }
   if (scratch.empty()) return -kInf;
   const double m = max_value(scratch.data(), scratch.size());

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "knob/core/error.h"
+#include "tuner/samplers/tpe/central_mass.h"
 #include "tuner/samplers/tpe/sum_exp.h"
 
 namespace knob::detail {
@@ -93,6 +94,33 @@ double ndtri_exp(double y) {
   return std::clamp(x, -100.0, 100.0);
 }
 
+const std::vector<size_t> kNoOrder;
+
+// The components by ascending mean, ties by index (a stable order; the prior, if any, is the
+// last component): `hint` (the observations' order, without the prior) when it is that
+// order, else sorted afresh.
+std::vector<size_t> order_by_mean(const std::vector<double>& mus, bool prior,
+                                  const std::vector<size_t>& hint) {
+  const size_t n = mus.size() - (prior ? 1 : 0);
+  auto before = [&](size_t a, size_t b) { return mus[a] < mus[b] || (mus[a] == mus[b] && a < b); };
+  if (hint.size() == n && !hint.empty()) {
+    std::vector<size_t> order = hint;
+    if (prior) order.insert(std::upper_bound(order.begin(), order.end(), n, before), n);
+    // Strictly increasing indices below mus.size(): a permutation, in order.
+    bool valid = order.back() < mus.size();
+    for (size_t i = 1; i < order.size() && valid; ++i) {
+      valid = order[i - 1] < mus.size() && before(order[i - 1], order[i]);
+    }
+    if (valid) return order;
+  }
+  std::vector<std::pair<double, size_t>> sorted(mus.size());
+  for (size_t i = 0; i < mus.size(); ++i) sorted[i] = {mus[i], i};
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<size_t> order(mus.size());
+  for (size_t i = 0; i < mus.size(); ++i) order[i] = sorted[i].second;
+  return order;
+}
+
 }  // namespace
 
 double log_ndtr(double a) {
@@ -137,7 +165,8 @@ double truncnorm_ppf(double q, double a, double b) {
 
 ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observations,
                                  const std::vector<Distribution>& space,
-                                 const ParzenParameters& parameters)
+                                 const ParzenParameters& parameters,
+                                 const std::vector<std::vector<size_t>>& orders)
     : space_(space) {
   const size_t n = observations.empty() ? 0 : observations[0].size();
   const bool consider_prior = parameters.consider_prior || n == 0;
@@ -230,12 +259,7 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
     const bool windowed = space.size() == 1 && k.q == 0 && high > low;
     std::vector<size_t> order;
     if (windowed || !parameters.multivariate) {
-      // Stable order: ties keep chronological order.
-      std::vector<std::pair<double, size_t>> sorted(n_components);
-      for (size_t i = 0; i < n_components; ++i) sorted[i] = {k.mus[i], i};
-      std::sort(sorted.begin(), sorted.end());  // ties by index: a stable order
-      order.resize(n_components);
-      for (size_t i = 0; i < n_components; ++i) order[i] = sorted[i].second;
+      order = order_by_mean(k.mus, consider_prior, p < orders.size() ? orders[p] : kNoOrder);
     }
     if (parameters.multivariate) {
       std::fill(k.sigmas.begin(), k.sigmas.end(), sigma0 * (high - low));
@@ -265,17 +289,23 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
     for (double& s : k.sigmas) s = std::clamp(s, min_sigma, max_sigma);
     if (consider_prior) k.sigmas[n] = high - low;
 
-    log_p_accept_[p].resize(n_components);
+    std::vector<double> a(n_components), b(n_components);
     for (size_t j = 0; j < n_components; ++j) {
-      const double a = (low - k.mus[j]) / k.sigmas[j], b = (high - k.mus[j]) / k.sigmas[j];
+      a[j] = (low - k.mus[j]) / k.sigmas[j], b[j] = (high - k.mus[j]) / k.sigmas[j];
+    }
+    std::vector<double>& accept = log_p_accept_[p];
+    accept.resize(n_components);
+    log_central_mass(a.data(), b.data(), accept.data(), n_components);  // means inside
+    for (size_t j = 0; j < n_components; ++j) {
       // A kernel more than 9 sigmas inside both bounds has mass 1 - 2e-19: log 0 in doubles.
-      log_p_accept_[p][j] = (a < -9 && b > 9) ? 0.0 : log_gauss_mass(a, b);
+      if (a[j] < -9 && b[j] > 9) accept[j] = 0.0;
+      if (a[j] > 0 || b[j] < 0) accept[j] = log_gauss_mass(a[j], b[j]);  // mean outside
     }
     if (windowed) {
       // Optuna 3.1's truncnorm.logpdf (no -log(sigma)) as a term c_j - z^2 / 2.
       std::vector<double> offsets(n_components);
       for (size_t j = 0; j < n_components; ++j) {
-        offsets[j] = log_weights_[j] - kLogSqrt2Pi - log_p_accept_[p][j];
+        offsets[j] = log_weights_[j] - kLogSqrt2Pi - accept[j];
       }
       window_.emplace(k.mus, k.sigmas, offsets, order);
     }

@@ -46,9 +46,12 @@ struct ParzenKernel {
 class ParzenEstimator {
  public:
   // observations[p][i]: the internal value of parameter p in observation i; space[p] its
-  // distribution. All columns have the same length (possibly 0).
+  // distribution. All columns have the same length (possibly 0). orders[p], if given: the
+  // indices of observations[p] by ascending value, ties by index — it saves sorting them
+  // (checked: a wrong order is sorted afresh).
   ParzenEstimator(const std::vector<std::vector<double>>& observations,
-                  const std::vector<Distribution>& space, const ParzenParameters& parameters);
+                  const std::vector<Distribution>& space, const ParzenParameters& parameters,
+                  const std::vector<std::vector<size_t>>& orders = {});
 
   // `size` draws from the mixture: samples[p][k], internal representation.
   std::vector<std::vector<double>> sample(Rng& rng, int size) const;
