@@ -16,33 +16,31 @@ KernelWindow::KernelWindow(const std::vector<double>& mus, const std::vector<dou
   if (n == 0) return;
   cut_ = 37.0 + std::log(static_cast<double>(n));
   const double sigma_min = *std::min_element(sigmas.begin(), sigmas.end());
-  // Class k holds the widths in [2^k, 2^(k+1)) sigma_min; kept in mean order within each.
-  // floor(log2(ratio)) for a ratio >= 1: its binary exponent (std::ilogb, without the call).
-  auto class_of = [&](size_t j) {
-    return static_cast<size_t>((std::bit_cast<uint64_t>(sigmas[j] / sigma_min) >> 52) - 1023);
-  };
+  // Class k holds the widths in [2^k, 2^(k+1)) sigma_min, each kept in mean order. k is the
+  // binary exponent of the ratio >= 1 (std::ilogb, without the call).
+  std::vector<uint32_t> class_of(sigmas.size());
   std::vector<size_t> count;
   for (size_t j : order) {
-    const size_t k = class_of(j);
+    const auto k = static_cast<uint32_t>((std::bit_cast<uint64_t>(sigmas[j] / sigma_min) >> 52) - 1023);
+    class_of[j] = k;
     if (k >= count.size()) count.resize(k + 1, 0);
     ++count[k];
   }
-  std::vector<size_t> slot(count.size());  // next free place of each class
+  std::vector<size_t> slot(count.size());      // next free place of each class
+  std::vector<size_t> class_at(count.size());  // class k's place in classes_
   for (size_t k = 0, begin = 0; k < count.size(); begin += count[k++]) {
     slot[k] = begin;
     if (count[k] == 0) continue;
+    class_at[k] = classes_.size();
     classes_.push_back({begin, begin + count[k], 0.0, -std::numeric_limits<double>::infinity()});
   }
   mus_.resize(n), inv_sigmas_.resize(n), offsets_.resize(n);
   for (size_t j : order) {
-    const size_t i = slot[class_of(j)]++;
+    const size_t i = slot[class_of[j]]++;
     mus_[i] = mus[j], inv_sigmas_[i] = 1.0 / sigmas[j], offsets_[i] = offsets[j];
-  }
-  for (WidthClass& c : classes_) {
-    for (size_t i = c.begin; i < c.end; ++i) {
-      c.max_sigma = std::max(c.max_sigma, 1.0 / inv_sigmas_[i]);
-      c.max_offset = std::max(c.max_offset, offsets_[i]);
-    }
+    WidthClass& c = classes_[class_at[class_of[j]]];
+    c.max_sigma = std::max(c.max_sigma, sigmas[j]);
+    c.max_offset = std::max(c.max_offset, offsets[j]);
   }
 }
 

@@ -289,18 +289,24 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
     for (double& s : k.sigmas) s = std::clamp(s, min_sigma, max_sigma);
     if (consider_prior) k.sigmas[n] = high - low;
 
-    std::vector<double> a(n_components), b(n_components);
-    for (size_t j = 0; j < n_components; ++j) {
-      a[j] = (low - k.mus[j]) / k.sigmas[j], b[j] = (high - k.mus[j]) / k.sigmas[j];
-    }
+    // A kernel more than 9 sigmas inside both bounds has mass 1 - 2e-19: log 0 in doubles.
+    // The others with their mean inside go to the vector erfc together.
     std::vector<double>& accept = log_p_accept_[p];
-    accept.resize(n_components);
-    log_central_mass(a.data(), b.data(), accept.data(), n_components);  // means inside
+    accept.assign(n_components, 0.0);
+    std::vector<size_t> central;
+    std::vector<double> a, b, mass;
     for (size_t j = 0; j < n_components; ++j) {
-      // A kernel more than 9 sigmas inside both bounds has mass 1 - 2e-19: log 0 in doubles.
-      if (a[j] < -9 && b[j] > 9) accept[j] = 0.0;
-      if (a[j] > 0 || b[j] < 0) accept[j] = log_gauss_mass(a[j], b[j]);  // mean outside
+      const double aj = (low - k.mus[j]) / k.sigmas[j], bj = (high - k.mus[j]) / k.sigmas[j];
+      if (aj < -9 && bj > 9) continue;
+      if (aj > 0 || bj < 0) {
+        accept[j] = log_gauss_mass(aj, bj);  // mean outside
+      } else {
+        central.push_back(j), a.push_back(aj), b.push_back(bj);
+      }
     }
+    mass.resize(central.size());
+    log_central_mass(a.data(), b.data(), mass.data(), central.size());
+    for (size_t i = 0; i < central.size(); ++i) accept[central[i]] = mass[i];
     if (windowed) {
       // Optuna 3.1's truncnorm.logpdf (no -log(sigma)) as a term c_j - z^2 / 2.
       std::vector<double> offsets(n_components);

@@ -124,19 +124,28 @@ struct Bracket {
   // Per parameter id: (value, trial number) of the trials that have it, ascending, so that
   // an ask finds the kernels' order without sorting.
   std::vector<std::vector<std::pair<double, int64_t>>> sorted;
+  // Per parameter id: the values in the order of `finished` (NaN: absent), read without
+  // visiting each trial.
+  std::vector<std::vector<double>> columns;
 
   void add(Observation o) {
     detail::intersect_search_space(intersection, o.distributions);
     add_to_groups(groups, o.distributions);
-    if (sorted.size() < o.values.size()) sorted.resize(o.values.size());
-    for (size_t id = 0; id < o.values.size(); ++id) {
-      if (std::isnan(o.values[id])) continue;
-      const std::pair<double, int64_t> entry(o.values[id], o.number);
-      sorted[id].insert(std::upper_bound(sorted[id].begin(), sorted[id].end(), entry), entry);
+    if (columns.size() < o.values.size()) {
+      sorted.resize(o.values.size());
+      columns.resize(o.values.size(), std::vector<double>(finished.size(), kNaN));
     }
     auto at =
         std::upper_bound(finished.begin(), finished.end(), o.number,
                          [](int64_t number, const Observation& x) { return number < x.number; });
+    const auto index = at - finished.begin();
+    for (size_t id = 0; id < columns.size(); ++id) {
+      const double value = id < o.values.size() ? o.values[id] : kNaN;
+      columns[id].insert(columns[id].begin() + index, value);
+      if (std::isnan(value)) continue;
+      const std::pair<double, int64_t> entry(value, o.number);
+      sorted[id].insert(std::upper_bound(sorted[id].begin(), sorted[id].end(), entry), entry);
+    }
     finished.insert(at, std::move(o));
   }
 };
@@ -338,12 +347,19 @@ std::map<std::string, double> TpeSampler::sample_space(
   // trial number (-1: left out).
   const bool one = dims == 1 && ids[0] != SIZE_MAX && c.running.empty() && !c.all.empty();
   std::vector<int64_t> slot(one ? static_cast<size_t>(c.all.back()->number) + 1 : 0, -1);
-  for (size_t i = 0; i < c.all.size(); ++i) {
+  // Without running trials the observations are the bracket's finished ones, whose values
+  // it keeps by parameter.
+  const std::vector<std::vector<double>>& columns = c.current->columns;
+  auto value = [&](size_t i, size_t id) {
+    if (c.running.empty()) return id < columns.size() ? columns[id][i] : kNaN;
     const std::vector<double>& values = c.all[i]->values;
+    return id < values.size() ? values[id] : kNaN;
+  };
+  for (size_t i = 0; i < c.all.size(); ++i) {
     bool present = true;
     for (size_t p = 0; p < dims && present; ++p) {
-      present = ids[p] < values.size() && !std::isnan(values[ids[p]]);
-      if (present) row[p] = values[ids[p]];
+      row[p] = value(i, ids[p]);
+      present = !std::isnan(row[p]);
     }
     if (!present) continue;
     auto& side = c.below[i] ? below : above;
