@@ -371,8 +371,9 @@ std::map<std::string, double> TpeSampler::sample_space(
   // check them).
   std::vector<std::vector<size_t>> below_order(one ? 1 : 0), above_order(one ? 1 : 0);
   if (one && ids[0] < c.current->sorted.size()) {
-    for (const auto& [value, number] : c.current->sorted[ids[0]]) {
-      const int64_t at = static_cast<size_t>(number) < slot.size() ? slot[number] : -1;
+    for (const auto& entry : c.current->sorted[ids[0]]) {
+      const auto number = static_cast<size_t>(entry.second);
+      const int64_t at = number < slot.size() ? slot[number] : -1;
       if (at >= 0) (at & 1 ? below_order : above_order)[0].push_back(static_cast<size_t>(at >> 1));
     }
   }
