@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "knob/core/error.h"
+#include "tuner/samplers/tpe/central_mass.h"
 #include "tuner/samplers/tpe/sum_exp.h"
 
 namespace knob::detail {
@@ -26,6 +27,12 @@ double ndtr(double a) {
 }
 
 double norm_logpdf(double x) { return -0.5 * x * x - kLogSqrt2Pi; }
+
+bool is_log(const Distribution& d) {
+  if (const auto* f = std::get_if<FloatDistribution>(&d)) return f->log;
+  if (const auto* i = std::get_if<IntDistribution>(&d)) return i->log;
+  return false;
+}
 
 double log_diff(double log_p, double log_q) { return log_p + std::log1p(-std::exp(log_q - log_p)); }
 
@@ -87,6 +94,33 @@ double ndtri_exp(double y) {
   return std::clamp(x, -100.0, 100.0);
 }
 
+const std::vector<size_t> kNoOrder;
+
+// The components by ascending mean, ties by index (a stable order; the prior, if any, is the
+// last component): `hint` (the observations' order, without the prior) when it is that
+// order, else sorted afresh.
+std::vector<size_t> order_by_mean(const std::vector<double>& mus, bool prior,
+                                  const std::vector<size_t>& hint) {
+  const size_t n = mus.size() - (prior ? 1 : 0);
+  auto before = [&](size_t a, size_t b) { return mus[a] < mus[b] || (mus[a] == mus[b] && a < b); };
+  if (hint.size() == n && !hint.empty()) {
+    std::vector<size_t> order = hint;
+    if (prior) order.insert(std::upper_bound(order.begin(), order.end(), n, before), n);
+    // Strictly increasing indices below mus.size(): a permutation, in order.
+    bool valid = order.back() < mus.size();
+    for (size_t i = 1; i < order.size() && valid; ++i) {
+      valid = order[i - 1] < mus.size() && before(order[i - 1], order[i]);
+    }
+    if (valid) return order;
+  }
+  std::vector<std::pair<double, size_t>> sorted(mus.size());
+  for (size_t i = 0; i < mus.size(); ++i) sorted[i] = {mus[i], i};
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<size_t> order(mus.size());
+  for (size_t i = 0; i < mus.size(); ++i) order[i] = sorted[i].second;
+  return order;
+}
+
 }  // namespace
 
 double log_ndtr(double a) {
@@ -131,7 +165,8 @@ double truncnorm_ppf(double q, double a, double b) {
 
 ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observations,
                                  const std::vector<Distribution>& space,
-                                 const ParzenParameters& parameters)
+                                 const ParzenParameters& parameters,
+                                 const std::vector<std::vector<size_t>>& orders)
     : space_(space) {
   const size_t n = observations.empty() ? 0 : observations[0].size();
   const bool consider_prior = parameters.consider_prior || n == 0;
@@ -219,16 +254,18 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
     for (size_t i = 0; i < n; ++i) k.mus[i] = log ? std::log(obs[i]) : obs[i];
     if (consider_prior) k.mus[n] = 0.5 * (low + high);
     k.sigmas.resize(n_components);
+    // One numerical continuous parameter: its log density visits only the kernels near each
+    // point, which needs them by mean (as the univariate widths do).
+    const bool windowed = space.size() == 1 && k.q == 0 && high > low;
+    std::vector<size_t> order;
+    if (windowed || !parameters.multivariate) {
+      order = order_by_mean(k.mus, consider_prior, p < orders.size() ? orders[p] : kNoOrder);
+    }
     if (parameters.multivariate) {
       std::fill(k.sigmas.begin(), k.sigmas.end(), sigma0 * (high - low));
     } else {
       // Each kernel as wide as the larger gap to its neighbours (the bounds count as
-      // neighbours). Stable order: ties keep chronological order.
-      std::vector<std::pair<double, size_t>> sorted(n_components);
-      for (size_t i = 0; i < n_components; ++i) sorted[i] = {k.mus[i], i};
-      std::sort(sorted.begin(), sorted.end());  // ties by index: a stable order
-      std::vector<size_t> order(n_components);
-      for (size_t i = 0; i < n_components; ++i) order[i] = sorted[i].second;
+      // neighbours).
       std::vector<double> with_ends(n_components + 2);
       with_ends[0] = low;
       for (size_t i = 0; i < n_components; ++i) with_ends[i + 1] = k.mus[order[i]];
@@ -252,11 +289,31 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
     for (double& s : k.sigmas) s = std::clamp(s, min_sigma, max_sigma);
     if (consider_prior) k.sigmas[n] = high - low;
 
-    log_p_accept_[p].resize(n_components);
+    // A kernel more than 9 sigmas inside both bounds has mass 1 - 2e-19: log 0 in doubles.
+    // The others with their mean inside go to the vector erfc together.
+    std::vector<double>& accept = log_p_accept_[p];
+    accept.assign(n_components, 0.0);
+    std::vector<size_t> central;
+    std::vector<double> a, b, mass;
     for (size_t j = 0; j < n_components; ++j) {
-      const double a = (low - k.mus[j]) / k.sigmas[j], b = (high - k.mus[j]) / k.sigmas[j];
-      // A kernel more than 9 sigmas inside both bounds has mass 1 - 2e-19: log 0 in doubles.
-      log_p_accept_[p][j] = (a < -9 && b > 9) ? 0.0 : log_gauss_mass(a, b);
+      const double aj = (low - k.mus[j]) / k.sigmas[j], bj = (high - k.mus[j]) / k.sigmas[j];
+      if (aj < -9 && bj > 9) continue;
+      if (aj > 0 || bj < 0) {
+        accept[j] = log_gauss_mass(aj, bj);  // mean outside
+      } else {
+        central.push_back(j), a.push_back(aj), b.push_back(bj);
+      }
+    }
+    mass.resize(central.size());
+    log_central_mass(a.data(), b.data(), mass.data(), central.size());
+    for (size_t i = 0; i < central.size(); ++i) accept[central[i]] = mass[i];
+    if (windowed) {
+      // Optuna 3.1's truncnorm.logpdf (no -log(sigma)) as a term c_j - z^2 / 2.
+      std::vector<double> offsets(n_components);
+      for (size_t j = 0; j < n_components; ++j) {
+        offsets[j] = log_weights_[j] - kLogSqrt2Pi - accept[j];
+      }
+      window_.emplace(k.mus, k.sigmas, offsets, order);
     }
   }
 }
@@ -318,6 +375,16 @@ std::vector<double> ParzenEstimator::log_pdf(
   const size_t n_samples = samples.empty() ? 0 : samples[0].size();
   const size_t n_components = weights_.size();
   std::vector<double> out(n_samples);
+  if (window_) {
+    const ParzenKernel& k = kernels_[0];
+    std::vector<double> scratch;
+    for (size_t s = 0; s < n_samples; ++s) {
+      const double x = is_log(space_[0]) ? std::log(samples[0][s]) : samples[0][s];
+      out[s] = (x < k.low || x > k.high) ? -std::numeric_limits<double>::infinity()
+                                         : window_->log_sum_exp(x, scratch);
+    }
+    return out;
+  }
   std::vector<double> component(n_components);
   // Reciprocal widths: a multiplication per kernel and sample instead of a division.
   std::vector<std::vector<double>> inv_sigmas(space_.size());
@@ -334,10 +401,7 @@ std::vector<double> ParzenEstimator::log_pdf(
         for (size_t j = 0; j < n_components; ++j) component[j] += lw[j * k.n_choices + c];
         continue;
       }
-      bool log = false;
-      if (const auto* f = std::get_if<FloatDistribution>(&space_[p])) log = f->log;
-      if (const auto* i = std::get_if<IntDistribution>(&space_[p])) log = i->log;
-      const double x = log ? std::log(samples[p][s]) : samples[p][s];
+      const double x = is_log(space_[p]) ? std::log(samples[p][s]) : samples[p][s];
       const std::vector<double>& accept = log_p_accept_[p];
       if (k.q == 0) {
         // Optuna 3.1's truncnorm.logpdf: the standard normal's log density at the

@@ -18,6 +18,7 @@
 
 #include "knob/core/distribution.h"
 #include "knob/core/random.h"
+#include "tuner/samplers/tpe/kernel_window.h"
 
 namespace knob::detail {
 
@@ -45,9 +46,12 @@ struct ParzenKernel {
 class ParzenEstimator {
  public:
   // observations[p][i]: the internal value of parameter p in observation i; space[p] its
-  // distribution. All columns have the same length (possibly 0).
+  // distribution. All columns have the same length (possibly 0). orders[p], if given: the
+  // indices of observations[p] by ascending value, ties by index — it saves sorting them
+  // (checked: a wrong order is sorted afresh).
   ParzenEstimator(const std::vector<std::vector<double>>& observations,
-                  const std::vector<Distribution>& space, const ParzenParameters& parameters);
+                  const std::vector<Distribution>& space, const ParzenParameters& parameters,
+                  const std::vector<std::vector<size_t>>& orders = {});
 
   // `size` draws from the mixture: samples[p][k], internal representation.
   std::vector<std::vector<double>> sample(Rng& rng, int size) const;
@@ -65,6 +69,8 @@ class ParzenEstimator {
   // Per component and numerical parameter: log of the kernel's mass inside [low, high].
   std::vector<std::vector<double>> log_p_accept_;
   std::vector<std::vector<double>> log_categorical_weights_;
+  // One numerical continuous parameter: its kernels by mean, for log_pdf.
+  std::optional<KernelWindow> window_;
 };
 
 // Normal-distribution helpers (Optuna's _truncnorm), exposed for tests.

@@ -54,6 +54,24 @@ TEST(ParzenEstimator, MatchesOptunaOnEveryGoldenCase) {
   }
 }
 
+TEST(ParzenEstimator, AGivenOrderOfTheObservationsChangesNothing) {
+  // Ties (0.3 twice), the prior's mean among them (0.5), and a log scale.
+  const std::vector<double> obs = {0.5, 0.3, 0.9, 0.3, 0.1, 0.5};
+  const std::vector<size_t> right = {4, 1, 3, 0, 5, 2}, wrong = {1, 4, 3, 0, 5, 2};
+  detail::ParzenParameters p;
+  p.weights = default_weights;
+  for (const Distribution& d : {Distribution(FloatDistribution(0, 1)),
+                                Distribution(FloatDistribution(0.05, 2, true))}) {
+    const detail::ParzenEstimator sorted_here({obs}, {d}, p);
+    const std::vector<std::vector<double>> points = {{0.1, 0.3, 0.31, 0.5, 0.77, 0.9}};
+    for (const auto& order : {right, wrong, std::vector<size_t>{0, 1}}) {
+      const detail::ParzenEstimator given({obs}, {d}, p, {order});
+      EXPECT_EQ(given.kernels()[0].sigmas, sorted_here.kernels()[0].sigmas);
+      EXPECT_EQ(given.log_pdf(points), sorted_here.log_pdf(points));
+    }
+  }
+}
+
 TEST(ParzenEstimator, SamplesLieInTheirDistributions) {
   Rng rng(3);
   for (const auto& c : golden::parzen_cases()) {

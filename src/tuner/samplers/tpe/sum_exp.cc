@@ -5,14 +5,7 @@
 
 #include <cmath>
 
-// An AVX2 clone and a default one, chosen at load time by an ifunc resolver. Not under
-// ThreadSanitizer: the resolver runs before TSan's runtime is up and crashes instrumented
-// (build-tsan's tuner_test died at load).
-#if defined(__SANITIZE_THREAD__)
-#define KNOB_AVX2_CLONES
-#else
-#define KNOB_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
+#include "tuner/samplers/tpe/vector_clones.h"
 
 namespace knob::detail {
 

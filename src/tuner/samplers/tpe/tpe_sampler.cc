@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 #include <set>
@@ -42,6 +43,7 @@ std::vector<double> default_weights(int n) {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // What TPE keeps of a trial: Optuna's score (step, value), sorted lexicographically, lower
 // is better: COMPLETE (-inf, sign*value); PRUNED (-last step, sign*its value, NaN as +inf) or
@@ -55,6 +57,8 @@ struct Observation {
   std::optional<double> violation;  // total constraint violation, if the trial has constraints
   std::map<std::string, double> params;
   std::map<std::string, Distribution> distributions;
+  // `params` by Cache::param_ids (NaN: the trial does not have it), set when cached.
+  std::vector<double> values;
 };
 
 std::optional<Observation> observe(const FrozenTrial& t, const std::vector<double>& signs) {
@@ -117,13 +121,31 @@ struct Bracket {
   // Their search spaces, kept up to date as trials are added.
   std::optional<std::map<std::string, Distribution>> intersection;
   std::vector<std::map<std::string, Distribution>> groups;
+  // Per parameter id: (value, trial number) of the trials that have it, ascending, so that
+  // an ask finds the kernels' order without sorting.
+  std::vector<std::vector<std::pair<double, int64_t>>> sorted;
+  // Per parameter id: the values in the order of `finished` (NaN: absent), read without
+  // visiting each trial.
+  std::vector<std::vector<double>> columns;
 
   void add(Observation o) {
     detail::intersect_search_space(intersection, o.distributions);
     add_to_groups(groups, o.distributions);
+    if (columns.size() < o.values.size()) {
+      sorted.resize(o.values.size());
+      columns.resize(o.values.size(), std::vector<double>(finished.size(), kNaN));
+    }
     auto at =
         std::upper_bound(finished.begin(), finished.end(), o.number,
                          [](int64_t number, const Observation& x) { return number < x.number; });
+    const auto index = at - finished.begin();
+    for (size_t id = 0; id < columns.size(); ++id) {
+      const double value = id < o.values.size() ? o.values[id] : kNaN;
+      columns[id].insert(columns[id].begin() + index, value);
+      if (std::isnan(value)) continue;
+      const std::pair<double, int64_t> entry(value, o.number);
+      sorted[id].insert(std::upper_bound(sorted[id].begin(), sorted[id].end(), entry), entry);
+    }
     finished.insert(at, std::move(o));
   }
 };
@@ -145,6 +167,16 @@ struct TpeSampler::Cache {
   std::vector<const Observation*> all;
   std::vector<char> below;
   std::vector<double> below_weight;  // several objectives: each good trial's weight
+  std::map<std::string, size_t> param_ids;  // each parameter name seen, numbered
+
+  // Sets o.values from o.params, numbering new names.
+  void index(Observation& o) {
+    for (const auto& [name, value] : o.params) {
+      const size_t id = param_ids.emplace(name, param_ids.size()).first->second;
+      if (o.values.size() <= id) o.values.resize(id + 1, kNaN);
+      o.values[id] = value;
+    }
+  }
 
   // Forgets the trials read (the told ones stay pending).
   void reset(int64_t id, detail::BracketSplit by) {
@@ -153,7 +185,9 @@ struct TpeSampler::Cache {
     study_id = id, split = by, pending = std::move(told);
   }
   void add_finished(int64_t bracket, Observation o) {
-    if (finished_numbers.insert(o.number).second) brackets[bracket].add(std::move(o));
+    if (!finished_numbers.insert(o.number).second) return;
+    index(o);
+    brackets[bracket].add(std::move(o));
   }
 };
 
@@ -214,7 +248,10 @@ void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
   if (options_.constant_liar()) {
     for (const auto& t : study.trials({TrialState::kRunning})) {
       if (c.finished_numbers.count(t.number) || bracket_of(t.number) != bracket) continue;
-      if (auto o = observe(t, signs)) c.running.push_back(std::move(*o));
+      if (auto o = observe(t, signs)) {
+        c.index(*o);
+        c.running.push_back(std::move(*o));
+      }
     }
   }
 
@@ -298,24 +335,47 @@ std::map<std::string, double> TpeSampler::sample_space(
   // Columns of the trials that have the parameters (Optuna masks by the first one; a group's
   // parameters appear together).
   const size_t dims = space.size();
+  std::vector<size_t> ids(dims, SIZE_MAX);  // SIZE_MAX: no trial has it
+  for (size_t p = 0; p < dims; ++p) {
+    auto it = c.param_ids.find(space[p].first);
+    if (it != c.param_ids.end()) ids[p] = it->second;
+  }
   std::vector<std::vector<double>> below(dims), above(dims);
   std::vector<double> below_weights;
   std::vector<double> row(dims);
+  // One parameter: where each trial's value went, 2 * (its index on its side) + (good), by
+  // trial number (-1: left out).
+  const bool one = dims == 1 && ids[0] != SIZE_MAX && c.running.empty() && !c.all.empty();
+  std::vector<int64_t> slot(one ? static_cast<size_t>(c.all.back()->number) + 1 : 0, -1);
+  // Without running trials the observations are the bracket's finished ones, whose values
+  // it keeps by parameter.
+  const std::vector<std::vector<double>>& columns = c.current->columns;
+  auto value = [&](size_t i, size_t id) {
+    if (c.running.empty()) return id < columns.size() ? columns[id][i] : kNaN;
+    const std::vector<double>& values = c.all[i]->values;
+    return id < values.size() ? values[id] : kNaN;
+  };
   for (size_t i = 0; i < c.all.size(); ++i) {
-    const auto& params = c.all[i]->params;
     bool present = true;
     for (size_t p = 0; p < dims && present; ++p) {
-      auto it = params.find(space[p].first);
-      if (it == params.end()) {
-        present = false;
-      } else {
-        row[p] = it->second;
-      }
+      row[p] = value(i, ids[p]);
+      present = !std::isnan(row[p]);
     }
     if (!present) continue;
     auto& side = c.below[i] ? below : above;
+    if (one) slot[static_cast<size_t>(c.all[i]->number)] = 2 * std::ssize(side[0]) + c.below[i];
     for (size_t p = 0; p < dims; ++p) side[p].push_back(row[p]);
     if (c.below[i]) below_weights.push_back(c.below_weight[i]);
+  }
+  // Both sides' values by ascending value, from the bracket's sorted values (the estimators
+  // check them).
+  std::vector<std::vector<size_t>> below_order(one ? 1 : 0), above_order(one ? 1 : 0);
+  if (one && ids[0] < c.current->sorted.size()) {
+    for (const auto& entry : c.current->sorted[ids[0]]) {
+      const auto number = static_cast<size_t>(entry.second);
+      const int64_t at = number < slot.size() ? slot[number] : -1;
+      if (at >= 0) (at & 1 ? below_order : above_order)[0].push_back(static_cast<size_t>(at >> 1));
+    }
   }
   std::vector<Distribution> distributions;
   for (const auto& [name, d] : space) distributions.push_back(d);
@@ -327,10 +387,10 @@ std::map<std::string, double> TpeSampler::sample_space(
   parameters.multivariate = options_.multivariate();
   parameters.weights = options_.weights();
 
-  detail::ParzenEstimator g(above, distributions, parameters);
+  detail::ParzenEstimator g(above, distributions, parameters, above_order);
   // Several objectives: the good trials weigh their hypervolume contributions (MOTPE).
   if (multi_objective) parameters.weights = [below_weights](int) { return below_weights; };
-  detail::ParzenEstimator l(below, distributions, parameters);
+  detail::ParzenEstimator l(below, distributions, parameters, below_order);
   auto samples = l.sample(rng_, options_.n_ei_candidates());
   std::vector<double> log_l = l.log_pdf(samples);
   std::vector<double> log_g = g.log_pdf(samples);

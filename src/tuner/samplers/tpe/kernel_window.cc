@@ -1,0 +1,91 @@
+#include "tuner/samplers/tpe/kernel_window.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "tuner/samplers/tpe/sum_exp.h"
+
+namespace knob::detail {
+
+KernelWindow::KernelWindow(const std::vector<double>& mus, const std::vector<double>& sigmas,
+                           const std::vector<double>& offsets, const std::vector<size_t>& order) {
+  const size_t n = order.size();
+  if (n == 0) return;
+  cut_ = 37.0 + std::log(static_cast<double>(n));
+  const double sigma_min = *std::min_element(sigmas.begin(), sigmas.end());
+  // Class k holds the widths in [2^k, 2^(k+1)) sigma_min, each kept in mean order. k is the
+  // binary exponent of the ratio >= 1 (std::ilogb, without the call).
+  std::vector<uint32_t> class_of(sigmas.size());
+  std::vector<size_t> count;
+  for (size_t j : order) {
+    const auto k = static_cast<uint32_t>((std::bit_cast<uint64_t>(sigmas[j] / sigma_min) >> 52) - 1023);
+    class_of[j] = k;
+    if (k >= count.size()) count.resize(k + 1, 0);
+    ++count[k];
+  }
+  std::vector<size_t> slot(count.size());      // next free place of each class
+  std::vector<size_t> class_at(count.size());  // class k's place in classes_
+  for (size_t k = 0, begin = 0; k < count.size(); begin += count[k++]) {
+    slot[k] = begin;
+    if (count[k] == 0) continue;
+    class_at[k] = classes_.size();
+    classes_.push_back({begin, begin + count[k], 0.0, -std::numeric_limits<double>::infinity()});
+  }
+  mus_.resize(n), inv_sigmas_.resize(n), offsets_.resize(n);
+  for (size_t j : order) {
+    const size_t i = slot[class_of[j]]++;
+    mus_[i] = mus[j], inv_sigmas_[i] = 1.0 / sigmas[j], offsets_[i] = offsets[j];
+    WidthClass& c = classes_[class_at[class_of[j]]];
+    c.max_sigma = std::max(c.max_sigma, sigmas[j]);
+    c.max_offset = std::max(c.max_offset, offsets[j]);
+  }
+}
+
+double KernelWindow::term(size_t i, double x) const {
+  const double z = (x - mus_[i]) * inv_sigmas_[i];
+  return offsets_[i] - 0.5 * z * z;
+}
+
+double KernelWindow::log_sum_exp(double x, std::vector<double>& scratch) const {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  if (classes_.empty()) return -kInf;
+  auto first = [&](size_t from, size_t to, double v) {
+    return static_cast<size_t>(std::lower_bound(mus_.begin() + from, mus_.begin() + to, v) -
+                               mus_.begin());
+  };
+  // A lower bound of the largest term: the kernels on either side of x in each class.
+  double lower = -kInf;
+  for (const WidthClass& c : classes_) {
+    const size_t at = first(c.begin, c.end, x);
+    if (at > c.begin) lower = std::max(lower, term(at - 1, x));
+    if (at < c.end) lower = std::max(lower, term(at, x));
+  }
+  scratch.clear();
+  const double floor = lower - cut_;
+  for (const WidthClass& c : classes_) {
+    size_t from = c.begin, to = c.end;
+    if (lower > -kInf) {
+      if (c.max_offset < floor) continue;
+      const double reach = c.max_sigma * std::sqrt(2.0 * (c.max_offset - floor));
+      from = first(c.begin, c.end, x - reach);
+      to = static_cast<size_t>(
+          std::upper_bound(mus_.begin() + from, mus_.begin() + c.end, x + reach) - mus_.begin());
+    }
+    const size_t at = scratch.size();
+    scratch.resize(at + (to - from));
+    double* out = scratch.data() + at;
+    for (size_t i = from; i < to; ++i) {
+      const double z = (x - mus_[i]) * inv_sigmas_[i];
+      out[i - from] = offsets_[i] - 0.5 * z * z;
+    }
+  }
+  if (scratch.empty()) return -kInf;
+  const double m = max_value(scratch.data(), scratch.size());
+  if (!std::isfinite(m)) return m;
+  return m + std::log(sum_exp_shifted(scratch.data(), scratch.size(), m));
+}
+
+}  // namespace knob::detail
