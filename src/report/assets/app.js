@@ -465,17 +465,19 @@
     const lo = Math.min(...values), hi = Math.max(...values);
     const maximize = study.directions[0] === 'MAXIMIZE';
     const colour = (v) => blues(hi > lo ? (maximize ? (v - lo) / (hi - lo) : (hi - v) / (hi - lo)) : 0.5);
-    const px = drawn.map((p) => ({ u: (xs.map(p.x) - L) / (W - R - L), w: (ys.map(p.y) - T) / (H - B - T), v: p.v }));
+    // The trials in the unit square, in typed arrays: the loop below runs N * N * trials times.
+    const n = drawn.length, pu = new Float64Array(n), pw = new Float64Array(n), pv = new Float64Array(n);
+    drawn.forEach((p, k) => { pu[k] = (xs.map(p.x) - L) / (W - R - L); pw[k] = (ys.map(p.y) - T) / (H - B - T); pv[k] = p.v; });
     const cw = (W - R - L) / N, ch = (H - B - T) / N;
     const cells = s('g', { class: 'cells' });
-    for (let j = 0; drawn.length && j < N; ++j) {
+    for (let j = 0; n && j < N; ++j) {
       for (let i = 0; i < N; ++i) {
         const cu = (i + 0.5) / N, cv = (j + 0.5) / N;
         let sum = 0, weights = 0, exact = null;
-        for (const p of px) {
-          const d2 = (p.u - cu) ** 2 + (p.w - cv) ** 2;
-          if (d2 < 1e-18) { exact = p.v; break; }
-          sum += p.v / d2; weights += 1 / d2;
+        for (let k = 0; k < n; ++k) {
+          const du = pu[k] - cu, dw = pw[k] - cv, d2 = du * du + dw * dw;
+          if (d2 < 1e-18) { exact = pv[k]; break; }
+          sum += pv[k] / d2; weights += 1 / d2;
         }
         cells.appendChild(s('rect', { x: L + i * cw, y: T + j * ch, width: cw + 0.5, height: ch + 0.5,
                                       fill: colour(exact !== null ? exact : sum / weights), class: 'cell' }));
