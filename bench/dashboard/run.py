@@ -291,6 +291,9 @@ def main():
               f"({n_after - args.trials} trials added in {args.load_seconds:.0f} s):")
         for label, xs in [("/api/study poll", polls), ("page reload to charts drawn", reloads),
                           ("script run on the open page", clicks)]:
+            if not xs:  # a reload that outlasted the load leaves no poll
+                print(f"  {label:42} (n=0)")
+                continue
             print(f"  {label:42} p50 {percentile(xs, 50) * 1000:6.0f}ms   "
                   f"p95 {percentile(xs, 95) * 1000:6.0f}ms   (n={len(xs)})")
 

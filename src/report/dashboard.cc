@@ -24,6 +24,9 @@ constexpr time_t kKeepAliveSeconds = 2;
 constexpr size_t kKeepAliveRequests = 100;
 // At most this many connections are served at once; more wait their turn.
 constexpr size_t kMaxConnectionThreads = 256;
+// Seconds between two refreshes of the cache off the request path (DashboardCache::
+// start_refreshing): every study is read when the server starts, then only what changed.
+constexpr double kRefreshSeconds = 1.0;
 
 // httplib serves each connection on one task queue thread for as long as it stays open, so
 // a fixed pool of 8 lets 8 idle keep-alive sockets stall every other request. This queue
@@ -148,6 +151,8 @@ int Dashboard::start() {
                           "free port");
   }
   impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  // The first page open finds its study read (or being read) rather than starting the read.
+  impl_->cache->start_refreshing(kRefreshSeconds);
   return port;
 }
 
@@ -158,6 +163,7 @@ void Dashboard::wait() {
 void Dashboard::stop() {
   impl_->server.stop();
   wait();
+  impl_->cache->stop_refreshing();
 }
 
 }  // namespace knob

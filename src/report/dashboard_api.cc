@@ -21,8 +21,8 @@ Json directions_json(const std::vector<StudyDirection>& directions) {
   return out;
 }
 
-Json dashboard_trial(const FrozenTrial& trial) {
-  Json out = trial_to_json(trial);
+Json dashboard_trial(const FrozenTrial& trial, bool with_distributions) {
+  Json out = trial_to_json(trial, with_distributions);
   out.erase("system_attrs");
   auto reason = trial.system_attrs.find("fail_reason");
   out["fail_reason"] = reason != trial.system_attrs.end() ? reason->second : Json(nullptr);
@@ -169,8 +169,11 @@ HttpResponse route(DashboardCache& cache, const std::string& path,
 Json studies_json(Storage& storage) { return DashboardCache(unowned(storage)).studies(); }
 
 Json study_json(Storage& storage, const std::string& study_name,
-                const std::vector<TrialState>& states, int64_t from_number) {
-  return Json::parse(DashboardCache(unowned(storage)).study_text(study_name, states, from_number));
+                const std::vector<TrialState>& states, int64_t from_number,
+                bool trial_distributions) {
+  DashboardCache cache(unowned(storage),
+                       DashboardCacheOptions().trial_distributions(trial_distributions));
+  return Json::parse(cache.study_text(study_name, states, from_number));
 }
 
 Json trial_json(Storage& storage, const std::string& study_name, int64_t number) {

@@ -97,6 +97,13 @@ TEST_F(DashboardApiTest, StudyHasHistoryParamsCurvesAndFailReasons) {
   EXPECT_EQ(s["trials"][3]["fail_reason"], "boom");
   EXPECT_TRUE(s["trials"][0]["fail_reason"].is_null());
   EXPECT_FALSE(s["trials"][0].contains("system_attrs"));
+  // Each parameter's distribution is sent once, in "params", not with every trial; the HTML
+  // report (trial_distributions) keeps them per trial for its trial view.
+  EXPECT_FALSE(s["trials"][0].contains("distributions"));
+  Json with = study_json(*storage_, "mlp", {}, 0, /*trial_distributions=*/true);
+  EXPECT_EQ(with["trials"][0]["distributions"]["lr"], s["params"][0]["distribution"]);
+  for (Json& t : with["trials"]) t.erase("distributions");
+  EXPECT_EQ(with["trials"], s["trials"]);
   EXPECT_EQ(s["best_trials"], Json::array({1}));
   ASSERT_EQ(s["params"].size(), 2u);
   EXPECT_EQ(s["params"][0]["name"], "lr");

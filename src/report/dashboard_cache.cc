@@ -26,6 +26,10 @@ constexpr TrialState kAllStates[] = {TrialState::kRunning, TrialState::kWaiting,
 // fANOVA costs ~0.13 s of CPU for 1,000 trials and ~1.8 s for 10,000 here.
 constexpr size_t kImportanceTrials = 1000;
 
+// The fields of study_header: what the studies list shows of each study.
+constexpr const char* kListedFields[] = {"name",   "directions", "n_trials",
+                                         "counts", "best",       "last_update"};
+
 // The study's fields shared by the studies list and the study page; `summary` is filled.
 Json study_header(const std::string& name, const std::vector<StudyDirection>& directions,
                   const std::vector<FrozenTrial>& trials, StudySummary& summary) {
@@ -119,17 +123,27 @@ Json importance_json(const std::vector<FrozenTrial>& complete, size_t n_objectiv
 // comes back different (or not at all), as does any unfinished trial that vanished, and the
 // study is read anew.
 struct DashboardCache::StudyState {
-  StudyState(int64_t id, std::vector<StudyDirection> d) : study_id(id), directions(std::move(d)) {}
+  StudyState(std::string n, int64_t id, std::vector<StudyDirection> d, bool distributions)
+      : name(std::move(n)),
+        study_id(id),
+        directions(std::move(d)),
+        with_distributions(distributions) {}
 
   std::mutex mutex;  // guards everything below
+  const std::string name;
   const int64_t study_id;
   const std::vector<StudyDirection> directions;
+  const bool with_distributions;    // in each trial's text
   std::vector<FrozenTrial> trials;  // ordered by number
-  std::vector<std::string> texts;   // dump_json(dashboard_trial(trials[i]))
+  std::vector<std::string> texts;   // text(trials[i])
   std::set<int64_t> unfinished_ids;
   int64_t max_trial_id = -1;
   int64_t anchor_id = -1;  // the first finished trial read; its text is anchor_text
   std::string anchor_text;
+  uint64_t version = 0;  // counts the changes to `trials` (a trial new or with a new text)
+  // The study's fields but "user_attrs", "importance" and "trials", made at header_version.
+  Json header;
+  uint64_t header_version = ~uint64_t{0};
   // Derived from the COMPLETE trials, recomputed when their count changes (finished trials
   // never change, so a new count is a new set): the best trials at once, the importance at
   // most every importance_interval seconds.
@@ -142,6 +156,10 @@ struct DashboardCache::StudyState {
   bool importance_busy = false;  // importance_thread is computing it
   std::thread importance_thread;
   uint64_t generation = 0;  // counts clear()s
+
+  std::string text(const FrozenTrial& t) const {
+    return dump_json(detail::dashboard_trial(t, with_distributions));
+  }
 
   void put(FrozenTrial&& t, std::string&& text) {
     max_trial_id = std::max(max_trial_id, t.trial_id);
@@ -158,9 +176,11 @@ struct DashboardCache::StudyState {
                                [](const FrozenTrial& a, int64_t n) { return a.number < n; });
     size_t i = at - trials.begin();
     if (at != trials.end() && at->number == t.number) {
+      if (texts[i] != text) ++version;  // else: an unfinished trial read again, as it was
       trials[i] = std::move(t);
       texts[i] = std::move(text);
     } else {
+      ++version;
       trials.insert(at, std::move(t));
       texts.insert(texts.begin() + i, std::move(text));
     }
@@ -175,6 +195,7 @@ struct DashboardCache::StudyState {
     anchor_text.clear();
     best_trials = importance = hypervolume = nullptr;
     ++generation;
+    ++version;
   }
 
   // Whether `changed`, read for the ids `listed`, still comes from the study read before: a
@@ -185,7 +206,7 @@ struct DashboardCache::StudyState {
       auto t = std::find_if(changed.begin(), changed.end(),
                             [id](const FrozenTrial& x) { return x.trial_id == id; });
       if (t == changed.end()) return false;
-      if (id == anchor_id && dump_json(detail::dashboard_trial(*t)) != anchor_text) return false;
+      if (id == anchor_id && text(*t) != anchor_text) return false;
     }
     return true;
   }
@@ -201,14 +222,41 @@ struct DashboardCache::StudyState {
       changed = storage.trials_since(study_id, -1, {});
     }
     for (FrozenTrial& t : changed) {
-      std::string text = dump_json(detail::dashboard_trial(t));
-      put(std::move(t), std::move(text));
+      std::string t_text = text(t);
+      put(std::move(t), std::move(t_text));
     }
   }
 
   int64_t n_complete() const {
     return std::count_if(trials.begin(), trials.end(),
                          [](const FrozenTrial& t) { return t.state == TrialState::kComplete; });
+  }
+
+  // The header as of the trials now: remade after a trial changed.
+  const Json& current_header() {
+    if (header_version == version) return header;
+    StudySummary summary;
+    Json out = study_header(name, directions, trials, summary);
+    std::map<std::string, const Distribution*> distributions;  // the latest of each name
+    for (const auto& t : trials) {
+      for (const auto& [param, d] : t.distributions) distributions[param] = &d;
+    }
+    Json params = Json::array();
+    for (const auto& [param, d] : distributions) {
+      params.push_back({{"name", param}, {"distribution", loads(distribution_to_json(*d))}});
+    }
+    out["params"] = std::move(params);
+    const int64_t complete = n_complete();
+    if (best_complete != complete) {
+      best_trials = best_trial_numbers(trials, directions);
+      hypervolume = detail::hypervolume_json(trials, directions);
+      best_complete = complete;
+    }
+    out["best_trials"] = best_trials;
+    out["hypervolume"] = hypervolume;
+    header = std::move(out);
+    header_version = version;
+    return header;
   }
 
   // Recomputes the importance once the COMPLETE trials changed and `interval` seconds passed
@@ -269,19 +317,20 @@ DashboardCache::DashboardCache(std::shared_ptr<Storage> storage,
              "must be a number of seconds >= 0 (0: recompute after every change)");
 }
 
-DashboardCache::~DashboardCache() = default;
+DashboardCache::~DashboardCache() { stop_refreshing(); }
 
 std::shared_ptr<DashboardCache::StudyState> DashboardCache::refreshed(
-    const std::string& study_name, std::unique_lock<std::mutex>& lock) {
+    const std::string& study_name, std::unique_lock<std::mutex>& lock, int64_t known_id) {
   std::shared_ptr<StudyState> state;
   try {
-    const int64_t id = detail::find_study_id(*storage_, study_name);
+    const int64_t id = known_id >= 0 ? known_id : detail::find_study_id(*storage_, study_name);
     std::vector<StudyDirection> directions = storage_->study_directions(id);
     {
       std::lock_guard<std::mutex> guard(mutex_);
       std::shared_ptr<StudyState>& slot = studies_[study_name];
       if (!slot || slot->study_id != id || slot->directions != directions) {
-        slot = std::make_shared<StudyState>(id, std::move(directions));
+        slot = std::make_shared<StudyState>(study_name, id, std::move(directions),
+                                            options_.trial_distributions());
       }
       state = slot;
     }
@@ -303,27 +352,8 @@ std::string DashboardCache::study_text(const std::string& study_name,
   state = refreshed(study_name, lock);
   StudyState& s = *state;
   s.update_importance(lock, options_.importance_interval());
-  StudySummary summary;
-  Json out = study_header(study_name, s.directions, s.trials, summary);
+  Json out = s.current_header();
   out["user_attrs"] = Json(storage_->study_user_attrs(s.study_id));
-  std::map<std::string, const Distribution*> distributions;  // the latest of each name
-  for (const auto& t : s.trials) {
-    for (const auto& [name, d] : t.distributions) distributions[name] = &d;
-  }
-  Json params = Json::array();
-  for (const auto& [name, d] : distributions) {
-    params.push_back({{"name", name}, {"distribution", loads(distribution_to_json(*d))}});
-  }
-  out["params"] = std::move(params);
-
-  const int64_t n_complete = s.n_complete();
-  if (s.best_complete != n_complete) {
-    s.best_trials = best_trial_numbers(s.trials, s.directions);
-    s.hypervolume = detail::hypervolume_json(s.trials, s.directions);
-    s.best_complete = n_complete;
-  }
-  out["best_trials"] = s.best_trials;
-  out["hypervolume"] = s.hypervolume;
   out["importance"] = s.importance;
 
   // The trials' texts, cached, joined: the object's text without its closing brace, then
@@ -353,18 +383,73 @@ std::string DashboardCache::study_text(const std::string& study_name,
 
 Json DashboardCache::studies() {
   Json out = Json::array();
-  for (const StudySummary& listed : storage_->all_studies()) {
+  for (const auto& [id, name] : storage_->study_names()) {
     try {
       std::shared_ptr<StudyState> s;  // declared before the lock: outlives it
       std::unique_lock<std::mutex> lock;
-      s = refreshed(listed.study_name, lock);
-      StudySummary summary;
-      out.push_back(study_header(listed.study_name, s->directions, s->trials, summary));
+      s = refreshed(name, lock, id);
+      const Json& header = s->current_header();
+      Json row = Json::object();
+      for (const char* key : kListedFields) row[key] = header.at(key);
+      out.push_back(std::move(row));
     } catch (const NotFound&) {
       continue;  // deleted meanwhile
     }
   }
   return out;
+}
+
+void DashboardCache::refresh_all() {
+  std::set<std::string> listed;
+  for (const auto& [id, name] : storage_->study_names()) {
+    listed.insert(name);
+    try {
+      std::shared_ptr<StudyState> s;  // declared before the lock: outlives it
+      std::unique_lock<std::mutex> lock;
+      s = refreshed(name, lock, id);
+      s->update_importance(lock, options_.importance_interval());
+      s->current_header();
+    } catch (const NotFound&) {
+      continue;  // deleted meanwhile
+    }
+  }
+  std::lock_guard<std::mutex> guard(mutex_);
+  for (auto it = studies_.begin(); it != studies_.end();) {
+    it = listed.count(it->first) ? std::next(it) : studies_.erase(it);
+  }
+}
+
+void DashboardCache::start_refreshing(double interval_seconds) {
+  KNOB_CHECK(std::isfinite(interval_seconds) && interval_seconds > 0, "interval_seconds",
+             interval_seconds, "must be a number of seconds > 0");
+  std::lock_guard<std::mutex> guard(refresher_mutex_);
+  if (refresher_.joinable()) return;
+  stopping_ = false;
+  refresher_ = std::thread([this, interval = std::chrono::duration<double>(interval_seconds)] {
+    std::unique_lock<std::mutex> lock(refresher_mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      try {
+        refresh_all();
+      } catch (const std::exception&) {
+        // A storage error (busy, gone for a moment): the next round or a request tries again.
+      }
+      ++rounds_;
+      lock.lock();
+      refresher_wake_.wait_for(lock, interval, [this] { return stopping_; });
+    }
+  });
+}
+
+void DashboardCache::stop_refreshing() {
+  std::thread ending;
+  {
+    std::lock_guard<std::mutex> guard(refresher_mutex_);
+    stopping_ = true;
+    ending = std::move(refresher_);
+  }
+  refresher_wake_.notify_all();
+  if (ending.joinable()) ending.join();
 }
 
 }  // namespace knob

@@ -1,10 +1,13 @@
 // DashboardCache stays what the storage holds while the storage changes under it: trials
 // that finish, new trials, a study deleted and made again under its name (with SQLite's reused
-// ids), importance after COMPLETE trials change; it reads only what changed; bad options.
+// ids), importance after COMPLETE trials change; it reads only what changed, for a study page
+// and for the studies list; its refreshing thread reads studies before any request and keeps
+// them current; bad options.
 #include "knob/report/dashboard_cache.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -187,7 +190,7 @@ TEST(DashboardCache, ImportanceRefreshesWhenCompleteTrialsChange) {
   EXPECT_EQ(throttled["counts"]["COMPLETE"], 4);  // the rest is current
 }
 
-// A storage that counts what the cache reads.
+// A storage that counts what the cache reads (from any thread).
 class CountingStorage : public InMemoryStorage {
  public:
   std::vector<FrozenTrial> trials(int64_t study_id,
@@ -195,14 +198,22 @@ class CountingStorage : public InMemoryStorage {
     ++whole_reads;
     return InMemoryStorage::trials(study_id, states);
   }
+  std::vector<StudySummary> all_studies() override {
+    ++whole_reads;  // reads every trial of every study
+    return InMemoryStorage::all_studies();
+  }
   std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t after_trial_id,
                                         const std::vector<int64_t>& trial_ids) override {
     auto out = InMemoryStorage::trials_since(study_id, after_trial_id, trial_ids);
     trials_read += out.size();
     return out;
   }
-  int whole_reads = 0;
-  size_t trials_read = 0;
+  void reset() {
+    whole_reads = 0;
+    trials_read = 0;
+  }
+  std::atomic<int> whole_reads{0};
+  std::atomic<size_t> trials_read{0};
 };
 
 // After the first request, a request reads the new trials, the unfinished ones and the anchor
@@ -213,14 +224,12 @@ TEST(DashboardCache, ReadsOnlyWhatChanged) {
   for (int i = 0; i < 50; ++i) complete_x(study, i * 0.1);
   ask_x(study);  // RUNNING
   DashboardCache cache(storage);
-  storage->trials_read = 0;
-  storage->whole_reads = 0;
+  storage->reset();
   EXPECT_EQ(page(cache, "s")["n_trials"], 51);
   EXPECT_EQ(storage->trials_read, 51u);
   EXPECT_EQ(storage->whole_reads, 0);
   ask_x(study);
-  storage->trials_read = 0;
-  storage->whole_reads = 0;
+  storage->reset();
   EXPECT_EQ(page(cache, "s")["n_trials"], 52);
   EXPECT_EQ(storage->trials_read, 3u);  // the new one, the RUNNING one, the anchor
   EXPECT_EQ(storage->whole_reads, 0);
@@ -246,6 +255,129 @@ TEST(DashboardCache, ServesThreadsWhileTrialsAreWritten) {
   EXPECT_EQ(without_importance(page(cache, "s")), fresh(*storage, "s"));
 }
 
+// Waits (20 s at most) until the cache's refreshing thread has finished `n` more rounds.
+void wait_rounds(DashboardCache& cache, int64_t n) {
+  const int64_t until = cache.refresh_rounds() + n;
+  for (int i = 0; i < 2000 && cache.refresh_rounds() < until; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GE(cache.refresh_rounds(), until);
+}
+
+// The studies list reads no study whole (neither Storage::all_studies nor Storage::trials):
+// the first time each study's trials once, after that only what changed — and it says what
+// all_studies says.
+TEST(DashboardCache, StudiesListReadsOnlyWhatChanged) {
+  auto storage = std::make_shared<CountingStorage>();
+  Study a = create_study(StudyOptions().storage_instance(storage).study_name("a"));
+  Study b = create_study(StudyOptions().storage_instance(storage).study_name("b").directions(
+      {StudyDirection::kMaximize}));
+  for (int i = 0; i < 20; ++i) complete_x(a, i * 0.1);
+  for (int i = 0; i < 10; ++i) complete_x(b, i * 0.1);
+  Trial running = ask_x(b);
+  DashboardCache cache(storage);
+  storage->reset();
+  Json listed = cache.studies();
+  EXPECT_EQ(storage->whole_reads, 0);
+  EXPECT_EQ(storage->trials_read, 31u);
+  storage->reset();
+  std::vector<StudySummary> summaries = storage->all_studies();
+  ASSERT_EQ(listed.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(listed[i]["name"], summaries[i].study_name);
+    EXPECT_EQ(listed[i]["n_trials"], summaries[i].n_trials());
+    EXPECT_EQ(listed[i]["counts"]["COMPLETE"], summaries[i].trial_counts[TrialState::kComplete]);
+    EXPECT_EQ(listed[i]["best"]["number"], summaries[i].best_trial->number);
+  }
+  EXPECT_EQ(listed[1]["directions"], Json::array({"MAXIMIZE"}));
+  EXPECT_EQ(listed[1]["counts"]["RUNNING"], 1);
+  EXPECT_EQ(listed[1]["best"]["number"], 9);
+  EXPECT_EQ(listed, studies_json(*storage));
+
+  b.tell(running, TrialState::kComplete, {100.0});
+  complete_x(a, 5.0);
+  storage->reset();
+  listed = cache.studies();
+  EXPECT_EQ(storage->whole_reads, 0);
+  // a: its new trial and its anchor; b: the trial that finished and its anchor.
+  EXPECT_EQ(storage->trials_read, 4u);
+  EXPECT_EQ(listed[0]["n_trials"], 21);
+  EXPECT_EQ(listed[1]["best"]["number"], 10);
+  EXPECT_EQ(listed, studies_json(*storage));
+}
+
+// start_refreshing reads every study on its own thread before any request: the first request
+// then reads only what a later one would (the anchor, the unfinished trials), and the thread
+// keeps following the storage; a deleted study is forgotten.
+TEST(DashboardCache, RefreshingThreadReadsStudiesOffTheRequestPath) {
+  auto storage = std::make_shared<CountingStorage>();
+  Study a = create_study(StudyOptions().storage_instance(storage).study_name("a"));
+  Study b = create_study(StudyOptions().storage_instance(storage).study_name("b"));
+  for (int i = 0; i < 30; ++i) complete_x(a, i * 0.1);
+  for (int i = 0; i < 5; ++i) complete_x(b, i * 0.1);
+  Trial running = ask_x(a);
+  DashboardCache cache(storage, DashboardCacheOptions().importance_interval(0));
+  cache.start_refreshing(0.01);
+  cache.start_refreshing(0.01);  // already running: nothing more
+  wait_rounds(cache, 1);
+  cache.stop_refreshing();  // no round under way while counting
+  storage->reset();
+  Json first = page(cache, "a");
+  EXPECT_EQ(storage->whole_reads, 0);
+  EXPECT_EQ(storage->trials_read, 2u);  // the RUNNING trial and the anchor
+  EXPECT_EQ(first["n_trials"], 31);
+  EXPECT_EQ(first["importance"]["n_trials"], 30);  // computed by the thread
+  EXPECT_EQ(without_importance(first), fresh(*storage, "a"));
+  storage->reset();
+  EXPECT_EQ(page(cache, "b")["n_trials"], 5);
+  EXPECT_EQ(storage->trials_read, 1u);  // the anchor
+
+  cache.start_refreshing(0.01);  // again after a stop
+  a.tell(running, TrialState::kComplete, {0.0});
+  for (int i = 0; i < 3; ++i) complete_x(a, 1.0);
+  wait_rounds(cache, 2);
+  cache.stop_refreshing();
+  cache.stop_refreshing();  // a second stop does nothing
+  storage->reset();
+  Json later = page(cache, "a");
+  EXPECT_EQ(storage->trials_read, 1u);  // the anchor: the thread read the rest
+  EXPECT_EQ(later["n_trials"], 34);
+  EXPECT_EQ(without_importance(later), fresh(*storage, "a"));
+
+  storage->delete_study(storage->study_id_from_name("b"));
+  cache.refresh_all();
+  EXPECT_EQ(cache.studies().size(), 1u);
+  EXPECT_THROW(cache.study_text("b"), NotFound);
+}
+
+// The refreshing thread, requests from threads and writers at once (run under ThreadSanitizer
+// by scripts/test): every answer is well-formed and the last equals a fresh read.
+TEST(DashboardCache, RefreshesWhileThreadsServeAndTrialsAreWritten) {
+  auto storage = std::make_shared<InMemoryStorage>();
+  Study study = create_study(StudyOptions().storage_instance(storage).study_name("s"));
+  DashboardCache cache(storage, DashboardCacheOptions().importance_interval(0));
+  cache.start_refreshing(0.001);
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&, r] {
+      for (int i = 0; i < 30; ++i) {
+        if (r == 0) {
+          Json listed = cache.studies();
+          EXPECT_EQ(listed.size(), 1u);
+          continue;
+        }
+        Json j = page(cache, "s");
+        EXPECT_EQ(j["n_trials"].get<size_t>(), j["trials"].size());
+      }
+    });
+  }
+  for (int i = 0; i < 60; ++i) complete_x(study, i * 0.5);
+  for (auto& t : readers) t.join();
+  wait_rounds(cache, 1);
+  EXPECT_EQ(without_importance(page(cache, "s")), fresh(*storage, "s"));
+  // Destroyed with the thread running: the destructor stops it.
+}
+
 TEST(DashboardCache, BadOptionsNameTheField) {
   auto storage = std::make_shared<InMemoryStorage>();
   for (double bad :
@@ -254,6 +386,13 @@ TEST(DashboardCache, BadOptionsNameTheField) {
         "importance_interval " + std::to_string(bad),
         [&] { DashboardCache(storage, DashboardCacheOptions().importance_interval(bad)); },
         {"importance_interval", ">= 0"});
+  }
+  DashboardCache cache(storage);
+  for (double bad : {0.0, -1.0, std::numeric_limits<double>::quiet_NaN(),
+                     std::numeric_limits<double>::infinity()}) {
+    testing::expect_invalid(
+        "interval_seconds " + std::to_string(bad), [&] { cache.start_refreshing(bad); },
+        {"interval_seconds", "> 0"});
   }
 }
 

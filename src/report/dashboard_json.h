@@ -13,8 +13,9 @@ namespace knob::detail {
 Json directions_json(const std::vector<StudyDirection>& directions);
 
 // trial_to_json without the system attributes (sampler state, mostly), but with the reason a
-// failed trial failed, its constraint values (or null) and whether it is feasible.
-Json dashboard_trial(const FrozenTrial& trial);
+// failed trial failed, its constraint values (or null) and whether it is feasible; without
+// "distributions" unless `with_distributions`.
+Json dashboard_trial(const FrozenTrial& trial, bool with_distributions = true);
 
 // A multi-objective study's hypervolume history (null for one objective or no feasible
 // COMPLETE trial): {"reference": [...], "values": [{"number", "value"}, ...]}, a value per

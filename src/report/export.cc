@@ -39,7 +39,7 @@ void make_strict(Json& value) {
 
 }  // namespace
 
-Json trial_to_json(const FrozenTrial& trial) {
+Json trial_to_json(const FrozenTrial& trial, bool with_distributions) {
   Json out = Json::object();
   out["number"] = trial.number;
   out["state"] = to_string(trial.state);
@@ -48,10 +48,12 @@ Json trial_to_json(const FrozenTrial& trial) {
   Json distributions = Json::object();
   for (const auto& [name, value] : trial.params()) {
     params[name] = to_json(value);
-    distributions[name] = loads(distribution_to_json(trial.distributions.at(name)));
+    if (with_distributions) {
+      distributions[name] = loads(distribution_to_json(trial.distributions.at(name)));
+    }
   }
   out["params"] = std::move(params);
-  out["distributions"] = std::move(distributions);
+  if (with_distributions) out["distributions"] = std::move(distributions);
   Json intermediate = Json::object();
   for (const auto& [step, value] : trial.intermediate_values) {
     intermediate[std::to_string(step)] = value;

@@ -25,7 +25,8 @@ std::string html_report(Storage& storage, const std::string& study_name) {
   html +=
       "</style>\n</head>\n<body>\n<div id=\"app\"></div>\n"
       "<script type=\"application/json\" id=\"knob-data\">";
-  html += json_for_html(study_json(storage, study_name));
+  // Each trial with its distributions: the report's trial view (#trial=N) shows them.
+  html += json_for_html(study_json(storage, study_name, {}, 0, /*trial_distributions=*/true));
   html += "</script>\n<script>\n";
   html += script->body;
   html += "</script>\n</body>\n</html>\n";

@@ -85,6 +85,13 @@ std::map<std::string, Json> InMemoryStorage::study_system_attrs(int64_t study_id
   return study_locked(study_id).system_attrs;
 }
 
+std::vector<std::pair<int64_t, std::string>> InMemoryStorage::study_names() {
+  Lock lock(mutex_);
+  std::vector<std::pair<int64_t, std::string>> out;
+  for (const auto& [id, study] : studies_) out.emplace_back(id, study.name);
+  return out;
+}
+
 std::vector<StudySummary> InMemoryStorage::all_studies() {
   Lock lock(mutex_);
   std::vector<StudySummary> out;

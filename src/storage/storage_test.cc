@@ -264,6 +264,18 @@ TEST_P(StorageTest, AllStudiesListsEveryStudyInCreationOrder) {
   EXPECT_EQ(names, std::vector<std::string>({"c", "a", "b"}));
 }
 
+// study_names: what all_studies lists (ids and names, in creation order), without the trials.
+TEST_P(StorageTest, StudyNamesListEveryStudyInCreationOrder) {
+  EXPECT_TRUE(storage().study_names().empty());
+  std::vector<std::pair<int64_t, std::string>> made;
+  for (const char* name : {"c", "a", "b"}) made.emplace_back(new_study(name), name);
+  storage().create_trial(made[1].first);
+  EXPECT_EQ(storage().study_names(), made);
+  storage().delete_study(made[0].first);
+  made.erase(made.begin());
+  EXPECT_EQ(storage().study_names(), made);
+}
+
 // ---------------------------------------------------------------- study attributes
 
 const std::vector<std::pair<std::string, Json>>& attr_values() {

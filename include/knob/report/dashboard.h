@@ -3,7 +3,9 @@
 // binary. It listens on 127.0.0.1 unless `host` says otherwise. start() serves on background
 // threads; stop() (or the destructor) ends it. The storage is opened once and shared by the
 // server's threads (storages are thread-safe), through one DashboardCache (dashboard_cache.h):
-// a request reads only what changed in the storage since the last.
+// a request reads only what changed in the storage since the last. From start() on, the cache
+// reads every study on a thread of its own and refreshes them every second, so the first open
+// of a study page does not read the study on its request.
 //
 // Example:
 //   knob::Dashboard dashboard(knob::DashboardOptions().storage("sqlite:///knob.db").port(0));

@@ -49,12 +49,14 @@ Json studies_json(Storage& storage);
 // seed 0 over the latest 1,000 COMPLETE trials at most: {"evaluator": "fanova", "n_trials",
 // "params": [{"name", "importance"}, ...] largest first, or null with a "reason": fewer than 2
 // COMPLETE trials, a multi-objective study, ...}) and "trials" (trial_to_json of each, optionally
-// only those in `states`, with "fail_reason" instead of the system attributes). With
+// only those in `states`, with "fail_reason" instead of the system attributes, and without
+// "distributions" — they are in "params" — unless `trial_distributions`). With
 // `from_number`, "trials" holds only the trials numbered from_number and above — a poller that
 // holds every trial before its first unfinished one asks for the rest: finished trials never
 // change. The other fields always cover every trial. Throws NotFound naming the study.
 Json study_json(Storage& storage, const std::string& study_name,
-                const std::vector<TrialState>& states = {}, int64_t from_number = 0);
+                const std::vector<TrialState>& states = {}, int64_t from_number = 0,
+                bool trial_distributions = false);
 
 // One trial of a study: trial_to_json with "study", "directions" and "fail_reason" (a string
 // or null) instead of the system attributes. Throws NotFound naming the study or the trial.

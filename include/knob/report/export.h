@@ -17,8 +17,10 @@
 namespace knob {
 
 // {"number", "state", "values", "params", "distributions", "intermediate_values",
-//  "user_attrs", "system_attrs", "datetime_start", "datetime_complete", "duration"}
-Json trial_to_json(const FrozenTrial& trial);
+//  "user_attrs", "system_attrs", "datetime_start", "datetime_complete", "duration"};
+// without "distributions" when `with_distributions` is false (the dashboard's study page,
+// which has each parameter's distribution once, in the study's "params").
+Json trial_to_json(const FrozenTrial& trial, bool with_distributions = true);
 
 // {"study_name", "directions", "user_attrs", "trials": [...]}, strict JSON: a NaN or infinite
 // number anywhere (a value, an attribute) is written as the string "nan", "inf" or "-inf".

@@ -23,6 +23,7 @@ class InMemoryStorage : public Storage {
   std::map<std::string, Json> study_user_attrs(int64_t study_id) override;
   std::map<std::string, Json> study_system_attrs(int64_t study_id) override;
   std::vector<StudySummary> all_studies() override;
+  std::vector<std::pair<int64_t, std::string>> study_names() override;
 
   using Storage::claim_waiting_trial;
   using Storage::create_trial;  // and the overloads without a heartbeat

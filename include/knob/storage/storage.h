@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "knob/storage/frozen_trial.h"
@@ -40,6 +41,9 @@ class Storage {
   virtual std::map<std::string, Json> study_user_attrs(int64_t study_id) = 0;
   virtual std::map<std::string, Json> study_system_attrs(int64_t study_id) = 0;
   virtual std::vector<StudySummary> all_studies() = 0;
+  // Every study's id and name, ordered by id: all_studies without reading any trial (it reads
+  // every trial of every study to count them).
+  virtual std::vector<std::pair<int64_t, std::string>> study_names() = 0;
 
   // ---- trials ----
   // Creates a trial numbered after the study's last one. Without a template it is RUNNING and

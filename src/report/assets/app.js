@@ -465,17 +465,19 @@
     const lo = Math.min(...values), hi = Math.max(...values);
     const maximize = study.directions[0] === 'MAXIMIZE';
     const colour = (v) => blues(hi > lo ? (maximize ? (v - lo) / (hi - lo) : (hi - v) / (hi - lo)) : 0.5);
-    const px = drawn.map((p) => ({ u: (xs.map(p.x) - L) / (W - R - L), w: (ys.map(p.y) - T) / (H - B - T), v: p.v }));
+    // The trials in the unit square, in typed arrays: the loop below runs N * N * trials times.
+    const n = drawn.length, pu = new Float64Array(n), pw = new Float64Array(n), pv = new Float64Array(n);
+    drawn.forEach((p, k) => { pu[k] = (xs.map(p.x) - L) / (W - R - L); pw[k] = (ys.map(p.y) - T) / (H - B - T); pv[k] = p.v; });
     const cw = (W - R - L) / N, ch = (H - B - T) / N;
     const cells = s('g', { class: 'cells' });
-    for (let j = 0; drawn.length && j < N; ++j) {
+    for (let j = 0; n && j < N; ++j) {
       for (let i = 0; i < N; ++i) {
         const cu = (i + 0.5) / N, cv = (j + 0.5) / N;
         let sum = 0, weights = 0, exact = null;
-        for (const p of px) {
-          const d2 = (p.u - cu) ** 2 + (p.w - cv) ** 2;
-          if (d2 < 1e-18) { exact = p.v; break; }
-          sum += p.v / d2; weights += 1 / d2;
+        for (let k = 0; k < n; ++k) {
+          const du = pu[k] - cu, dw = pw[k] - cv, d2 = du * du + dw * dw;
+          if (d2 < 1e-18) { exact = pv[k]; break; }
+          sum += pv[k] / d2; weights += 1 / d2;
         }
         cells.appendChild(s('rect', { x: L + i * cw, y: T + j * ch, width: cw + 0.5, height: ch + 0.5,
                                       fill: colour(exact !== null ? exact : sum / weights), class: 'cell' }));
@@ -497,7 +499,14 @@
                        xi.name + (xi.log ? ' (log)' : '')));
     root.appendChild(s('text', { x: 12, y: (T + H - B) / 2, 'text-anchor': 'middle', fill: '#000', class: 'ylabel',
                                  transform: `rotate(-90 12 ${(T + H - B) / 2})` }, yi.name + (yi.log ? ' (log)' : '')));
-    for (const p of drawn) {
+    if (drawn.length > MANY) {  // one path of round dots, white-rimmed by a wider one beneath
+      const d = drawn.map((p) => `M${xs.map(p.x).toFixed(1)},${ys.map(p.y).toFixed(1)}h0`).join('');
+      for (const [stroke, width] of [['#fff', 7.5], ['#000', 6]]) {
+        root.appendChild(s('path', { d, fill: 'none', stroke, 'stroke-width': width, 'stroke-linecap': 'round',
+                                     class: 'pt dots', 'data-count': drawn.length }));
+      }
+    }
+    for (const p of drawn.length > MANY ? [] : drawn) {
       const c = s('circle', { cx: xs.map(p.x), cy: ys.map(p.y), r: 3, fill: '#000', stroke: '#fff', 'stroke-width': 0.75,
                               class: 'pt', 'data-trial': p.n });
       c.appendChild(s('title', {}, `trial ${p.n}: ${fmt(p.v)}`));
@@ -660,29 +669,79 @@
         h('tbody', {}, ...rows)) : h('p', {}, 'This storage holds no studies.'));
   }
 
+  // Makes `nodes` (nulls skipped) the children of `parent`, leaving in place those already
+  // there in that order: a chart kept from the last draw is neither rebuilt nor moved.
+  function patch(parent, nodes) {
+    nodes = nodes.filter((n) => n !== null && n !== undefined && n !== false);
+    const wanted = new Set(nodes);
+    for (const child of [...parent.childNodes]) if (!wanted.has(child)) child.remove();
+    nodes.forEach((node, i) => {
+      if (parent.childNodes[i] !== node) parent.insertBefore(node, parent.childNodes[i] || null);
+    });
+  }
+
+  // The study page as last drawn: its containers, and each chart's nodes under a key with the
+  // signature of the data it drew. A poll that brings new trials redraws only the charts whose
+  // signature changed. Finished trials never change and the set of COMPLETE trials only grows,
+  // so its count stands for it.
+  let studyPage = null;  // {name, nav, title, charts, drawn: Map(key -> {sig, nodes})}
+
   function renderStudy(study) {
     document.title = study.name + ' — knob';
+    if (!studyPage || studyPage.name !== study.name) {
+      studyPage = { name: study.name, nav: embedded ? null : h('nav', {}, h('a', { href: '/' }, '← studies')),
+                    title: h('h1', { id: 'study-name' }, study.name), charts: h('div', { class: 'charts' }),
+                    drawn: new Map() };
+    }
+    const page = studyPage, drawn = new Map();
+    const keep = (key, sig, build) => {
+      const old = page.drawn.get(key);
+      const entry = old && old.sig === sig ? old : { sig, nodes: [].concat(build()) };
+      drawn.set(key, entry);
+      return entry.nodes;
+    };
     const infos = study.params.map(paramInfo);
-    const withCurves = study.trials.filter((t) => Object.keys(t.intermediate_values).length);
+    const trials = study.trials;
+    let nComplete = 0, curves = 0;
+    const unfinished = [];
+    for (const t of trials) {
+      if (t.state === 'COMPLETE' && t.values) ++nComplete;
+      const running = t.state === 'RUNNING' || t.state === 'WAITING';
+      if (running) unfinished.push(t);
+      else if (Object.keys(t.intermediate_values).length) ++curves;
+    }
+    const base = JSON.stringify([study.directions, study.params]) + '|';
+    const done = base + nComplete;  // the charts of the COMPLETE trials
+    const withCurves = curves + unfinished.filter((t) => Object.keys(t.intermediate_values).length).length;
     const best = study.best ? `best ${fmt(study.best.values[0])} (trial ${study.best.number})`
       : study.directions.length > 1 ? `${study.best_trials.length} trials on the Pareto front` : 'no complete trial yet';
-    const charts = [...historyCharts(study)];
-    if (study.directions.length > 1) charts.push(...paretoCharts(study), hypervolumeChart(study));
-    if (withCurves.length) charts.push(intermediateChart(study.trials, 'intermediate'));
-    if (infos.length) charts.push(parallelChart(study, infos));
-    if (study.importance) charts.push(importanceChart(study.importance));
-    charts.push(...sliceCharts(study, infos));
-    if (infos.length >= 2 && study.counts.COMPLETE) charts.push(contourChart(study, infos));
-    if (study.counts.COMPLETE) charts.push(...edfCharts(study));
-    const finders = finderCharts(study);
-    show(
-      embedded ? null : h('nav', {}, h('a', { href: '/' }, '← studies')),
-      h('h1', { id: 'study-name' }, study.name),
+    const charts = [...keep('history', done, () => historyCharts(study))];
+    if (study.directions.length > 1) {
+      charts.push(...keep('pareto', done, () => paretoCharts(study)), ...keep('hypervolume', done, () => hypervolumeChart(study)));
+    }
+    if (withCurves) {
+      const sig = base + curves + '|' + JSON.stringify(unfinished.map((t) => [t.number, t.state, t.intermediate_values]));
+      charts.push(...keep('intermediate', sig, () => intermediateChart(trials, 'intermediate')));
+    }
+    if (infos.length) charts.push(...keep('parallel', done, () => parallelChart(study, infos)));
+    if (study.importance) charts.push(...keep('importance', JSON.stringify(study.importance), () => importanceChart(study.importance)));
+    charts.push(...keep('slices', done, () => sliceCharts(study, infos)));
+    if (infos.length >= 2 && study.counts.COMPLETE) {
+      const sig = done + JSON.stringify(contourParams(study, infos).map((i) => i.name));
+      charts.push(...keep('contour', sig, () => contourChart(study, infos)));
+    }
+    if (study.counts.COMPLETE) charts.push(...keep('edf', done, () => edfCharts(study)));
+    const [finders] = keep('finders', JSON.stringify(study.user_attrs || {}), () => {
+      const runs = finderCharts(study);
+      return runs.length ? h('section', { id: 'finder-runs' }, h('h2', {}, 'Finder runs'), h('div', { class: 'charts' }, ...runs)) : null;
+    });
+    const [table] = keep('table', `${trials.length}|${base}${JSON.stringify(unfinished)}`, () => trialTable(study, infos));
+    page.drawn = drawn;
+    patch(page.charts, charts);
+    patch(app, [page.nav, page.title,
       h('p', { class: 'summary' }, study.directions.join(', ').toLowerCase(), ' · ', countsText(study.counts), ' · ', best,
         ' · last update ', study.last_update || '—'),
-      h('div', { class: 'charts' }, ...charts),
-      finders.length ? h('section', { id: 'finder-runs' }, h('h2', {}, 'Finder runs'), h('div', { class: 'charts' }, ...finders)) : null,
-      trialTable(study, infos));
+      page.charts, finders, table]);
   }
 
   // "float in [0.0001, 0.1], log", "int in [8, 256], step 8", "one of sgd, adam".

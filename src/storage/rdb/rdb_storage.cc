@@ -326,14 +326,17 @@ std::map<std::string, Json> RdbStorage::study_system_attrs(int64_t study_id) {
 }
 
 std::vector<StudySummary> RdbStorage::all_studies() {
+  return detail::summarize_studies(*this, study_names());
+}
+
+std::vector<std::pair<int64_t, std::string>> RdbStorage::study_names() {
   Dialect& d = *dialect_;
-  auto studies = transact(Tx::kRead, [&] {
+  return transact(Tx::kRead, [&] {
     std::vector<std::pair<int64_t, std::string>> out;
     d.query("SELECT study_id, study_name FROM studies ORDER BY study_id", {},
             [&](const SqlRow& r) { out.emplace_back(r.int64(0), r.text(1)); });
     return out;
   });
-  return detail::summarize_studies(*this, studies);
 }
 
 // ---------------------------------------------------------------- trials (writes)
