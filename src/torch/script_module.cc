@@ -1,5 +1,6 @@
 #include "knob/torch/script_module.h"
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -96,19 +97,20 @@ torch::Tensor ScriptModuleImpl::forward(torch::Tensor input) {
   try {
     output = script_.forward({input});
   } catch (const std::exception& e) {
-    // The model's own message (its first lines: TorchScript adds the whole call stack).
+    // The model's own message: the last line of what TorchScript says, after its traceback
+    // ("RuntimeError: mat1 and mat2 shapes cannot be multiplied (32x784 and 8x16)").
     std::string message = e.what();
     if (auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
       message = c10_error->what_without_backtrace();
     }
-    size_t end = 0;
-    for (int line = 0; line < 3 && end != std::string::npos; ++line) {
-      end = message.find('\n', end + (line > 0));
+    while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back()))) {
+      message.pop_back();
     }
+    message = message.substr(message.rfind('\n') + 1);  // npos + 1 == 0: the whole one line
     throw_invalid("model.path", path_,
                   "failed on an input batch of shape " + c10::str(input.sizes()) +
                       " (the data's examples are " + c10::str(input.sizes().slice(1)) +
-                      "): " + message.substr(0, std::min<size_t>(end, 600)));
+                      "): " + message.substr(0, 600));
   }
   if (!output.isTensor()) {
     throw_invalid("model.path", path_,

@@ -229,7 +229,7 @@ TEST(UserModelTest, MalformedModelsLossesAndDevicesAreNamed) {
       {"inputs the model rejects",
        [](TrainConfig& c) { c.model.path = model_file("tiny_regressor.pt"); },
        {"model.path", "tiny_regressor.pt", "failed on an input batch of shape [32, 28, 28]",
-        "[28, 28]", "mat"}},
+        "[28, 28]", "mat1 and mat2 shapes cannot be multiplied"}},
       {"cuda on a CPU libtorch", [](TrainConfig& c) { c.train.device = "cuda"; },
        {"train.device = \"cuda\"", "no CUDA", "cpu"}},
       {"cuda:1 on a CPU libtorch", [](TrainConfig& c) { c.train.device = "cuda:1"; },
@@ -239,7 +239,7 @@ TEST(UserModelTest, MalformedModelsLossesAndDevicesAreNamed) {
        {"train.loss = \"cross_entropy\"", "class labels", "mse"}, true},
       {"regression loss on class labels",
        [](TrainConfig& c) { c.train.loss = "mse"; },
-       {"train.loss = \"mse\"", "float targets", "cross_entropy"}},
+       {"data.source = \"fashion-mnist\"", "class labels", "csv or npy"}},
   };
   for (const auto& c : cases) {
     TrainConfig config = script_config();
@@ -255,6 +255,13 @@ TEST(UserModelTest, MalformedModelsLossesAndDevicesAreNamed) {
     };
     testing::expect_invalid(c.name, fit, c.fragments);
   }
+  // Your own tensors with class labels under a regression loss.
+  Dataset classes{torch::randn({100, 8}), torch::randint(0, 3, {100}), 3};
+  TrainConfig mse = regression_config("mse");
+  testing::expect_invalid(
+      "regression loss on own class labels",
+      [&] { Trainer(mse, {}, make_data_splits(classes, classes.slice(0, 20), {}, false)); },
+      {"train.loss = \"mse\"", "float targets", "cross_entropy"});
   // A module whose outputs do not fit the targets: 3 outputs for 1 target.
   TrainConfig c = regression_config("mse");
   c.train.epochs = 1;
