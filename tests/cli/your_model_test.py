@@ -143,6 +143,18 @@ class YourModel(Case):
         self.assertTrue(kept, attrs)
         self.assertEqual(len(os.listdir(self.path("iso.db.models/cnn"))), 1)
 
+    def test_pbt_tensorboard_and_the_range_test_in_train(self):
+        config = self.study("p.toml", "n_trials = 1", limit=1200, epochs=2)
+        self.knob("pbt", config, "--population", "2", "--out", "pbt")
+        with open(self.path("pbt.csv")) as f:
+            self.assertEqual(len(f.read().splitlines()), 1 + 2 * 2)  # header, 2 members x 2
+        self.knob("tune", config, "--storage", "sqlite:///tb.db", "--tensorboard", "tb",
+                  "--quiet")
+        self.assertTrue(glob.glob(self.path("tb/trial-0/events.out.tfevents.*")))
+        out = self.knob("train", config, "--set", 'optimizer.lr="find"', "--set",
+                        "lr_find.steps=20", "--set", "lr_find.end=1.0").stdout
+        self.assertIn("lr-find:", out)
+
     def test_a_direction_that_contradicts_the_task_is_refused(self):
         config = self.study("dir.toml", 'direction = "minimize"')
         proc = self.knob("tune", config, "--storage", "sqlite:///d.db", expect=2)
