@@ -31,8 +31,8 @@ TORCH_MODULE(Regressor);
 // Your data: any tensors, inputs [N, ...] and float targets [N, k] (or int64 class labels [N]).
 knob::Dataset make_set(int64_t n) {
   torch::Tensor x = torch::randn({n, 8});
-  torch::Tensor y = torch::sin(x.select(1, 0)) + x.select(1, 1) * x.select(1, 2) +
-                    0.1 * torch::randn({n});
+  torch::Tensor y =
+      torch::sin(x.select(1, 0)) + x.select(1, 1) * x.select(1, 2) + 0.1 * torch::randn({n});
   return {x, y.unsqueeze(1), /*num_classes (outputs)=*/1};
 }
 

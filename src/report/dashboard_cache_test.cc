@@ -390,9 +390,8 @@ TEST(DashboardCache, BadOptionsNameTheField) {
   DashboardCache cache(storage);
   for (double bad : {0.0, -1.0, std::numeric_limits<double>::quiet_NaN(),
                      std::numeric_limits<double>::infinity()}) {
-    testing::expect_invalid(
-        "interval_seconds " + std::to_string(bad), [&] { cache.start_refreshing(bad); },
-        {"interval_seconds", "> 0"});
+    testing::expect_invalid("interval_seconds " + std::to_string(bad),
+                            [&] { cache.start_refreshing(bad); }, {"interval_seconds", "> 0"});
   }
 }
 

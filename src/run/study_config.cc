@@ -326,13 +326,13 @@ FieldTable<StudyConfig> make_study_table() {
                                  .value_or(kJobsAuto);
                   })
       .add("isolate", &StudyConfig::isolate)
-      .add_custom("keep_models",
-                  [](StudyConfig& c, const TomlValue& value, const std::string& field) {
-                    c.keep_models = read_value<std::string>(value, field);
-                    KNOB_CHECK(c.keep_models == "best" || c.keep_models == "all" ||
-                                   c.keep_models == "none",
-                               field, c.keep_models, "must be best, all or none");
-                  })
+      .add_custom(
+          "keep_models",
+          [](StudyConfig& c, const TomlValue& value, const std::string& field) {
+            c.keep_models = read_value<std::string>(value, field);
+            KNOB_CHECK(c.keep_models == "best" || c.keep_models == "all" || c.keep_models == "none",
+                       field, c.keep_models, "must be best, all or none");
+          })
       .add("heartbeat_interval", &StudyConfig::heartbeat_interval, kSeconds)
       .add("grace_period", &StudyConfig::grace_period, kSeconds)
       .add("max_retry", &StudyConfig::max_retry, kWhole.at_least(0))

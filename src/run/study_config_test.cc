@@ -260,8 +260,7 @@ TEST(StudyConfigTest, TrainerObjectivesAgainstTheTaskMalformed) {
       {"maximize a regression loss",
        "",
        regression,
-       {"study.direction = \"maximize\"", "train.objective = \"val_loss\"",
-        "must be minimize"}},
+       {"study.direction = \"maximize\"", "train.objective = \"val_loss\"", "must be minimize"}},
       {"accuracy of a regression",
        "[study]\nobjectives = [\"val_accuracy\"]\n",
        regression,
@@ -277,8 +276,8 @@ TEST(StudyConfigTest, TrainerObjectivesAgainstTheTaskMalformed) {
   };
   for (const auto& c : cases) {
     const StudyConfig study = parse_study_config(c.toml, c.name);
-    testing::expect_invalid(c.name, [&] { check_trainer_objectives(study, c.train); },
-                            c.fragments);
+    testing::expect_invalid(
+        c.name, [&] { check_trainer_objectives(study, c.train); }, c.fragments);
   }
 }
 

@@ -431,16 +431,16 @@ TuneResult run_config_tune(const TuneOptions& o, Role role) {
   TuneResult result;
   if (study_config.isolate) {
     check_tensorboard_dir(o.tensorboard());
-    auto isolated = make_isolated_trainer_objective(
-        study_config.search, IsolatedTrainerOptions()
-                                 .executable(o.train_executable())
-                                 .config(o.config())
-                                 .overrides(o.overrides())
-                                 .threads(threads)
-                                 .tensorboard(o.tensorboard())
-                                 .storage_url(study_config.storage)
-                                 .objectives(objectives)
-                                 .keep_models(study_config.keep_models));
+    auto isolated = make_isolated_trainer_objective(study_config.search,
+                                                    IsolatedTrainerOptions()
+                                                        .executable(o.train_executable())
+                                                        .config(o.config())
+                                                        .overrides(o.overrides())
+                                                        .threads(threads)
+                                                        .tensorboard(o.tensorboard())
+                                                        .storage_url(study_config.storage)
+                                                        .objectives(objectives)
+                                                        .keep_models(study_config.keep_models));
     // The child finds its files from the trial's number; a retry's checkpoint is adopted here.
     auto adopting = [&](Trial& trial) {
       keeping.files(trial.study()).adopt(trial.snapshot());
@@ -448,8 +448,8 @@ TuneResult run_config_tune(const TuneOptions& o, Role role) {
     };
     result = run_config_study(o, role, study_config, adopting, what, keeping);
   } else {
-    auto objective = make_trainer_objective(base, study_config.search, o.tensorboard(),
-                                            objectives, keeping);
+    auto objective =
+        make_trainer_objective(base, study_config.search, o.tensorboard(), objectives, keeping);
     result = run_config_study(o, role, study_config, objective, what, keeping);
   }
   if (result.interrupted || result.best.size() != 1) return result;

@@ -74,8 +74,8 @@ void train(const TrainConfig& config, const TrainRunOptions& options) {
     print(out, "%s n/a (data.validation = 0: no validation set)\n", objective.c_str());
   } else if (result.best_epoch >= 0) {
     print(out, "best %s %.4f at epoch %lld; final %s %.4f\n", objective.c_str(),
-          result.best_objective, static_cast<long long>(result.best_epoch + 1),
-          objective.c_str(), epoch_metric(result.final_validation, objective));
+          result.best_objective, static_cast<long long>(result.best_epoch + 1), objective.c_str(),
+          epoch_metric(result.final_validation, objective));
   }
   if (result.test_accuracy) print(out, "test_accuracy %.4f\n", *result.test_accuracy);
   if (regression && result.test_loss) print(out, "test_loss %.4g\n", *result.test_loss);

@@ -17,8 +17,7 @@ const std::vector<TrainerMetric>& trainer_metrics() {
       {"train_loss", StudyDirection::kMinimize,
        "mean training loss of the last epoch (lower is better)", true},
       {"val_rmse", StudyDirection::kMinimize,
-       "validation root mean squared error of the final model, regression (lower is better)",
-       true},
+       "validation root mean squared error of the final model, regression (lower is better)", true},
       {"val_mae", StudyDirection::kMinimize,
        "validation mean absolute error of the final model, regression (lower is better)", true},
       {"val_r2", StudyDirection::kMaximize,
@@ -58,11 +57,11 @@ std::map<std::string, double> trainer_metric_values(const TrainResult& r) {
   if (!r.history.empty()) out["train_loss"] = r.history.back().train_loss;
   // The task's own metrics: those it does not compute are NaN and left out.
   const EpochMetrics& v = r.final_validation;
-  for (const auto& [name, value] : {std::pair<const char*, double>{"val_accuracy",
-                                                                   r.final_val_accuracy},
-                                    {"val_rmse", v.val_rmse},
-                                    {"val_mae", v.val_mae},
-                                    {"val_r2", v.val_r2}}) {
+  for (const auto& [name, value] :
+       {std::pair<const char*, double>{"val_accuracy", r.final_val_accuracy},
+        {"val_rmse", v.val_rmse},
+        {"val_mae", v.val_mae},
+        {"val_r2", v.val_r2}}) {
     if (!std::isnan(value)) out[name] = value;
   }
   return out;

@@ -217,13 +217,13 @@ CommandObjective make_isolated_trainer_objective(const std::vector<SearchParam>&
     find_trainer_metric(name, "objectives");
     objectives += (objectives.empty() ? "" : ",") + name;
   }
-  return CommandObjective(argv, space,
-                          CommandOptions()
-                              .storage_url(options.storage_url())
-                              .env({{kObjectivesEnv, objectives},
-                                    {kKeepModelsEnv, options.keep_models().value_or("")}})
-                              .format_value(toml_text)
-                              .name("knob train"));
+  return CommandObjective(
+      argv, space,
+      CommandOptions()
+          .storage_url(options.storage_url())
+          .env({{kObjectivesEnv, objectives}, {kKeepModelsEnv, options.keep_models().value_or("")}})
+          .format_value(toml_text)
+          .name("knob train"));
 }
 
 void run_train_protocol(const TrainConfig& config, const std::string& tensorboard) {

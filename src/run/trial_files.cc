@@ -93,8 +93,8 @@ Callback TrialFiles::after_trial() const {
     std::set<int64_t> kept;
     for (const auto& best : study.best_trials()) kept.insert(best.number);
     for (const auto& other : study.trials()) {
-      const bool finished = other.state != TrialState::kRunning &&
-                            other.state != TrialState::kWaiting;
+      const bool finished =
+          other.state != TrialState::kRunning && other.state != TrialState::kWaiting;
       if (finished && !kept.count(other.number)) remove_quietly(files.model_path(other.number));
     }
   };

@@ -46,8 +46,7 @@ Dataset to_dataset(Examples examples) {
                                 torch::kFloat32)
                    .clone();
   } else {
-    d.labels =
-        torch::from_blob(examples.labels.data(), {examples.size()}, torch::kInt64).clone();
+    d.labels = torch::from_blob(examples.labels.data(), {examples.size()}, torch::kInt64).clone();
   }
   d.num_classes = examples.outputs();
   return d;
@@ -87,8 +86,8 @@ std::shared_ptr<const RawData> read_raw(const DataConfig& c, Task task) {
 
 }  // namespace
 
-std::shared_ptr<const DataSplits> make_data_splits(Dataset train, Dataset validation,
-                                                   Dataset test, bool normalize) {
+std::shared_ptr<const DataSplits> make_data_splits(Dataset train, Dataset validation, Dataset test,
+                                                   bool normalize) {
   KNOB_CHECK(train.size() > 0, "training set", train.size(), "must hold at least one example");
   auto same_kind = [&](const Dataset& other, const std::string& name) {
     if (other.size() == 0) return;
@@ -97,11 +96,11 @@ std::shared_ptr<const DataSplits> make_data_splits(Dataset train, Dataset valida
                name + " inputs", c10::str(other.inputs.sizes()),
                "must have the training inputs' shape per example and type (" +
                    c10::str(train.inputs.sizes()) + ")");
-    KNOB_CHECK(other.labels.scalar_type() == train.labels.scalar_type() &&
-                   other.labels.sizes().slice(1) == train.labels.sizes().slice(1),
-               name + " labels", c10::str(other.labels.sizes()),
-               "must be of the training labels' kind and width (" +
-                   c10::str(train.labels.sizes()) + ")");
+    KNOB_CHECK(
+        other.labels.scalar_type() == train.labels.scalar_type() &&
+            other.labels.sizes().slice(1) == train.labels.sizes().slice(1),
+        name + " labels", c10::str(other.labels.sizes()),
+        "must be of the training labels' kind and width (" + c10::str(train.labels.sizes()) + ")");
   };
   same_kind(validation, "validation");
   same_kind(test, "test");

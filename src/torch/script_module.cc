@@ -113,9 +113,9 @@ torch::Tensor ScriptModuleImpl::forward(torch::Tensor input) {
                       "): " + message.substr(0, 600));
   }
   if (!output.isTensor()) {
-    throw_invalid("model.path", path_,
-                  "must define forward(input) returning one Tensor; it returned a " +
-                      output.tagKind());
+    throw_invalid(
+        "model.path", path_,
+        "must define forward(input) returning one Tensor; it returned a " + output.tagKind());
   }
   return output.toTensor();
 }

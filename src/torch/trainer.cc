@@ -121,8 +121,7 @@ torch::Tensor loss_of(const std::string& loss, const torch::Tensor& output,
   if (loss == "cross_entropy") {
     KNOB_CHECK(output.dim() == 2 && output.size(0) == target.size(0), "train.loss", loss,
                "needs the model to return [batch, classes] logits; it returned " +
-                   c10::str(output.sizes()) + " for a batch of " +
-                   std::to_string(target.size(0)));
+                   c10::str(output.sizes()) + " for a batch of " + std::to_string(target.size(0)));
     return F::cross_entropy(output, target, reduction(F::CrossEntropyFuncOptions()));
   }
   KNOB_CHECK(output.numel() == target.numel(), "train.loss", loss,
@@ -193,7 +192,8 @@ EpochMetrics evaluate(torch::nn::Sequential& model, const StepContext& context,
     }
     torch::Tensor t = target.to(torch::kFloat64);
     torch::Tensor error = output.reshape(target.sizes()).to(torch::kFloat64) - t;
-    torch::Tensor parts[] = {error.square().sum(0), error.abs().sum(0), t.sum(0), t.square().sum(0)};
+    torch::Tensor parts[] = {error.square().sum(0), error.abs().sum(0), t.sum(0),
+                             t.square().sum(0)};
     if (!sse.defined()) {
       sse = parts[0], sae = parts[1], sum_y = parts[2], sum_y2 = parts[3];
     } else {
@@ -216,8 +216,8 @@ EpochMetrics evaluate(torch::nn::Sequential& model, const StepContext& context,
   // R² per output (1 - SSE/SST; a constant target scores 1 when predicted exactly, else 0),
   // averaged over the outputs as scikit-learn's r2_score does.
   torch::Tensor sst = sum_y2 - sum_y.square() / static_cast<double>(n);
-  torch::Tensor r2 = torch::where(sst > 0, 1 - sse / sst.clamp_min(1e-300),
-                                  (sse == 0).to(torch::kFloat64));
+  torch::Tensor r2 =
+      torch::where(sst > 0, 1 - sse / sst.clamp_min(1e-300), (sse == 0).to(torch::kFloat64));
   m.val_r2 = r2.mean().item<double>();
   return m;
 }
@@ -259,8 +259,8 @@ class MetricsWriter {
     } else {
       out_ << m.epoch;
       for (const auto& name : metrics_) out_ << "," << epoch_metric(m, name);
-      out_ << "," << m.lr << "," << m.batch_size << "," << m.seconds << ","
-           << m.samples_per_second << "\n";
+      out_ << "," << m.lr << "," << m.batch_size << "," << m.seconds << "," << m.samples_per_second
+           << "\n";
     }
     out_.flush();
   }
@@ -310,10 +310,10 @@ void load_state(torch::nn::Sequential& model, const std::vector<torch::Tensor>& 
   std::vector<torch::Tensor> state = model->parameters();
   const size_t n_parameters = state.size();
   for (const auto& b : model->buffers()) state.push_back(b);
-  KNOB_CHECK(saved.size() == state.size() || saved.size() == n_parameters, "checkpoint best weights",
-             static_cast<int64_t>(saved.size()),
-             "must hold one tensor per parameter and buffer (" + std::to_string(state.size()) +
-                 ")");
+  KNOB_CHECK(
+      saved.size() == state.size() || saved.size() == n_parameters, "checkpoint best weights",
+      static_cast<int64_t>(saved.size()),
+      "must hold one tensor per parameter and buffer (" + std::to_string(state.size()) + ")");
   for (size_t i = 0; i < saved.size(); ++i) state[i].copy_(saved[i]);
 }
 

@@ -23,7 +23,7 @@ int64_t cuda_devices() {
 }
 
 const knob::TrainerPlugin kPlugin = {knob::kTrainerPluginAbi, KNOB_VERSION, &fit, &find_lr,
-                                     &find_batch_size, &cuda_devices};
+                                     &find_batch_size,        &cuda_devices};
 
 }  // namespace
 

@@ -178,10 +178,10 @@ TEST(UserModelTest, MultiLabelWithBceWithLogits) {
   torch::manual_seed(5);
   auto make = [](int64_t n) {
     torch::Tensor x = torch::randn({n, 6});
-    torch::Tensor y = torch::stack({x.select(1, 0) > 0, x.select(1, 1) + x.select(1, 2) > 0,
-                                    x.select(1, 3) < 0.5},
-                                   1)
-                          .to(torch::kFloat32);
+    torch::Tensor y =
+        torch::stack(
+            {x.select(1, 0) > 0, x.select(1, 1) + x.select(1, 2) > 0, x.select(1, 3) < 0.5}, 1)
+            .to(torch::kFloat32);
     return Dataset{x, y, 3};
   };
   TrainConfig c = regression_config("bce_with_logits");
@@ -218,7 +218,8 @@ TEST(UserModelTest, MalformedModelsLossesAndDevicesAreNamed) {
     bool own_regression_data = false;
   };
   const std::vector<Case> cases = {
-      {"missing file", [](TrainConfig& c) { c.model.path = "/nonexistent/net.pt"; },
+      {"missing file",
+       [](TrainConfig& c) { c.model.path = "/nonexistent/net.pt"; },
        {"model.path", "/nonexistent/net.pt", "no such file"}},
       {"not TorchScript",
        [&](TrainConfig& c) { c.model.path = dir.path() + "/not_a_model.pt"; },
@@ -230,13 +231,16 @@ TEST(UserModelTest, MalformedModelsLossesAndDevicesAreNamed) {
        [](TrainConfig& c) { c.model.path = model_file("tiny_regressor.pt"); },
        {"model.path", "tiny_regressor.pt", "failed on an input batch of shape [32, 28, 28]",
         "[28, 28]", "mat1 and mat2 shapes cannot be multiplied"}},
-      {"cuda on a CPU libtorch", [](TrainConfig& c) { c.train.device = "cuda"; },
+      {"cuda on a CPU libtorch",
+       [](TrainConfig& c) { c.train.device = "cuda"; },
        {"train.device = \"cuda\"", "no CUDA", "cpu"}},
-      {"cuda:1 on a CPU libtorch", [](TrainConfig& c) { c.train.device = "cuda:1"; },
+      {"cuda:1 on a CPU libtorch",
+       [](TrainConfig& c) { c.train.device = "cuda:1"; },
        {"train.device = \"cuda:1\"", "no CUDA"}},
       {"classification loss on float targets",
        [](TrainConfig& c) { c.model.kind = "mlp"; },
-       {"train.loss = \"cross_entropy\"", "class labels", "mse"}, true},
+       {"train.loss = \"cross_entropy\"", "class labels", "mse"},
+       true},
       {"regression loss on class labels",
        [](TrainConfig& c) { c.train.loss = "mse"; },
        {"data.source = \"fashion-mnist\"", "class labels", "csv or npy"}},

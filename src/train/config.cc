@@ -451,8 +451,7 @@ void validate(const TrainConfig& c) {
     }
     std::string list;
     for (const auto& m : metrics) list += (list.empty() ? "" : ", ") + m;
-    throw_invalid(key, value,
-                  "must be a metric of train.loss = \"" + c.train.loss + "\": " + list);
+    throw_invalid(key, value, "must be a metric of train.loss = \"" + c.train.loss + "\": " + list);
   };
   check_metric("train.objective", c.train.objective);
   check_metric("train.monitor", c.train.monitor);

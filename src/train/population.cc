@@ -56,8 +56,8 @@ void validate(const PopulationOptions& o) {
     KNOB_CHECK(std::holds_alternative<double>(get_config_value(TrainConfig{}, k.key)), field, k.key,
                "must be a floating-point config key (optimizer.lr, optimizer.momentum, ...)");
   }
-  const std::vector<std::string> metrics = {"val_accuracy", "val_loss", "train_loss", "val_rmse",
-                                            "val_mae", "val_r2"};
+  const std::vector<std::string> metrics = {"val_accuracy", "val_loss", "train_loss",
+                                            "val_rmse",     "val_mae",  "val_r2"};
   KNOB_CHECK(std::find(metrics.begin(), metrics.end(), o.metric()) != metrics.end(),
              "population.metric", o.metric(),
              "must be a per-epoch metric of the task: val_accuracy, val_loss, train_loss, "

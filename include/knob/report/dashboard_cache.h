@@ -87,8 +87,7 @@ class DashboardCache {
   // The study's state, refreshed from the storage; its mutex is held by `lock`. `known_id`:
   // the study's id when the caller has just listed it (saves a lookup by name).
   std::shared_ptr<StudyState> refreshed(const std::string& study_name,
-                                        std::unique_lock<std::mutex>& lock,
-                                        int64_t known_id = -1);
+                                        std::unique_lock<std::mutex>& lock, int64_t known_id = -1);
 
   std::shared_ptr<Storage> storage_;
   DashboardCacheOptions options_;

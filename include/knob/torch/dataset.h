@@ -70,7 +70,7 @@ std::shared_ptr<const DataSplits> load_data(const DataConfig& config, uint64_t s
 // Splits of your own tensors (on the CPU), with the normalization of `train`'s inputs when
 // `normalize`. `test` may be empty ({}). Throws InvalidArgument when the sets disagree (inputs'
 // shape per example, label kind, output width) or the training set is empty.
-std::shared_ptr<const DataSplits> make_data_splits(Dataset train, Dataset validation,
-                                                   Dataset test, bool normalize);
+std::shared_ptr<const DataSplits> make_data_splits(Dataset train, Dataset validation, Dataset test,
+                                                   bool normalize);
 
 }  // namespace knob

@@ -25,8 +25,8 @@
 namespace knob {
 
 struct DataConfig {
-  std::string source = "fashion-mnist";  // fashion-mnist | idx | csv | npy
-  std::string dir = "/usr/share/datasets/fashion-mnist";             // fashion-mnist: the IDX files
+  std::string source = "fashion-mnist";                   // fashion-mnist | idx | csv | npy
+  std::string dir = "/usr/share/datasets/fashion-mnist";  // fashion-mnist: the IDX files
   std::string train_images, train_labels, test_images, test_labels;  // idx
   std::string train_csv, test_csv;                                   // csv
   std::string label_column = "label";  // csv: the label (or, for regression, target) column
@@ -40,8 +40,8 @@ struct DataConfig {
 };
 
 struct ModelConfig {
-  std::string kind = "mlp";                  // mlp | cnn | torchscript
-  std::string path;  // torchscript: the scripted or traced module's file (torch.jit.save)
+  std::string kind = "mlp";  // mlp | cnn | torchscript
+  std::string path;          // torchscript: the scripted or traced module's file (torch.jit.save)
   // torchscript: re-initialise the file's parameters from train.seed (PyTorch's default rules)
   // instead of starting every run from the file's weights.
   bool reinit = false;

@@ -57,8 +57,8 @@ struct PopulationOptions {
            knobs) = std::vector<MutableKnob>{{"optimizer.lr", 1e-4, 1e-1, true}};
   // A per-epoch metric (knob/train/task.h): val_accuracy, val_r2 (max); losses, errors (min).
   KNOB_ARG(std::string, metric) = "val_accuracy";
-  KNOB_ARG(int64_t, jobs) = 1;                     // members trained at once
-  KNOB_ARG(uint64_t, seed) = 0;                    // knobs, exploit and explore draws
+  KNOB_ARG(int64_t, jobs) = 1;   // members trained at once
+  KNOB_ARG(uint64_t, seed) = 0;  // knobs, exploit and explore draws
   // Where the members' checkpoints live ("": a temporary directory, removed afterwards).
   KNOB_ARG(std::string, checkpoint_dir) = "";
 };

@@ -43,18 +43,18 @@ struct TrainResult {
   std::vector<EpochMetrics> history;  // a resumed run's includes the epochs before the resume
   // "completed", "early_stopping", "time_budget" or "diverged".
   std::string stop_reason = "completed";
-  std::string divergence;  // what diverged and at which step, when stop_reason is "diverged"
-  std::string objective;          // the metric train.objective names (objective_of)
-  int64_t best_epoch = -1;        // the epoch with the best objective
-  double best_objective = NAN;    // its value
-  double best_val_accuracy = 0;   // the best validation accuracy of any epoch (NaN: regression)
+  std::string divergence;        // what diverged and at which step, when stop_reason is "diverged"
+  std::string objective;         // the metric train.objective names (objective_of)
+  int64_t best_epoch = -1;       // the epoch with the best objective
+  double best_objective = NAN;   // its value
+  double best_val_accuracy = 0;  // the best validation accuracy of any epoch (NaN: regression)
   // The validation metrics of the model the run ends with (the best epoch's if restored);
   // those the task does not compute are NaN, as in EpochMetrics.
   EpochMetrics final_validation;
   double final_val_accuracy = 0;  // its val_accuracy and val_loss again, by name
   double final_val_loss = 0;
-  std::optional<double> test_accuracy;  // on the test set, when there is one (not regression)
-  std::optional<double> test_loss;      // on the test set, when there is one
+  std::optional<double> test_accuracy;        // on the test set, when there is one (not regression)
+  std::optional<double> test_loss;            // on the test set, when there is one
   int64_t resumed_epochs = 0;                 // epochs read from a checkpoint instead of trained
   std::optional<LrFindResult> lr_find;        // the range test run for optimizer.lr = "find"
   std::optional<BatchFindResult> batch_find;  // the finder run for batch.size = "find"

@@ -21,7 +21,8 @@ KernelWindow::KernelWindow(const std::vector<double>& mus, const std::vector<dou
   std::vector<uint32_t> class_of(sigmas.size());
   std::vector<size_t> count;
   for (size_t j : order) {
-    const auto k = static_cast<uint32_t>((std::bit_cast<uint64_t>(sigmas[j] / sigma_min) >> 52) - 1023);
+    const auto k =
+        static_cast<uint32_t>((std::bit_cast<uint64_t>(sigmas[j] / sigma_min) >> 52) - 1023);
     class_of[j] = k;
     if (k >= count.size()) count.resize(k + 1, 0);
     ++count[k];

@@ -60,8 +60,8 @@ TEST(ParzenEstimator, AGivenOrderOfTheObservationsChangesNothing) {
   const std::vector<size_t> right = {4, 1, 3, 0, 5, 2}, wrong = {1, 4, 3, 0, 5, 2};
   detail::ParzenParameters p;
   p.weights = default_weights;
-  for (const Distribution& d : {Distribution(FloatDistribution(0, 1)),
-                                Distribution(FloatDistribution(0.05, 2, true))}) {
+  for (const Distribution& d :
+       {Distribution(FloatDistribution(0, 1)), Distribution(FloatDistribution(0.05, 2, true))}) {
     const detail::ParzenEstimator sorted_here({obs}, {d}, p);
     const std::vector<std::vector<double>> points = {{0.1, 0.3, 0.31, 0.5, 0.77, 0.9}};
     for (const auto& order : {right, wrong, std::vector<size_t>{0, 1}}) {

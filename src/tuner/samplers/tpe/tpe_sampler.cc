@@ -166,7 +166,7 @@ struct TpeSampler::Cache {
   // gamma(n) (computed once per ask, shared by all parameters of the trial).
   std::vector<const Observation*> all;
   std::vector<char> below;
-  std::vector<double> below_weight;  // several objectives: each good trial's weight
+  std::vector<double> below_weight;         // several objectives: each good trial's weight
   std::map<std::string, size_t> param_ids;  // each parameter name seen, numbered
 
   // Sets o.values from o.params, numbering new names.
