@@ -252,7 +252,9 @@ int64_t int_attr(const Json& attributes, const char* key, const std::string& fie
                  int64_t fallback) {
   if (!attributes.contains(key) || attributes[key].is_null()) return fallback;
   double x = number_attr(attributes, key, field);
-  KNOB_CHECK(x == std::round(x), field + ".attributes." + key, x, "must be an integer");
+  // [-2^63, 2^63): what an int64 holds (a larger double does not convert).
+  KNOB_CHECK(x == std::round(x) && x >= -9223372036854775808.0 && x < 9223372036854775808.0,
+             field + ".attributes." + key, x, "must be an integer within the range of int64");
   return static_cast<int64_t>(x);
 }
 
