@@ -56,12 +56,7 @@ void validate(const PopulationOptions& o) {
     KNOB_CHECK(std::holds_alternative<double>(get_config_value(TrainConfig{}, k.key)), field, k.key,
                "must be a floating-point config key (optimizer.lr, optimizer.momentum, ...)");
   }
-  const std::vector<std::string> metrics = {"val_accuracy", "val_loss", "train_loss",
-                                            "val_rmse",     "val_mae",  "val_r2"};
-  KNOB_CHECK(std::find(metrics.begin(), metrics.end(), o.metric()) != metrics.end(),
-             "population.metric", o.metric(),
-             "must be a per-epoch metric of the task: val_accuracy, val_loss, train_loss, "
-             "val_rmse, val_mae or val_r2");
+  check_epoch_metric(o.metric(), "population.metric");
   KNOB_CHECK(o.jobs() >= 1, "population.jobs", o.jobs(), "must be >= 1");
 }
 

@@ -1,5 +1,7 @@
 #include "knob/train/task.h"
 
+#include <cmath>
+
 #include "knob/core/error.h"
 
 namespace knob {
@@ -42,6 +44,17 @@ std::string monitor_of(const TrainConfig& config) {
   return config.train.monitor.empty() ? objective_of(config) : config.train.monitor;
 }
 
+void check_epoch_metric(const std::string& metric, const std::string& field) {
+  static const std::vector<std::string> kMetrics = {"val_accuracy", "val_loss", "train_loss",
+                                                    "val_rmse",     "val_mae",  "val_r2"};
+  for (const auto& m : kMetrics) {
+    if (m == metric) return;
+  }
+  throw_invalid(field, metric,
+                "must be a per-epoch metric: val_accuracy, val_loss, train_loss, val_rmse, "
+                "val_mae or val_r2");
+}
+
 double epoch_metric(const EpochMetrics& m, const std::string& metric) {
   if (metric == "train_loss") return m.train_loss;
   if (metric == "val_loss") return m.val_loss;
@@ -49,8 +62,8 @@ double epoch_metric(const EpochMetrics& m, const std::string& metric) {
   if (metric == "val_rmse") return m.val_rmse;
   if (metric == "val_mae") return m.val_mae;
   if (metric == "val_r2") return m.val_r2;
-  throw_invalid("metric", metric,
-                "must be one of train_loss, val_loss, val_accuracy, val_rmse, val_mae, val_r2");
+  check_epoch_metric(metric, "metric");  // throws: none of the above
+  return NAN;
 }
 
 }  // namespace knob

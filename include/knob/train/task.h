@@ -40,6 +40,9 @@ std::string objective_of(const TrainConfig& config);
 // train.monitor, or objective_of(config) when it is unset ("").
 std::string monitor_of(const TrainConfig& config);
 
+// Throws InvalidArgument naming `field` unless `metric` is a per-epoch metric of some task.
+void check_epoch_metric(const std::string& metric, const std::string& field);
+
 // The value of a per-epoch metric (one of epoch_metric_names of some task); NaN where the
 // run's task does not compute it.
 double epoch_metric(const EpochMetrics& m, const std::string& metric);
