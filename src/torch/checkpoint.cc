@@ -131,6 +131,19 @@ Json saved_settings(const std::string& path, const torch::Tensor& text) {
 
 }  // namespace
 
+void write_then_rename(const std::string& path, const std::string& key,
+                       const std::function<void(const std::string& temporary)>& write) {
+  const std::string temporary = path + ".tmp";
+  try {
+    write(temporary);
+  } catch (const c10::Error& e) {
+    throw_invalid(key, path, "cannot be written: " + std::string(e.what_without_backtrace()));
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  KNOB_CHECK(!error, key, path, "cannot be written: " + error.message());
+}
+
 void save_checkpoint(const std::string& path, const TrainConfig& config, torch::nn::Module& model,
                      const torch::optim::Optimizer& optimizer, const CheckpointState& state) {
   torch::serialize::OutputArchive archive;
@@ -156,16 +169,8 @@ void save_checkpoint(const std::string& path, const TrainConfig& config, torch::
   archive.write("best_weight_count",
                 torch::tensor(static_cast<int64_t>(state.best_weights.size())));
 
-  const std::string temporary = path + ".tmp";
-  try {
-    archive.save_to(temporary);
-  } catch (const c10::Error& e) {
-    throw InvalidArgument("checkpoint.path = \"" + path +
-                          "\": cannot be written: " + e.what_without_backtrace());
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  KNOB_CHECK(!error, "checkpoint.path", path, "cannot be written: " + error.message());
+  write_then_rename(path, "checkpoint.path",
+                    [&](const std::string& temporary) { archive.save_to(temporary); });
 }
 
 CheckpointState load_checkpoint(const std::string& path, const TrainConfig& config,

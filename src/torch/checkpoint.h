@@ -12,6 +12,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,12 @@ struct CheckpointState {
   double first_loss = 0;              // the divergence reference
   std::vector<torch::Tensor> best_weights;
 };
+
+// Writes `path` by `write(temporary)` and a rename into place, so a crash mid-write leaves the
+// previous file whole. A libtorch error or a failed rename is an InvalidArgument naming `key`
+// (the config key of the path) and saying it cannot be written.
+void write_then_rename(const std::string& path, const std::string& key,
+                       const std::function<void(const std::string& temporary)>& write);
 
 void save_checkpoint(const std::string& path, const TrainConfig& config, torch::nn::Module& model,
                      const torch::optim::Optimizer& optimizer, const CheckpointState& state);

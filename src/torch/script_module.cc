@@ -6,6 +6,7 @@
 #include <map>
 
 #include "knob/core/error.h"
+#include "torch/checkpoint.h"
 
 namespace knob {
 namespace {
@@ -128,18 +129,14 @@ void ScriptModuleImpl::train(bool on) {
 void ScriptModuleImpl::save_script(const std::string& path) {
   const bool was_training = is_training();
   train(false);
-  const std::string temporary = path + ".tmp";
   try {
-    script_.save(temporary);
-  } catch (const c10::Error& e) {
+    write_then_rename(path, "output.model",
+                      [&](const std::string& temporary) { script_.save(temporary); });
+  } catch (...) {
     train(was_training);
-    throw_invalid("output.model", path,
-                  "cannot be written: " + std::string(e.what_without_backtrace()).substr(0, 300));
+    throw;
   }
   train(was_training);
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  KNOB_CHECK(!error, "output.model", path, "cannot be written: " + error.message());
 }
 
 }  // namespace knob

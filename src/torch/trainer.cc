@@ -324,16 +324,8 @@ void save_model(torch::nn::Sequential& model, const std::string& path) {
     script->save_script(path);
     return;
   }
-  const std::string temporary = path + ".tmp";
-  try {
-    torch::save(model, temporary);
-  } catch (const c10::Error& e) {
-    throw_invalid("output.model", path,
-                  "cannot be written: " + std::string(e.what_without_backtrace()).substr(0, 300));
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  KNOB_CHECK(!error, "output.model", path, "cannot be written: " + error.message());
+  write_then_rename(path, "output.model",
+                    [&](const std::string& temporary) { torch::save(model, temporary); });
 }
 
 int64_t count_parameters(torch::nn::Sequential& model) {
