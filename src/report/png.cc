@@ -18,7 +18,12 @@
 // 10 and 40 renders), not a leak per call, but LSan reports it at exit. So only allocations made
 // inside libfontconfig are suppressed: fontconfig is built without frame pointers, so LSan's stacks
 // end there and cannot name pango. Anything knob, librsvg or cairo leaks is still reported.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)  // clang (scripts/build_asan) does not define gcc's macro
+#define KNOB_ADDRESS_SANITIZER 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(KNOB_ADDRESS_SANITIZER)
 extern "C" const char* __lsan_default_suppressions() { return "leak:libfontconfig.so\n"; }
 #endif
 

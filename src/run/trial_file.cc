@@ -246,7 +246,9 @@ std::vector<TrialFileRow> parse_trials_csv(const std::string& text, const std::s
   }
   std::vector<TrialFileRow> rows;
   for (size_t r = 1; r < lines.size(); ++r) {
-    const auto& [line, cells] = lines[r];
+    // Named, not a structured binding: clang 14 cannot capture one in the lambda below.
+    const size_t line = lines[r].first;
+    const auto& cells = lines[r].second;
     const std::string where = origin + " line " + std::to_string(line);
     KNOB_CHECK(cells.size() == header.size(), where, std::to_string(cells.size()) + " fields",
                "must have " + std::to_string(header.size()) + ", one per header column");
