@@ -46,12 +46,7 @@ void run_lr_find(const TrainConfig& config, const FinderFlags& flags) {
   std::printf("curve: %s.csv, plot: %s.svg, %s.png\n", flags.out.c_str(), flags.out.c_str(),
               flags.out.c_str());
   record_run(flags, "lr_find", lr_find_record(r, f));
-  if (r.chosen.empty()) {
-    throw TrainingDiverged("lr-find: the loss diverged after " + std::to_string(r.lrs.size()) +
-                           " steps, too few for a suggestion; lower lr_find.end or raise "
-                           "lr_find.steps");
-  }
-  std::printf("suggested: --set optimizer.lr=%.3g\n", r.lr);
+  std::printf("suggested: --set optimizer.lr=%.3g\n", suggested_lr(r, f));
 }
 
 }  // namespace

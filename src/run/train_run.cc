@@ -64,6 +64,10 @@ void train(const TrainConfig& config, const TrainRunOptions& options) {
     print(out, "lr-find: %s suggestion %.3g, after %zu steps of the range test\n",
           result.lr_find->chosen.c_str(), result.lr_find->lr, result.lr_find->lrs.size());
   }
+  if (config.lr_find.use && config.lr_find.factor != 1) {
+    print(out, "trained with lr %.3g (lr_find.factor %g x the suggestion)\n", result.lr,
+          config.lr_find.factor);
+  }
   if (result.resumed_epochs > 0) {
     print(out, "resumed from %s after epoch %lld\n", config.checkpoint.path.c_str(),
           static_cast<long long>(result.resumed_epochs));

@@ -9,6 +9,7 @@
 
 #include "knob/core/error.h"
 #include "knob/run/child_process.h"
+#include "knob/run/lr_prior.h"
 #include "knob/run/trainer_metrics.h"
 #include "knob/run/trial_protocol.h"
 #include "knob/train/config.h"
@@ -61,6 +62,14 @@ void spread_over_devices(TrainConfig& config, int64_t trial_number) {
   if (config.train.device != "cuda") return;
   const int64_t devices = cuda_devices_with_plugin();
   if (devices > 1) config.train.device = "cuda:" + std::to_string(trial_number % devices);
+}
+
+// With optimizer.lr = "find", the trial's learning rate (factor x the range test's
+// suggestion) is kept as this user attribute: its params hold only the factor.
+constexpr const char* kLrAttr = "optimizer.lr";
+
+double trained_lr(const TrainConfig& config) {
+  return config.lr_find.known * config.lr_find.factor;
 }
 
 }  // namespace
@@ -136,6 +145,10 @@ std::function<std::vector<double>(Trial&)> make_trainer_objective(
       files.configure(trial.number(), config);
     }
     spread_over_devices(config, trial.number());
+    if (config.lr_find.use) {
+      apply_lr_prior(trial.study(), config, trial.number(), find_lr_with_plugin);
+      trial.set_user_attr(kLrAttr, trained_lr(config));
+    }
     Json history = empty_history();
     TensorBoardLog log(trial_log_dir(tensorboard, trial.number()));
     TrainResult result;
@@ -240,6 +253,12 @@ void run_train_protocol(const TrainConfig& config, const std::string& tensorboar
     TrialFiles(models_dir(storage, study), keep).configure(std::atoll(number), trial_config);
   }
   if (number) spread_over_devices(trial_config, std::atoll(number));
+  if (trial_config.lr_find.use && number && storage && *storage && study) {
+    // The study's range-test prior, as the parent's in-process trials use it.
+    Study shared = load_study(StudyOptions().storage(storage).study_name(study));
+    apply_lr_prior(shared, trial_config, std::atoll(number), find_lr_with_plugin);
+    write_protocol_line(protocol_attr_line(kLrAttr, Json(trained_lr(trial_config))));
+  }
   TensorBoardLog log(number ? trial_log_dir(tensorboard, std::atoll(number)) : tensorboard);
   auto on_epoch = [&](const EpochMetrics& m) {
     record_epoch(history, m);

@@ -377,21 +377,21 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
     std::cerr << "[knob] batch-find: batch size " << c.batch.size << " (" << result.batch_find->rule
               << ")\n";
   }
-  if (c.lr_find.use) {  // optimizer.lr = "find": the range test's suggestion
-    result.lr_find = find_lr_impl(c);
-    if (result.lr_find->chosen.empty()) {
-      throw TrainingDiverged("lr-find: the loss diverged after " +
-                             std::to_string(result.lr_find->lrs.size()) +
-                             " steps, too few for a suggestion (" + c.lr_find.suggestion +
-                             "); lower lr_find.end or set optimizer.lr");
+  if (c.lr_find.use) {  // optimizer.lr = "find": factor x the range test's suggestion
+    if (std::isfinite(c.lr_find.known)) {
+      c.optimizer.lr = c.lr_find.known;  // measured before (a study's prior): not run again
+    } else {
+      result.lr_find = find_lr_impl(c);
+      c.optimizer.lr = suggested_lr(*result.lr_find, c.lr_find);
     }
+    c.optimizer.lr *= c.lr_find.factor;
     // The suggestion is the learning rate at this batch size: undo the linear scaling rule.
-    c.optimizer.lr = result.lr_find->lr;
     if (c.batch.scale_lr) {
       c.optimizer.lr *= static_cast<double>(c.batch.base) /
                         static_cast<double>(batch_size_at(c.batch, 0, data.train.size()));
     }
   }
+  result.lr = c.optimizer.lr;
   set_compute_threads(c.train.threads);
   torch::manual_seed(c.train.seed);
 

@@ -151,7 +151,8 @@ std::vector<Table> make_tables() {
       .KNOB_FIELD(lr_find, beta)
       .KNOB_FIELD(lr_find, diverge)
       .KNOB_FIELD(lr_find, suggestion)
-      .KNOB_FIELD(lr_find, use);
+      .KNOB_FIELD(lr_find, use)
+      .KNOB_FIELD(lr_find, factor);
   Table batch_find = table("batch_find");
   batch_find.KNOB_FIELD(batch_find, start)
       .KNOB_FIELD(batch_find, max_size)
@@ -481,6 +482,9 @@ void validate(const TrainConfig& c) {
   KNOB_CHECK(f.beta >= 0 && f.beta < 1, "lr_find.beta", f.beta, "must be in [0, 1)");
   KNOB_CHECK(f.diverge > 1, "lr_find.diverge", f.diverge, "must be > 1");
   check_one_of("lr_find.suggestion", f.suggestion, {"valley", "steepest", "minimum"});
+  KNOB_CHECK(std::isfinite(f.factor) && f.factor > 0 && f.factor <= kMaxLrFindFactor,
+             "lr_find.factor", f.factor,
+             "must be a number in (0, " + detail::format_value(kMaxLrFindFactor) + "]");
 
   const auto& bf = c.batch_find;
   KNOB_CHECK(bf.start >= 1, "batch_find.start", bf.start, "must be >= 1");

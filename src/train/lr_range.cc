@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "knob/core/error.h"
+
 namespace knob {
 
 std::vector<double> sweep_learning_rates(const LrFindConfig& config) {
@@ -72,6 +74,16 @@ std::vector<LrSuggestion> suggest_learning_rates(const std::vector<double>& lrs,
   return {{"valley", lr(valley), first + valley},
           {"steepest", lr(steepest), first + steepest},
           {"minimum", lr(minimum) / 10, first + minimum}};
+}
+
+double suggested_lr(const LrFindResult& result, const LrFindConfig& settings) {
+  if (result.chosen.empty()) {
+    throw TrainingDiverged("lr-find: the loss diverged after " +
+                           std::to_string(result.lrs.size()) + " steps, too few for a suggestion (" +
+                           settings.suggestion +
+                           "); lower lr_find.end, raise lr_find.steps or set optimizer.lr");
+  }
+  return result.lr;
 }
 
 }  // namespace knob

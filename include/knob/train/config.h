@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <variant>
@@ -106,6 +107,7 @@ struct BatchConfig {
 // values hang creating them) and lr_find.steps (a training batch each).
 inline constexpr int64_t kMaxTrainThreads = 1024;
 inline constexpr int64_t kMaxLrFindSteps = 100000;
+inline constexpr double kMaxLrFindFactor = 1e4;  // lr_find.factor's upper bound
 
 struct LoopConfig {
   int64_t epochs = 10;
@@ -162,6 +164,12 @@ struct LrFindConfig {
   double diverge = 4.0;
   std::string suggestion = "valley";  // valley | steepest | minimum: the one used and marked
   bool use = false;  // set by optimizer.lr = "find": train with the chosen suggestion
+  // With optimizer.lr = "find": train with factor x the suggestion. Searching this key tunes
+  // the learning rate relative to the range test (docs/lr_prior.md).
+  double factor = 1.0;
+  // Not a key: a suggestion already measured (a study keeps one per optimizer kind:
+  // knob/run/lr_prior.h), used instead of running the test again. NaN: run it.
+  double known = std::numeric_limits<double>::quiet_NaN();
 };
 
 // The batch-size finder (knob batch-find, and batch.size = "find"; see knob/train/batch_find.h):

@@ -63,4 +63,8 @@ std::vector<LrSuggestion> suggest_learning_rates(const std::vector<double>& lrs,
                                                  const std::vector<double>& smoothed,
                                                  int64_t planned_steps);
 
+// The chosen suggestion's learning rate; throws TrainingDiverged when the loss diverged before
+// one could be read (optimizer.lr = "find" cannot train then), naming what to change.
+double suggested_lr(const LrFindResult& result, const LrFindConfig& settings);
+
 }  // namespace knob

@@ -57,6 +57,9 @@ struct TrainResult {
   std::optional<double> test_loss;            // on the test set, when there is one
   int64_t resumed_epochs = 0;                 // epochs read from a checkpoint instead of trained
   std::optional<LrFindResult> lr_find;        // the range test run for optimizer.lr = "find"
+  // The base learning rate trained with: optimizer.lr, or with optimizer.lr = "find"
+  // lr_find.factor x the suggestion (at batch.base under batch.scale_lr; before the schedule).
+  double lr = 0;
   std::optional<BatchFindResult> batch_find;  // the finder run for batch.size = "find"
   double seconds = 0;
   // Of the model the run ends with (not set for a diverged run): its trainable parameters, and

@@ -27,7 +27,8 @@ struct TrainerPlugin {
 };
 
 // 6: regression metrics, final_validation, test_loss, model_path; cuda_devices.
-inline constexpr int kTrainerPluginAbi = 6;
+// 7: TrainResult::lr, LrFindConfig::factor and known.
+inline constexpr int kTrainerPluginAbi = 7;
 
 // Loads the plugin on first call (from $KNOB_TRAINER_PLUGIN, beside the executable, in ../lib,
 // or where it was installed) and trains. Throws Error when it cannot be found or loaded,
