@@ -193,13 +193,15 @@ std::map<std::string, double> NsgaIISampler::sample_relative(
     return static_cast<size_t>(rng_.uniform_int(0, static_cast<int64_t>(n) - 1));
   };
 
-  std::map<std::string, double> child;
+  // The child's internal values in the order of `space` (by name), every parameter set.
+  std::vector<double> child(space.size());
   if (rng_.uniform() < options_.crossover_prob()) {
     // Binary tournaments, each among the parents not chosen yet.
     const NsgaIICrossover& c = options_.crossover();
     std::vector<const FrozenTrial*> chosen;
+    std::vector<const FrozenTrial*> pool;
     for (int k = 0; k < c.n_parents(); ++k) {
-      std::vector<const FrozenTrial*> pool;
+      pool.clear();
       for (const FrozenTrial* t : population) {
         if (std::find(chosen.begin(), chosen.end(), t) == chosen.end()) pool.push_back(t);
       }
@@ -207,24 +209,28 @@ std::map<std::string, double> NsgaIISampler::sample_relative(
       const FrozenTrial* b = pool[pick(pool.size())];
       chosen.push_back(dominates(*a, *b) ? a : b);
     }
-    std::vector<std::string> numerical;
+    std::vector<size_t> numerical;  // positions in `space`
+    std::vector<const std::string*> names;
     std::vector<Coordinate> coordinates;
+    size_t at = 0;
     for (const auto& [name, d] : space) {
       if (std::holds_alternative<CategoricalDistribution>(d)) {
         const FrozenTrial* from =
             rng_.uniform() >= options_.swapping_prob() ? chosen.back() : chosen.front();
-        child[name] = from->internal_params.at(name);
+        child[at] = from->internal_params.at(name);
       } else {
-        numerical.push_back(name);
+        numerical.push_back(at);
+        names.push_back(&name);
         coordinates.emplace_back(d);
       }
+      ++at;
     }
     if (!numerical.empty()) {
       std::vector<std::vector<double>> xs;
       for (const FrozenTrial* p : chosen) {
-        std::vector<double> x;
+        std::vector<double> x(numerical.size());
         for (size_t i = 0; i < numerical.size(); ++i)
-          x.push_back(coordinates[i].to(p->internal_params.at(numerical[i])));
+          x[i] = coordinates[i].to(p->internal_params.at(*names[i]));
         xs.push_back(std::move(x));
       }
       std::vector<std::pair<double, double>> bounds;
@@ -236,13 +242,16 @@ std::map<std::string, double> NsgaIISampler::sample_relative(
     }
   } else {
     const FrozenTrial& parent = *population[pick(population.size())];
-    for (const auto& [name, d] : space) child[name] = parent.internal_params.at(name);
+    size_t at = 0;
+    for (const auto& [name, d] : space) child[at++] = parent.internal_params.at(name);
   }
   const double mutation_prob = options_.mutation_prob().value_or(
       1.0 / std::max<double>(1.0, static_cast<double>(child.size())));
   std::map<std::string, double> params;
-  for (const auto& [name, value] : child) {
-    if (rng_.uniform() >= mutation_prob) params[name] = value;
+  size_t at = 0;
+  for (const auto& [name, d] : space) {  // by name, as `space` is ordered
+    if (rng_.uniform() >= mutation_prob) params.emplace_hint(params.end(), name, child[at]);
+    ++at;
   }
   return params;
 }
