@@ -87,14 +87,20 @@ def hv_tables(args, samplers, problems):
           f"seeds (higher is better)\n")
     print("| problem | " + " | ".join(labels) + " |")
     print("|---|" + "---:|" * len(labels))
+    def cell(values):  # a loaded run stopped early may have fewer seeds: say how many
+        text = "{} [{}, {}]".format(*map(fmt, quartiles(values)))
+        return text if len(values) == args.seeds else f"{text} ({len(values)} seeds)"
+
     for p in problems:
-        cells = ["{} [{}, {}]".format(*map(fmt, quartiles(hv[(label, p)]))) for label in labels]
+        cells = [cell(hv[(label, p)]) for label in labels]
         print(f"| {p} | " + " | ".join(cells) + " |")
-    print("\n## Mean rank (samplers ranked within each seed; 1 = largest hypervolume)\n")
+    print("\n## Mean rank (samplers ranked within each seed; 1 = largest hypervolume; over the "
+          "seeds every sampler has)\n")
     print("| problem | " + " | ".join(labels) + " |")
     print("|---|" + "---:|" * len(labels))
     for p in problems:
-        table = np.array([hv[(label, p)] for label in labels])  # [sampler][seed]
+        common = min(len(hv[(label, p)]) for label in labels)  # seeds 0 .. common - 1
+        table = np.array([hv[(label, p)][:common] for label in labels])  # [sampler][seed]
         ranks = np.array([rankdata(-table[:, s]) for s in range(table.shape[1])]).mean(axis=0)
         print(f"| {p} | " + " | ".join(f"{r:.2f}" for r in ranks) + " |")
     print("\nWall seconds of all runs, per sampler (children, with --jobs at once): " +
@@ -122,7 +128,9 @@ def summary(problems, hv):
         verdict = ("beats" if km > om and pv <= 0.05 else "ties" if pv > 0.05 or km >= om
                    else "loses")
         wins += verdict != "loses"
-        print(f"| {p} | {kb} | {fmt(km)} | {ob} | {fmt(om)} | {pv:.3f} | {verdict} |")
+        n = f" ({len(hv[(kb, p)])} vs {len(hv[(ob, p)])} seeds)" if len(hv[(kb, p)]) != len(
+            hv[(ob, p)]) else ""
+        print(f"| {p} | {kb} | {fmt(km)} | {ob} | {fmt(om)} | {pv:.3f}{n} | {verdict} |")
     print(f"\nknob's best beats or ties Optuna's best on {wins} of {len(problems)} problems "
           f"({100 * wins / len(problems):.0f}%; goal >= 80%)\n")
 
