@@ -20,8 +20,16 @@ struct Entry {
   std::optional<std::vector<double>> constraints;
   bool feasible = true;
   double violation = 0;
+  std::vector<double> loss;  // the values, negated where maximized: smaller is better
 
-  explicit Entry(const FrozenTrial* t) : trial(t), constraints(trial_constraints(*t)) {
+  Entry(const FrozenTrial* t, const std::vector<StudyDirection>& directions)
+      : trial(t), constraints(trial_constraints(*t)) {
+    if (t->values.size() == directions.size()) {
+      loss.reserve(directions.size());
+      for (size_t k = 0; k < directions.size(); ++k) {
+        loss.push_back(directions[k] == StudyDirection::kMaximize ? -t->values[k] : t->values[k]);
+      }
+    }
     if (!constraints) return;
     for (double v : *constraints) {
       if (!(v <= 0)) feasible = false;
@@ -30,11 +38,24 @@ struct Entry {
   }
 };
 
+// Pareto domination as knob::dominates decides it, on losses.
+bool loss_dominates(const Entry& a, const Entry& b, const std::vector<StudyDirection>& directions) {
+  if (a.loss.size() != directions.size() || b.loss.size() != directions.size()) {
+    return dominates(a.trial->values, b.trial->values, directions);
+  }
+  bool strictly = false;
+  for (size_t k = 0; k < a.loss.size(); ++k) {
+    if (b.loss[k] < a.loss[k]) return false;
+    if (a.loss[k] < b.loss[k]) strictly = true;
+  }
+  return strictly;
+}
+
 bool entry_dominates(const Entry& a, const Entry& b,
                      const std::vector<StudyDirection>& directions) {
   const auto& ca = a.constraints;
   const auto& cb = b.constraints;
-  if (!ca && !cb) return dominates(a.trial->values, b.trial->values, directions);
+  if (!ca && !cb) return loss_dominates(a, b, directions);
   if (!cb) return true;
   if (!ca) return false;
   KNOB_CHECK(ca->size() == cb->size(), "constraints", dumps(Json(*ca)),
@@ -43,7 +64,7 @@ bool entry_dominates(const Entry& a, const Entry& b,
                  std::to_string(cb->size()) + ": trials with different numbers cannot be compared");
   if (a.trial->state != TrialState::kComplete) return false;
   if (b.trial->state != TrialState::kComplete) return true;
-  if (a.feasible && b.feasible) return dominates(a.trial->values, b.trial->values, directions);
+  if (a.feasible && b.feasible) return loss_dominates(a, b, directions);
   if (a.feasible) return true;
   if (b.feasible) return false;
   return a.violation < b.violation;
@@ -53,7 +74,7 @@ bool entry_dominates(const Entry& a, const Entry& b,
 
 bool constrained_dominates(const FrozenTrial& a, const FrozenTrial& b,
                            const std::vector<StudyDirection>& directions) {
-  return entry_dominates(Entry(&a), Entry(&b), directions);
+  return entry_dominates(Entry(&a, directions), Entry(&b, directions), directions);
 }
 
 std::vector<std::vector<const FrozenTrial*>> non_dominated_sort(
@@ -61,7 +82,7 @@ std::vector<std::vector<const FrozenTrial*>> non_dominated_sort(
   const size_t n = population.size();
   std::vector<Entry> entries;
   entries.reserve(n);
-  for (const FrozenTrial* t : population) entries.emplace_back(t);
+  for (const FrozenTrial* t : population) entries.emplace_back(t, directions);
   std::vector<int> dominated_count(n, 0);
   std::vector<std::vector<size_t>> dominated_by(n);  // index -> indices it dominates
   for (size_t i = 0; i < n; ++i) {
