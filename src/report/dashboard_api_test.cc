@@ -321,7 +321,7 @@ TEST(DashboardApi, TheBestOfAConstrainedStudyIsItsBestFeasibleTrial) {
     Trial t = study.ask();
     t.suggest_float("x", 0, 1);
     storage->set_trial_system_attr(t.trial_id(), "constraints", Json::array({i == 1 ? 0.5 : -1.0}));
-    study.tell(t, TrialState::kComplete, values[i]);
+    study.tell(t, TrialState::kComplete, std::vector<double>{values[i]});
   }
   EXPECT_EQ(study.best_trial().number, 2);
   Json s = study_json(*storage, "c1");
@@ -336,7 +336,7 @@ TEST(DashboardApi, TheBestOfAConstrainedStudyIsItsBestFeasibleTrial) {
   Study none = create_study(StudyOptions().storage_instance(storage).study_name("c2"));
   Trial t = none.ask();
   storage->set_trial_system_attr(t.trial_id(), "constraints", Json::array({1.0}));
-  none.tell(t, TrialState::kComplete, 0.5);
+  none.tell(t, TrialState::kComplete, std::vector<double>{0.5});
   EXPECT_TRUE(study_json(*storage, "c2")["best"].is_null());
 }
 
