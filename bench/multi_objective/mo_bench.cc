@@ -15,10 +15,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <string>
-#include <ctime>
 #include <vector>
 
 #include "knob/storage/in_memory_storage.h"
