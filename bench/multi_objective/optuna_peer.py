@@ -5,7 +5,8 @@ library's hypervolume (knob's), so both halves are scored by one implementation.
 
     optuna_peer.py samplers
     optuna_peer.py hv LIB PROBLEM SAMPLER SEED0 SEEDS TRIALS   final hypervolume, one line a seed
-    optuna_peer.py overhead LIB PROBLEM SAMPLER TRIALS LAST    ms per trial (ask + tell)
+    optuna_peer.py overhead LIB PROBLEM SAMPLER TRIALS LAST    ms per trial (ask + tell): wall,
+                                                               then the process's CPU ms
     optuna_peer.py check LIB TRIALS      every sampler a few trials on every problem (CTest)
 """
 import ctypes
@@ -102,12 +103,13 @@ def main(argv):
                                     sampler=SAMPLERS[argv[4]](0, problem["n_constraints"] > 0))
         for i in range(trials):
             if i == trials - last:
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
             t = study.ask()
             f, c = problems.evaluate(name, suggest(t, problem))
             t.set_user_attr("c", c)
             study.tell(t, f)
-        print((time.perf_counter() - start) * 1000 / last)
+        print((time.perf_counter() - start) * 1000 / last,
+              (time.process_time() - cpu_start) * 1000 / last)
     elif mode == "check" and len(argv) == 4:
         problems, failures = Problems(argv[2]), 0
         for name in problems.spec:

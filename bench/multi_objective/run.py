@@ -15,8 +15,9 @@ hypervolume). Summary: knob's best sampler (highest median) against Optuna's bes
 rule of bench/samplers/run.py: "beats or ties" means Optuna's best is NOT significantly
 better — knob's median is higher or equal, or a two-sided Mann-Whitney U test gives p > 0.05.
 
-Overhead: ms per trial (ask + tell, in-memory storage, ZDT1) over the last 100 of --overhead-
-trials trials, one process per cell, run one at a time.
+Overhead: ms per trial (ask + tell, in-memory storage on both sides, ZDT1) over the last 100 of
+--overhead-trials trials, wall and the process's CPU time, one process per run, run one at a
+time, the samplers alternating, --overhead-repeats runs each (median printed).
 """
 import argparse
 import concurrent.futures
@@ -86,14 +87,20 @@ def hv_tables(args, samplers, problems):
           f"seeds (higher is better)\n")
     print("| problem | " + " | ".join(labels) + " |")
     print("|---|" + "---:|" * len(labels))
+    def cell(values):  # a loaded run stopped early may have fewer seeds: say how many
+        text = "{} [{}, {}]".format(*map(fmt, quartiles(values)))
+        return text if len(values) == args.seeds else f"{text} ({len(values)} seeds)"
+
     for p in problems:
-        cells = ["{} [{}, {}]".format(*map(fmt, quartiles(hv[(label, p)]))) for label in labels]
+        cells = [cell(hv[(label, p)]) for label in labels]
         print(f"| {p} | " + " | ".join(cells) + " |")
-    print("\n## Mean rank (samplers ranked within each seed; 1 = largest hypervolume)\n")
+    print("\n## Mean rank (samplers ranked within each seed; 1 = largest hypervolume; over the "
+          "seeds every sampler has)\n")
     print("| problem | " + " | ".join(labels) + " |")
     print("|---|" + "---:|" * len(labels))
     for p in problems:
-        table = np.array([hv[(label, p)] for label in labels])  # [sampler][seed]
+        common = min(len(hv[(label, p)]) for label in labels)  # seeds 0 .. common - 1
+        table = np.array([hv[(label, p)][:common] for label in labels])  # [sampler][seed]
         ranks = np.array([rankdata(-table[:, s]) for s in range(table.shape[1])]).mean(axis=0)
         print(f"| {p} | " + " | ".join(f"{r:.2f}" for r in ranks) + " |")
     print("\nWall seconds of all runs, per sampler (children, with --jobs at once): " +
@@ -121,26 +128,36 @@ def summary(problems, hv):
         verdict = ("beats" if km > om and pv <= 0.05 else "ties" if pv > 0.05 or km >= om
                    else "loses")
         wins += verdict != "loses"
-        print(f"| {p} | {kb} | {fmt(km)} | {ob} | {fmt(om)} | {pv:.3f} | {verdict} |")
+        n = f" ({len(hv[(kb, p)])} vs {len(hv[(ob, p)])} seeds)" if len(hv[(kb, p)]) != len(
+            hv[(ob, p)]) else ""
+        print(f"| {p} | {kb} | {fmt(km)} | {ob} | {fmt(om)} | {pv:.3f}{n} | {verdict} |")
     print(f"\nknob's best beats or ties Optuna's best on {wins} of {len(problems)} problems "
           f"({100 * wins / len(problems):.0f}%; goal >= 80%)\n")
 
 
 def overhead_table(args, samplers):
-    n = args.overhead_trials
-    print(f"## Overhead: ms per trial over the last 100 of {n:,} trials (ask + tell, in-memory, "
-          f"{args.overhead_problem})\n")
-    print("| sampler | ms per trial | Optuna's same sampler / knob's |")
-    print("|---|---:|---:|")
-    ms = {}
+    n, r = args.overhead_trials, args.overhead_repeats
+    print(f"## Overhead: ms per trial over the last 100 of {n:,} trials (ask + tell, in-memory "
+          f"storage on both sides, {args.overhead_problem}); median of {r} runs, the samplers "
+          f"alternating run by run; CPU = the process's CPU time\n")
+    print("| sampler | wall ms | CPU ms | runs (wall / CPU) | Optuna's same sampler / knob's, "
+          "wall | CPU |")
+    print("|---|---:|---:|---|---:|---:|")
+    runs = {s: [] for s in samplers}
+    for _ in range(r):
+        for side, name in samplers:
+            out, _ = run_child(command(side, ["overhead", args.overhead_problem, name, str(n),
+                                              str(min(100, n))], args.bench, args.lib))
+            runs[(side, name)].append(tuple(map(float, out.split()[:2])))
+    ms = {s: tuple(statistics.median(v[i] for v in runs[s]) for i in (0, 1)) for s in samplers}
     for side, name in samplers:
-        out, _ = run_child(command(side, ["overhead", args.overhead_problem, name, str(n),
-                                          str(min(100, n))], args.bench, args.lib))
-        ms[(side, name)] = float(out.split()[0])
-        ratio = ""
+        wall, cpu = ms[(side, name)]
+        each = ", ".join(f"{w:.3f}/{c:.3f}" for w, c in runs[(side, name)])
+        ratio = " | "
         if side == "optuna" and ("knob", name) in ms:
-            ratio = f"{ms[(side, name)] / ms[('knob', name)]:.0f}x"
-        print(f"| {side}:{name} | {ms[(side, name)]:.3f} | {ratio} |", flush=True)
+            k = ms[("knob", name)]
+            ratio = f"{wall / k[0]:.0f}x | {cpu / k[1]:.0f}x"
+        print(f"| {side}:{name} | {wall:.3f} | {cpu:.3f} | {each} | {ratio} |", flush=True)
     print()
 
 
@@ -157,6 +174,8 @@ def main():
     ap.add_argument("--chunk", type=int, default=5, help="seeds per process")
     ap.add_argument("--overhead-trials", type=int, default=1000)
     ap.add_argument("--overhead-problem", default="zdt1")
+    ap.add_argument("--overhead-repeats", type=int, default=3,
+                    help="runs of each overhead cell (median printed)")
     ap.add_argument("--save", help="write the hypervolume samples to this JSON file")
     ap.add_argument("--load", help="take the samplers' samples from a --save file of an earlier "
                     "run instead of running them")

@@ -310,6 +310,36 @@ TEST(DashboardApi, InfeasibleTrialsAreOffTheFrontAndOutOfTheHypervolume) {
 }
 
 // A long study: the importance shown is that of its latest 1,000 COMPLETE trials.
+TEST(DashboardApi, TheBestOfAConstrainedStudyIsItsBestFeasibleTrial) {
+  // Minimize: 0 is 3 and feasible, 1 is 1 but infeasible, 2 is 2 and feasible: the header's best
+  // (study page and studies list) is trial 2, as Study::best_trial and best_trials say.
+  TempDir dir;
+  auto storage = open_storage(dir.url("c1.db"));
+  Study study = create_study(StudyOptions().storage_instance(storage).study_name("c1"));
+  const std::vector<double> values = {3, 1, 2};
+  for (size_t i = 0; i < values.size(); ++i) {
+    Trial t = study.ask();
+    t.suggest_float("x", 0, 1);
+    storage->set_trial_system_attr(t.trial_id(), "constraints", Json::array({i == 1 ? 0.5 : -1.0}));
+    study.tell(t, TrialState::kComplete, std::vector<double>{values[i]});
+  }
+  EXPECT_EQ(study.best_trial().number, 2);
+  Json s = study_json(*storage, "c1");
+  EXPECT_EQ(s["best"]["number"], 2) << dumps(s["best"]);
+  EXPECT_EQ(s["best"]["values"], Json::array({2.0}));
+  EXPECT_EQ(s["best_trials"], Json::array({2}));
+  Json listed = studies_json(*storage);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["best"]["number"], 2) << dumps(listed);
+
+  // With no feasible trial there is no best.
+  Study none = create_study(StudyOptions().storage_instance(storage).study_name("c2"));
+  Trial t = none.ask();
+  storage->set_trial_system_attr(t.trial_id(), "constraints", Json::array({1.0}));
+  none.tell(t, TrialState::kComplete, std::vector<double>{0.5});
+  EXPECT_TRUE(study_json(*storage, "c2")["best"].is_null());
+}
+
 TEST(DashboardApi, ImportanceUsesTheLatestThousandCompleteTrials) {
   auto storage = std::make_shared<InMemoryStorage>();
   Study study = create_study(StudyOptions().storage_instance(storage).study_name("long").sampler(

@@ -9,6 +9,7 @@
 
 #include "knob/core/error.h"
 #include "knob/report/study_tables.h"
+#include "knob/tuner/constraints.h"
 #include "knob/tuner/importance/importance.h"
 #include "knob/tuner/study.h"
 #include "report/dashboard_json.h"
@@ -51,10 +52,22 @@ Json study_header(const std::string& name, const std::vector<StudyDirection>& di
   out["directions"] = detail::directions_json(directions);
   out["n_trials"] = static_cast<int64_t>(trials.size());
   out["counts"] = std::move(counts);
-  out["best"] =
-      summary.best_trial && directions.size() == 1
-          ? Json{{"number", summary.best_trial->number}, {"values", summary.best_trial->values}}
-          : Json(nullptr);
+  // The best feasible COMPLETE trial (the first of ties), as Study::best_trial finds it:
+  // a trial that breaks its constraints is never the best.
+  summary.best_trial.reset();
+  if (directions.size() == 1) {
+    const bool maximize = directions[0] == StudyDirection::kMaximize;
+    for (const auto& t : trials) {
+      if (t.state != TrialState::kComplete || t.values.size() != 1 || !is_feasible(t)) continue;
+      if (!summary.best_trial || (maximize ? t.values[0] > summary.best_trial->values[0]
+                                           : t.values[0] < summary.best_trial->values[0])) {
+        summary.best_trial = t;
+      }
+    }
+  }
+  out["best"] = summary.best_trial ? Json{{"number", summary.best_trial->number},
+                                          {"values", summary.best_trial->values}}
+                                   : Json(nullptr);
   out["last_update"] = last ? Json(format_datetime(*last)) : Json(nullptr);
   return out;
 }

@@ -31,7 +31,9 @@ int64_t InMemoryStorage::create_study(const std::string& name,
     if (study.name == name) throw AlreadyExists("a study named '" + name + "' already exists");
   }
   int64_t id = next_study_id_++;
-  studies_[id] = StudyRecord{name, directions, {}, {}, {}, {}};
+  StudyRecord& study = studies_[id];
+  study.name = name;
+  study.directions = directions;
   return id;
 }
 
@@ -109,6 +111,14 @@ std::vector<StudySummary> InMemoryStorage::all_studies() {
   return out;
 }
 
+void InMemoryStorage::set_state_locked(StudyRecord& study, FrozenTrial& trial, TrialState state) {
+  --study.n_by_state[static_cast<size_t>(trial.state)];
+  if (trial.state == TrialState::kWaiting) study.waiting.erase(trial.number);
+  trial.state = state;
+  ++study.n_by_state[static_cast<size_t>(state)];
+  if (state == TrialState::kWaiting) study.waiting.insert(trial.number);
+}
+
 int64_t InMemoryStorage::create_trial_locked(int64_t study_id, const FrozenTrial* templ) {
   StudyRecord& study = study_locked(study_id);
   if (templ) detail::check_template(*templ);
@@ -126,6 +136,8 @@ int64_t InMemoryStorage::create_trial_locked(int64_t study_id, const FrozenTrial
   if (!templ) trial.state = TrialState::kRunning;
   if (trial.state == TrialState::kRunning && !trial.datetime_start) trial.datetime_start = now();
   study.trial_ids.push_back(trial.trial_id);
+  ++study.n_by_state[static_cast<size_t>(trial.state)];
+  if (trial.state == TrialState::kWaiting) study.waiting.insert(trial.number);
   trial_study_[trial.trial_id] = study_id;
   trials_[trial.trial_id] = std::move(trial);
   return study.trial_ids.back();
@@ -151,16 +163,14 @@ bool InMemoryStorage::create_trials_once(int64_t study_id, const std::string& on
 
 std::optional<int64_t> InMemoryStorage::claim_waiting_trial(int64_t study_id, bool with_heartbeat) {
   Lock lock(mutex_);
-  for (int64_t trial_id : study_locked(study_id).trial_ids) {
-    FrozenTrial& trial = trials_.at(trial_id);
-    if (trial.state == TrialState::kWaiting) {
-      trial.state = TrialState::kRunning;
-      trial.datetime_start = now();
-      if (with_heartbeat) heartbeats_[trial_id] = std::chrono::steady_clock::now();
-      return trial_id;
-    }
-  }
-  return std::nullopt;
+  StudyRecord& study = study_locked(study_id);
+  if (study.waiting.empty()) return std::nullopt;
+  const int64_t trial_id = study.trial_ids.at(static_cast<size_t>(*study.waiting.begin()));
+  FrozenTrial& trial = trials_.at(trial_id);
+  set_state_locked(study, trial, TrialState::kRunning);
+  trial.datetime_start = now();
+  if (with_heartbeat) heartbeats_[trial_id] = std::chrono::steady_clock::now();
+  return trial_id;
 }
 
 void InMemoryStorage::set_trial_param(int64_t trial_id, const std::string& name,
@@ -182,7 +192,7 @@ bool InMemoryStorage::set_trial_state_values(int64_t trial_id, TrialState state,
   if (it == trials_.end()) throw NotFound("no trial with id " + std::to_string(trial_id));
   FrozenTrial& trial = it->second;
   if (!detail::transition_allowed(trial.state, state)) return false;
-  trial.state = state;
+  set_state_locked(study_locked(trial_study_.at(trial_id)), trial, state);
   if (state == TrialState::kRunning) trial.datetime_start = now();
   if (is_finished(state)) trial.datetime_complete = now();
   if (!values.empty()) trial.values = values;
@@ -240,11 +250,9 @@ std::vector<FrozenTrial> InMemoryStorage::trials(int64_t study_id,
 
 int64_t InMemoryStorage::n_trials(int64_t study_id, std::optional<TrialState> state) {
   Lock lock(mutex_);
-  int64_t n = 0;
-  for (int64_t trial_id : study_locked(study_id).trial_ids) {
-    if (!state || trials_.at(trial_id).state == *state) ++n;
-  }
-  return n;
+  const StudyRecord& study = study_locked(study_id);
+  return state ? study.n_by_state[static_cast<size_t>(*state)]
+               : static_cast<int64_t>(study.trial_ids.size());
 }
 
 // ---------------------------------------------------------------- heartbeats
@@ -261,13 +269,14 @@ std::vector<int64_t> InMemoryStorage::fail_stale_trials(int64_t study_id,
   Lock lock(mutex_);
   const auto now_steady = std::chrono::steady_clock::now();
   std::vector<int64_t> failed;
-  for (int64_t trial_id : study_locked(study_id).trial_ids) {
+  StudyRecord& study = study_locked(study_id);
+  for (int64_t trial_id : study.trial_ids) {
     FrozenTrial& trial = trials_.at(trial_id);
     auto beat = heartbeats_.find(trial_id);
     if (trial.state != TrialState::kRunning || beat == heartbeats_.end()) continue;
     const double silent = std::chrono::duration<double>(now_steady - beat->second).count();
     if (silent <= grace_period_seconds) continue;
-    trial.state = TrialState::kFail;
+    set_state_locked(study, trial, TrialState::kFail);
     trial.datetime_complete = now();
     trial.system_attrs["fail_reason"] = detail::stale_fail_reason(silent, grace_period_seconds);
     failed.push_back(trial_id);

@@ -779,6 +779,51 @@ TEST_P(StorageTest, TrialsAreOrderedByNumberAndFilteredByState) {
   EXPECT_EQ(storage().n_trials(study, S::kWaiting), 1);
 }
 
+TEST_P(StorageTest, CountsByStateFollowEveryTransition) {
+  // n_trials(state) and claim_waiting_trial against a scan of trials() after templates of every
+  // state, claims, tells, a refused transition and a second study (the in-memory storage keeps
+  // these counts instead of scanning).
+  using S = TrialState;
+  int64_t study = new_study(), other = new_study("other");
+  auto expect_counts = [&](const std::string& when) {
+    for (S state : {S::kRunning, S::kComplete, S::kPruned, S::kFail, S::kWaiting}) {
+      int64_t scanned = 0;
+      for (const auto& t : storage().trials(study)) scanned += t.state == state;
+      EXPECT_EQ(storage().n_trials(study, state), scanned) << when << ": " << to_string(state);
+    }
+    EXPECT_EQ(storage().n_trials(study), static_cast<int64_t>(storage().trials(study).size()));
+  };
+  std::vector<int64_t> waiting;
+  for (S state : {S::kWaiting, S::kComplete, S::kWaiting, S::kRunning, S::kFail, S::kWaiting}) {
+    FrozenTrial templ;
+    templ.state = state;
+    if (state == S::kComplete) templ.values = {1.0};
+    const int64_t id = storage().create_trial(study, &templ);
+    if (state == S::kWaiting) waiting.push_back(id);
+  }
+  FrozenTrial other_waiting;
+  other_waiting.state = S::kWaiting;
+  storage().create_trial(other, &other_waiting);
+  expect_counts("templates");
+  const auto first = storage().claim_waiting_trial(study);
+  ASSERT_EQ(first, waiting[0]) << "the lowest number first";
+  expect_counts("claimed");
+  EXPECT_TRUE(storage().set_trial_state_values(*first, S::kComplete, {2.0}));
+  EXPECT_FALSE(storage().set_trial_state_values(*first, S::kFail));  // refused: no change
+  expect_counts("told");
+  EXPECT_TRUE(storage().set_trial_state_values(waiting[2], S::kRunning));  // WAITING -> RUNNING
+  expect_counts("started");
+  EXPECT_EQ(storage().claim_waiting_trial(study), waiting[1]);
+  EXPECT_EQ(storage().claim_waiting_trial(study), std::nullopt);
+  const int64_t fresh = storage().create_trial(study);
+  EXPECT_TRUE(storage().set_trial_state_values(fresh, S::kPruned, {3.0}));
+  expect_counts("pruned");
+  EXPECT_EQ(storage().n_trials(other, S::kWaiting), 1);
+  EXPECT_TRUE(storage().claim_waiting_trial(other).has_value());
+  EXPECT_EQ(storage().n_trials(other, S::kWaiting), 0);
+  EXPECT_EQ(storage().n_trials(other, S::kRunning), 1);
+}
+
 TEST_P(StorageTest, EmptyStudyHasNoTrials) {
   int64_t study = new_study();
   EXPECT_TRUE(storage().trials(study).empty());
@@ -1050,6 +1095,8 @@ TEST_P(StorageTest, StaleTrialIsFailedWithReasonAndCompletionTime) {
   outlive_grace(GetParam());
   TimePoint before = to_micros(now());
   EXPECT_EQ(storage().fail_stale_trials(study, kGrace), std::vector<int64_t>{id});
+  EXPECT_EQ(storage().n_trials(study, TrialState::kFail), 1);
+  EXPECT_EQ(storage().n_trials(study, TrialState::kRunning), 0);
   FrozenTrial t = storage().trial(id);
   EXPECT_EQ(t.state, TrialState::kFail);
   ASSERT_TRUE(t.datetime_complete.has_value());

@@ -2,8 +2,10 @@
 // The default when no storage URL is given; gone when the process ends. Thread-safe.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "knob/storage/storage.h"
@@ -61,10 +63,15 @@ class InMemoryStorage : public Storage {
     std::map<std::string, Json> system_attrs;
     std::vector<int64_t> trial_ids;                           // index = trial number
     std::map<std::string, Distribution> param_distributions;  // first seen, per name
+    // Kept with every state change, so that counting and claiming need no scan of the trials.
+    std::array<int64_t, 5> n_by_state{};  // index = TrialState
+    std::set<int64_t> waiting;            // numbers of the WAITING trials
   };
   StudyRecord& study_locked(int64_t study_id);
   FrozenTrial& updatable_trial_locked(int64_t trial_id);
   int64_t create_trial_locked(int64_t study_id, const FrozenTrial* templ);
+  // Moves `trial` of `study` to `state`, keeping the study's counts.
+  static void set_state_locked(StudyRecord& study, FrozenTrial& trial, TrialState state);
 
   std::mutex mutex_;
   int64_t next_study_id_ = 1;

@@ -295,6 +295,50 @@ TEST(MotpeSampler, InfeasibleTrialsAreNotGood) {
   EXPECT_GE(late_feasible, 20) << "of 30 (random: 9)";
 }
 
+TEST(MotpeSampler, FailedAndPrunedTrialsAreLeftOutAsInOptuna) {
+  // Optuna 3.1's MOTPE (_get_observation_pairs) reads COMPLETE and PRUNED trials only and skips
+  // the PRUNED ones in a multi-objective study: FAIL and PRUNED trials are neither observations
+  // nor counted towards n_startup_trials. So a study with them beside its COMPLETE trials samples
+  // exactly as the same study without them: below n_startup_trials (4 COMPLETE of 5) and above.
+  const Distribution kX = FloatDistribution(0, 1), kY = FloatDistribution(-1, 1);
+  auto trial = [&](TrialState state, std::vector<double> values, double x, double y) {
+    FrozenTrial t;
+    t.state = state;
+    t.values = std::move(values);
+    t.internal_params = {{"x", x}, {"y", y}};
+    t.distributions = {{"x", kX}, {"y", kY}};
+    return t;
+  };
+  for (int n_complete : {4, 12}) {
+    SCOPED_TRACE(n_complete);
+    auto make = [&](bool with_others) {
+      auto study = create_study(
+          StudyOptions()
+              .directions({StudyDirection::kMinimize, StudyDirection::kMinimize})
+              .sampler(std::make_shared<TpeSampler>(TpeOptions().seed(11).n_startup_trials(5))));
+      for (int i = 0; i < n_complete; ++i) {
+        const double x = (i + 0.5) / n_complete, y = 0.8 - 0.1 * i;
+        if (with_others) {  // elsewhere, and "better" than every COMPLETE one if counted
+          study.add_trial(trial(TrialState::kFail, {}, 0.97, -0.9));
+          study.add_trial(trial(TrialState::kPruned, {-5, -5}, 0.03, 0.9));
+        }
+        study.add_trial(trial(TrialState::kComplete, {x, 1 - x + y * y}, x, y));
+      }
+      return study;
+    };
+    Study plain = make(false), mixed = make(true);
+    for (int k = 0; k < 6; ++k) {
+      Trial a = plain.ask(), b = mixed.ask();
+      const double xa = a.suggest_float("x", 0, 1), ya = a.suggest_float("y", -1, 1);
+      const double xb = b.suggest_float("x", 0, 1), yb = b.suggest_float("y", -1, 1);
+      EXPECT_EQ(xa, xb) << k;
+      EXPECT_EQ(ya, yb) << k;
+      plain.tell(a, TrialState::kComplete, std::vector<double>{xa, 1 - xa + ya * ya});
+      mixed.tell(b, TrialState::kComplete, std::vector<double>{xa, 1 - xa + ya * ya});
+    }
+  }
+}
+
 // Runs Debian's python3-optuna (3.1) on `script`; its stdout, or nullopt when it cannot run.
 std::optional<std::string> run_optuna(const std::string& script, const testing::TempDir& dir) {
   const std::string path = dir.file("continue.py");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "knob/core/error.h"
@@ -11,63 +12,114 @@
 
 namespace knob::detail {
 
-bool constrained_dominates(const FrozenTrial& a, const FrozenTrial& b,
-                           const std::vector<StudyDirection>& directions) {
-  const auto ca = trial_constraints(a);
-  const auto cb = trial_constraints(b);
-  if (!ca && !cb) return dominates(a.values, b.values, directions);
+namespace {
+
+// A trial with what constrained domination reads of it, parsed once.
+struct Entry {
+  const FrozenTrial* trial;
+  std::optional<std::vector<double>> constraints;
+  bool feasible = true;
+  double violation = 0;
+  std::vector<double> loss;  // the values, negated where maximized: smaller is better
+
+  Entry(const FrozenTrial* t, const std::vector<StudyDirection>& directions)
+      : trial(t), constraints(trial_constraints(*t)) {
+    if (t->values.size() == directions.size()) {
+      loss.reserve(directions.size());
+      for (size_t k = 0; k < directions.size(); ++k) {
+        loss.push_back(directions[k] == StudyDirection::kMaximize ? -t->values[k] : t->values[k]);
+      }
+    }
+    if (!constraints) return;
+    for (double v : *constraints) {
+      if (!(v <= 0)) feasible = false;
+      violation += v > 0 ? v : 0;
+    }
+  }
+};
+
+// Pareto domination as knob::dominates decides it, on losses.
+bool loss_dominates(const Entry& a, const Entry& b, const std::vector<StudyDirection>& directions) {
+  if (a.loss.size() != directions.size() || b.loss.size() != directions.size()) {
+    return dominates(a.trial->values, b.trial->values, directions);
+  }
+  bool strictly = false;
+  for (size_t k = 0; k < a.loss.size(); ++k) {
+    if (b.loss[k] < a.loss[k]) return false;
+    if (a.loss[k] < b.loss[k]) strictly = true;
+  }
+  return strictly;
+}
+
+bool entry_dominates(const Entry& a, const Entry& b,
+                     const std::vector<StudyDirection>& directions) {
+  const auto& ca = a.constraints;
+  const auto& cb = b.constraints;
+  if (!ca && !cb) return loss_dominates(a, b, directions);
   if (!cb) return true;
   if (!ca) return false;
   KNOB_CHECK(ca->size() == cb->size(), "constraints", dumps(Json(*ca)),
-             "trial " + std::to_string(a.number) + " has " + std::to_string(ca->size()) +
-                 " constraint values and trial " + std::to_string(b.number) + " has " +
+             "trial " + std::to_string(a.trial->number) + " has " + std::to_string(ca->size()) +
+                 " constraint values and trial " + std::to_string(b.trial->number) + " has " +
                  std::to_string(cb->size()) + ": trials with different numbers cannot be compared");
-  if (a.state != TrialState::kComplete) return false;
-  if (b.state != TrialState::kComplete) return true;
-  const bool fa = is_feasible(a), fb = is_feasible(b);
-  if (fa && fb) return dominates(a.values, b.values, directions);
-  if (fa) return true;
-  if (fb) return false;
-  return total_violation(a) < total_violation(b);
+  if (a.trial->state != TrialState::kComplete) return false;
+  if (b.trial->state != TrialState::kComplete) return true;
+  if (a.feasible && b.feasible) return loss_dominates(a, b, directions);
+  if (a.feasible) return true;
+  if (b.feasible) return false;
+  return a.violation < b.violation;
+}
+
+}  // namespace
+
+bool constrained_dominates(const FrozenTrial& a, const FrozenTrial& b,
+                           const std::vector<StudyDirection>& directions) {
+  return entry_dominates(Entry(&a, directions), Entry(&b, directions), directions);
 }
 
 std::vector<std::vector<const FrozenTrial*>> non_dominated_sort(
     std::vector<const FrozenTrial*> population, const std::vector<StudyDirection>& directions) {
   const size_t n = population.size();
-  std::map<int64_t, int> dominated_count;
-  std::map<int64_t, std::vector<int64_t>> dominated_by;  // number -> numbers it dominates
+  std::vector<Entry> entries;
+  entries.reserve(n);
+  for (const FrozenTrial* t : population) entries.emplace_back(t, directions);
+  std::vector<int> dominated_count(n, 0);
+  std::vector<std::vector<size_t>> dominated_by(n);  // index -> indices it dominates
   for (size_t i = 0; i < n; ++i) {
     for (size_t j = i + 1; j < n; ++j) {
-      const FrozenTrial& p = *population[i];
-      const FrozenTrial& q = *population[j];
-      if (constrained_dominates(p, q, directions)) {
-        dominated_by[p.number].push_back(q.number);
-        ++dominated_count[q.number];
-      } else if (constrained_dominates(q, p, directions)) {
-        dominated_by[q.number].push_back(p.number);
-        ++dominated_count[p.number];
+      if (entry_dominates(entries[i], entries[j], directions)) {
+        dominated_by[i].push_back(j);
+        ++dominated_count[j];
+      } else if (entry_dominates(entries[j], entries[i], directions)) {
+        dominated_by[j].push_back(i);
+        ++dominated_count[i];
       }
     }
   }
+  std::vector<size_t> left(n);  // indices not in a front yet
+  for (size_t i = 0; i < n; ++i) left[i] = i;
   std::vector<std::vector<const FrozenTrial*>> fronts;
-  while (!population.empty()) {
+  while (!left.empty()) {
     // Optuna takes each undominated trial out by moving the last one into its place.
-    std::vector<const FrozenTrial*> front;
+    std::vector<size_t> front;
     size_t i = 0;
-    while (i < population.size()) {
-      if (dominated_count[population[i]->number] == 0) {
-        front.push_back(population[i]);
-        population[i] = population.back();
-        population.pop_back();
+    while (i < left.size()) {
+      if (dominated_count[left[i]] == 0) {
+        front.push_back(left[i]);
+        left[i] = left.back();
+        left.pop_back();
       } else {
         ++i;
       }
     }
-    for (const FrozenTrial* x : front) {
-      for (int64_t y : dominated_by[x->number]) --dominated_count[y];
+    for (size_t x : front) {
+      for (size_t y : dominated_by[x]) --dominated_count[y];
     }
     if (front.empty()) break;  // cannot happen: domination is a strict order
-    fronts.push_back(std::move(front));
+    std::vector<const FrozenTrial*> trials;
+    trials.reserve(front.size());
+    for (size_t x : front) trials.push_back(population[x]);
+    fronts.push_back(std::move(trials));
   }
   return fronts;
 }

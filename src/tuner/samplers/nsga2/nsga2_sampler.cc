@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
 
 #include "knob/core/error.h"
@@ -59,28 +60,44 @@ std::optional<int64_t> generation_of(const FrozenTrial& t) {
 }  // namespace
 
 struct NsgaIISampler::State {
-  // Elite of each generation, memoized while its inputs are the same.
-  struct Elite {
-    std::vector<int64_t> inputs;  // numbers of the generation's trials and the parents
-    std::vector<int64_t> elite;
-  };
   int64_t study_id = -1;
-  std::map<int64_t, Elite> elites;
-  // The study's COMPLETE trials by number (finished trials never change), the intersection of
-  // their search spaces and their numbers by generation, extended on each ask by the trials
-  // completed since: those told here (pending, from after_trial) or, when the stored count
-  // says others completed too (other processes or threads), all read again.
+  // The study's COMPLETE trials by number (finished trials never change; a map, so pointers to
+  // them stay valid), the intersection of their search spaces and their numbers by generation
+  // (each generation sorted by number, as the trials were read: a generation's order must not
+  // depend on the cache), extended on each ask by the trials completed since: those told here
+  // (pending, from after_trial) or, when the stored count says others completed too (other
+  // processes or threads), all read again.
   std::map<int64_t, FrozenTrial> complete;
   std::optional<std::map<std::string, Distribution>> intersection;
+  std::map<std::string, Distribution> space;  // the intersection without single-value ones
   std::map<int64_t, std::vector<const FrozenTrial*>> by_generation;
   std::vector<FrozenTrial> pending;
+  // Optuna's _collect_parent_population, computed once per generation: elites[g] is the elite
+  // of generation g's trials with elites[g - 1], for the leading generations that are full.
+  // A trial added to a generation drops that generation's elite and every later one.
+  std::vector<std::vector<const FrozenTrial*>> elites;
 
   void add(FrozenTrial t) {
     const int64_t number = t.number;
     if (complete.count(number)) return;
     const FrozenTrial& kept = complete.emplace(number, std::move(t)).first->second;
+    // The intersection only shrinks: its size says whether it changed.
+    const size_t before = intersection ? intersection->size() : SIZE_MAX;
     detail::intersect_search_space(intersection, kept.distributions);
-    if (auto g = generation_of(kept)) by_generation[*g].push_back(&kept);
+    if (intersection->size() != before) {
+      space.clear();
+      for (const auto& [name, d] : *intersection) {
+        if (!is_single(d)) space.emplace(name, d);
+      }
+    }
+    if (auto g = generation_of(kept)) {
+      auto& generation = by_generation[*g];
+      generation.insert(
+          std::upper_bound(generation.begin(), generation.end(), number,
+                           [](int64_t n, const FrozenTrial* x) { return n < x->number; }),
+          &kept);
+      if (*g >= 0 && static_cast<size_t>(*g) < elites.size()) elites.resize(*g);
+    }
   }
   void refresh(Study& study) {
     const auto stored =
@@ -92,10 +109,21 @@ struct NsgaIISampler::State {
     }
     pending.clear();
   }
+  // Extends `elites` over the generations that have become full.
+  void update_elites(const std::vector<StudyDirection>& directions, size_t size) {
+    while (true) {
+      auto it = by_generation.find(static_cast<int64_t>(elites.size()));
+      if (it == by_generation.end() || it->second.size() < size) return;
+      std::vector<const FrozenTrial*> population = it->second;
+      if (!elites.empty())
+        population.insert(population.end(), elites.back().begin(), elites.back().end());
+      elites.push_back(detail::select_elite(std::move(population), directions, size));
+    }
+  }
   // The asked trial and its parents (set by infer_relative_search_space).
   int64_t trial_id = -1;
   int64_t parent_generation = -1;
-  std::vector<FrozenTrial> parents;
+  std::vector<const FrozenTrial*> parents;
 };
 
 NsgaIISampler::NsgaIISampler(NsgaIIOptions options)
@@ -141,55 +169,23 @@ std::map<std::string, Distribution> NsgaIISampler::infer_relative_search_space(
   State& s = *state_;
   if (s.study_id != study.study_id()) *state_ = State(), s.study_id = study.study_id();
   s.refresh(study);
-  // Optuna's _collect_parent_population: each full generation's elite, with the elite of the
-  // one before, is the parent population of the next.
-  std::vector<const FrozenTrial*> parents;
-  int64_t parent_generation = -1;
-  const auto size = static_cast<size_t>(options_.population_size());
-  while (true) {
-    const int64_t generation = parent_generation + 1;
-    auto it = s.by_generation.find(generation);
-    if (it == s.by_generation.end()) break;
-    // By number, as the trials were read (a generation's order must not depend on the cache).
-    std::vector<const FrozenTrial*> population = it->second;
-    std::sort(population.begin(), population.end(),
-              [](const FrozenTrial* a, const FrozenTrial* b) { return a->number < b->number; });
-    if (population.size() < size) break;
-    population.insert(population.end(), parents.begin(), parents.end());
-    std::vector<int64_t> inputs;
-    for (const FrozenTrial* t : population) inputs.push_back(t->number);
-    State::Elite& memo = s.elites[generation];
-    if (memo.inputs != inputs || memo.elite.empty()) {
-      memo.inputs = inputs;
-      memo.elite.clear();
-      for (const FrozenTrial* t : detail::select_elite(population, study.directions(), size)) {
-        memo.elite.push_back(t->number);
-      }
-    }
-    parents.clear();
-    for (int64_t number : memo.elite) parents.push_back(&s.complete.at(number));
-    parent_generation = generation;
-  }
+  s.update_elites(study.directions(), static_cast<size_t>(options_.population_size()));
   s.trial_id = trial.trial_id;
-  s.parent_generation = parent_generation;
-  s.parents.clear();
-  for (const FrozenTrial* t : parents) s.parents.push_back(*t);
-  study.storage().set_trial_system_attr(trial.trial_id, kGenerationKey, parent_generation + 1);
-
-  std::map<std::string, Distribution> space;
-  if (s.intersection) {
-    for (const auto& [name, d] : *s.intersection) {
-      if (!is_single(d)) space.emplace(name, d);
-    }
+  s.parent_generation = static_cast<int64_t>(s.elites.size()) - 1;
+  if (s.elites.empty()) {
+    s.parents.clear();
+  } else {
+    s.parents = s.elites.back();
   }
-  return space;
+  study.storage().set_trial_system_attr(trial.trial_id, kGenerationKey, s.parent_generation + 1);
+  return s.space;
 }
 
 std::map<std::string, double> NsgaIISampler::sample_relative(
     Study& study, const FrozenTrial& trial, const std::map<std::string, Distribution>& space) {
   State& s = *state_;
   if (s.trial_id != trial.trial_id || s.parent_generation < 0 || space.empty()) return {};
-  const std::vector<FrozenTrial>& population = s.parents;
+  const std::vector<const FrozenTrial*>& population = s.parents;
   auto dominates = [&](const FrozenTrial& a, const FrozenTrial& b) {
     return detail::constrained_dominates(a, b, study.directions());
   };
@@ -197,38 +193,44 @@ std::map<std::string, double> NsgaIISampler::sample_relative(
     return static_cast<size_t>(rng_.uniform_int(0, static_cast<int64_t>(n) - 1));
   };
 
-  std::map<std::string, double> child;
+  // The child's internal values in the order of `space` (by name), every parameter set.
+  std::vector<double> child(space.size());
   if (rng_.uniform() < options_.crossover_prob()) {
     // Binary tournaments, each among the parents not chosen yet.
     const NsgaIICrossover& c = options_.crossover();
     std::vector<const FrozenTrial*> chosen;
+    std::vector<const FrozenTrial*> pool;
     for (int k = 0; k < c.n_parents(); ++k) {
-      std::vector<const FrozenTrial*> pool;
-      for (const auto& t : population) {
-        if (std::find(chosen.begin(), chosen.end(), &t) == chosen.end()) pool.push_back(&t);
+      pool.clear();
+      for (const FrozenTrial* t : population) {
+        if (std::find(chosen.begin(), chosen.end(), t) == chosen.end()) pool.push_back(t);
       }
       const FrozenTrial* a = pool[pick(pool.size())];
       const FrozenTrial* b = pool[pick(pool.size())];
       chosen.push_back(dominates(*a, *b) ? a : b);
     }
-    std::vector<std::string> numerical;
+    std::vector<size_t> numerical;  // positions in `space`
+    std::vector<const std::string*> names;
     std::vector<Coordinate> coordinates;
+    size_t at = 0;
     for (const auto& [name, d] : space) {
       if (std::holds_alternative<CategoricalDistribution>(d)) {
         const FrozenTrial* from =
             rng_.uniform() >= options_.swapping_prob() ? chosen.back() : chosen.front();
-        child[name] = from->internal_params.at(name);
+        child[at] = from->internal_params.at(name);
       } else {
-        numerical.push_back(name);
+        numerical.push_back(at);
+        names.push_back(&name);
         coordinates.emplace_back(d);
       }
+      ++at;
     }
     if (!numerical.empty()) {
       std::vector<std::vector<double>> xs;
       for (const FrozenTrial* p : chosen) {
-        std::vector<double> x;
+        std::vector<double> x(numerical.size());
         for (size_t i = 0; i < numerical.size(); ++i)
-          x.push_back(coordinates[i].to(p->internal_params.at(numerical[i])));
+          x[i] = coordinates[i].to(p->internal_params.at(*names[i]));
         xs.push_back(std::move(x));
       }
       std::vector<std::pair<double, double>> bounds;
@@ -239,14 +241,17 @@ std::map<std::string, double> NsgaIISampler::sample_relative(
       for (size_t i = 0; i < numerical.size(); ++i) child[numerical[i]] = coordinates[i].from(x[i]);
     }
   } else {
-    const FrozenTrial& parent = population[pick(population.size())];
-    for (const auto& [name, d] : space) child[name] = parent.internal_params.at(name);
+    const FrozenTrial& parent = *population[pick(population.size())];
+    size_t at = 0;
+    for (const auto& [name, d] : space) child[at++] = parent.internal_params.at(name);
   }
   const double mutation_prob = options_.mutation_prob().value_or(
       1.0 / std::max<double>(1.0, static_cast<double>(child.size())));
   std::map<std::string, double> params;
-  for (const auto& [name, value] : child) {
-    if (rng_.uniform() >= mutation_prob) params[name] = value;
+  size_t at = 0;
+  for (const auto& [name, d] : space) {  // by name, as `space` is ordered
+    if (rng_.uniform() >= mutation_prob) params.emplace_hint(params.end(), name, child[at]);
+    ++at;
   }
   return params;
 }
