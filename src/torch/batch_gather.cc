@@ -9,6 +9,10 @@ void BatchGather::gather(const DataSplits& data, const torch::Tensor& index, tor
     stored_labels_ = torch::empty({0}, train.labels.options());
     floats_ = torch::empty({0}, train.inputs.options().dtype(torch::kFloat32));
   }
+  if (stored_labels_.size(0) != index.size(0)) {  // a new batch size: the out= calls resize
+    stored_inputs_.resize_(0);
+    stored_labels_.resize_(0);
+  }
   at::index_select_out(stored_inputs_, train.inputs, 0, index);
   at::index_select_out(stored_labels_, train.labels, 0, index);
   // DataSplits::to_float, into the kept buffer: (x * scale - mean) / stddev as one multiply

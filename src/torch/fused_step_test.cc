@@ -17,6 +17,15 @@
 namespace knob {
 namespace {
 
+// A Sequential inside a module with a plain forward (AnyModule cannot hold a Sequential): how
+// a ModelFactory hands the trainer an MLP of its own.
+struct WrappedMlpImpl : torch::nn::Module {
+  explicit WrappedMlpImpl(torch::nn::Sequential mlp) : inner(register_module("inner", mlp)) {}
+  torch::Tensor forward(torch::Tensor x) { return inner->forward(x); }
+  torch::nn::Sequential inner;
+};
+TORCH_MODULE(WrappedMlp);
+
 // Parameters shaped like the seed MLP's (the 10-element bias runs the kernels' scalar tail).
 std::vector<torch::Tensor> seed_shaped_parameters() {
   torch::manual_seed(7);
@@ -255,7 +264,7 @@ TEST(MlpStepTest, OnlyTheBuiltInMlpShape) {
   torch::nn::Sequential conv = make_model(cnn, {28, 28}, 10);
   EXPECT_FALSE(MlpStep::of(conv));
   torch::nn::Sequential wrapped;  // a factory's module, as the trainer holds it
-  wrapped->push_back(make_model(ModelConfig{}, {28, 28}, 10));
+  wrapped->push_back(WrappedMlp(make_model(ModelConfig{}, {28, 28}, 10)));
   EXPECT_FALSE(MlpStep::of(wrapped));
   torch::nn::Sequential ends_in_relu(torch::nn::Flatten(), torch::nn::Linear(784, 10),
                                      torch::nn::ReLU());
@@ -285,7 +294,7 @@ TEST(MlpStepTest, FitMatchesTheGenericPathExactly) {
         Trainer(c).fit({}, [&](const StepMetrics& s) { fast_steps.push_back(s.loss); });
     ModelConfig model = c.model;
     Trainer generic(c, [model](const std::vector<int64_t>& shape, int64_t classes) {
-      return torch::nn::AnyModule(make_model(model, shape, classes));
+      return torch::nn::AnyModule(WrappedMlp(make_model(model, shape, classes)));
     });
     TrainResult plain =
         generic.fit({}, [&](const StepMetrics& s) { plain_steps.push_back(s.loss); });

@@ -4,6 +4,8 @@ namespace knob {
 
 namespace {
 
+constexpr int64_t kBatchDim[] = {0};
+
 // What autograd's mm backward formulas test to pick their operand order.
 bool column_major(const torch::Tensor& t) { return t.stride(0) == 1 && t.stride(1) == t.size(0); }
 
@@ -126,7 +128,7 @@ torch::Tensor MlpStep::loss_and_gradients(const torch::Tensor& inputs,
     // addmm's mat2 (weight.t(), column-major): grad.t().mm(input).t(), transposed back.
     at::mm_out(weight.mutable_grad(), grad->t(), *layer_input[l]);
     // addmm's self, broadcast from [width]: summed over the batch (at::sum_to).
-    at::sum_out(bias.mutable_grad(), *grad, {0});
+    at::sum_out(bias.mutable_grad(), *grad, at::IntArrayRef(kBatchDim));
     if (l == 0) break;  // the inputs need no gradient
     Layer& below = layers_[l - 1];
     // addmm's mat1: grad.mm(weight), or for a column-major input (weight.t().mm(grad.t())).t().

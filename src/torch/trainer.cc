@@ -405,7 +405,7 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
   if (context.loss == "cross_entropy" && context.device.is_cpu() && c.optimizer.l1 == 0) {
     mlp_step = MlpStep::of(model);
   }
-  BatchGather batch;  // the batch's examples, in buffers kept from step to step
+  BatchGather gathered;  // each batch's examples, in buffers kept from step to step
 
   // Learning rate: base (scaled by the linear scaling rule), schedule, plateau.
   const int64_t n_train = data.train.size();
@@ -499,17 +499,17 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
       const int64_t count = std::min(batch_size, n_train - b * batch_size);
       lr = lr_at(epoch, step, schedule) * plateau_factor;
       set_learning_rate(*optimizer, lr);
-      batch.gather(data, order.narrow(0, b * batch_size, count), context.device);
+      gathered.gather(data, order.narrow(0, b * batch_size, count), context.device);
       torch::Tensor right;  // for a step callback only: this batch's right answers
       torch::Tensor loss;
       if (mlp_step) {  // forward and backward: the gradients are set
-        loss = mlp_step->loss_and_gradients(batch.inputs(), batch.labels());
-        if (on_step) right = right_answers(context.loss, mlp_step->logits(), batch.labels());
+        loss = mlp_step->loss_and_gradients(gathered.inputs(), gathered.labels());
+        if (on_step) right = right_answers(context.loss, mlp_step->logits(), gathered.labels());
       } else {
         optimizer->zero_grad();
-        torch::Tensor output = model->forward(batch.inputs());
-        if (on_step) right = right_answers(context.loss, output.detach(), batch.labels());
-        loss = loss_of(context.loss, output, batch.labels());
+        torch::Tensor output = model->forward(gathered.inputs());
+        if (on_step) right = right_answers(context.loss, output.detach(), gathered.labels());
+        loss = loss_of(context.loss, output, gathered.labels());
       }
       double loss_value = loss.item<double>();
       if (c.optimizer.l1 > 0) {
