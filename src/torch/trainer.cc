@@ -23,7 +23,9 @@
 #include "knob/train/lr_range.h"
 #include "knob/train/schedule.h"
 #include "knob/train/task.h"
+#include "torch/batch_gather.h"
 #include "torch/checkpoint.h"
+#include "torch/mlp_step.h"
 #include "torch/trainer_internal.h"
 
 namespace knob {
@@ -397,6 +399,13 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
 
   torch::nn::Sequential model = build_model(c.model, state_->model_factory, context);
   auto optimizer = make_optimizer(c.optimizer, model->parameters());
+  // The built-in MLP under cross entropy on the CPU steps without autograd (bitwise the same
+  // numbers); every other model through model->forward and loss.backward().
+  std::unique_ptr<MlpStep> mlp_step;
+  if (context.loss == "cross_entropy" && context.device.is_cpu() && c.optimizer.l1 == 0) {
+    mlp_step = MlpStep::of(model);
+  }
+  BatchGather gathered;  // each batch's examples, in buffers kept from step to step
 
   // Learning rate: base (scaled by the linear scaling rule), schedule, plateau.
   const int64_t n_train = data.train.size();
@@ -490,10 +499,18 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
       const int64_t count = std::min(batch_size, n_train - b * batch_size);
       lr = lr_at(epoch, step, schedule) * plateau_factor;
       set_learning_rate(*optimizer, lr);
-      optimizer->zero_grad();
+      gathered.gather(data, order.narrow(0, b * batch_size, count), context.device);
       torch::Tensor right;  // for a step callback only: this batch's right answers
-      torch::Tensor loss = batch_loss(model, context, order.narrow(0, b * batch_size, count),
-                                      on_step ? &right : nullptr);
+      torch::Tensor loss;
+      if (mlp_step) {  // forward and backward: the gradients are set
+        loss = mlp_step->loss_and_gradients(gathered.inputs(), gathered.labels());
+        if (on_step) right = right_answers(context.loss, mlp_step->logits(), gathered.labels());
+      } else {
+        optimizer->zero_grad();
+        torch::Tensor output = model->forward(gathered.inputs());
+        if (on_step) right = right_answers(context.loss, output.detach(), gathered.labels());
+        loss = loss_of(context.loss, output, gathered.labels());
+      }
       double loss_value = loss.item<double>();
       if (c.optimizer.l1 > 0) {
         torch::Tensor penalty = torch::zeros({});
@@ -513,7 +530,7 @@ TrainResult Trainer::fit_impl(const EpochCallback& on_epoch, const StepCallback&
         stop = true;
         break;
       }
-      loss.backward();
+      if (!mlp_step) loss.backward();
       optimizer->step();
       loss_sum += loss_value * static_cast<double>(count);
       seen += count;

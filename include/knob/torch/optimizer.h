@@ -1,6 +1,8 @@
 // Optimizers from an OptimizerConfig, on libtorch's implementations: SGD (momentum,
 // Nesterov), Adam, AdamW, RMSprop, Adagrad, with weight decay (L2; decoupled for AdamW).
-// L1 is a loss penalty, added by the trainer.
+// L1 is a loss penalty, added by the trainer. SGD, Adam, AdamW and RMSprop update each
+// parameter in one pass over its storage, with bitwise libtorch's numbers and state (so
+// checkpoints are interchangeable); Adagrad is libtorch's own.
 //
 // Example:
 //   knob::OptimizerConfig config;
