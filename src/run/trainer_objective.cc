@@ -136,6 +136,8 @@ std::function<std::vector<double>(Trial&)> make_trainer_objective(
       files.configure(trial.number(), config);
     }
     spread_over_devices(config, trial.number());
+    // The epochs a full run reports: CurvePruner extrapolates the curve to the last of them.
+    if (reported) trial.set_user_attr(kMaxResourceAttr, config.train.epochs);
     Json history = empty_history();
     TensorBoardLog log(trial_log_dir(tensorboard, trial.number()));
     TrainResult result;
@@ -241,6 +243,9 @@ void run_train_protocol(const TrainConfig& config, const std::string& tensorboar
   }
   if (number) spread_over_devices(trial_config, std::atoll(number));
   TensorBoardLog log(number ? trial_log_dir(tensorboard, std::atoll(number)) : tensorboard);
+  if (reported) {
+    write_protocol_line(protocol_attr_line(kMaxResourceAttr, Json(trial_config.train.epochs)));
+  }
   auto on_epoch = [&](const EpochMetrics& m) {
     record_epoch(history, m);
     log.on_epoch(m);
