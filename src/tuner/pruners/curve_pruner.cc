@@ -51,9 +51,8 @@ void CurvePruner::refresh(Study& study) {
   }
 }
 
-std::optional<double> CurvePruner::probability_to_beat(const FrozenTrial& trial,
-                                                       int64_t last_step, double best,
-                                                       bool maximize) const {
+std::optional<double> CurvePruner::probability_to_beat(const FrozenTrial& trial, int64_t last_step,
+                                                       double best, bool maximize) const {
   // x = step + 1 >= 1, values turned so that higher is better.
   std::vector<double> x, y;
   for (const auto& [step, value] : trial.intermediate_values) {
@@ -87,9 +86,9 @@ bool CurvePruner::prune(Study& study, const FrozenTrial& trial) {
   std::optional<int64_t> last_step;
   if (options_.max_resource()) {
     last_step = *options_.max_resource() - 1;
-  } else if (auto it = trial.user_attrs.find("max_resource");
-             it != trial.user_attrs.end() && it->second.is_number_integer() &&
-             it->second.get<int64_t>() >= 1) {
+  } else if (auto it = trial.user_attrs.find("max_resource"); it != trial.user_attrs.end() &&
+                                                              it->second.is_number_integer() &&
+                                                              it->second.get<int64_t>() >= 1) {
     last_step = it->second.get<int64_t>() - 1;
   } else {
     last_step = longest_last_step_;

@@ -37,8 +37,7 @@ testing::Curve loss_curve(double floor, unsigned seed) {
 
 // A study whose 5 completed trials ended near `best` (their curves as `make` draws them).
 Study study_with_history(StudyDirection direction, CurvePrunerOptions options,
-                         const std::function<testing::Curve(double, unsigned)>& make,
-                         double best) {
+                         const std::function<testing::Curve(double, unsigned)>& make, double best) {
   Study study = testing::pruner_study(direction, std::make_shared<CurvePruner>(options));
   for (unsigned seed = 0; seed < 5; ++seed) {
     testing::add_trial(study, TrialState::kComplete, make(best, 100 + seed));
@@ -73,7 +72,8 @@ TEST(CurvePruner, SameReportsSameDecisions) {
   CurvePruner pruner;
   FrozenTrial trial;
   trial.intermediate_values = accuracy_curve(0.8, 5);
-  trial.intermediate_values.erase(trial.intermediate_values.find(8), trial.intermediate_values.end());
+  trial.intermediate_values.erase(trial.intermediate_values.find(8),
+                                  trial.intermediate_values.end());
   const auto a = pruner.probability_to_beat(trial, kSteps - 1, 0.85, true);
   const auto b = CurvePruner().probability_to_beat(trial, kSteps - 1, 0.85, true);
   ASSERT_TRUE(a && b);
@@ -102,8 +102,8 @@ TEST(CurvePruner, WaitsForStartupTrialsWarmUpAndReports) {
     EXPECT_EQ(testing::run_curve(study, bad), 10);
   }
   {
-    Study study = study_with_history(StudyDirection::kMaximize,
-                                     CurvePrunerOptions().min_reports(8), accuracy_curve, 0.9);
+    Study study = study_with_history(StudyDirection::kMaximize, CurvePrunerOptions().min_reports(8),
+                                     accuracy_curve, 0.9);
     EXPECT_EQ(testing::run_curve(study, bad), 7);
   }
   {

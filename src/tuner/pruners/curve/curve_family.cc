@@ -25,7 +25,9 @@ struct Anchor {
 Anchor anchor(const std::vector<double>& x, const std::vector<double>& y) {
   const double best = *std::max_element(y.begin(), y.end());
   const double range = std::max(best - *std::min_element(y.begin(), y.end()), 1e-6);
-  return {x.front(), y.front(), std::max(x.back() - x.front(), 1.0),
+  return {x.front(),
+          y.front(),
+          std::max(x.back() - x.front(), 1.0),
           {best + 0.05 * range, best + 0.5 * range}};
 }
 
@@ -92,8 +94,7 @@ Guesses mmf_guesses(const std::vector<double>& x, const std::vector<double>& y) 
 }
 
 double weibull(double x, const Theta& t) {
-  return t[0] -
-         bounded_exp(t[1]) * std::exp(-std::pow(bounded_exp(t[2]) * x, bounded_exp(t[3])));
+  return t[0] - bounded_exp(t[1]) * std::exp(-std::pow(bounded_exp(t[2]) * x, bounded_exp(t[3])));
 }
 Guesses weibull_guesses(const std::vector<double>& x, const std::vector<double>& y) {
   const Anchor a = anchor(x, y);
@@ -130,9 +131,12 @@ Guesses loglinear_guesses(const std::vector<double>& x, const std::vector<double
 
 const std::vector<CurveFamily>& curve_families() {
   static const std::vector<CurveFamily> kFamilies = {
-      {"pow3", 3, pow3, pow3_guesses},          {"pow4", 4, pow4, pow4_guesses},
-      {"exp3", 3, exp3, exp3_guesses},          {"ilog2", 2, ilog2, ilog2_guesses},
-      {"mmf", 4, mmf, mmf_guesses},             {"weibull", 4, weibull, weibull_guesses},
+      {"pow3", 3, pow3, pow3_guesses},
+      {"pow4", 4, pow4, pow4_guesses},
+      {"exp3", 3, exp3, exp3_guesses},
+      {"ilog2", 2, ilog2, ilog2_guesses},
+      {"mmf", 4, mmf, mmf_guesses},
+      {"weibull", 4, weibull, weibull_guesses},
       {"loglinear", 2, loglinear, loglinear_guesses},
   };
   return kFamilies;

@@ -13,6 +13,26 @@ namespace {
 constexpr double kMinNoise = 1e-3;
 constexpr double kPriorVariance = 1.0;
 
+// How much worse the family forecast its own curve than it expected: fitted to the early points,
+// the mean over the later points of (error² / predicted variance), at least 1 (1 when the early
+// points are too few to fit). A family whose shape misses the curve (one still rising where it
+// saturates) gets its spread widened by as much; the normal approximation of a few points'
+// fit, too.
+double backtest_inflation(const CurveFamily& family, const std::vector<double>& x_early,
+                          const std::vector<double>& z_early, const std::vector<double>& x,
+                          const std::vector<double>& z) {
+  const auto fit = fit_curve(family, x_early, z_early);
+  if (!fit) return 1.0;
+  const double noise = std::max(fit->noise_variance(), kMinNoise * kMinNoise);
+  double ratio = 0;
+  for (size_t i = x_early.size(); i < x.size(); ++i) {
+    const double error = z[i] - fit->value(x[i]);
+    ratio += error * error / fit->predictive_variance(x[i], noise, kPriorVariance);
+  }
+  ratio /= static_cast<double>(x.size() - x_early.size());
+  return std::isfinite(ratio) ? std::max(ratio, 1.0) : 1.0;
+}
+
 }  // namespace
 
 double CurveForecast::mean() const {
@@ -26,8 +46,8 @@ double CurveForecast::probability_above(double threshold) const {
   for (const auto& member : members) {
     const double sd = std::sqrt(member.variance);
     const double z = (member.mean - threshold) / sd;
-    p += member.weight * (sd > 0 ? 0.5 * std::erfc(-z / std::sqrt(2.0))
-                                 : (member.mean > threshold ? 1.0 : 0.0));
+    p += member.weight *
+         (sd > 0 ? 0.5 * std::erfc(-z / std::sqrt(2.0)) : (member.mean > threshold ? 1.0 : 0.0));
   }
   return p;
 }
@@ -46,15 +66,20 @@ CurveForecast forecast_curve(const std::vector<double>& x, const std::vector<dou
     double bic;
   };
   std::vector<Scored> scored;
+  // The back-test: the first two thirds of the points, the rest held out.
+  const size_t n_early = (2 * x.size() + 2) / 3;
+  const std::vector<double> x_early(x.begin(), x.begin() + n_early);
+  const std::vector<double> z_early(z.begin(), z.begin() + n_early);
   for (const auto& family : curve_families()) {
     auto fit = fit_curve(family, x, z);
     if (!fit) continue;
     const double noise = std::max(fit->noise_variance(), kMinNoise * kMinNoise);
     const double mean = fit->value(x_target);
-    const double variance = fit->predictive_variance(x_target, noise, kPriorVariance);
+    const double variance = fit->predictive_variance(x_target, noise, kPriorVariance) *
+                            backtest_inflation(family, x_early, z_early, x, z);
     if (!std::isfinite(mean) || !std::isfinite(variance)) continue;
-    const double bic = n * std::log(std::max(fit->rss / n, kMinNoise * kMinNoise)) +
-                       family.n_params * std::log(n);
+    const double bic =
+        n * std::log(std::max(fit->rss / n, kMinNoise * kMinNoise)) + family.n_params * std::log(n);
     scored.push_back({{family.name, 0.0, offset + scale * mean, scale * scale * variance}, bic});
   }
   CurveForecast forecast;

@@ -38,24 +38,15 @@ TEST(CurveForecast, ExtrapolatesNoisySaturatingCurves) {
     double margin;     // thresholds this far above and below the truth are told apart
   };
   const std::vector<Case> cases = {
-      {"accuracy, power law", [](double x) { return 0.9 - 0.5 * std::pow(x, -0.7); }, 0.004,
-       0.03, 0.1},
-      {"accuracy, exponential",
-       [](double x) { return 0.88 - 0.6 * std::exp(-0.15 * x); },
-       0.004,
-       0.03,
+      {"accuracy, power law", [](double x) { return 0.9 - 0.5 * std::pow(x, -0.7); }, 0.004, 0.03,
        0.1},
+      {"accuracy, exponential", [](double x) { return 0.88 - 0.6 * std::exp(-0.15 * x); }, 0.004,
+       0.03, 0.1},
       {"accuracy, slow sigmoid in log x",
-       [](double x) { return 0.92 - 0.7 / (1.0 + std::pow(x / 3.0, 1.2)); },
-       0.004,
-       0.05,
-       0.12},
+       [](double x) { return 0.92 - 0.7 / (1.0 + std::pow(x / 3.0, 1.2)); }, 0.004, 0.05, 0.12},
       // A minimized loss turned to a rising curve, on a scale far from [0, 1].
       {"negated loss of scale 100",
-       [](double x) { return -(40.0 + 100.0 * std::pow(x + 1.0, -0.9)); },
-       0.5,
-       4.0,
-       12.0},
+       [](double x) { return -(40.0 + 100.0 * std::pow(x + 1.0, -0.9)); }, 0.5, 4.0, 12.0},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
