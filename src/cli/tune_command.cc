@@ -187,9 +187,10 @@ void add_tune_command(CLI::App& app) {
   tune->add_option("--grid", flags->grid, "Grid values NAME=V1,V2,... (repeat per parameter)");
   flags->options["--pruner"] =
       tune->add_option("--pruner", flags->pruner,
-                       "median, asha, hyperband or none (with a config also percentile, "
+                       "median, asha, hyperband, curve or none (with a config also percentile, "
                        "threshold: their options tables)")
-          ->check(CLI::IsMember({"median", "asha", "hyperband", "none", "percentile", "threshold"}))
+          ->check(CLI::IsMember(
+              {"median", "asha", "hyperband", "curve", "none", "percentile", "threshold"}))
           ->capture_default_str();
   flags->options["--n-trials"] = tune->add_option("--n-trials", flags->n_trials,
                                                   "Trials to run (default 50 without --timeout)")

@@ -12,6 +12,7 @@
 #include "knob/core/toml_value.h"
 #include "knob/train/config.h"
 #include "knob/train/task.h"
+#include "knob/tuner/pruners/curve_pruner.h"
 #include "knob/tuner/pruners/hyperband_pruner.h"
 #include "knob/tuner/pruners/median_pruner.h"
 #include "knob/tuner/pruners/patient_pruner.h"
@@ -32,10 +33,10 @@ namespace {
 // The options tables of [study], by the sampler or pruner they belong to ("patient" wraps the
 // pruner chosen and is not one).
 const std::vector<std::string> kSamplerTables = {"tpe", "qmc", "gp", "cmaes", "nsga2"};
-const std::vector<std::string> kPrunerTables = {"median", "percentile", "threshold", "asha",
-                                                "hyperband"};
+const std::vector<std::string> kPrunerTables = {"median", "percentile", "threshold",
+                                                "asha",   "hyperband",  "curve"};
 const char* const kSamplers = "random, grid, tpe, qmc, gp, cmaes or nsga2";
-const char* const kPruners = "median, percentile, threshold, asha, hyperband or none";
+const char* const kPruners = "median, percentile, threshold, asha, hyperband, curve or none";
 
 bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -437,6 +438,16 @@ FieldTable<StudyConfig> make_study_table() {
       .add("bootstrap_count", &HyperbandPrunerOptions::bootstrap_count);
   add_options(study, &StudyConfig::hyperband, hyperband);
 
+  FieldTable<CurvePrunerOptions> curve("study.curve",
+                                       "{ probability = 0.05, max_resource = \"auto\" }");
+  curve.add("max_resource", &CurvePrunerOptions::max_resource, resource)
+      .add("probability", &CurvePrunerOptions::probability)
+      .add("n_startup_trials", &CurvePrunerOptions::n_startup_trials)
+      .add("n_warmup_steps", &CurvePrunerOptions::n_warmup_steps)
+      .add("interval_steps", &CurvePrunerOptions::interval_steps)
+      .add("min_reports", &CurvePrunerOptions::min_reports);
+  add_options(study, &StudyConfig::curve, curve);
+
   // The chosen pruner, or none, wrapped in a PatientPruner.
   FieldTable<PatientFields> patient("study.patient", "{ patience = 2, min_delta = 0.0 }");
   patient.add("patience", &PatientFields::patience).add("min_delta", &PatientFields::min_delta);
@@ -661,6 +672,7 @@ std::shared_ptr<Pruner> make_pruner(const StudyConfig& c, const std::string& pru
   if (pruner == "threshold") return std::make_shared<ThresholdPruner>(c.threshold);
   if (pruner == "asha") return std::make_shared<SuccessiveHalvingPruner>(c.asha);
   if (pruner == "hyperband") return std::make_shared<HyperbandPruner>(c.hyperband);
+  if (pruner == "curve") return std::make_shared<CurvePruner>(c.curve);
   return std::make_shared<NopPruner>();
 }
 

@@ -157,6 +157,21 @@ TEST(StudyConfigTest, EverySamplerAndPrunerWithItsOptions) {
   EXPECT_NE(std::dynamic_pointer_cast<PercentilePruner>(
                 make_pruner(config("pruner = \"percentile\"\npercentile = { percentile = 25 }"))),
             nullptr);
+  auto curve = std::dynamic_pointer_cast<CurvePruner>(make_pruner(
+      config("pruner = \"curve\"\ncurve = { max_resource = 30, probability = 0.1, "
+             "n_startup_trials = 2, n_warmup_steps = 3, interval_steps = 2, min_reports = 6 }")));
+  ASSERT_NE(curve, nullptr);
+  EXPECT_EQ(curve->options().max_resource(), std::optional<int64_t>(30));
+  EXPECT_EQ(curve->options().probability(), 0.1);
+  EXPECT_EQ(curve->options().n_startup_trials(), 2);
+  EXPECT_EQ(curve->options().n_warmup_steps(), 3);
+  EXPECT_EQ(curve->options().interval_steps(), 2);
+  EXPECT_EQ(curve->options().min_reports(), 6);
+  auto curve_auto = std::dynamic_pointer_cast<CurvePruner>(
+      make_pruner(config("pruner = \"curve\"\ncurve = { max_resource = \"auto\" }")));
+  ASSERT_NE(curve_auto, nullptr);
+  EXPECT_EQ(curve_auto->options().max_resource(), std::nullopt);
+  EXPECT_EQ(curve_auto->options().probability(), 0.05);
   EXPECT_NE(std::dynamic_pointer_cast<ThresholdPruner>(
                 make_pruner(config("pruner = \"threshold\"\nthreshold = { lower = 0.2 }"))),
             nullptr);
@@ -338,6 +353,30 @@ TEST(StudyConfigTest, MalformedInputIsNamed) {
       {"hyperband max",
        "[study]\nhyperband = { max_resource = \"lots\" }\n",
        {"study.hyperband.max_resource", "lots", "\"auto\""}},
+      {"curve probability",
+       "[study]\ncurve = { probability = 1.5 }\n",
+       {"study.curve.probability = 1.5", "(0, 1)"}},
+      {"curve probability as string",
+       "[study]\npruner = \"curve\"\ncurve = { probability = \"low\" }\n",
+       {"study.curve.probability", "low", "number"}},
+      {"curve max_resource word",
+       "[study]\npruner = \"curve\"\ncurve = { max_resource = \"all\" }\n",
+       {"study.curve.max_resource", "all", "\"auto\""}},
+      {"curve max_resource 1",
+       "[study]\npruner = \"curve\"\ncurve = { max_resource = 1 }\n",
+       {"study.curve.max_resource = 1", ">= 2"}},
+      {"curve min_reports",
+       "[study]\npruner = \"curve\"\ncurve = { min_reports = 2 }\n",
+       {"study.curve.min_reports = 2", ">= 3"}},
+      {"curve negative warm-up",
+       "[study]\ncurve = { n_warmup_steps = -1 }\n",
+       {"study.curve.n_warmup_steps = -1", ">= 0"}},
+      {"curve interval 0",
+       "[study]\ncurve = { interval_steps = 0 }\n",
+       {"study.curve.interval_steps = 0", ">= 1"}},
+      {"curve unknown key",
+       "[study]\ncurve = { threshold = 0.05 }\n",
+       {"study.curve.threshold", "unknown", "probability"}},
       {"percentile unset",
        "[study]\npruner = \"percentile\"\n",
        {"study.percentile.percentile", "not set"}},

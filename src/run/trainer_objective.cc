@@ -149,6 +149,8 @@ std::function<std::vector<double>(Trial&)> make_trainer_objective(
       apply_lr_prior(trial.study(), config, trial.number(), find_lr_with_plugin);
       trial.set_user_attr(kLrAttr, trained_lr(config));
     }
+    // The epochs a full run reports: CurvePruner extrapolates the curve to the last of them.
+    if (reported) trial.set_user_attr(kMaxResourceAttr, config.train.epochs);
     Json history = empty_history();
     TensorBoardLog log(trial_log_dir(tensorboard, trial.number()));
     TrainResult result;
@@ -260,6 +262,9 @@ void run_train_protocol(const TrainConfig& config, const std::string& tensorboar
     write_protocol_line(protocol_attr_line(kLrAttr, Json(trained_lr(trial_config))));
   }
   TensorBoardLog log(number ? trial_log_dir(tensorboard, std::atoll(number)) : tensorboard);
+  if (reported) {
+    write_protocol_line(protocol_attr_line(kMaxResourceAttr, Json(trial_config.train.epochs)));
+  }
   auto on_epoch = [&](const EpochMetrics& m) {
     record_epoch(history, m);
     log.on_epoch(m);

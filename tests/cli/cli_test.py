@@ -287,7 +287,7 @@ class ModelBasedSamplersAndPruners(KnobTestCase):
                     self.assertTrue(-5 <= p["x"] <= 10 and 0 <= p["y"] <= 15, p)
 
     def test_pruners_prune_and_asha_stores_its_rungs(self):
-        for pruner in ("asha", "hyperband"):
+        for pruner in ("asha", "hyperband", "curve"):
             with self.subTest(pruner=pruner):
                 self.knob("tune", "--storage", self.STORAGE, "--study", pruner, "--objective",
                           "curve", "--pruner", pruner, "--n-trials", "30", "--seed", "2",
@@ -449,7 +449,7 @@ MALFORMED = [
     ("unknown --sampler", ["tune", "--storage", GOOD, "--sampler", "annealing"],
      ["--sampler", "annealing", "random", "grid", "tpe", "qmc", "gp", "cmaes"]),
     ("unknown --pruner", ["tune", "--storage", GOOD, "--pruner", "sha"],
-     ["--pruner", "sha", "median", "asha", "hyperband", "none"]),
+     ["--pruner", "sha", "median", "asha", "hyperband", "curve", "none"]),
     ("--pruner without its table", ["tune", "--storage", GOOD, "--pruner", "percentile"],
      ["--pruner", "percentile", "config"]),
     ("--jobs 0", ["tune", "--storage", GOOD, "--study", "s1", "--jobs", "0"],

@@ -13,9 +13,10 @@
 //   tpe = { multivariate = true }     # the sampler's options (TpeOptions, QmcOptions,
 //                                     # GpOptions, CmaEsOptions, NsgaIIOptions): tpe, qmc, gp,
 //                                     # cmaes, nsga2 tables
-//   pruner = "median"                 # median | percentile | threshold | asha | hyperband | none
+//   pruner = "median"                 # median | percentile | threshold | asha | hyperband |
+//                                     # curve | none
 //   asha = { reduction_factor = 3 }   # the pruner's options: median, percentile, threshold,
-//                                     # asha, hyperband tables; "auto" resources as Optuna
+//                                     # asha, hyperband, curve tables; "auto" resources as Optuna
 //   patient = { patience = 2 }        # wraps the pruner chosen in a PatientPruner
 //   n_startup_trials = 5              # the median pruner's (also median = {...})
 //   n_warmup_steps = 0
@@ -59,6 +60,7 @@
 #include "knob/run/trainer_metrics.h"
 #include "knob/train/config.h"
 #include "knob/tuner/pruner.h"
+#include "knob/tuner/pruners/curve_pruner.h"
 #include "knob/tuner/pruners/hyperband_pruner.h"
 #include "knob/tuner/pruners/median_pruner.h"
 #include "knob/tuner/pruners/patient_pruner.h"
@@ -112,6 +114,7 @@ struct StudyConfig {
   ThresholdPrunerOptions threshold;
   SuccessiveHalvingPrunerOptions asha;
   HyperbandPrunerOptions hyperband;
+  CurvePrunerOptions curve;
   std::optional<PatientPrunerOptions> patient;  // wraps the pruner chosen (or none)
   std::optional<int64_t> n_trials;
   std::optional<double> timeout;

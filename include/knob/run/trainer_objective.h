@@ -43,6 +43,9 @@ namespace knob::run {
 
 // The user attribute holding every trainer metric of a finished trial ({"val_accuracy": ...}).
 inline constexpr const char* kMetricsAttr = "metrics";
+// The user attribute holding the epochs a full run of the trial reports (train.epochs), set
+// before its first report: CurvePruner's last step (curve_pruner.h).
+inline constexpr const char* kMaxResourceAttr = "max_resource";
 // The environment variable that tells a `knob train --protocol` child its objectives.
 inline constexpr const char* kObjectivesEnv = "KNOB_OBJECTIVES";
 // ... and [study] keep_models (the child then keeps its checkpoint and model in the study's
