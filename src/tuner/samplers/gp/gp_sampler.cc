@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <numeric>
 #include <set>
 #include <utility>
@@ -11,16 +13,13 @@
 #include "tuner/intersection_search_space.h"
 #include "tuner/samplers/bracket_split.h"
 #include "tuner/samplers/gp/gaussian_process.h"
+#include "tuner/samplers/gp/refit_schedule.h"
 
 namespace knob {
 
 namespace {
 
 constexpr double kMinNoise = 1e-6;  // Optuna's minimum noise variance
-// Hyperparameters are refitted at every ask below this many observations, then each time
-// their number has grown by 1/kRefitGrowth.
-constexpr size_t kRefitAlways = 100;
-constexpr size_t kRefitGrowth = 20;
 
 // One parameter in the GP's input space: a number in [0, 1] (numerical) or the index of the
 // choice (categorical).
@@ -76,39 +75,155 @@ class Encoder {
   double step_ = 0, low_ = 0, high_ = 0, lo_ = 0, hi_ = 1;
 };
 
-// Coordinate search from `point` (acquisition `value`): each dimension in turn moves by
-// ±step (and, if discrete, to its neighbouring grid points; categorical: to every choice),
-// keeping the best improvement; the step halves after a pass without one.
+// Coordinate search from each row of `points` (acquisition `values`): each dimension in turn
+// moves by ±step (and, if discrete, to its neighbouring grid points; categorical: to every
+// choice), keeping the best improvement; a start's step halves after a pass without one. The
+// starts go in lockstep, so each dimension of a pass scores one batch of every start's moves
+// (each start's path is the one it would take alone). score(tries, floors) gives the exact
+// score of each try that may beat its floor, anything up to the floor for the others.
 template <typename Score>
-void refine(Eigen::RowVectorXd& point, double& value, const std::vector<Encoder>& encoders,
+void refine(Eigen::MatrixXd& points, Eigen::VectorXd& values, const std::vector<Encoder>& encoders,
             const Score& score) {
   const auto d = static_cast<Eigen::Index>(encoders.size());
-  double step = 0.1;
-  for (int pass = 0; pass < 30 && step >= 1e-4; ++pass) {
-    bool improved = false;
+  const Eigen::Index starts = points.rows();
+  std::vector<double> step(static_cast<size_t>(starts), 0.1);
+  std::vector<char> improved(static_cast<size_t>(starts));
+  std::vector<Eigen::Index> active, first;  // the moving starts; their first row in `tries`
+  std::vector<double> moves;
+  Eigen::MatrixXd tries;
+  Eigen::VectorXd floors;
+  for (int pass = 0; pass < 30; ++pass) {
+    active.clear();
+    for (Eigen::Index s = 0; s < starts; ++s) {
+      if (step[static_cast<size_t>(s)] >= 1e-4) active.push_back(s);
+    }
+    if (active.empty()) break;
+    std::fill(improved.begin(), improved.end(), 0);
     for (Eigen::Index j = 0; j < d; ++j) {
       const Encoder& e = encoders[static_cast<size_t>(j)];
-      std::vector<double> moves;
-      if (e.categorical()) {
-        for (int64_t choice = 0; choice < e.n_choices(); ++choice)
-          moves.push_back(static_cast<double>(choice));
-      } else {
-        moves = {e.snap(point(j) + step), e.snap(point(j) - step)};
-        if (e.discrete())
-          moves.push_back(e.neighbour(point(j), 1)), moves.push_back(e.neighbour(point(j), -1));
+      moves.clear(), first.clear();
+      for (const Eigen::Index s : active) {
+        first.push_back(static_cast<Eigen::Index>(moves.size()));
+        const double u = points(s, j), h = step[static_cast<size_t>(s)];
+        if (e.categorical()) {
+          for (int64_t choice = 0; choice < e.n_choices(); ++choice)
+            moves.push_back(static_cast<double>(choice));
+        } else {
+          moves.push_back(e.snap(u + h)), moves.push_back(e.snap(u - h));
+          if (e.discrete()) moves.push_back(e.neighbour(u, 1)), moves.push_back(e.neighbour(u, -1));
+        }
       }
-      Eigen::MatrixXd tries = point.replicate(static_cast<Eigen::Index>(moves.size()), 1);
-      for (size_t m = 0; m < moves.size(); ++m) tries(static_cast<Eigen::Index>(m), j) = moves[m];
-      const Eigen::VectorXd tried = score(tries);
-      Eigen::Index arg;
-      const double top = tried.maxCoeff(&arg);
-      if (top > value + 1e-12) {
-        point(j) = moves[static_cast<size_t>(arg)], value = top, improved = true;
+      first.push_back(static_cast<Eigen::Index>(moves.size()));
+      tries.resize(static_cast<Eigen::Index>(moves.size()), d);
+      floors.resize(tries.rows());
+      for (size_t a = 0; a < active.size(); ++a) {
+        for (Eigen::Index m = first[a]; m < first[a + 1]; ++m) {
+          tries.row(m) = points.row(active[a]);
+          tries(m, j) = moves[static_cast<size_t>(m)];
+          floors(m) = values(active[a]) + 1e-12;
+        }
+      }
+      const Eigen::VectorXd tried = score(tries, floors);
+      for (size_t a = 0; a < active.size(); ++a) {
+        const Eigen::Index s = active[a];
+        Eigen::Index arg;
+        const double top = tried.segment(first[a], first[a + 1] - first[a]).maxCoeff(&arg);
+        if (top > values(s) + 1e-12) {
+          points(s, j) = moves[static_cast<size_t>(first[a] + arg)], values(s) = top;
+          improved[static_cast<size_t>(s)] = 1;
+        }
       }
     }
-    if (!improved) step *= 0.5;
+    for (const Eigen::Index s : active) {
+      if (!improved[static_cast<size_t>(s)]) step[static_cast<size_t>(s)] *= 0.5;
+    }
   }
 }
+
+// Log expected improvement over `best` under `gp`. From kBoundFrom observations on, points are
+// first bounded (exact mean; the variance given the kBoundSubset observations most correlated
+// with the point, which is never lower) and only those whose bound beats what they have to
+// beat get the exact O(n²) variance: the same choices as scoring every point, fewer solves.
+class Acquisition {
+ public:
+  static constexpr Eigen::Index kBoundFrom = 150, kBoundSubset = 32, kBatch = 64;
+
+  Acquisition(const detail::GaussianProcess& gp, double best) : gp_(gp), best_(best) {}
+
+  // The exact score of every row.
+  Eigen::VectorXd score(const Eigen::MatrixXd& points) const {
+    Eigen::VectorXd m, v;
+    gp_.posterior(points, m, v);
+    return log_ei(m, v);
+  }
+
+  // Exact scores of the rows whose bound exceeds floors(row); -inf for the others (their
+  // exact score is at most their floor).
+  Eigen::VectorXd score_above(const Eigen::MatrixXd& points, const Eigen::VectorXd& floors) const {
+    if (gp_.size() < kBoundFrom) return score(points);
+    const Eigen::VectorXd upper = bound(points);
+    std::vector<Eigen::Index> kept;
+    for (Eigen::Index r = 0; r < points.rows(); ++r) {
+      if (upper(r) > floors(r)) kept.push_back(r);
+    }
+    Eigen::VectorXd out = Eigen::VectorXd::Constant(points.rows(), kMinusInf);
+    scatter(points, kept, out);
+    return out;
+  }
+
+  // Exact scores of (at least) the `top` best rows; -inf for rows that cannot be among them.
+  Eigen::VectorXd score_top(const Eigen::MatrixXd& points, Eigen::Index top) const {
+    if (gp_.size() < kBoundFrom) return score(points);
+    const Eigen::VectorXd upper = bound(points);
+    std::vector<Eigen::Index> by_bound(static_cast<size_t>(points.rows()));
+    std::iota(by_bound.begin(), by_bound.end(), 0);
+    std::stable_sort(by_bound.begin(), by_bound.end(),
+                     [&](Eigen::Index a, Eigen::Index b) { return upper(a) > upper(b); });
+    Eigen::VectorXd out = Eigen::VectorXd::Constant(points.rows(), kMinusInf);
+    std::vector<double> best;  // the exact scores so far, the `top` highest first
+    for (size_t i = 0; i < by_bound.size(); i += kBatch) {
+      // Stop when the next best bound is below the top-th exact score.
+      if (static_cast<Eigen::Index>(best.size()) >= top && upper(by_bound[i]) < best.back()) break;
+      const std::vector<Eigen::Index> batch(
+          by_bound.begin() + static_cast<std::ptrdiff_t>(i),
+          by_bound.begin() + static_cast<std::ptrdiff_t>(std::min(by_bound.size(), i + kBatch)));
+      scatter(points, batch, out);
+      for (const Eigen::Index r : batch) best.push_back(out(r));
+      std::sort(best.begin(), best.end(), std::greater<>());
+      if (static_cast<Eigen::Index>(best.size()) > top) best.resize(static_cast<size_t>(top));
+    }
+    return out;
+  }
+
+ private:
+  static constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
+
+  Eigen::VectorXd log_ei(const Eigen::VectorXd& mean, const Eigen::VectorXd& var) const {
+    Eigen::VectorXd s(mean.size());
+    for (Eigen::Index k = 0; k < s.size(); ++k)
+      s(k) = detail::log_expected_improvement(mean(k), var(k), best_);
+    return s;
+  }
+  // Log EI is increasing in the variance: an upper bound of each row's score.
+  Eigen::VectorXd bound(const Eigen::MatrixXd& points) const {
+    Eigen::VectorXd m, v;
+    gp_.posterior_bound(points, kBoundSubset, m, v);
+    return log_ei(m, v);
+  }
+  // out(r) = the exact score of row r, for each r in `rows`.
+  void scatter(const Eigen::MatrixXd& points, const std::vector<Eigen::Index>& rows,
+               Eigen::VectorXd& out) const {
+    if (rows.empty()) return;
+    Eigen::MatrixXd some(static_cast<Eigen::Index>(rows.size()), points.cols());
+    for (size_t i = 0; i < rows.size(); ++i)
+      some.row(static_cast<Eigen::Index>(i)) = points.row(rows[i]);
+    const Eigen::VectorXd exact = score(some);
+    for (size_t i = 0; i < rows.size(); ++i) out(rows[i]) = exact(static_cast<Eigen::Index>(i));
+  }
+
+  const detail::GaussianProcess& gp_;
+  double best_;
+};
 
 struct Observation {
   int64_t number = -1;
@@ -124,6 +239,10 @@ struct Bracket {
   std::vector<std::pair<std::string, Distribution>> fitted_space;
   size_t fitted_n = 0;
   detail::GpHyperparameters fitted;
+  // The GP of the last ask with `fitted` for `fitted_space`, its rows the observations
+  // numbered `gp_rows`: grown by appending rows while the fit is kept.
+  std::optional<detail::GaussianProcess> gp;
+  std::vector<int64_t> gp_rows;
 };
 
 }  // namespace
@@ -238,23 +357,29 @@ std::map<std::string, double> GpSampler::sample_relative(
 
   // Fit, warm-started from the last fit of the same space; skipped while it is recent.
   const bool same_space = c.fitted_space == dims;
-  if (!same_space || n < kRefitAlways ||
-      n >= c.fitted_n + std::max<size_t>(1, c.fitted_n / kRefitGrowth)) {
+  if (!same_space || detail::gp_refit_due(n, c.fitted_n)) {
     c.fitted =
         detail::fit_gp(x, y, categorical, same_space ? c.fitted : detail::GpHyperparameters{},
                        kMinNoise, options_.deterministic_objective());
     c.fitted_space = dims, c.fitted_n = n;
+    c.gp.reset();
   }
-  const detail::GaussianProcess gp(x, y, categorical, c.fitted);
-  const double best = y.maxCoeff();
-  auto score = [&](const Eigen::MatrixXd& points) {
-    Eigen::VectorXd m, v;
-    gp.posterior(points, m, v);
-    Eigen::VectorXd s(points.rows());
-    for (Eigen::Index k = 0; k < s.size(); ++k)
-      s(k) = detail::log_expected_improvement(m(k), v(k), best);
-    return s;
-  };
+  // The last GP grows by the new observations when its rows are the first of these ones.
+  bool grown = c.gp && c.gp_rows.size() <= n;
+  for (size_t i = 0; grown && i < c.gp_rows.size(); ++i) grown = c.gp_rows[i] == rows[i]->number;
+  for (size_t i = c.gp_rows.size(); grown && i < n; ++i) {
+    grown = c.gp->append(x.row(static_cast<Eigen::Index>(i)));
+    if (grown) c.gp_rows.push_back(rows[i]->number);
+  }
+  if (grown) {
+    c.gp->set_targets(y);
+  } else {
+    c.gp.emplace(x, y, categorical, c.fitted);
+    c.gp_rows.clear();
+    for (const Observation* o : rows) c.gp_rows.push_back(o->number);
+  }
+  const detail::GaussianProcess& gp = *c.gp;
+  const Acquisition acquisition(gp, y.maxCoeff());
 
   // Random candidates and the best observed points...
   std::vector<Eigen::Index> by_value(n);
@@ -275,7 +400,8 @@ std::map<std::string, double> GpSampler::sample_relative(
   }
   for (Eigen::Index k = 0; k < n_best; ++k)
     candidates.row(n_random + k) = x.row(by_value[static_cast<size_t>(k)]);
-  const Eigen::VectorXd scores = score(candidates);
+  const Eigen::VectorXd scores =
+      acquisition.score_top(candidates, std::max(1, options_.n_local_search()));
 
   // ...then a coordinate search from the best few.
   std::vector<Eigen::Index> order(static_cast<size_t>(candidates.rows()));
@@ -284,12 +410,20 @@ std::map<std::string, double> GpSampler::sample_relative(
                    [&](Eigen::Index a, Eigen::Index b) { return scores(a) > scores(b); });
   Eigen::RowVectorXd best_point = candidates.row(order[0]);
   double best_score = scores(order[0]);
-  const size_t n_starts = std::min(order.size(), static_cast<size_t>(options_.n_local_search()));
-  for (size_t s = 0; s < n_starts; ++s) {
-    Eigen::RowVectorXd point = candidates.row(order[s]);
-    double value = scores(order[s]);
-    refine(point, value, encoders, score);
-    if (value > best_score) best_score = value, best_point = point;
+  const auto n_starts = static_cast<Eigen::Index>(
+      std::min(order.size(), static_cast<size_t>(options_.n_local_search())));
+  Eigen::MatrixXd points(n_starts, d);
+  Eigen::VectorXd values(n_starts);
+  for (Eigen::Index s = 0; s < n_starts; ++s) {
+    points.row(s) = candidates.row(order[static_cast<size_t>(s)]);
+    values(s) = scores(order[static_cast<size_t>(s)]);
+  }
+  refine(points, values, encoders,
+         [&](const Eigen::MatrixXd& tries, const Eigen::VectorXd& floors) {
+           return acquisition.score_above(tries, floors);
+         });
+  for (Eigen::Index s = 0; s < n_starts; ++s) {
+    if (values(s) > best_score) best_score = values(s), best_point = points.row(s);
   }
 
   std::map<std::string, double> out;
