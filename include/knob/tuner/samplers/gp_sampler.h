@@ -11,9 +11,7 @@
 // (running, pruned and failed trials are ignored), standardized. Cost per ask with n
 // observations: O(n³) for the fit (hyperparameters are refitted, warm-started, while n < 100
 // and then each time n has grown by 10%); between fits the Cholesky factor grows by one row
-// per new observation, O(n²). Then O(n²) per candidate whose acquisition is computed exactly:
-// from 150 observations on, candidates and local-search moves whose upper bound (the
-// variance given their 32 most correlated observations) cannot win are skipped.
+// per new observation, O(n²). Then O(n²) per scored candidate and local-search move.
 //
 // Under a HyperbandPruner the GP for a trial is fitted only to the COMPLETE trials of that
 // trial's bracket (as Optuna's samplers see only the bracket), one cache per bracket.

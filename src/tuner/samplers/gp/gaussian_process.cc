@@ -6,7 +6,6 @@
 #include <deque>
 #include <functional>
 #include <limits>
-#include <numeric>
 #include <utility>
 
 namespace knob::detail {
@@ -299,47 +298,6 @@ void GaussianProcess::posterior(const Eigen::MatrixXd& points, Eigen::VectorXd& 
     l.solveInPlace(k);  // L⁻¹ k
     var.segment(start, m) =
         (h_.signal_variance - k.colwise().squaredNorm().transpose().array()).cwiseMax(0.0);
-  }
-}
-
-void GaussianProcess::posterior_bound(const Eigen::MatrixXd& points, Eigen::Index subset,
-                                      Eigen::VectorXd& mean, Eigen::VectorXd& var_upper) const {
-  assert(alpha_.size() == n_);
-  mean.resize(points.rows());
-  var_upper.resize(points.rows());
-  const Eigen::Index size = std::min(subset, n_);
-  const double s = h_.signal_variance;
-  std::vector<Eigen::Index> nearest(static_cast<size_t>(n_));
-  Eigen::MatrixXd near_x(size, x_.cols()), near_k, k;
-  Eigen::VectorXd k_near(size);
-  Eigen::LLT<Eigen::MatrixXd> llt(size);
-  constexpr Eigen::Index kBlock = 128;
-  for (Eigen::Index start = 0; start < points.rows(); start += kBlock) {
-    const Eigen::Index m = std::min(kBlock, points.rows() - start);
-    kernel_columns(x_.topRows(n_), points.middleRows(start, m), categorical_, h_, k);
-    mean.segment(start, m).noalias() = k.transpose() * alpha_;
-    for (Eigen::Index a = 0; a < m; ++a) {
-      const double* column = k.col(a).data();
-      std::iota(nearest.begin(), nearest.end(), Eigen::Index{0});
-      std::nth_element(nearest.begin(), nearest.begin() + size, nearest.end(),
-                       [&](Eigen::Index i, Eigen::Index j) {
-                         return column[i] > column[j] || (column[i] == column[j] && i < j);
-                       });
-      for (Eigen::Index t = 0; t < size; ++t) {
-        near_x.row(t) = x_.row(nearest[static_cast<size_t>(t)]);
-        k_near(t) = column[nearest[static_cast<size_t>(t)]];
-      }
-      // The same principal submatrix of K + noise I (+ jitter) as in the full factor.
-      kernel_columns(near_x, near_x, categorical_, h_, near_k);
-      near_k.diagonal().array() += h_.noise_variance + jitter_;
-      llt.compute(near_k);
-      double var = s;
-      if (llt.info() == Eigen::Success) {
-        llt.matrixL().solveInPlace(k_near);
-        var = s - k_near.squaredNorm();
-      }
-      var_upper(start + a) = std::max(var, 0.0) + 1e-8 * s;
-    }
   }
 }
 

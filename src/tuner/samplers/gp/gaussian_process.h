@@ -72,13 +72,6 @@ class GaussianProcess {
   // Posterior mean and variance of the latent function (noise excluded) at each row of
   // `points`. O(n²) per point, scored in blocks (one triangular solve per block).
   void posterior(const Eigen::MatrixXd& points, Eigen::VectorXd& mean, Eigen::VectorXd& var) const;
-  // The exact posterior mean and an upper bound on the posterior variance at each row of
-  // `points`: the variance given only the `subset` observations most correlated with the
-  // point (conditioning on fewer observations never lowers it), plus a margin for rounding.
-  // O(n + subset³) per point: it tells which points cannot score well before their O(n²)
-  // variance is computed.
-  void posterior_bound(const Eigen::MatrixXd& points, Eigen::Index subset, Eigen::VectorXd& mean,
-                       Eigen::VectorXd& var_upper) const;
   const GpHyperparameters& hyperparameters() const { return h_; }
   Eigen::Index size() const { return n_; }
   // The lower Cholesky factor of K + noise I (+ jitter), n x n.

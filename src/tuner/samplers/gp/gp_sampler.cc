@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
-#include <limits>
 #include <numeric>
 #include <set>
 #include <utility>
@@ -79,8 +77,7 @@ class Encoder {
 // moves by ±step (and, if discrete, to its neighbouring grid points; categorical: to every
 // choice), keeping the best improvement; a start's step halves after a pass without one. The
 // starts go in lockstep, so each dimension of a pass scores one batch of every start's moves
-// (each start's path is the one it would take alone). score(tries, floors) gives the exact
-// score of each try that may beat its floor, anything up to the floor for the others.
+// (each start's path is the one it would take alone).
 template <typename Score>
 void refine(Eigen::MatrixXd& points, Eigen::VectorXd& values, const std::vector<Encoder>& encoders,
             const Score& score) {
@@ -91,7 +88,6 @@ void refine(Eigen::MatrixXd& points, Eigen::VectorXd& values, const std::vector<
   std::vector<Eigen::Index> active, first;  // the moving starts; their first row in `tries`
   std::vector<double> moves;
   Eigen::MatrixXd tries;
-  Eigen::VectorXd floors;
   for (int pass = 0; pass < 30; ++pass) {
     active.clear();
     for (Eigen::Index s = 0; s < starts; ++s) {
@@ -115,15 +111,13 @@ void refine(Eigen::MatrixXd& points, Eigen::VectorXd& values, const std::vector<
       }
       first.push_back(static_cast<Eigen::Index>(moves.size()));
       tries.resize(static_cast<Eigen::Index>(moves.size()), d);
-      floors.resize(tries.rows());
       for (size_t a = 0; a < active.size(); ++a) {
         for (Eigen::Index m = first[a]; m < first[a + 1]; ++m) {
           tries.row(m) = points.row(active[a]);
           tries(m, j) = moves[static_cast<size_t>(m)];
-          floors(m) = values(active[a]) + 1e-12;
         }
       }
-      const Eigen::VectorXd tried = score(tries, floors);
+      const Eigen::VectorXd tried = score(tries);
       for (size_t a = 0; a < active.size(); ++a) {
         const Eigen::Index s = active[a];
         Eigen::Index arg;
@@ -139,91 +133,6 @@ void refine(Eigen::MatrixXd& points, Eigen::VectorXd& values, const std::vector<
     }
   }
 }
-
-// Log expected improvement over `best` under `gp`. From kBoundFrom observations on, points are
-// first bounded (exact mean; the variance given the kBoundSubset observations most correlated
-// with the point, which is never lower) and only those whose bound beats what they have to
-// beat get the exact O(n²) variance: the same choices as scoring every point, fewer solves.
-class Acquisition {
- public:
-  static constexpr Eigen::Index kBoundFrom = 150, kBoundSubset = 32, kBatch = 64;
-
-  Acquisition(const detail::GaussianProcess& gp, double best) : gp_(gp), best_(best) {}
-
-  // The exact score of every row.
-  Eigen::VectorXd score(const Eigen::MatrixXd& points) const {
-    Eigen::VectorXd m, v;
-    gp_.posterior(points, m, v);
-    return log_ei(m, v);
-  }
-
-  // Exact scores of the rows whose bound exceeds floors(row); -inf for the others (their
-  // exact score is at most their floor).
-  Eigen::VectorXd score_above(const Eigen::MatrixXd& points, const Eigen::VectorXd& floors) const {
-    if (gp_.size() < kBoundFrom) return score(points);
-    const Eigen::VectorXd upper = bound(points);
-    std::vector<Eigen::Index> kept;
-    for (Eigen::Index r = 0; r < points.rows(); ++r) {
-      if (upper(r) > floors(r)) kept.push_back(r);
-    }
-    Eigen::VectorXd out = Eigen::VectorXd::Constant(points.rows(), kMinusInf);
-    scatter(points, kept, out);
-    return out;
-  }
-
-  // Exact scores of (at least) the `top` best rows; -inf for rows that cannot be among them.
-  Eigen::VectorXd score_top(const Eigen::MatrixXd& points, Eigen::Index top) const {
-    if (gp_.size() < kBoundFrom) return score(points);
-    const Eigen::VectorXd upper = bound(points);
-    std::vector<Eigen::Index> by_bound(static_cast<size_t>(points.rows()));
-    std::iota(by_bound.begin(), by_bound.end(), 0);
-    std::stable_sort(by_bound.begin(), by_bound.end(),
-                     [&](Eigen::Index a, Eigen::Index b) { return upper(a) > upper(b); });
-    Eigen::VectorXd out = Eigen::VectorXd::Constant(points.rows(), kMinusInf);
-    std::vector<double> best;  // the exact scores so far, the `top` highest first
-    for (size_t i = 0; i < by_bound.size(); i += kBatch) {
-      // Stop when the next best bound is below the top-th exact score.
-      if (static_cast<Eigen::Index>(best.size()) >= top && upper(by_bound[i]) < best.back()) break;
-      const std::vector<Eigen::Index> batch(
-          by_bound.begin() + static_cast<std::ptrdiff_t>(i),
-          by_bound.begin() + static_cast<std::ptrdiff_t>(std::min(by_bound.size(), i + kBatch)));
-      scatter(points, batch, out);
-      for (const Eigen::Index r : batch) best.push_back(out(r));
-      std::sort(best.begin(), best.end(), std::greater<>());
-      if (static_cast<Eigen::Index>(best.size()) > top) best.resize(static_cast<size_t>(top));
-    }
-    return out;
-  }
-
- private:
-  static constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
-
-  Eigen::VectorXd log_ei(const Eigen::VectorXd& mean, const Eigen::VectorXd& var) const {
-    Eigen::VectorXd s(mean.size());
-    for (Eigen::Index k = 0; k < s.size(); ++k)
-      s(k) = detail::log_expected_improvement(mean(k), var(k), best_);
-    return s;
-  }
-  // Log EI is increasing in the variance: an upper bound of each row's score.
-  Eigen::VectorXd bound(const Eigen::MatrixXd& points) const {
-    Eigen::VectorXd m, v;
-    gp_.posterior_bound(points, kBoundSubset, m, v);
-    return log_ei(m, v);
-  }
-  // out(r) = the exact score of row r, for each r in `rows`.
-  void scatter(const Eigen::MatrixXd& points, const std::vector<Eigen::Index>& rows,
-               Eigen::VectorXd& out) const {
-    if (rows.empty()) return;
-    Eigen::MatrixXd some(static_cast<Eigen::Index>(rows.size()), points.cols());
-    for (size_t i = 0; i < rows.size(); ++i)
-      some.row(static_cast<Eigen::Index>(i)) = points.row(rows[i]);
-    const Eigen::VectorXd exact = score(some);
-    for (size_t i = 0; i < rows.size(); ++i) out(rows[i]) = exact(static_cast<Eigen::Index>(i));
-  }
-
-  const detail::GaussianProcess& gp_;
-  double best_;
-};
 
 struct Observation {
   int64_t number = -1;
@@ -379,7 +288,15 @@ std::map<std::string, double> GpSampler::sample_relative(
     for (const Observation* o : rows) c.gp_rows.push_back(o->number);
   }
   const detail::GaussianProcess& gp = *c.gp;
-  const Acquisition acquisition(gp, y.maxCoeff());
+  const double best = y.maxCoeff();
+  auto score = [&](const Eigen::MatrixXd& points) {
+    Eigen::VectorXd m, v;
+    gp.posterior(points, m, v);
+    Eigen::VectorXd s(points.rows());
+    for (Eigen::Index k = 0; k < s.size(); ++k)
+      s(k) = detail::log_expected_improvement(m(k), v(k), best);
+    return s;
+  };
 
   // Random candidates and the best observed points...
   std::vector<Eigen::Index> by_value(n);
@@ -400,8 +317,7 @@ std::map<std::string, double> GpSampler::sample_relative(
   }
   for (Eigen::Index k = 0; k < n_best; ++k)
     candidates.row(n_random + k) = x.row(by_value[static_cast<size_t>(k)]);
-  const Eigen::VectorXd scores =
-      acquisition.score_top(candidates, std::max(1, options_.n_local_search()));
+  const Eigen::VectorXd scores = score(candidates);
 
   // ...then a coordinate search from the best few.
   std::vector<Eigen::Index> order(static_cast<size_t>(candidates.rows()));
@@ -418,10 +334,7 @@ std::map<std::string, double> GpSampler::sample_relative(
     points.row(s) = candidates.row(order[static_cast<size_t>(s)]);
     values(s) = scores(order[static_cast<size_t>(s)]);
   }
-  refine(points, values, encoders,
-         [&](const Eigen::MatrixXd& tries, const Eigen::VectorXd& floors) {
-           return acquisition.score_above(tries, floors);
-         });
+  refine(points, values, encoders, score);
   for (Eigen::Index s = 0; s < n_starts; ++s) {
     if (values(s) > best_score) best_score = values(s), best_point = points.row(s);
   }
