@@ -10,7 +10,8 @@
 // 0 or 1 in the kernel's distance. Observations are the COMPLETE trials with a finite value
 // (running, pruned and failed trials are ignored), standardized. Cost per ask with n
 // observations: O(n³) for the fit (hyperparameters are refitted, warm-started, while n < 100
-// and then each time n has grown by 5%), plus O(n²) per scored candidate.
+// and then each time n has grown by 10%); between fits the Cholesky factor grows by one row
+// per new observation, O(n²). Then O(n²) per scored candidate and local-search move.
 //
 // Under a HyperbandPruner the GP for a trial is fitted only to the COMPLETE trials of that
 // trial's bracket (as Optuna's samplers see only the bracket), one cache per bracket.

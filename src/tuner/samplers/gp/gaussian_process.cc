@@ -17,18 +17,54 @@ const double kSqrt5 = std::sqrt(5.0);
 const double kLog2Pi = std::log(2 * M_PI);
 
 // Cholesky of `k`, adding jitter to the diagonal (1e-10, 1e-8, ... of its mean) until it
-// succeeds; false if it never does.
-bool cholesky(const Eigen::MatrixXd& k, Eigen::LLT<Eigen::MatrixXd>& llt) {
+// succeeds; false if it never does. `jitter` (if given) receives the jitter used.
+bool cholesky(const Eigen::MatrixXd& k, Eigen::LLT<Eigen::MatrixXd>& llt,
+              double* jitter_used = nullptr) {
   const double scale = k.rows() ? k.diagonal().mean() : 1.0;
   double jitter = 0;
   for (int attempt = 0; attempt < 6; ++attempt) {
     Eigen::MatrixXd kj = k;
     kj.diagonal().array() += jitter;
     llt.compute(kj);
-    if (llt.info() == Eigen::Success) return true;
+    if (llt.info() == Eigen::Success) {
+      if (jitter_used) *jitter_used = jitter;
+      return true;
+    }
     jitter = jitter == 0 ? 1e-10 * scale : jitter * 100;
   }
   return false;
+}
+
+// out(b, a) = k(x_b, p_a) for the n rows of `x` and the m rows of `points` (n x m): one column
+// per point, so that a block of points is solved against the Cholesky factor in place. The
+// squared distances are summed dimension by dimension down contiguous columns.
+void kernel_columns(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                    const Eigen::Ref<const Eigen::MatrixXd>& points,
+                    const std::vector<bool>& categorical, const GpHyperparameters& h,
+                    Eigen::MatrixXd& out) {
+  const Eigen::Index n = x.rows(), m = points.rows();
+  out.setZero(n, m);
+  for (Eigen::Index j = 0; j < x.cols(); ++j) {
+    const double inv_l2 = 1 / (h.lengthscales(j) * h.lengthscales(j));
+    const bool is_categorical = categorical[static_cast<size_t>(j)];
+    const double* xj = x.col(j).data();
+    for (Eigen::Index a = 0; a < m; ++a) {
+      const double p = points(a, j);
+      double* o = out.col(a).data();
+      if (is_categorical) {
+        for (Eigen::Index b = 0; b < n; ++b) o[b] += xj[b] != p ? inv_l2 : 0.0;
+      } else {
+        for (Eigen::Index b = 0; b < n; ++b) {
+          const double d = xj[b] - p;
+          o[b] += d * d * inv_l2;
+        }
+      }
+    }
+  }
+  // The Matérn form, in place: s (1 + √5 r + 5/3 r²) e^{-√5 r}.
+  auto r2 = out.array();
+  const Eigen::ArrayXXd r = r2.sqrt();
+  r2 = h.signal_variance * (1 + kSqrt5 * r + 5.0 / 3.0 * r2) * (-kSqrt5 * r).exp();
 }
 
 Eigen::MatrixXd noisy_kernel(const Eigen::MatrixXd& x, const std::vector<bool>& categorical,
@@ -101,20 +137,9 @@ double matern52(double r2) {
 Eigen::MatrixXd gp_kernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
                           const std::vector<bool>& categorical, const GpHyperparameters& h) {
   assert(a.cols() == h.lengthscales.size() && b.cols() == h.lengthscales.size());
-  // Column by column over the whole |a| x |b| array (vectorized), then the Matérn form.
-  Eigen::ArrayXXd r2 = Eigen::ArrayXXd::Zero(a.rows(), b.rows());
-  for (Eigen::Index j = 0; j < a.cols(); ++j) {
-    const Eigen::ArrayXXd d =
-        a.col(j).array().replicate(1, b.rows()).rowwise() - b.col(j).array().transpose();
-    const double inv_l2 = 1 / (h.lengthscales(j) * h.lengthscales(j));
-    if (categorical[static_cast<size_t>(j)]) {
-      r2 += (d != 0).cast<double>() * inv_l2;
-    } else {
-      r2 += d.square() * inv_l2;
-    }
-  }
-  const Eigen::ArrayXXd r = r2.sqrt();
-  return h.signal_variance * (1 + kSqrt5 * r + 5.0 / 3.0 * r2) * (-kSqrt5 * r).exp();
+  Eigen::MatrixXd k;
+  kernel_columns(b, a, categorical, h, k);
+  return k.transpose();
 }
 
 double gp_log_marginal_likelihood(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
@@ -210,31 +235,69 @@ GpHyperparameters fit_gp(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
 
 GaussianProcess::GaussianProcess(Eigen::MatrixXd x, Eigen::VectorXd y,
                                  std::vector<bool> categorical, GpHyperparameters h)
-    : x_(std::move(x)), categorical_(std::move(categorical)), h_(std::move(h)) {
+    : x_(std::move(x)), categorical_(std::move(categorical)), h_(std::move(h)), n_(x_.rows()) {
   Eigen::LLT<Eigen::MatrixXd> llt;
-  if (!cholesky(noisy_kernel(x_, categorical_, h_), llt)) {
+  if (!cholesky(noisy_kernel(x_, categorical_, h_), llt, &jitter_)) {
     // Only duplicated points with no noise get here: give them noise.
     h_.noise_variance = std::max(h_.noise_variance, 1e-4 * h_.signal_variance);
-    [[maybe_unused]] const bool ok = cholesky(noisy_kernel(x_, categorical_, h_), llt);
+    [[maybe_unused]] const bool ok = cholesky(noisy_kernel(x_, categorical_, h_), llt, &jitter_);
     assert(ok);
   }
   chol_ = llt.matrixL();
-  alpha_ = llt.solve(y);
+  set_targets(y);
+}
+
+bool GaussianProcess::append(const Eigen::RowVectorXd& point) {
+  assert(point.size() == x_.cols());
+  // The new row of the factor: l = L⁻¹ k(X, x), then the pivot √(k(x, x) + noise - |l|²).
+  Eigen::MatrixXd k;
+  kernel_columns(x_.topRows(n_), point, categorical_, h_, k);
+  const auto l = chol_.topLeftCorner(n_, n_).triangularView<Eigen::Lower>();
+  l.solveInPlace(k);
+  const double diagonal = h_.signal_variance + h_.noise_variance + jitter_;
+  const double pivot = diagonal - k.squaredNorm();
+  // A pivot lost in rounding (a duplicate without noise) would make the factor meaningless.
+  if (!(pivot > 1e-12 * diagonal)) return false;
+  if (chol_.rows() == n_) {  // grow the storage by an eighth (memory matters at 10,000 rows)
+    const Eigen::Index capacity = n_ + std::max<Eigen::Index>(16, n_ / 8);
+    Eigen::MatrixXd grown = Eigen::MatrixXd::Zero(capacity, capacity);
+    grown.topLeftCorner(n_, n_) = chol_.topLeftCorner(n_, n_);
+    chol_.swap(grown);
+    Eigen::MatrixXd rows(capacity, x_.cols());
+    rows.topRows(n_) = x_.topRows(n_);
+    x_.swap(rows);
+  }
+  chol_.row(n_).head(n_) = k.col(0).transpose();
+  chol_(n_, n_) = std::sqrt(pivot);
+  x_.row(n_) = point;
+  ++n_;
+  alpha_.resize(0);
+  return true;
+}
+
+void GaussianProcess::set_targets(const Eigen::VectorXd& y) {
+  assert(y.size() == n_);
+  const auto l = chol_.topLeftCorner(n_, n_).triangularView<Eigen::Lower>();
+  alpha_ = l.solve(y);
+  l.transpose().solveInPlace(alpha_);
 }
 
 void GaussianProcess::posterior(const Eigen::MatrixXd& points, Eigen::VectorXd& mean,
                                 Eigen::VectorXd& var) const {
+  assert(alpha_.size() == n_);
   mean.resize(points.rows());
   var.resize(points.rows());
-  // In blocks of rows, so that the temporaries stay small.
+  const auto l = chol_.topLeftCorner(n_, n_).triangularView<Eigen::Lower>();
+  // In blocks of points, so that the temporaries stay small.
   constexpr Eigen::Index kBlock = 128;
+  Eigen::MatrixXd k;  // n x m: one column per point
   for (Eigen::Index start = 0; start < points.rows(); start += kBlock) {
     const Eigen::Index m = std::min(kBlock, points.rows() - start);
-    const Eigen::MatrixXd k = gp_kernel(points.middleRows(start, m), x_, categorical_, h_);
-    mean.segment(start, m) = k * alpha_;
-    const Eigen::MatrixXd v = chol_.triangularView<Eigen::Lower>().solve(k.transpose());  // n x m
+    kernel_columns(x_.topRows(n_), points.middleRows(start, m), categorical_, h_, k);
+    mean.segment(start, m).noalias() = k.transpose() * alpha_;
+    l.solveInPlace(k);  // L⁻¹ k
     var.segment(start, m) =
-        (h_.signal_variance - v.colwise().squaredNorm().transpose().array()).cwiseMax(0.0);
+        (h_.signal_variance - k.colwise().squaredNorm().transpose().array()).cwiseMax(0.0);
   }
 }
 

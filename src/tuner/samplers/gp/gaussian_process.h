@@ -53,22 +53,37 @@ GpHyperparameters fit_gp(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                          const std::vector<bool>& categorical, const GpHyperparameters& initial,
                          double min_noise, bool fixed_noise, int max_iterations = 100);
 
-// A fitted GP: its Cholesky factor and weights, kept for many posterior queries.
+// A fitted GP: its Cholesky factor and weights, kept for many posterior queries. The factor
+// grows by one row per appended observation (O(n²) instead of a new O(n³) factorisation) as
+// long as the hyperparameters stay the same; the targets can be replaced (O(n²)).
 class GaussianProcess {
  public:
   GaussianProcess(Eigen::MatrixXd x, Eigen::VectorXd y, std::vector<bool> categorical,
                   GpHyperparameters h);
 
+  // Adds `point` as the last observation, extending the Cholesky factor by one row. False,
+  // and nothing changed, when the extended matrix is not positive definite with this
+  // factor's jitter (a point duplicating another with no noise): build a new GP instead.
+  // The targets must then be replaced by set_targets before the next posterior.
+  bool append(const Eigen::RowVectorXd& point);
+  // Replaces the targets (one per observation, in order).
+  void set_targets(const Eigen::VectorXd& y);
+
   // Posterior mean and variance of the latent function (noise excluded) at each row of
-  // `points`. O(n²) per point.
+  // `points`. O(n²) per point, scored in blocks (one triangular solve per block).
   void posterior(const Eigen::MatrixXd& points, Eigen::VectorXd& mean, Eigen::VectorXd& var) const;
   const GpHyperparameters& hyperparameters() const { return h_; }
+  Eigen::Index size() const { return n_; }
+  // The lower Cholesky factor of K + noise I (+ jitter), n x n.
+  Eigen::MatrixXd cholesky_factor() const { return chol_.topLeftCorner(n_, n_); }
 
  private:
-  Eigen::MatrixXd x_;
+  Eigen::MatrixXd x_;  // the first n_ rows are the observations
   std::vector<bool> categorical_;
   GpHyperparameters h_;
-  Eigen::MatrixXd chol_;   // lower Cholesky factor of K + noise I (+ jitter)
+  Eigen::Index n_ = 0;
+  double jitter_ = 0;      // added to the diagonal when the first factorisation needed it
+  Eigen::MatrixXd chol_;   // its top-left n_ x n_ corner: the lower Cholesky factor
   Eigen::VectorXd alpha_;  // (K + noise I)^-1 y
 };
 

@@ -1,7 +1,8 @@
 // The Gaussian process behind GpSampler: posterior and log marginal likelihood against
 // scikit-learn's numbers (scripts/gen_gp_golden.py -> gp_golden.h), gradients against finite
-// differences, the categorical distance, the hyperparameter fit, and log expected improvement
-// against its closed form.
+// differences, the categorical distance, the hyperparameter fit, rows appended to the
+// Cholesky factor against a fresh factorisation, and log expected improvement against its
+// closed form.
 #include "tuner/samplers/gp/gaussian_process.h"
 
 #include <gtest/gtest.h>
@@ -139,6 +140,38 @@ TEST(GaussianProcess, FitRaisesTheObjectiveToAStationaryPoint) {
   // Warm-started from its own optimum, the fit stays there.
   const GpHyperparameters again = fit_gp(d.x, d.y, d.categorical, fitted, 1e-6, false);
   EXPECT_NEAR(objective(again), objective(fitted), 1e-6);
+}
+
+TEST(GaussianProcess, AppendedRowsEqualAFreshFactorisation) {
+  const Data d = mixed_data(70, 3);
+  const GpHyperparameters h{Eigen::Vector3d(0.3, 0.8, 1.1), 1.4, 1e-3};
+  GaussianProcess grown(d.x.topRows(10), d.y.head(10), d.categorical, h);
+  // 60 rows one at a time: past several growths of the factor's storage.
+  for (Eigen::Index i = 10; i < 70; ++i) ASSERT_TRUE(grown.append(d.x.row(i))) << i;
+  grown.set_targets(d.y);
+  const GaussianProcess fresh(d.x, d.y, d.categorical, h);
+  ASSERT_EQ(grown.size(), 70);
+  EXPECT_LT((grown.cholesky_factor() - fresh.cholesky_factor()).lpNorm<Eigen::Infinity>(), 1e-10);
+  const Eigen::MatrixXd points = mixed_data(40, 4).x;
+  Eigen::VectorXd mean_grown, var_grown, mean_fresh, var_fresh;
+  grown.posterior(points, mean_grown, var_grown);
+  fresh.posterior(points, mean_fresh, var_fresh);
+  EXPECT_LT((mean_grown - mean_fresh).lpNorm<Eigen::Infinity>(), 1e-10);
+  EXPECT_LT((var_grown - var_fresh).lpNorm<Eigen::Infinity>(), 1e-10);
+}
+
+TEST(GaussianProcess, AppendRefusesADuplicateWithoutNoiseAndChangesNothing) {
+  const Data d = mixed_data(8, 5);
+  const GpHyperparameters noiseless{Eigen::Vector3d(0.5, 0.5, 1.0), 1.0, 0.0};
+  GaussianProcess gp(d.x, d.y, d.categorical, noiseless);
+  const Eigen::MatrixXd factor = gp.cholesky_factor();
+  EXPECT_FALSE(gp.append(d.x.row(3)));
+  EXPECT_EQ(gp.size(), 8);
+  EXPECT_EQ(gp.cholesky_factor(), factor);
+  // With noise the same duplicate is an ordinary observation.
+  GaussianProcess noisy(d.x, d.y, d.categorical, {noiseless.lengthscales, 1.0, 1e-3});
+  EXPECT_TRUE(noisy.append(d.x.row(3)));
+  EXPECT_EQ(noisy.size(), 9);
 }
 
 // φ(z) + z Φ(z) in long double: exact enough to be the reference down to z = -40.

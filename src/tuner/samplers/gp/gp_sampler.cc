@@ -11,16 +11,13 @@
 #include "tuner/intersection_search_space.h"
 #include "tuner/samplers/bracket_split.h"
 #include "tuner/samplers/gp/gaussian_process.h"
+#include "tuner/samplers/gp/refit_schedule.h"
 
 namespace knob {
 
 namespace {
 
 constexpr double kMinNoise = 1e-6;  // Optuna's minimum noise variance
-// Hyperparameters are refitted at every ask below this many observations, then each time
-// their number has grown by 1/kRefitGrowth.
-constexpr size_t kRefitAlways = 100;
-constexpr size_t kRefitGrowth = 20;
 
 // One parameter in the GP's input space: a number in [0, 1] (numerical) or the index of the
 // choice (categorical).
@@ -76,37 +73,64 @@ class Encoder {
   double step_ = 0, low_ = 0, high_ = 0, lo_ = 0, hi_ = 1;
 };
 
-// Coordinate search from `point` (acquisition `value`): each dimension in turn moves by
-// ±step (and, if discrete, to its neighbouring grid points; categorical: to every choice),
-// keeping the best improvement; the step halves after a pass without one.
+// Coordinate search from each row of `points` (acquisition `values`): each dimension in turn
+// moves by ±step (and, if discrete, to its neighbouring grid points; categorical: to every
+// choice), keeping the best improvement; a start's step halves after a pass without one. The
+// starts go in lockstep, so each dimension of a pass scores one batch of every start's moves
+// (each start's path is the one it would take alone).
 template <typename Score>
-void refine(Eigen::RowVectorXd& point, double& value, const std::vector<Encoder>& encoders,
+void refine(Eigen::MatrixXd& points, Eigen::VectorXd& values, const std::vector<Encoder>& encoders,
             const Score& score) {
   const auto d = static_cast<Eigen::Index>(encoders.size());
-  double step = 0.1;
-  for (int pass = 0; pass < 30 && step >= 1e-4; ++pass) {
-    bool improved = false;
+  const Eigen::Index starts = points.rows();
+  std::vector<double> step(static_cast<size_t>(starts), 0.1);
+  std::vector<char> improved(static_cast<size_t>(starts));
+  std::vector<Eigen::Index> active, first;  // the moving starts; their first row in `tries`
+  std::vector<double> moves;
+  Eigen::MatrixXd tries;
+  for (int pass = 0; pass < 30; ++pass) {
+    active.clear();
+    for (Eigen::Index s = 0; s < starts; ++s) {
+      if (step[static_cast<size_t>(s)] >= 1e-4) active.push_back(s);
+    }
+    if (active.empty()) break;
+    std::fill(improved.begin(), improved.end(), 0);
     for (Eigen::Index j = 0; j < d; ++j) {
       const Encoder& e = encoders[static_cast<size_t>(j)];
-      std::vector<double> moves;
-      if (e.categorical()) {
-        for (int64_t choice = 0; choice < e.n_choices(); ++choice)
-          moves.push_back(static_cast<double>(choice));
-      } else {
-        moves = {e.snap(point(j) + step), e.snap(point(j) - step)};
-        if (e.discrete())
-          moves.push_back(e.neighbour(point(j), 1)), moves.push_back(e.neighbour(point(j), -1));
+      moves.clear(), first.clear();
+      for (const Eigen::Index s : active) {
+        first.push_back(static_cast<Eigen::Index>(moves.size()));
+        const double u = points(s, j), h = step[static_cast<size_t>(s)];
+        if (e.categorical()) {
+          for (int64_t choice = 0; choice < e.n_choices(); ++choice)
+            moves.push_back(static_cast<double>(choice));
+        } else {
+          moves.push_back(e.snap(u + h)), moves.push_back(e.snap(u - h));
+          if (e.discrete()) moves.push_back(e.neighbour(u, 1)), moves.push_back(e.neighbour(u, -1));
+        }
       }
-      Eigen::MatrixXd tries = point.replicate(static_cast<Eigen::Index>(moves.size()), 1);
-      for (size_t m = 0; m < moves.size(); ++m) tries(static_cast<Eigen::Index>(m), j) = moves[m];
+      first.push_back(static_cast<Eigen::Index>(moves.size()));
+      tries.resize(static_cast<Eigen::Index>(moves.size()), d);
+      for (size_t a = 0; a < active.size(); ++a) {
+        for (Eigen::Index m = first[a]; m < first[a + 1]; ++m) {
+          tries.row(m) = points.row(active[a]);
+          tries(m, j) = moves[static_cast<size_t>(m)];
+        }
+      }
       const Eigen::VectorXd tried = score(tries);
-      Eigen::Index arg;
-      const double top = tried.maxCoeff(&arg);
-      if (top > value + 1e-12) {
-        point(j) = moves[static_cast<size_t>(arg)], value = top, improved = true;
+      for (size_t a = 0; a < active.size(); ++a) {
+        const Eigen::Index s = active[a];
+        Eigen::Index arg;
+        const double top = tried.segment(first[a], first[a + 1] - first[a]).maxCoeff(&arg);
+        if (top > values(s) + 1e-12) {
+          points(s, j) = moves[static_cast<size_t>(first[a] + arg)], values(s) = top;
+          improved[static_cast<size_t>(s)] = 1;
+        }
       }
     }
-    if (!improved) step *= 0.5;
+    for (const Eigen::Index s : active) {
+      if (!improved[static_cast<size_t>(s)]) step[static_cast<size_t>(s)] *= 0.5;
+    }
   }
 }
 
@@ -124,6 +148,10 @@ struct Bracket {
   std::vector<std::pair<std::string, Distribution>> fitted_space;
   size_t fitted_n = 0;
   detail::GpHyperparameters fitted;
+  // The GP of the last ask with `fitted` for `fitted_space`, its rows the observations
+  // numbered `gp_rows`: grown by appending rows while the fit is kept.
+  std::optional<detail::GaussianProcess> gp;
+  std::vector<int64_t> gp_rows;
 };
 
 }  // namespace
@@ -238,14 +266,28 @@ std::map<std::string, double> GpSampler::sample_relative(
 
   // Fit, warm-started from the last fit of the same space; skipped while it is recent.
   const bool same_space = c.fitted_space == dims;
-  if (!same_space || n < kRefitAlways ||
-      n >= c.fitted_n + std::max<size_t>(1, c.fitted_n / kRefitGrowth)) {
+  if (!same_space || detail::gp_refit_due(n, c.fitted_n)) {
     c.fitted =
         detail::fit_gp(x, y, categorical, same_space ? c.fitted : detail::GpHyperparameters{},
                        kMinNoise, options_.deterministic_objective());
     c.fitted_space = dims, c.fitted_n = n;
+    c.gp.reset();
   }
-  const detail::GaussianProcess gp(x, y, categorical, c.fitted);
+  // The last GP grows by the new observations when its rows are the first of these ones.
+  bool grown = c.gp && c.gp_rows.size() <= n;
+  for (size_t i = 0; grown && i < c.gp_rows.size(); ++i) grown = c.gp_rows[i] == rows[i]->number;
+  for (size_t i = c.gp_rows.size(); grown && i < n; ++i) {
+    grown = c.gp->append(x.row(static_cast<Eigen::Index>(i)));
+    if (grown) c.gp_rows.push_back(rows[i]->number);
+  }
+  if (grown) {
+    c.gp->set_targets(y);
+  } else {
+    c.gp.emplace(x, y, categorical, c.fitted);
+    c.gp_rows.clear();
+    for (const Observation* o : rows) c.gp_rows.push_back(o->number);
+  }
+  const detail::GaussianProcess& gp = *c.gp;
   const double best = y.maxCoeff();
   auto score = [&](const Eigen::MatrixXd& points) {
     Eigen::VectorXd m, v;
@@ -284,12 +326,17 @@ std::map<std::string, double> GpSampler::sample_relative(
                    [&](Eigen::Index a, Eigen::Index b) { return scores(a) > scores(b); });
   Eigen::RowVectorXd best_point = candidates.row(order[0]);
   double best_score = scores(order[0]);
-  const size_t n_starts = std::min(order.size(), static_cast<size_t>(options_.n_local_search()));
-  for (size_t s = 0; s < n_starts; ++s) {
-    Eigen::RowVectorXd point = candidates.row(order[s]);
-    double value = scores(order[s]);
-    refine(point, value, encoders, score);
-    if (value > best_score) best_score = value, best_point = point;
+  const auto n_starts = static_cast<Eigen::Index>(
+      std::min(order.size(), static_cast<size_t>(options_.n_local_search())));
+  Eigen::MatrixXd points(n_starts, d);
+  Eigen::VectorXd values(n_starts);
+  for (Eigen::Index s = 0; s < n_starts; ++s) {
+    points.row(s) = candidates.row(order[static_cast<size_t>(s)]);
+    values(s) = scores(order[static_cast<size_t>(s)]);
+  }
+  refine(points, values, encoders, score);
+  for (Eigen::Index s = 0; s < n_starts; ++s) {
+    if (values(s) > best_score) best_score = values(s), best_point = points.row(s);
   }
 
   std::map<std::string, double> out;
