@@ -325,7 +325,10 @@ TEST(StudyRunnerTest, GridMustNameEveryParameterOfTheObjective) {
       {{"x=0,1"}, {"--grid = \"x\"", "branin (x, y)", "\"y\" is missing"}},
       {{"x=0", "y=1", "z=2"}, {"--grid = \"z\"", "not a parameter of branin"}},
   };
-  for (const auto& [grid, fragments] : rows) {
+  for (const auto& row : rows) {
+    // Named, not a structured binding: clang 14 cannot capture one in the lambda below.
+    const auto& grid = row.first;
+    const auto& fragments = row.second;
     Quiet q;
     expect_invalid(
         grid.back(),

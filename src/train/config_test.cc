@@ -303,7 +303,7 @@ TEST(TrainConfigTest, MalformedInputIsNamed) {
       {"lr find factor zero", [&] { validated("lr_find.factor=0"); },
        {"lr_find.factor", "(0, 10000]"}},
       {"lr find factor huge", [&] { validated("lr_find.factor=1e5"); },
-       {"lr_find.factor", "100000", "(0, 10000]"}},
+       {"lr_find.factor = 1e+05", "(0, 10000]"}},
       {"lr find factor nan", [&] { validated("lr_find.factor=nan"); }, {"lr_find.factor", "nan"}},
       {"lr find suggestion",
        [&] { validated("lr_find.suggestion=best"); },
