@@ -87,7 +87,7 @@ TEST(LrPriorTest, DoesNothingWithoutFindOrWithAKnownSuggestion) {
 // Database contents are outside input: a prior another program wrote that is not a positive
 // finite learning rate is measured again and replaced, never trained with.
 TEST(LrPriorTest, AnUnusableStoredPriorIsMeasuredAgain) {
-  const std::vector<Json> unusable = {Json("0.01"), Json::object(), Json{{"lr", "fast"}},
+  const std::vector<Json> unusable = {Json("0.01"),       Json::object(),    Json{{"lr", "fast"}},
                                       Json{{"lr", -1.0}}, Json{{"lr", 0.0}}, Json{{"lr", nullptr}}};
   for (const Json& stored : unusable) {
     SCOPED_TRACE(dumps(stored));

@@ -78,9 +78,8 @@ std::vector<LrSuggestion> suggest_learning_rates(const std::vector<double>& lrs,
 
 double suggested_lr(const LrFindResult& result, const LrFindConfig& settings) {
   if (result.chosen.empty()) {
-    throw TrainingDiverged("lr-find: the loss diverged after " +
-                           std::to_string(result.lrs.size()) + " steps, too few for a suggestion (" +
-                           settings.suggestion +
+    throw TrainingDiverged("lr-find: the loss diverged after " + std::to_string(result.lrs.size()) +
+                           " steps, too few for a suggestion (" + settings.suggestion +
                            "); lower lr_find.end, raise lr_find.steps or set optimizer.lr");
   }
   return result.lr;

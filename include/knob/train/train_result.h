@@ -53,10 +53,10 @@ struct TrainResult {
   EpochMetrics final_validation;
   double final_val_accuracy = 0;  // its val_accuracy and val_loss again, by name
   double final_val_loss = 0;
-  std::optional<double> test_accuracy;        // on the test set, when there is one (not regression)
-  std::optional<double> test_loss;            // on the test set, when there is one
-  int64_t resumed_epochs = 0;                 // epochs read from a checkpoint instead of trained
-  std::optional<LrFindResult> lr_find;        // the range test run for optimizer.lr = "find"
+  std::optional<double> test_accuracy;  // on the test set, when there is one (not regression)
+  std::optional<double> test_loss;      // on the test set, when there is one
+  int64_t resumed_epochs = 0;           // epochs read from a checkpoint instead of trained
+  std::optional<LrFindResult> lr_find;  // the range test run for optimizer.lr = "find"
   // The base learning rate trained with: optimizer.lr, or with optimizer.lr = "find"
   // lr_find.factor x the suggestion (at batch.base under batch.scale_lr; before the schedule).
   double lr = 0;
