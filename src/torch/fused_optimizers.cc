@@ -53,26 +53,35 @@ float* data(const torch::Tensor& t) {
   return t.data_ptr<float>();
 }
 
-}  // namespace
+// Adam and AdamW share their state's and options' accessors: one step serves both.
+using StateMap =
+    ska::flat_hash_map<std::string, std::unique_ptr<torch::optim::OptimizerParamState>>;
 
-torch::Tensor FusedAdam::step(LossClosure closure) {
-  using State = torch::optim::AdamParamState;
+// Whether the one-pass update can take this step (else libtorch's own step does).
+template <typename State, typename Options>
+bool adam_family_fusable(const std::vector<torch::optim::OptimizerParamGroup>& groups,
+                         const StateMap& state, StateKeys& keys, bool closure) {
   bool amsgrad = false;
-  for (const auto& group : param_groups_) {
-    amsgrad |= static_cast<const torch::optim::AdamOptions&>(group.options()).amsgrad();
+  for (const auto& group : groups) {
+    amsgrad |= static_cast<const Options&>(group.options()).amsgrad();
   }
-  if (closure || amsgrad || !all_flat<State>(param_groups_, state_, keys_, [](const State& s) {
-        return std::array<const torch::Tensor*, 2>{&s.exp_avg(), &s.exp_avg_sq()};
-      })) {
-    return Adam::step(std::move(closure));
-  }
+  return !closure && !amsgrad && all_flat<State>(groups, state, keys, [](const State& s) {
+    return std::array<const torch::Tensor*, 2>{&s.exp_avg(), &s.exp_avg_sq()};
+  });
+}
+
+// One step of every parameter with a gradient; `weight_decay(options, coefficients)` sets
+// Adam's L2 term or AdamW's decoupled decay.
+template <typename State, typename Options, typename WeightDecay>
+void adam_family_step(std::vector<torch::optim::OptimizerParamGroup>& groups, StateMap& state,
+                      StateKeys& keys, WeightDecay weight_decay) {
   torch::NoGradGuard no_grad;
-  for (auto& group : param_groups_) {
-    const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
+  for (auto& group : groups) {
+    const auto& o = static_cast<const Options&>(group.options());
     const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
-      auto& slot = state_[keys_.of(p)];
+      auto& slot = state[keys.of(p)];
       if (!slot) {
         auto fresh = std::make_unique<State>();
         fresh->step(0);
@@ -85,7 +94,7 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
       const double bias_correction1 = 1 - std::pow(beta1, s.step());
       const double bias_correction2 = 1 - std::pow(beta2, s.step());
       AdamCoefficients c;
-      c.l2 = static_cast<float>(o.weight_decay());
+      weight_decay(o, c);
       c.beta1 = static_cast<float>(beta1);
       c.one_minus_beta1 = static_cast<float>(1 - beta1);
       c.beta2 = static_cast<float>(beta2);
@@ -97,51 +106,32 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
                   p.numel(), c);
     }
   }
+}
+
+}  // namespace
+
+torch::Tensor FusedAdam::step(LossClosure closure) {
+  using Options = torch::optim::AdamOptions;
+  if (!adam_family_fusable<torch::optim::AdamParamState, Options>(param_groups_, state_, keys_,
+                                                                  bool(closure))) {
+    return Adam::step(std::move(closure));
+  }
+  adam_family_step<torch::optim::AdamParamState, Options>(
+      param_groups_, state_, keys_,
+      [](const Options& o, AdamCoefficients& c) { c.l2 = static_cast<float>(o.weight_decay()); });
   return {};
 }
 
 torch::Tensor FusedAdamW::step(LossClosure closure) {
-  using State = torch::optim::AdamWParamState;
-  bool amsgrad = false;
-  for (const auto& group : param_groups_) {
-    amsgrad |= static_cast<const torch::optim::AdamWOptions&>(group.options()).amsgrad();
-  }
-  if (closure || amsgrad || !all_flat<State>(param_groups_, state_, keys_, [](const State& s) {
-        return std::array<const torch::Tensor*, 2>{&s.exp_avg(), &s.exp_avg_sq()};
-      })) {
+  using Options = torch::optim::AdamWOptions;
+  if (!adam_family_fusable<torch::optim::AdamWParamState, Options>(param_groups_, state_, keys_,
+                                                                   bool(closure))) {
     return AdamW::step(std::move(closure));
   }
-  torch::NoGradGuard no_grad;
-  for (auto& group : param_groups_) {
-    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
-    const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
-    for (auto& p : group.params()) {
-      if (!p.grad().defined()) continue;
-      auto& slot = state_[keys_.of(p)];
-      if (!slot) {
-        auto fresh = std::make_unique<State>();
-        fresh->step(0);
-        fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-        fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-        slot = std::move(fresh);
-      }
-      auto& s = static_cast<State&>(*slot);
-      s.step(s.step() + 1);
-      const double bias_correction1 = 1 - std::pow(beta1, s.step());
-      const double bias_correction2 = 1 - std::pow(beta2, s.step());
-      AdamCoefficients c;
-      if (o.weight_decay() != 0) c.decay = static_cast<float>(1 - o.lr() * o.weight_decay());
-      c.beta1 = static_cast<float>(beta1);
-      c.one_minus_beta1 = static_cast<float>(1 - beta1);
-      c.beta2 = static_cast<float>(beta2);
-      c.one_minus_beta2 = static_cast<float>(1 - beta2);
-      c.sqrt_bias_correction2 = static_cast<float>(std::sqrt(bias_correction2));
-      c.eps = static_cast<float>(o.eps());
-      c.minus_step_size = static_cast<float>(-(o.lr() / bias_correction1));
-      adam_update(data(p), p.grad().data_ptr<float>(), data(s.exp_avg()), data(s.exp_avg_sq()),
-                  p.numel(), c);
-    }
-  }
+  adam_family_step<torch::optim::AdamWParamState, Options>(
+      param_groups_, state_, keys_, [](const Options& o, AdamCoefficients& c) {
+        if (o.weight_decay() != 0) c.decay = static_cast<float>(1 - o.lr() * o.weight_decay());
+      });
   return {};
 }
 
