@@ -29,26 +29,23 @@ CurvePruner::CurvePruner(CurvePrunerOptions options) : options_(options) {
 }
 
 void CurvePruner::refresh(Study& study) {
-  if (study_id_ != study.study_id() || storage_ != &study.storage()) {
-    study_id_ = study.study_id();
-    storage_ = &study.storage();
-    completed_numbers_.clear();
-    best_max_.reset();
-    best_min_.reset();
-    longest_last_step_.reset();
-  }
-  const auto stored = study.storage().n_trials(study.study_id(), TrialState::kComplete);
-  if (static_cast<size_t>(stored) == completed_numbers_.size()) return;
-  for (const auto& t : study.trials({TrialState::kComplete})) {
-    if (!completed_numbers_.insert(t.number).second) continue;
-    const auto last = t.last_step();
-    if (!last) continue;
-    if (!longest_last_step_ || last->first > *longest_last_step_) longest_last_step_ = last->first;
-    const double v = last->second;
-    if (std::isnan(v)) continue;
-    if (!best_max_ || v > *best_max_) best_max_ = v;
-    if (!best_min_ || v < *best_min_) best_min_ = v;
-  }
+  completed_.update(
+      study,
+      [&] {
+        best_max_.reset();
+        best_min_.reset();
+        longest_last_step_.reset();
+      },
+      [&](const FrozenTrial& t) {
+        const auto last = t.last_step();
+        if (!last) return;
+        if (!longest_last_step_ || last->first > *longest_last_step_)
+          longest_last_step_ = last->first;
+        const double v = last->second;
+        if (std::isnan(v)) return;
+        if (!best_max_ || v > *best_max_) best_max_ = v;
+        if (!best_min_ || v < *best_min_) best_min_ = v;
+      });
 }
 
 std::optional<double> CurvePruner::probability_to_beat(const FrozenTrial& trial, int64_t last_step,
@@ -76,7 +73,7 @@ bool CurvePruner::prune(Study& study, const FrozenTrial& trial) {
     return false;
 
   refresh(study);
-  const auto n_completed = static_cast<int64_t>(completed_numbers_.size());
+  const auto n_completed = static_cast<int64_t>(completed_.count());
   if (n_completed == 0 || n_completed < options_.n_startup_trials()) return false;
   const bool maximize = study.direction() == StudyDirection::kMaximize;
   const std::optional<double> best = maximize ? best_max_ : best_min_;

@@ -42,24 +42,16 @@ double percentile(std::vector<double> values, double q) {
 }
 
 void PercentilePruner::refresh(Study& study) {
-  if (study_id_ != study.study_id() || storage_ != &study.storage()) {
-    study_id_ = study.study_id();
-    storage_ = &study.storage();
-    completed_numbers_.clear();
-    steps_.clear();
-  }
-  // Completed trials never change and are never removed: the count says whether one is new.
-  const auto stored = study.storage().n_trials(study.study_id(), TrialState::kComplete);
-  if (static_cast<size_t>(stored) == completed_numbers_.size()) return;
-  for (const auto& t : study.trials({TrialState::kComplete})) {
-    if (!completed_numbers_.insert(t.number).second) continue;
-    for (const auto& [step, value] : t.intermediate_values) {
-      StepValues& at = steps_[step];
-      ++at.reported;
-      if (!std::isnan(value))
-        at.sorted.insert(std::upper_bound(at.sorted.begin(), at.sorted.end(), value), value);
-    }
-  }
+  completed_.update(
+      study, [&] { steps_.clear(); },
+      [&](const FrozenTrial& t) {
+        for (const auto& [step, value] : t.intermediate_values) {
+          StepValues& at = steps_[step];
+          ++at.reported;
+          if (!std::isnan(value))
+            at.sorted.insert(std::upper_bound(at.sorted.begin(), at.sorted.end(), value), value);
+        }
+      });
 }
 
 bool PercentilePruner::prune(Study& study, const FrozenTrial& trial) {
@@ -73,7 +65,7 @@ bool PercentilePruner::prune(Study& study, const FrozenTrial& trial) {
     return false;
 
   refresh(study);
-  const auto n_completed = static_cast<int64_t>(completed_numbers_.size());
+  const auto n_completed = static_cast<int64_t>(completed_.count());
   if (n_completed == 0 || n_completed < options_.n_startup_trials()) return false;
 
   const bool maximize = study.direction() == StudyDirection::kMaximize;

@@ -21,11 +21,11 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <utility>
 
 #include "knob/core/arg.h"
 #include "knob/tuner/pruner.h"
+#include "knob/tuner/pruners/new_completed_trials.h"
 
 namespace knob {
 
@@ -63,9 +63,7 @@ class CurvePruner : public Pruner {
   void refresh(Study& study);
 
   CurvePrunerOptions options_;
-  const Storage* storage_ = nullptr;  // whose trials are cached (an id is unique in a storage)
-  int64_t study_id_ = -1;
-  std::set<int64_t> completed_numbers_;
+  detail::NewCompletedTrials completed_;
   std::optional<double> best_max_, best_min_;  // best last values, by direction
   std::optional<int64_t> longest_last_step_;   // of the completed trials
 };

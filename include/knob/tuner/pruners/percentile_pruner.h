@@ -10,11 +10,11 @@
 
 #include <map>
 #include <memory>
-#include <set>
 #include <vector>
 
 #include "knob/core/arg.h"
 #include "knob/tuner/pruner.h"
+#include "knob/tuner/pruners/new_completed_trials.h"
 
 namespace knob {
 
@@ -48,10 +48,7 @@ class PercentilePruner : public Pruner {
   void refresh(Study& study);
 
   PercentilePrunerOptions options_;
-  // Whose trials are cached (an id is unique only within a storage).
-  const Storage* storage_ = nullptr;
-  int64_t study_id_ = -1;
-  std::set<int64_t> completed_numbers_;
+  detail::NewCompletedTrials completed_;
   std::map<int64_t, StepValues> steps_;
 };
 
