@@ -64,7 +64,7 @@ struct OptimizerConfig {
 
 struct ScheduleConfig {
   // constant | inverse_time | step | multistep | exponential | polynomial | cosine |
-  // cosine_restarts | cyclic | one_cycle | plateau | sequential
+  // cosine_restarts | cyclic | one_cycle | plateau | sequential | piecewise
   std::string kind = "constant";
   std::string per = "epoch";  // epoch | step: what t counts
   int64_t warmup = 0;         // linear warm-up length, in the same unit
@@ -91,6 +91,9 @@ struct ScheduleConfig {
   // start of training, warm-up included; it has one entry fewer than phases.
   std::vector<std::string> phases;
   std::vector<int64_t> switch_at;
+  // piecewise: the learning rate of each epoch (lrs[t] at epoch t, the last one held after the
+  // list ends; optimizer.lr is not used). What a PBT lineage discovered, replayed.
+  std::vector<double> lrs;
 };
 
 struct BatchConfig {
@@ -201,7 +204,7 @@ struct TrainConfig {
 };
 
 using ConfigValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>,
-                                 std::vector<std::string>>;
+                                 std::vector<std::string>, std::vector<double>>;
 
 // Sets one field by dotted key. `optimizer.lr = "find"` sets lr_find.use (the learning rate
 // then comes from the range test); `batch.size = "find"` sets batch_find.use. Numbers convert where
