@@ -231,6 +231,11 @@ std::vector<std::string> config_keys() {
   return keys;
 }
 
+bool checkpoint_structural(const std::string& key) {
+  return key.rfind("data.", 0) == 0 || key.rfind("model.", 0) == 0 || key == "optimizer.kind" ||
+         key == "train.seed" || key == "train.loss";
+}
+
 void set_config_value(TrainConfig& config, const std::string& key, const ConfigValue& value) {
   set_value(config, key, to_toml_value(value));
 }

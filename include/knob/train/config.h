@@ -219,6 +219,10 @@ void apply_override(TrainConfig& config, const std::string& assignment);
 ConfigValue get_config_value(const TrainConfig& config, const std::string& key);
 // Every dotted key, in registry order.
 std::vector<std::string> config_keys();
+// Whether a checkpoint cannot be loaded under another value of `key`: data.*, model.*,
+// optimizer.kind, train.seed, train.loss (the tensors would not fit or mean nothing). PBT
+// cannot mutate these across a copy.
+bool checkpoint_structural(const std::string& key);
 
 // Reads the [data] [model] [optimizer] [schedule] [batch] [train] [output] [checkpoint]
 // [lr_find] [batch_find] tables of a TOML file (other tables, such as [study] and [search], are
