@@ -16,6 +16,7 @@
 #include "knob/run/builtin_objectives.h"
 #include "knob/run/command_objective.h"
 #include "knob/run/command_template.h"
+#include "knob/run/pbt_study.h"
 #include "knob/run/trainer_objective.h"
 #include "knob/run/warm_start.h"
 #include "knob/train/config.h"
@@ -429,6 +430,22 @@ TuneResult run_config_tune(const TuneOptions& o, Role role) {
   // loses nothing, and a refusal is one exit 2 instead of a study of failed trials.
   preflight_trainer(base, o.config());
   TuneResult result;
+  if (study_config.pbt) {
+    KNOB_CHECK(!study_config.isolate, "study.isolate", true,
+               "is not supported with study.pbt: members train in this process");
+    PbtRunOptions pbt;
+    pbt.config = o.config();
+    pbt.overrides = o.overrides();
+    pbt.out = o.out();
+    pbt.log = o.quiet() ? nullptr : o.log();
+    run_pbt_study(
+        study_config, base,
+        [](const TrainConfig& c, const EpochCallback& on_epoch) {
+          return train_with_plugin(c, on_epoch);
+        },
+        pbt);
+    return result;
+  }
   if (study_config.isolate) {
     check_tensorboard_dir(o.tensorboard());
     auto isolated = make_isolated_trainer_objective(study_config.search,
