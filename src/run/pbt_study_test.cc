@@ -1,12 +1,14 @@
 // PBT inside a study (pbt_study.h), torch-free: a stand-in trainer whose "accuracy" lives in its
-// checkpoint file, a real SQLite file, two threads, a second worker with its own connection, a
-// member whose worker died; the stored segments (params, attributes, intermediate values at
+// checkpoint file, a real SQLite file, two threads, a second worker process (fork), a member
+// whose worker died; the stored segments (params, attributes, intermediate values at
 // absolute epochs, values continuing their parent's checkpoint), decisions recomputed from the
 // stored values, the lineage and the printed replay command. Bad [study] pbt values in their
 // own table.
 #include "knob/run/pbt_study.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -220,36 +222,55 @@ TEST(PbtStudyTest, TwoThreadsTrainThePopulationAsTrialsOfOneStudy) {
   EXPECT_EQ(again.str(), printed);
 }
 
-// Two workers, each with its own connection to the file, share the segments: each trains some,
-// none is trained twice, both print the same lineage.
-TEST(PbtStudyTest, ASecondWorkerOnTheSameFileSharesTheSegments) {
+// A second worker process (fork: its own connection, its own threads) on the same file: each
+// process trains some segments, none is trained twice, both print the same lineage.
+TEST(PbtStudyTest, ASecondWorkerProcessOnTheSameFileSharesTheSegments) {
   TempDir dir;
   const std::string db = dir.path() + "/pbt.db";
   Configs s = configs_of(study_toml(db));
   s.study.jobs = 1;
-  std::mutex mutex;
-  std::map<std::string, std::vector<std::string>> trained;  // worker -> checkpoint files
-  auto fit_of = [&](const std::string& worker) {
-    return [&, worker](const TrainConfig& c, const EpochCallback& on_epoch) {
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        trained[worker].push_back(c.checkpoint.path);
-      }
+  // Each process appends the checkpoint files it trained to its own list.
+  auto fit_listing = [](const std::string& list) {
+    return [list](const TrainConfig& c, const EpochCallback& on_epoch) {
+      std::ofstream(list, std::ios::app) << c.checkpoint.path << "\n";
       std::this_thread::sleep_for(std::chrono::milliseconds(30));
       return counting_fit(c, on_epoch);
     };
   };
-  std::ostringstream out_a, out_b;
-  std::thread second([&] { run_pbt_study(s.study, s.base, fit_of("b"), quiet_options(out_b)); });
-  run_pbt_study(s.study, s.base, fit_of("a"), quiet_options(out_a));
-  second.join();
-  EXPECT_FALSE(trained["a"].empty());
-  EXPECT_FALSE(trained["b"].empty());
-  std::set<std::string> all(trained["a"].begin(), trained["a"].end());
-  all.insert(trained["b"].begin(), trained["b"].end());
-  EXPECT_EQ(all.size(), trained["a"].size() + trained["b"].size());  // none twice
+  const std::string list_a = dir.path() + "/a.txt", list_b = dir.path() + "/b.txt";
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // the second worker: no gtest assertions here, only its exit code
+    int code = 1;
+    try {
+      std::ostringstream out;
+      run_pbt_study(s.study, s.base, fit_listing(list_b), quiet_options(out));
+      std::ofstream(dir.path() + "/b.out") << out.str();
+      code = 0;
+    } catch (...) {
+    }
+    _exit(code);
+  }
+  std::ostringstream out_a;
+  run_pbt_study(s.study, s.base, fit_listing(list_a), quiet_options(out_a));
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  auto lines = [](const std::string& path) {
+    std::vector<std::string> out;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  };
+  const std::vector<std::string> a = lines(list_a), b = lines(list_b);
+  EXPECT_FALSE(a.empty());
+  EXPECT_FALSE(b.empty());
+  std::set<std::string> all(a.begin(), a.end());
+  all.insert(b.begin(), b.end());
+  EXPECT_EQ(all.size(), a.size() + b.size());  // none twice
   EXPECT_EQ(all.size(), 12u);
-  EXPECT_EQ(out_a.str(), out_b.str());
+  std::ifstream b_out(dir.path() + "/b.out");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(b_out)), {}), out_a.str());
   const std::vector<FrozenTrial> trials = stored_trials(db);
   const std::vector<PbtSegment> segments = pbt_segments(trials);
   expect_segments_continue_their_parents(trials, segments, s.base);
