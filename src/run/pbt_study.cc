@@ -475,6 +475,7 @@ std::optional<PbtLineage> run_pbt_study(const StudyConfig& config, const TrainCo
                                  .load_if_exists(true)
                                  .heartbeat_interval(heartbeat)
                                  .grace_period(grace));
+  if (options.on_open) options.on_open(study);
   PbtPlan plan = make_pbt_plan(base, config, default_pbt_checkpoint_dir(config));
   plan.poll_seconds = options.poll_seconds;
   plan.heartbeat_seconds = heartbeat;

@@ -438,6 +438,12 @@ TuneResult run_config_tune(const TuneOptions& o, Role role) {
     pbt.overrides = o.overrides();
     pbt.out = o.out();
     pbt.log = o.quiet() ? nullptr : o.log();
+    pbt.on_open = [&](Study& study) {  // `knob worker` joins with the stored config
+      const auto stored = study.storage().study_system_attrs(study.study_id());
+      if (!stored.count(kStoredConfigKey) || (role == Role::kTune && !o.resume())) {
+        store_config(study, {o.config(), read_text_file(o.config(), "config"), o.overrides()});
+      }
+    };
     run_pbt_study(
         study_config, base,
         [](const TrainConfig& c, const EpochCallback& on_epoch) {

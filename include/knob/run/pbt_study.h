@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -129,6 +130,8 @@ struct PbtRunOptions {
   std::ostream* out = &std::cout;      // the lineage and the replay command
   std::ostream* log = &std::cerr;      // "[knob] pbt: ..." lines (nullptr: none)
   double poll_seconds = 0.2;
+  std::function<void(Study&)> on_open;  // called once the study is open (knob tune: stores the
+                                        // config for `knob worker`)
 };
 
 // What `knob tune` runs for a config with [study] pbt: opens (or joins) the study, with
