@@ -23,7 +23,7 @@ namespace {
 struct PbtFlags {
   std::string config;
   std::vector<std::string> overrides;
-  std::vector<std::string> knobs;  // KEY=LOW:HIGH[:log]
+  std::vector<std::string> knobs;  // KEY=LOW:HIGH[:log] or KEY=A|B|C
   int64_t population = 4;
   int64_t interval = 1;
   int64_t jobs = 1;
@@ -34,17 +34,44 @@ struct PbtFlags {
   std::string out;
 };
 
-// "optimizer.lr=1e-4:0.1:log" -> a MutableKnob; InvalidArgument naming --knob otherwise.
+// A choice as typed: an integer, a number, true/false, else a word ("adam").
+ParamValue choice_value(const std::string& text) {
+  try {
+    size_t used = 0;
+    const int64_t i = std::stoll(text, &used);
+    if (used == text.size()) return i;
+    const double d = std::stod(text, &used);
+    if (used == text.size()) return d;
+  } catch (const std::logic_error&) {  // not a number
+  }
+  if (text == "true" || text == "false") return text == "true";
+  return text;
+}
+
+// "optimizer.lr=1e-4:0.1:log", "batch.size=16:256:log" (an integer key: an integer knob) or
+// "optimizer.kind=sgd|adam|adamw" (choices) -> a MutableKnob; InvalidArgument naming --knob
+// otherwise.
 MutableKnob parse_knob(const std::string& text) {
   const std::string allowed =
-      "must be KEY=LOW:HIGH or KEY=LOW:HIGH:log (optimizer.lr=1e-4:0.1:log)";
+      "must be KEY=LOW:HIGH, KEY=LOW:HIGH:log (optimizer.lr=1e-4:0.1:log, "
+      "batch.size=16:256:log) or KEY=CHOICE|CHOICE|... (optimizer.kind=sgd|adam)";
   const auto eq = text.find('=');
   KNOB_CHECK(eq != std::string::npos && eq > 0, "--knob", text, allowed);
   MutableKnob knob;
   knob.key = text.substr(0, eq);
+  const std::string rest = text.substr(eq + 1);
+  if (rest.find('|') != std::string::npos) {
+    knob.kind = KnobKind::kCategorical;
+    std::stringstream choices(rest);
+    for (std::string choice; std::getline(choices, choice, '|');) {
+      KNOB_CHECK(!choice.empty(), "--knob", text, allowed);
+      knob.choices.push_back(choice_value(choice));
+    }
+    return knob;
+  }
   std::vector<std::string> parts;
-  std::stringstream rest(text.substr(eq + 1));
-  for (std::string part; std::getline(rest, part, ':');) parts.push_back(part);
+  std::stringstream range(rest);
+  for (std::string part; std::getline(range, part, ':');) parts.push_back(part);
   KNOB_CHECK(parts.size() == 2 || (parts.size() == 3 && parts[2] == "log"), "--knob", text,
              allowed);
   try {
@@ -57,6 +84,9 @@ MutableKnob parse_knob(const std::string& text) {
     throw_invalid("--knob", text, allowed);
   }
   knob.log = parts.size() == 3;
+  if (std::holds_alternative<int64_t>(get_config_value(TrainConfig{}, knob.key))) {
+    knob.kind = KnobKind::kInt;
+  }
   return knob;
 }
 
@@ -105,7 +135,11 @@ void run_pbt(const PbtFlags& flags, const CLI::App& cmd) {
     std::cerr << "\n";
     for (const Exploit& e : population.exploit_and_explore()) {
       std::cerr << "[knob]   member " << e.member << " copies member " << e.source << ":";
-      for (const auto& [key, value] : e.knobs) std::cerr << " " << key << " " << number(value);
+      for (const auto& [key, value] : e.knobs) {
+        std::cerr << " " << key << " "
+                  << (std::holds_alternative<double>(value) ? number(std::get<double>(value))
+                                                            : to_string(value));
+      }
       std::cerr << "\n";
     }
   }
@@ -124,7 +158,9 @@ void run_pbt(const PbtFlags& flags, const CLI::App& cmd) {
 void add_pbt_command(CLI::App& app) {
   auto flags = std::make_shared<PbtFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "pbt", "Population-based training: members copy better members and perturb their lr");
+      "pbt",
+      "Population-based training: members copy better members and perturb their knobs (lr, "
+      "batch size, choices)");
   cmd->add_option("config", flags->config, "TOML config ([data] [model] [optimizer] ...)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -147,8 +183,9 @@ void add_pbt_command(CLI::App& app) {
                   "Ranking: a per-epoch metric (val_accuracy, val_loss, val_rmse, ...)")
       ->capture_default_str();
   cmd->add_option("--knob", flags->knobs,
-                  "A mutable knob and its range, KEY=LOW:HIGH[:log] (repeat; default "
-                  "optimizer.lr=1e-4:0.1:log)");
+                  "A mutable knob: KEY=LOW:HIGH[:log] (a float, or an integer for integer keys "
+                  "such as batch.size) or KEY=A|B|C (choices, explored to a neighbour); repeat; "
+                  "default optimizer.lr=1e-4:0.1:log");
   cmd->add_option("--out", flags->out,
                   "Write PREFIX.csv (member, epoch, lr, val_accuracy, val_loss, copied_from) "
                   "and PREFIX.svg/.png (lr per epoch per member)");

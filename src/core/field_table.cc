@@ -117,6 +117,28 @@ std::vector<int64_t> ValueReader<std::vector<int64_t>>::read(const TomlValue& va
 }
 
 template <>
+std::vector<double> ValueReader<std::vector<double>>::read(const TomlValue& value,
+                                                           const std::string& field, const Rule&) {
+  auto number = [](const TomlValue& v) -> std::optional<double> {
+    if (const auto* d = v.as<double>()) return *d;
+    if (const auto* i = v.as<int64_t>()) return static_cast<double>(*i);
+    return std::nullopt;
+  };
+  const auto* list = value.as<TomlValue::Array>();
+  if (!list) {
+    if (auto x = number(value)) return {*x};  // a single number: a list of one
+    throw_bad_value(field, value, "must be a list of numbers");
+  }
+  std::vector<double> out;
+  for (const auto& item : *list) {
+    auto x = number(item);
+    if (!x) throw_bad_value(field, value, "must be a list of numbers");
+    out.push_back(*x);
+  }
+  return out;
+}
+
+template <>
 std::vector<std::string> ValueReader<std::vector<std::string>>::read(const TomlValue& value,
                                                                      const std::string& field,
                                                                      const Rule&) {
@@ -141,6 +163,11 @@ TomlValue to_toml(const std::string& value) { return value; }
 TomlValue to_toml(const std::vector<int64_t>& values) {
   TomlValue::Array out;
   for (int64_t v : values) out.emplace_back(v);
+  return out;
+}
+TomlValue to_toml(const std::vector<double>& values) {
+  TomlValue::Array out;
+  for (double v : values) out.emplace_back(v);
   return out;
 }
 TomlValue to_toml(const std::vector<std::string>& values) {

@@ -448,6 +448,24 @@ FieldTable<StudyConfig> make_study_table() {
       .add("min_reports", &CurvePrunerOptions::min_reports);
   add_options(study, &StudyConfig::curve, curve);
 
+  // Population-based training inside the study.
+  FieldTable<PbtConfig> pbt("study.pbt", "{ population = 8, interval = 2 }");
+  pbt.add("population", &PbtConfig::population, Rule().at_least(2))
+      .add("interval", &PbtConfig::interval, Rule().at_least(1).unit("epochs"))
+      .add("quantile_fraction", &PbtConfig::quantile_fraction)
+      .add("resample_probability", &PbtConfig::resample_probability)
+      .add("checkpoint_dir", &PbtConfig::checkpoint_dir);
+  study.add_custom("pbt", [pbt](StudyConfig& c, const TomlValue& value, const std::string& field) {
+    PbtConfig config;
+    pbt.read(value, config);
+    KNOB_CHECK(config.quantile_fraction >= 0 && config.quantile_fraction <= 0.5,
+               field + ".quantile_fraction", config.quantile_fraction,
+               "must be in [0, 0.5] (0: members never copy)");
+    KNOB_CHECK(config.resample_probability >= 0 && config.resample_probability <= 1,
+               field + ".resample_probability", config.resample_probability, "must be in [0, 1]");
+    c.pbt = config;
+  });
+
   // The chosen pruner, or none, wrapped in a PatientPruner.
   FieldTable<PatientFields> patient("study.patient", "{ patience = 2, min_delta = 0.0 }");
   patient.add("patience", &PatientFields::patience).add("min_delta", &PatientFields::min_delta);
@@ -550,6 +568,32 @@ void check_trainer_objectives(const StudyConfig& config, const TrainConfig& trai
   }
 }
 
+namespace {
+
+// PBT trains the trainer's members over [search]'s ranges, one objective, no conditions.
+void check_pbt(const StudyConfig& c) {
+  KNOB_CHECK(!c.command, "study.pbt", std::string("(set)"),
+             "needs the trainer as the objective (members continue from checkpoints), not an "
+             "[objective] command");
+  KNOB_CHECK(
+      c.directions.size() == 1, "study.pbt", std::string("(set)"),
+      "ranks members by one objective; this study has " + std::to_string(c.directions.size()));
+  KNOB_CHECK(!c.search.empty(), "search", std::string("{}"),
+             "must list the knobs PBT mutates when study.pbt is set");
+  for (const auto& p : c.search) {
+    KNOB_CHECK(p.when.empty(), "search." + p.name + ".when", std::string("(set)"),
+               "is not allowed with study.pbt: every member mutates every knob");
+    KNOB_CHECK(!checkpoint_structural(p.name), "search." + p.name, p.name,
+               "cannot be mutated by study.pbt: a checkpoint does not load under another value "
+               "of it (data.*, model.*, optimizer.kind, train.seed, train.loss)");
+  }
+  KNOB_CHECK(c.enqueue.empty(), "study.enqueue", std::string("(set)"),
+             "is not allowed with study.pbt: the members' first segments are the study's first "
+             "trials");
+}
+
+}  // namespace
+
 StudyConfig parse_study_config(const std::string& toml_text, const std::string& origin) {
   static const FieldTable<StudyConfig> kStudy = make_study_table();
   static const FieldTable<CommandConfig> kObjective = make_objective_table();
@@ -606,6 +650,7 @@ StudyConfig parse_study_config(const std::string& toml_text, const std::string& 
       KNOB_CHECK(!c.isolate, "study.isolate", std::string("true"),
                  "is for the trainer; a command objective always runs in its own process");
     }
+    if (c.pbt) check_pbt(c);
     if (c.sampler == "grid") {
       KNOB_CHECK(!c.search.empty(), "search", std::string("{}"),
                  "must list parameters when study.sampler is grid");

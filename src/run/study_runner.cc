@@ -16,6 +16,7 @@
 #include "knob/run/builtin_objectives.h"
 #include "knob/run/command_objective.h"
 #include "knob/run/command_template.h"
+#include "knob/run/pbt_study.h"
 #include "knob/run/trainer_objective.h"
 #include "knob/run/trial_protocol.h"
 #include "knob/run/warm_start.h"
@@ -430,6 +431,28 @@ TuneResult run_config_tune(const TuneOptions& o, Role role) {
   // loses nothing, and a refusal is one exit 2 instead of a study of failed trials.
   preflight_trainer(base, o.config());
   TuneResult result;
+  if (study_config.pbt) {
+    KNOB_CHECK(!study_config.isolate, "study.isolate", true,
+               "is not supported with study.pbt: members train in this process");
+    PbtRunOptions pbt;
+    pbt.config = o.config();
+    pbt.overrides = o.overrides();
+    pbt.out = o.out();
+    pbt.log = o.quiet() ? nullptr : o.log();
+    pbt.on_open = [&](Study& study) {  // `knob worker` joins with the stored config
+      const auto stored = study.storage().study_system_attrs(study.study_id());
+      if (!stored.count(kStoredConfigKey) || (role == Role::kTune && !o.resume())) {
+        store_config(study, {o.config(), read_text_file(o.config(), "config"), o.overrides()});
+      }
+    };
+    run_pbt_study(
+        study_config, base,
+        [](const TrainConfig& c, const EpochCallback& on_epoch) {
+          return train_with_plugin(c, on_epoch);
+        },
+        pbt);
+    return result;
+  }
   if (study_config.isolate) {
     check_tensorboard_dir(o.tensorboard());
     auto isolated = make_isolated_trainer_objective(study_config.search,

@@ -30,10 +30,7 @@ Json settings(const TrainConfig& config) {
 }
 
 // Settings a checkpoint cannot be loaded under: the tensors would not fit or mean nothing.
-bool structural(const std::string& key) {
-  return key.rfind("data.", 0) == 0 || key.rfind("model.", 0) == 0 || key == "optimizer.kind" ||
-         key == "train.seed" || key == "train.loss";
-}
+bool structural(const std::string& key) { return checkpoint_structural(key); }
 
 torch::Tensor text_tensor(const std::string& text) {
   return torch::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())},

@@ -105,11 +105,12 @@ TEST(PopulationTest, InitialKnobsAreSampledFromTheirRanges) {
   std::vector<double> lrs;
   for (size_t i = 0; i < p.members().size(); ++i) {
     const PopulationMember& m = p.members()[i];
-    const double lr = m.knobs.at("optimizer.lr");
+    const double lr = std::get<double>(m.knobs.at("optimizer.lr"));
     EXPECT_GE(lr, 1e-4);
     EXPECT_LE(lr, 1e-1);
     EXPECT_EQ(m.config.optimizer.lr, lr);
-    EXPECT_EQ(m.config.optimizer.weight_decay, m.knobs.at("optimizer.weight_decay"));
+    EXPECT_EQ(m.config.optimizer.weight_decay,
+              std::get<double>(m.knobs.at("optimizer.weight_decay")));
     EXPECT_EQ(m.config.train.seed, i);
     lrs.push_back(lr);
   }
@@ -157,12 +158,12 @@ TEST(PopulationTest, ExploitCopiesWeightsAndTheOptimizerUsesTheExploredKnobs) {
   // Explored: each knob is the source's x 0.8 or x 1.2 (clipped to its range).
   const PopulationMember& m = p.members()[copy.member];
   for (const auto& k : options.knobs()) {
-    const double from = before[copy.source].knobs.at(k.key);
-    const double to = m.knobs.at(k.key);
+    const double from = std::get<double>(before[copy.source].knobs.at(k.key));
+    const double to = std::get<double>(m.knobs.at(k.key));
     EXPECT_TRUE(to == std::clamp(from * 0.8, k.low, k.high) ||
                 to == std::clamp(from * 1.2, k.low, k.high))
         << k.key << " " << from << " -> " << to;
-    EXPECT_EQ(copy.knobs.at(k.key), to);
+    EXPECT_EQ(std::get<double>(copy.knobs.at(k.key)), to);
   }
   EXPECT_EQ(m.config.train.seed, before[copy.source].config.train.seed);
 
@@ -173,12 +174,13 @@ TEST(PopulationTest, ExploitCopiesWeightsAndTheOptimizerUsesTheExploredKnobs) {
   EXPECT_EQ(after.history[1].epoch, 1);
   EXPECT_EQ(after.copied_from(1), copy.source);
   EXPECT_EQ(after.copied_from(0), -1);
-  EXPECT_DOUBLE_EQ(after.history[1].lr, m.knobs.at("optimizer.lr"));
+  EXPECT_DOUBLE_EQ(after.history[1].lr, std::get<double>(m.knobs.at("optimizer.lr")));
   // The optimizer the member trained with, as saved after its epoch.
   const Saved trained = read_checkpoint(p.checkpoint_path(copy.member), config);
-  EXPECT_DOUBLE_EQ(trained.lr, m.knobs.at("optimizer.lr"));
-  EXPECT_DOUBLE_EQ(trained.weight_decay, m.knobs.at("optimizer.weight_decay"));
-  EXPECT_NE(trained.weight_decay, before[copy.source].knobs.at("optimizer.weight_decay"));
+  EXPECT_DOUBLE_EQ(trained.lr, std::get<double>(m.knobs.at("optimizer.lr")));
+  EXPECT_DOUBLE_EQ(trained.weight_decay, std::get<double>(m.knobs.at("optimizer.weight_decay")));
+  EXPECT_NE(trained.weight_decay,
+            std::get<double>(before[copy.source].knobs.at("optimizer.weight_decay")));
   EXPECT_FALSE(same_parameters(trained, source));  // it trained on from the copy
 }
 

@@ -109,7 +109,8 @@ std::vector<Table> make_tables() {
       .KNOB_FIELD(schedule, threshold)
       .KNOB_FIELD(schedule, min_lr)
       .KNOB_FIELD(schedule, phases)
-      .KNOB_FIELD(schedule, switch_at);
+      .KNOB_FIELD(schedule, switch_at)
+      .KNOB_FIELD(schedule, lrs);
   Table batch = table("batch");
   add_findable(
       batch, "size", [](auto& c) -> auto& { return c.batch.size; },
@@ -202,6 +203,9 @@ ConfigValue to_config_value(const TomlValue& value) {
           if (!v.empty() && v.front().template as<std::string>()) {
             return read_value<std::vector<std::string>>(TomlValue(v), "list");
           }
+          if (!v.empty() && v.front().template as<double>()) {
+            return read_value<std::vector<double>>(TomlValue(v), "list");
+          }
           return read_value<std::vector<int64_t>>(TomlValue(v), "list");
         } else if constexpr (std::is_same_v<T, TomlValue::Table>) {
           return std::string("{}");  // no field holds a table
@@ -225,6 +229,11 @@ std::vector<std::string> config_keys() {
     for (const auto& k : t.keys()) keys.push_back(t.field(k));
   }
   return keys;
+}
+
+bool checkpoint_structural(const std::string& key) {
+  return key.rfind("data.", 0) == 0 || key.rfind("model.", 0) == 0 || key == "optimizer.kind" ||
+         key == "train.seed" || key == "train.loss";
 }
 
 void set_config_value(TrainConfig& config, const std::string& key, const ConfigValue& value) {
@@ -396,7 +405,7 @@ void validate(const TrainConfig& c) {
       "constant", "inverse_time",    "step",   "multistep", "exponential", "polynomial",
       "cosine",   "cosine_restarts", "cyclic", "one_cycle"};
   std::vector<std::string> kinds = time_schedules;
-  kinds.insert(kinds.end(), {"plateau", "sequential"});
+  kinds.insert(kinds.end(), {"plateau", "sequential", "piecewise"});
   check_one_of("schedule.kind", s.kind, kinds);
   if (s.kind == "sequential") {
     KNOB_CHECK(s.phases.size() >= 2, "schedule.phases", as_list(s.phases),
@@ -419,6 +428,22 @@ void validate(const TrainConfig& c) {
   } else {
     KNOB_CHECK(s.phases.empty(), "schedule.phases", as_list(s.phases),
                "is used only when schedule.kind is \"sequential\" (it is \"" + s.kind + "\")");
+  }
+  if (s.kind == "piecewise") {
+    KNOB_CHECK(!s.lrs.empty(), "schedule.lrs", as_list(s.lrs),
+               "must list at least one learning rate when schedule.kind is \"piecewise\" "
+               "(one per epoch, e.g. [0.1, 0.1, 0.05])");
+    for (size_t i = 0; i < s.lrs.size(); ++i) {
+      KNOB_CHECK(std::isfinite(s.lrs[i]) && s.lrs[i] > 0, "schedule.lrs", as_list(s.lrs),
+                 "must hold finite learning rates > 0 (schedule.lrs[" + std::to_string(i) +
+                     "] = " + detail::format_value(s.lrs[i]) + ")");
+    }
+    KNOB_CHECK(
+        s.per == "epoch", "schedule.per", s.per,
+        "must be \"epoch\" for the piecewise schedule (schedule.lrs holds one lr per epoch)");
+  } else {
+    KNOB_CHECK(s.lrs.empty(), "schedule.lrs", as_list(s.lrs),
+               "is used only when schedule.kind is \"piecewise\" (it is \"" + s.kind + "\")");
   }
   check_one_of("schedule.per", s.per, {"epoch", "step"});
   check_one_of("schedule.mode", s.mode, {"triangular", "triangular2", "exp_range"});

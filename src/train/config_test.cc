@@ -127,6 +127,28 @@ resume = true
   EXPECT_EQ(c.schedule.phases, (std::vector<std::string>{"step", "exponential"}));
 }
 
+TEST(TrainConfigTest, ParsesPiecewiseScheduleFromFileAndOverride) {
+  TrainConfig c = parse_train_config(R"(
+[schedule]
+kind = "piecewise"
+lrs = [0.1, 0.1, 0.05]
+)",
+                                     "inline.toml");
+  EXPECT_EQ(c.schedule.lrs, (std::vector<double>{0.1, 0.1, 0.05}));
+  EXPECT_NO_THROW(validate(c));
+  // Integers widen; the value reads back as a list of doubles.
+  apply_override(c, "schedule.lrs=[1, 0.5, 0.25]");
+  EXPECT_EQ(c.schedule.lrs, (std::vector<double>{1.0, 0.5, 0.25}));
+  EXPECT_EQ(std::get<std::vector<double>>(get_config_value(c, "schedule.lrs")),
+            (std::vector<double>{1.0, 0.5, 0.25}));
+  TrainConfig o;
+  apply_override(o, "schedule.kind=piecewise");
+  apply_override(o, "schedule.lrs=[0.02, 0.01]");
+  EXPECT_EQ(o.schedule.kind, "piecewise");
+  EXPECT_EQ(o.schedule.lrs, (std::vector<double>{0.02, 0.01}));
+  EXPECT_NO_THROW(validate(o));
+}
+
 TEST(TrainConfigTest, LrFindSetsTheRangeTestOn) {
   TrainConfig c = parse_train_config("[optimizer]\nlr = \"find\"\n", "inline.toml");
   EXPECT_TRUE(c.lr_find.use);
@@ -367,6 +389,39 @@ TEST(TrainConfigTest, MalformedInputIsNamed) {
        [&] { validated("model.reinit=true"); },
        {"model.reinit = true", "torchscript"}},
       {"npy without inputs", [&] { validated("data.source=\"npy\""); }, {"data.train_x", "NPY"}},
+      {"piecewise without lrs",
+       [&] { validated("schedule.kind=piecewise"); },
+       {"schedule.lrs = []", "at least one learning rate"}},
+      {"piecewise lr zero",
+       [&] {
+         TrainConfig c = parse("[schedule]\nkind = \"piecewise\"\nlrs = [0.1, 0.0]\n");
+         validate(c);
+       },
+       {"schedule.lrs = [0.1, 0.0]", "finite learning rates > 0", "schedule.lrs[1] = 0"}},
+      {"piecewise lr negative",
+       [&] {
+         TrainConfig c = parse("[schedule]\nkind = \"piecewise\"\nlrs = [-0.5]\n");
+         validate(c);
+       },
+       {"schedule.lrs = [-0.5]", "> 0"}},
+      {"piecewise lr infinite",
+       [&] {
+         TrainConfig c = parse("[schedule]\nkind = \"piecewise\"\nlrs = [0.1, inf]\n");
+         validate(c);
+       },
+       {"schedule.lrs", "finite", "schedule.lrs[1]"}},
+      {"piecewise per step",
+       [&] {
+         TrainConfig c = parse("[schedule]\nkind = \"piecewise\"\nlrs = [0.1]\nper = \"step\"\n");
+         validate(c);
+       },
+       {"schedule.per = \"step\"", "piecewise"}},
+      {"lrs without piecewise",
+       [&] { validated("schedule.lrs=[0.1]"); },
+       {"schedule.lrs = [0.1]", "only when schedule.kind is \"piecewise\""}},
+      {"lrs not numbers",
+       [&] { parse("[schedule]\nlrs = [\"fast\"]\n"); },
+       {"schedule.lrs", "list of numbers"}},
       {"npy test inputs without labels",
        [&] {
          TrainConfig c;

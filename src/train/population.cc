@@ -22,11 +22,6 @@ namespace fs = std::filesystem;
 // Thrown by the epoch callback at the end of a round: the trainer has saved the checkpoint.
 struct EndOfRound {};
 
-double sample(const MutableKnob& knob, Rng& rng) {
-  if (knob.log) return std::exp(rng.uniform(std::log(knob.low), std::log(knob.high)));
-  return rng.uniform(knob.low, knob.high);
-}
-
 std::string knob_field(size_t i) { return "knobs[" + std::to_string(i) + "]"; }
 
 }  // namespace
@@ -49,35 +44,43 @@ void validate(const PopulationOptions& o) {
   for (size_t i = 0; i < o.knobs().size(); ++i) {
     const MutableKnob& k = o.knobs()[i];
     const std::string field = "population." + knob_field(i) + " (" + k.key + ")";
-    KNOB_CHECK(std::isfinite(k.low) && std::isfinite(k.high) && k.low < k.high, field,
-               "[" + detail::format_value(k.low) + ", " + detail::format_value(k.high) + "]",
-               "must be a finite range with low < high");
-    KNOB_CHECK(!k.log || k.low > 0, field, k.low, "a log range must have low > 0");
-    KNOB_CHECK(std::holds_alternative<double>(get_config_value(TrainConfig{}, k.key)), field, k.key,
-               "must be a floating-point config key (optimizer.lr, optimizer.momentum, ...)");
+    validate_knob(k, field);
+    KNOB_CHECK(!checkpoint_structural(k.key), field, k.key,
+               "cannot be mutated: a checkpoint does not load under another value of it "
+               "(data.*, model.*, optimizer.kind, train.seed, train.loss)");
+    const ConfigValue current = get_config_value(TrainConfig{}, k.key);
+    switch (k.kind) {
+      case KnobKind::kFloat:
+        KNOB_CHECK(std::holds_alternative<double>(current), field, k.key,
+                   "a float range must be a floating-point config key (optimizer.lr, "
+                   "optimizer.momentum, ...)");
+        break;
+      case KnobKind::kInt:
+        KNOB_CHECK(std::holds_alternative<int64_t>(current), field, k.key,
+                   "an integer range must be an integer config key (batch.size, ...)");
+        break;
+      case KnobKind::kCategorical:
+        for (const ParamValue& choice : k.choices) {
+          try {
+            check_config_value(TrainConfig{}, k.key, choice);
+          } catch (const InvalidArgument& e) {
+            const std::string allowed = std::string("must be a value of the key: ") + e.what();
+            std::visit(
+                [&](const auto& v) {
+                  if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::monostate>) {
+                    throw_invalid(field, std::string("None"), allowed);
+                  } else {
+                    throw_invalid(field, v, allowed);
+                  }
+                },
+                choice);
+          }
+        }
+        break;
+    }
   }
   check_epoch_metric(o.metric(), "population.metric");
   KNOB_CHECK(o.jobs() >= 1, "population.jobs", o.jobs(), "must be >= 1");
-}
-
-std::pair<std::vector<int64_t>, std::vector<int64_t>> split_quantiles(
-    const std::vector<double>& scores, double quantile_fraction) {
-  const auto n = static_cast<int64_t>(scores.size());
-  if (n <= 1 || quantile_fraction <= 0) return {};
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  auto value = [&](int64_t i) {
-    double s = scores[static_cast<size_t>(i)];
-    return std::isnan(s) ? -std::numeric_limits<double>::infinity() : s;
-  };
-  // Worst first; of equal scores the higher index counts as worse.
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return value(a) < value(b) || (value(a) == value(b) && a > b);
-  });
-  auto k = static_cast<int64_t>(std::ceil(static_cast<double>(n) * quantile_fraction));
-  k = std::min(k, n / 2);
-  return {std::vector<int64_t>(order.begin(), order.begin() + k),
-          std::vector<int64_t>(order.end() - k, order.end())};
 }
 
 int64_t PopulationMember::copied_from(int64_t epoch) const {
@@ -88,10 +91,7 @@ int64_t PopulationMember::copied_from(int64_t epoch) const {
 }
 
 Population::Population(TrainConfig config, PopulationOptions options, FitFunction fit)
-    : config_(std::move(config)),
-      options_(std::move(options)),
-      fit_(std::move(fit)),
-      rng_(options_.seed()) {
+    : config_(std::move(config)), options_(std::move(options)), fit_(std::move(fit)) {
   validate(options_);
   validate(config_);
   KNOB_CHECK(!config_.lr_find.use, "optimizer.lr", "find",
@@ -115,10 +115,9 @@ Population::Population(TrainConfig config, PopulationOptions options, FitFunctio
     PopulationMember& m = members_[i];
     m.config = config_;
     m.config.train.seed = config_.train.seed + i;
-    for (const MutableKnob& k : options_.knobs()) {
-      m.knobs[k.key] = sample(k, rng_);
-      set_config_value(m.config, k.key, ConfigValue(m.knobs[k.key]));
-    }
+    Rng rng(pbt_seed(options_.seed(), 0, static_cast<int64_t>(i)));
+    m.knobs = sample_knobs(options_.knobs(), rng);
+    for (const auto& [key, value] : m.knobs) set_config_value(m.config, key, value);
   }
 }
 
@@ -188,30 +187,16 @@ void Population::train_round() {
   epochs_done_ = end;
 }
 
-void Population::explore(PopulationMember& m) {
-  const auto& factors = options_.perturbation_factors();
-  for (const MutableKnob& k : options_.knobs()) {
-    double& v = m.knobs[k.key];
-    if (rng_.uniform() < options_.resample_probability()) {
-      v = sample(k, rng_);
-    } else {
-      const double f = factors[static_cast<size_t>(
-          rng_.uniform_int(0, static_cast<int64_t>(factors.size()) - 1))];
-      v = std::clamp(v * f, k.low, k.high);
-    }
-    set_config_value(m.config, k.key, ConfigValue(v));
-  }
-}
-
 std::vector<Exploit> Population::exploit_and_explore() {
   std::vector<Exploit> copies;
   if (done() || epochs_done_ == 0) return copies;
   std::vector<double> scores;
   for (const auto& m : members_) scores.push_back(score(m));
-  auto [bottom, top] = split_quantiles(scores, options_.quantile_fraction());
-  for (int64_t target : bottom) {
-    const int64_t source =
-        top[static_cast<size_t>(rng_.uniform_int(0, static_cast<int64_t>(top.size()) - 1))];
+  const int64_t generation = epochs_done_ / options_.interval();
+  for (int64_t target = 0; target < static_cast<int64_t>(members_.size()); ++target) {
+    Rng rng(pbt_seed(options_.seed(), generation, target));
+    const int64_t source = choose_source(scores, target, options_.quantile_fraction(), rng);
+    if (source < 0) continue;
     if (!fs::exists(checkpoint_path(source))) continue;  // diverged before its first save
     std::error_code error;
     fs::copy_file(checkpoint_path(source), checkpoint_path(target),
@@ -221,9 +206,10 @@ std::vector<Exploit> Population::exploit_and_explore() {
     PopulationMember& m = members_[static_cast<size_t>(target)];
     const PopulationMember& s = members_[static_cast<size_t>(source)];
     m.config = s.config;
-    m.knobs = s.knobs;
     m.stop_reason = s.stop_reason;
-    explore(m);
+    m.knobs = explore_knobs(options_.knobs(), s.knobs, options_.perturbation_factors(),
+                            options_.resample_probability(), rng);
+    for (const auto& [key, value] : m.knobs) set_config_value(m.config, key, value);
     m.lineage.push_back({target, source, epochs_done_, m.knobs});
     copies.push_back(m.lineage.back());
   }

@@ -216,6 +216,16 @@ SchedulePtr sequential(std::vector<SchedulePtr> schedules, std::vector<int64_t> 
   });
 }
 
+SchedulePtr piecewise(std::vector<double> lrs) {
+  KNOB_CHECK(!lrs.empty(), "lrs", std::string("[]"), "must hold at least one learning rate");
+  for (size_t i = 0; i < lrs.size(); ++i) {
+    check_lr(("lrs[" + std::to_string(i) + "]").c_str(), lrs[i]);
+  }
+  return make([lrs = std::move(lrs)](int64_t t) {
+    return lrs[static_cast<size_t>(std::min<int64_t>(t, static_cast<int64_t>(lrs.size()) - 1))];
+  });
+}
+
 // ---------------------------------------------------------------- plateau
 
 PlateauSchedule::PlateauSchedule(double lr, PlateauOptions options)
@@ -288,6 +298,7 @@ SchedulePtr make_phase(const ScheduleConfig& c, const std::string& kind, double 
     int64_t up = c.step_size_up > 0 ? c.step_size_up : std::max<int64_t>(1, length / 4);
     return cyclic(lr, max_lr, up, 0, mode, c.gamma);  // gamma matters for exp_range only
   }
+  if (kind == "piecewise") return piecewise(c.lrs);
   if (kind == "one_cycle") {
     OneCycleOptions o;
     o.pct_start = c.pct_start;

@@ -125,6 +125,30 @@ TEST(ScheduleTest, SequentialConfigSwitchesAtItsEpochs) {
   }
 }
 
+// Piecewise: lrs[t] per epoch, the last held after the list ends; optimizer.lr is not used.
+TEST(ScheduleTest, PiecewiseHoldsTheLastLearningRate) {
+  struct Case {
+    std::vector<double> lrs;
+    std::vector<double> expected;  // at t = 0, 1, ...
+  };
+  const std::vector<Case> cases = {
+      {{0.1}, {0.1, 0.1, 0.1}},
+      {{0.1, 0.1, 0.05}, {0.1, 0.1, 0.05, 0.05, 0.05}},
+      {{0.3, 0.2, 0.1, 0.4}, {0.3, 0.2, 0.1, 0.4, 0.4}},
+  };
+  for (const auto& c : cases) {
+    SchedulePtr direct = piecewise(c.lrs);
+    ScheduleConfig config;
+    config.kind = "piecewise";
+    config.lrs = c.lrs;
+    SchedulePtr from_config = make_schedule(config, /*lr=*/9.0, /*total=*/5);
+    for (size_t t = 0; t < c.expected.size(); ++t) {
+      EXPECT_EQ(direct->lr(static_cast<int64_t>(t)), c.expected[t]) << t;
+      EXPECT_EQ(from_config->lr(static_cast<int64_t>(t)), c.expected[t]) << t;
+    }
+  }
+}
+
 TEST(ScheduleTest, MalformedSettingsNameTheField) {
   struct Case {
     std::string field;
@@ -158,6 +182,12 @@ TEST(ScheduleTest, MalformedSettingsNameTheField) {
          sequential({constant(0.1), constant(0.2), constant(0.3)}, {5, 5});
        }},
       {"milestones[0]", [] { multistep(0.1, {-1}); }},
+      {"lrs", [] { piecewise({}); }},
+      {"lrs[1]",
+       [] {
+         piecewise({0.1, 0.0});
+       }},
+      {"lrs[0]", [] { piecewise({INFINITY}); }},
       {"factor",
        [] {
          PlateauOptions o;

@@ -474,6 +474,15 @@ MALFORMED = [
     ("isolate not a bool in a study config",
      ["tune", "isolate.toml", "--storage", GOOD, "--n-trials", "1"],
      ["study.isolate", '"yes"', "true or false", "isolate.toml"]),
+    ("pbt population of one",
+     ["tune", "pbt.toml", "--storage", GOOD],
+     ["study.pbt.population = 1", ">= 2", "pbt.toml"]),
+    ("piecewise schedule without lrs",
+     ["train", "pbt.toml", "--set", "schedule.kind=piecewise"],
+     ["schedule.lrs = []", "at least one learning rate"]),
+    ("piecewise lr of zero",
+     ["train", "pbt.toml", "--set", "schedule.kind=piecewise", "--set", "schedule.lrs=[0.1, 0]"],
+     ["schedule.lrs = [0.1, 0.0]", "finite learning rates > 0"]),
     ("export to an unwritable path",
      ["study", "export", "--storage", GOOD, "--study", "s1", "--format", "csv", "-o",
       "no/such/dir/out.csv"],
@@ -509,7 +518,7 @@ def _snapshot(directory):
 
 
 class MalformedInput(KnobTestCase):
-    FILES = ["corrupt.db", "foreign.db", "good.db", "isolate.toml"]
+    FILES = ["corrupt.db", "foreign.db", "good.db", "isolate.toml", "pbt.toml"]
 
     def setUp(self):
         super().setUp()
@@ -518,6 +527,9 @@ class MalformedInput(KnobTestCase):
         _write_foreign(self.path("foreign.db"))
         with open(self.path("isolate.toml"), "w") as f:
             f.write('[study]\nisolate = "yes"\n[search]\n"optimizer.lr" = { low = 0.001, high = 0.1 }\n')
+        with open(self.path("pbt.toml"), "w") as f:
+            f.write('[study]\npbt = { population = 1 }\n[search]\n'
+                    '"optimizer.lr" = { low = 0.001, high = 0.1 }\n')
 
     def run_case(self, index):
         """Runs one case in its own copy of the files; returns (proc, before, after)."""

@@ -76,8 +76,9 @@ class Rule {
                                   const std::string& allowed);
 
 // Reads `value` as a T under `rule`, naming `field` in errors. T is bool, int, int64_t,
-// uint64_t, double, std::string, std::vector<int64_t>, std::vector<std::string> (a single
-// value reads as a list of one), or std::optional of one of them.
+// uint64_t, double, std::string, std::vector<int64_t>, std::vector<double>,
+// std::vector<std::string> (a single value reads as a list of one), or std::optional of one of
+// them.
 template <typename T>
 struct ValueReader {
   static T read(const TomlValue& value, const std::string& field, const Rule& rule);
@@ -100,6 +101,7 @@ KNOB_VALUE_READER(uint64_t);
 KNOB_VALUE_READER(double);
 KNOB_VALUE_READER(std::string);
 KNOB_VALUE_READER(std::vector<int64_t>);
+KNOB_VALUE_READER(std::vector<double>);
 KNOB_VALUE_READER(std::vector<std::string>);
 #undef KNOB_VALUE_READER
 
@@ -125,6 +127,7 @@ TomlValue to_toml(uint64_t value);
 TomlValue to_toml(double value);
 TomlValue to_toml(const std::string& value);
 TomlValue to_toml(const std::vector<int64_t>& values);
+TomlValue to_toml(const std::vector<double>& values);
 TomlValue to_toml(const std::vector<std::string>& values);
 TomlValue to_toml(const std::optional<double>& value);
 

@@ -35,6 +35,10 @@
 //   "optimizer.momentum" = { low = 0.5, high = 0.99, when = { "optimizer.kind" = ["sgd", "rmsprop"]
 //   } }
 //
+//   pbt = { population = 8, interval = 2 }   # population-based training inside the study
+//                                     # (pbt_study.h): quantile_fraction, resample_probability,
+//                                     # checkpoint_dir too
+//
 //   [[study.enqueue]]                 # fixed parameters run first, e.g. a known good setting:
 //   "optimizer.lr" = 1e-3             # enqueued once, when the study is first run from this
 //   "batch.size" = 32                 # file (not again on resume or by each worker)
@@ -93,6 +97,18 @@ struct CommandConfig {
   double kill_grace = 5.0;        // seconds between SIGTERM and SIGKILL
 };
 
+// [study] pbt = { ... }: population-based training inside the study (knob/run/pbt_study.h).
+// The [search] ranges and choices give the members' first draws and bound their mutations.
+struct PbtConfig {
+  int64_t population = 4;              // members (>= 2)
+  int64_t interval = 1;                // epochs per segment (one trial each)
+  double quantile_fraction = 0.25;     // [0, 0.5]: the bottom fraction copies the top fraction
+  double resample_probability = 0.25;  // [0, 1]: an explored knob redrawn instead of perturbed
+  // Segments' checkpoints, by trial number, shared by the workers. "": beside a SQLite file
+  // (<file>.pbt/<study name>/), else a directory in the temporary directory.
+  std::string checkpoint_dir;
+};
+
 struct StudyConfig {
   std::string storage = "sqlite:///knob.db";
   std::string name;
@@ -129,6 +145,7 @@ struct StudyConfig {
   std::optional<int64_t> max_retry;
   std::vector<SearchParam> search;       // parents before the parameters they control
   std::optional<CommandConfig> command;  // [objective]; unset: the trainer is the objective
+  std::optional<PbtConfig> pbt;          // [study] pbt: PBT instead of the sampler
   // [[study.enqueue]] tables: parameters (names of [search]) of trials run first.
   std::vector<std::map<std::string, ParamValue>> enqueue;
 };

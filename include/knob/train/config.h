@@ -64,7 +64,7 @@ struct OptimizerConfig {
 
 struct ScheduleConfig {
   // constant | inverse_time | step | multistep | exponential | polynomial | cosine |
-  // cosine_restarts | cyclic | one_cycle | plateau | sequential
+  // cosine_restarts | cyclic | one_cycle | plateau | sequential | piecewise
   std::string kind = "constant";
   std::string per = "epoch";  // epoch | step: what t counts
   int64_t warmup = 0;         // linear warm-up length, in the same unit
@@ -91,6 +91,9 @@ struct ScheduleConfig {
   // start of training, warm-up included; it has one entry fewer than phases.
   std::vector<std::string> phases;
   std::vector<int64_t> switch_at;
+  // piecewise: the learning rate of each epoch (lrs[t] at epoch t, the last one held after the
+  // list ends; optimizer.lr is not used). What a PBT lineage discovered, replayed.
+  std::vector<double> lrs;
 };
 
 struct BatchConfig {
@@ -201,7 +204,7 @@ struct TrainConfig {
 };
 
 using ConfigValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>,
-                                 std::vector<std::string>>;
+                                 std::vector<std::string>, std::vector<double>>;
 
 // Sets one field by dotted key. `optimizer.lr = "find"` sets lr_find.use (the learning rate
 // then comes from the range test); `batch.size = "find"` sets batch_find.use. Numbers convert where
@@ -216,6 +219,10 @@ void apply_override(TrainConfig& config, const std::string& assignment);
 ConfigValue get_config_value(const TrainConfig& config, const std::string& key);
 // Every dotted key, in registry order.
 std::vector<std::string> config_keys();
+// Whether a checkpoint cannot be loaded under another value of `key`: data.*, model.*,
+// optimizer.kind, train.seed, train.loss (the tensors would not fit or mean nothing). PBT
+// cannot mutate these across a copy.
+bool checkpoint_structural(const std::string& key);
 
 // Reads the [data] [model] [optimizer] [schedule] [batch] [train] [output] [checkpoint]
 // [lr_find] [batch_find] tables of a TOML file (other tables, such as [study] and [search], are

@@ -32,18 +32,10 @@
 #include "knob/core/arg.h"
 #include "knob/core/random.h"
 #include "knob/train/config.h"
+#include "knob/train/pbt_policy.h"
 #include "knob/train/train_result.h"
 
 namespace knob {
-
-// A knob that members perturb: a double config key ("optimizer.lr", "optimizer.weight_decay",
-// "optimizer.momentum") with its range; initial values and resamples are drawn from it
-// (log-uniformly when `log`), and perturbed values are clipped to it.
-struct MutableKnob {
-  std::string key;
-  double low = 0, high = 0;
-  bool log = false;
-};
 
 struct PopulationOptions {
   KNOB_ARG(int64_t, size) = 4;      // members (>= 2)
@@ -57,27 +49,30 @@ struct PopulationOptions {
            knobs) = std::vector<MutableKnob>{{"optimizer.lr", 1e-4, 1e-1, true}};
   // A per-epoch metric (knob/train/task.h): val_accuracy, val_r2 (max); losses, errors (min).
   KNOB_ARG(std::string, metric) = "val_accuracy";
-  KNOB_ARG(int64_t, jobs) = 1;   // members trained at once
-  KNOB_ARG(uint64_t, seed) = 0;  // knobs, exploit and explore draws
+  KNOB_ARG(int64_t, jobs) = 1;  // members trained at once
+  // Knobs, exploit and explore draws: member m's at generation g from pbt_seed(seed, g, m).
+  KNOB_ARG(uint64_t, seed) = 0;
   // Where the members' checkpoints live ("": a temporary directory, removed afterwards).
   KNOB_ARG(std::string, checkpoint_dir) = "";
 };
 
-// Throws InvalidArgument naming the option, its value and what is allowed.
+// Throws InvalidArgument naming the option, its value and what is allowed. A kFloat knob must
+// be a floating-point config key (optimizer.lr), a kInt knob an integer one (batch.size), and
+// every choice of a kCategorical knob a value its key takes (optimizer.kind = "sgd").
 void validate(const PopulationOptions& options);
 
 // Member `member` continued, after `epoch` epochs, from member `source`'s checkpoint.
 struct Exploit {
   int64_t member = 0, source = 0, epoch = 0;
-  std::map<std::string, double> knobs;  // after explore
+  KnobValues knobs;  // after explore
 };
 
 struct PopulationMember {
-  std::vector<EpochMetrics> history;    // the epochs this member trained (lr as actually used)
-  std::vector<Exploit> lineage;         // the copies it made, in order
-  std::map<std::string, double> knobs;  // current values of the mutable knobs
-  TrainConfig config;                   // current config (knobs and seed included)
-  std::string stop_reason;              // "" while training; else the trainer's stop reason
+  std::vector<EpochMetrics> history;  // the epochs this member trained (lr as actually used)
+  std::vector<Exploit> lineage;       // the copies it made, in order
+  KnobValues knobs;                   // current values of the mutable knobs
+  TrainConfig config;                 // current config (knobs and seed included)
+  std::string stop_reason;            // "" while training; else the trainer's stop reason
   // The source of the weights at the start of `epoch`, or -1 when the member's own.
   int64_t copied_from(int64_t epoch) const;
 };
@@ -87,11 +82,6 @@ struct PopulationResult {
   int64_t best = -1;                  // the member with the best final metric
   std::vector<double> best_schedule;  // lr per epoch along the best member's lineage
 };
-
-// Which members copy and which are copied: (bottom, top) member indices by `scores` (higher
-// is better), worst first and best last; ties go to the lower index as the better.
-std::pair<std::vector<int64_t>, std::vector<int64_t>> split_quantiles(
-    const std::vector<double>& scores, double quantile_fraction);
 
 // Trains a config with an epoch callback (which may throw to stop it); Trainer::fit.
 using FitFunction = std::function<TrainResult(const TrainConfig&, const EpochCallback&)>;
@@ -120,14 +110,12 @@ class Population {
  private:
   double score(const PopulationMember& member) const;
   void train_member(int64_t index, int64_t end_epoch);
-  void explore(PopulationMember& member);
 
   TrainConfig config_;
   PopulationOptions options_;
   FitFunction fit_;
   std::string dir_;
   bool remove_dir_ = false;
-  Rng rng_;
   std::vector<PopulationMember> members_;
   int64_t epochs_done_ = 0;
 };

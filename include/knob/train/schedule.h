@@ -67,6 +67,10 @@ SchedulePtr linear_warmup(SchedulePtr after, int64_t warmup_steps, double start_
 // (PyTorch SequentialLR). Needs milestones.size() == schedules.size() - 1, increasing.
 SchedulePtr sequential(std::vector<SchedulePtr> schedules, std::vector<int64_t> milestones);
 
+// lrs[t] at step t, the last value held after the list ends (the per-epoch learning rates a
+// PBT lineage used, replayed). Needs at least one value, each finite and > 0.
+SchedulePtr piecewise(std::vector<double> lrs);
+
 // Reduce the learning rate by `factor` when a metric stops improving (PyTorch
 // ReduceLROnPlateau, same options and defaults). Stateful: feed it one metric per epoch.
 struct PlateauOptions {
