@@ -15,14 +15,15 @@ KernelWindow::KernelWindow(const std::vector<double>& mus, const std::vector<dou
   const size_t n = order.size();
   if (n == 0) return;
   cut_ = 37.0 + std::log(static_cast<double>(n));
-  const double sigma_min = *std::min_element(sigmas.begin(), sigmas.end());
-  // Class k holds the widths in [2^k, 2^(k+1)) sigma_min, each kept in mean order. k is the
-  // binary exponent of the ratio >= 1 (std::ilogb, without the call).
+  const double inv_sigma_min = 1.0 / *std::min_element(sigmas.begin(), sigmas.end());
+  // Class k holds the widths in [2^k, 2^(k+1)) sigma_min (up to rounding: any class holds the
+  // widths it holds, its max_sigma says which), each kept in mean order. k is the binary
+  // exponent of the ratio >= 1 (std::ilogb, without the call).
   std::vector<uint32_t> class_of(sigmas.size());
   std::vector<size_t> count;
   for (size_t j : order) {
-    const auto k =
-        static_cast<uint32_t>((std::bit_cast<uint64_t>(sigmas[j] / sigma_min) >> 52) - 1023);
+    const double ratio = std::max(1.0, sigmas[j] * inv_sigma_min);
+    const auto k = static_cast<uint32_t>((std::bit_cast<uint64_t>(ratio) >> 52) - 1023);
     class_of[j] = k;
     if (k >= count.size()) count.resize(k + 1, 0);
     ++count[k];
@@ -50,22 +51,30 @@ double KernelWindow::term(size_t i, double x) const {
   return offsets_[i] - 0.5 * z * z;
 }
 
-double KernelWindow::log_sum_exp(double x, std::vector<double>& scratch) const {
-  constexpr double kInf = std::numeric_limits<double>::infinity();
-  if (classes_.empty()) return -kInf;
-  auto first = [&](size_t from, size_t to, double v) {
-    return static_cast<size_t>(std::lower_bound(mus_.begin() + from, mus_.begin() + to, v) -
-                               mus_.begin());
-  };
-  // A lower bound of the largest term: the kernels on either side of x in each class.
-  double lower = -kInf;
+double KernelWindow::lower_bound(double x) const {
+  // The kernels on either side of x in each class.
+  double lower = -std::numeric_limits<double>::infinity();
   for (const WidthClass& c : classes_) {
     const size_t at = first(c.begin, c.end, x);
     if (at > c.begin) lower = std::max(lower, term(at - 1, x));
     if (at < c.end) lower = std::max(lower, term(at, x));
   }
-  scratch.clear();
+  return lower;
+}
+
+size_t KernelWindow::first(size_t from, size_t to, double v) const {
+  return static_cast<size_t>(std::lower_bound(mus_.begin() + from, mus_.begin() + to, v) -
+                             mus_.begin());
+}
+
+double KernelWindow::log_sum_exp(double x, std::vector<double>& scratch) const {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  if (classes_.empty()) return -kInf;
+  const double lower = lower_bound(x);
+  scratch.resize(mus_.size());
   const double floor = lower - cut_;
+  size_t count = 0;
+  double largest = -kInf;
   for (const WidthClass& c : classes_) {
     size_t from = c.begin, to = c.end;
     if (lower > -kInf) {
@@ -75,18 +84,13 @@ double KernelWindow::log_sum_exp(double x, std::vector<double>& scratch) const {
       to = static_cast<size_t>(
           std::upper_bound(mus_.begin() + from, mus_.begin() + c.end, x + reach) - mus_.begin());
     }
-    const size_t at = scratch.size();
-    scratch.resize(at + (to - from));
-    double* out = scratch.data() + at;
-    for (size_t i = from; i < to; ++i) {
-      const double z = (x - mus_[i]) * inv_sigmas_[i];
-      out[i - from] = offsets_[i] - 0.5 * z * z;
-    }
+    largest =
+        std::max(largest, gauss_terms(x, mus_.data() + from, inv_sigmas_.data() + from,
+                                      offsets_.data() + from, to - from, scratch.data() + count));
+    count += to - from;
   }
-  if (scratch.empty()) return -kInf;
-  const double m = max_value(scratch.data(), scratch.size());
-  if (!std::isfinite(m)) return m;
-  return m + std::log(sum_exp_shifted(scratch.data(), scratch.size(), m));
+  if (!std::isfinite(largest)) return largest;  // -inf without terms
+  return largest + std::log(sum_exp_shifted(scratch.data(), count, largest));
 }
 
 }  // namespace knob::detail

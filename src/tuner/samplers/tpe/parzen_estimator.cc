@@ -8,6 +8,7 @@
 #include "knob/core/error.h"
 #include "tuner/samplers/tpe/central_mass.h"
 #include "tuner/samplers/tpe/sum_exp.h"
+#include "tuner/samplers/tpe/vector_log.h"
 
 namespace knob::detail {
 namespace {
@@ -84,8 +85,9 @@ double ndtri_exp(double y) {
   }
   for (int i = 0; i < 8; ++i) {
     x = std::clamp(x, -100.0, 100.0);
-    const double f = log_ndtr(x) - y;
-    const double slope = std::exp(norm_logpdf(x) - log_ndtr(x));
+    const double log_phi = log_ndtr(x);
+    const double f = log_phi - y;
+    const double slope = std::exp(norm_logpdf(x) - log_phi);
     if (!(slope > 0) || !std::isfinite(slope)) break;
     const double dx = f / slope;
     x -= dx;
@@ -194,13 +196,14 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
   weights_ = std::move(w);
   const size_t n_components = weights_.size();
   log_weights_.resize(n_components);
-  for (size_t j = 0; j < n_components; ++j) log_weights_[j] = std::log(weights_[j]);
+  log_values(weights_.data(), n_components, log_weights_.data());
 
   // Scott's rule (as in BOHB) for the multivariate bandwidth.
   const double sigma0 = kSigma0Magnitude * std::pow(static_cast<double>(std::max<size_t>(n, 1)),
                                                     -1.0 / (static_cast<double>(space.size()) + 4));
 
   kernels_.resize(space.size());
+  inv_sigmas_.resize(space.size());
   log_p_accept_.resize(space.size());
   log_categorical_weights_.resize(space.size());
   for (size_t p = 0; p < space.size(); ++p) {
@@ -291,12 +294,15 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
 
     // A kernel more than 9 sigmas inside both bounds has mass 1 - 2e-19: log 0 in doubles.
     // The others with their mean inside go to the vector erfc together.
+    std::vector<double>& inv = inv_sigmas_[p];
+    inv.resize(n_components);
+    for (size_t j = 0; j < n_components; ++j) inv[j] = 1.0 / k.sigmas[j];
     std::vector<double>& accept = log_p_accept_[p];
     accept.assign(n_components, 0.0);
     std::vector<size_t> central;
     std::vector<double> a, b, mass;
     for (size_t j = 0; j < n_components; ++j) {
-      const double aj = (low - k.mus[j]) / k.sigmas[j], bj = (high - k.mus[j]) / k.sigmas[j];
+      const double aj = (low - k.mus[j]) * inv[j], bj = (high - k.mus[j]) * inv[j];
       if (aj < -9 && bj > 9) continue;
       if (aj > 0 || bj < 0) {
         accept[j] = log_gauss_mass(aj, bj);  // mean outside
@@ -314,6 +320,15 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
         offsets[j] = log_weights_[j] - kLogSqrt2Pi - accept[j];
       }
       window_.emplace(k.mus, k.sigmas, offsets, order);
+    }
+  }
+  // Every term of a component that does not depend on the point: its log weight, and the
+  // normaliser of each continuous numerical parameter's kernel.
+  if (!window_) {
+    base_ = log_weights_;
+    for (size_t p = 0; p < space.size(); ++p) {
+      if (kernels_[p].categorical || kernels_[p].q != 0) continue;
+      for (size_t j = 0; j < n_components; ++j) base_[j] -= kLogSqrt2Pi + log_p_accept_[p][j];
     }
   }
 }
@@ -376,23 +391,13 @@ std::vector<double> ParzenEstimator::log_pdf(
   const size_t n_components = weights_.size();
   std::vector<double> out(n_samples);
   if (window_) {
-    const ParzenKernel& k = kernels_[0];
     std::vector<double> scratch;
-    for (size_t s = 0; s < n_samples; ++s) {
-      const double x = is_log(space_[0]) ? std::log(samples[0][s]) : samples[0][s];
-      out[s] = (x < k.low || x > k.high) ? -std::numeric_limits<double>::infinity()
-                                         : window_->log_sum_exp(x, scratch);
-    }
+    for (size_t s = 0; s < n_samples; ++s) out[s] = windowed_log_pdf(samples[0][s], scratch);
     return out;
   }
   std::vector<double> component(n_components);
-  // Reciprocal widths: a multiplication per kernel and sample instead of a division.
-  std::vector<std::vector<double>> inv_sigmas(space_.size());
-  for (size_t p = 0; p < space_.size(); ++p) {
-    for (double sigma : kernels_[p].sigmas) inv_sigmas[p].push_back(1.0 / sigma);
-  }
   for (size_t s = 0; s < n_samples; ++s) {
-    component = log_weights_;
+    component = base_;
     for (size_t p = 0; p < space_.size(); ++p) {
       const ParzenKernel& k = kernels_[p];
       if (k.categorical) {
@@ -405,17 +410,13 @@ std::vector<double> ParzenEstimator::log_pdf(
       const std::vector<double>& accept = log_p_accept_[p];
       if (k.q == 0) {
         // Optuna 3.1's truncnorm.logpdf: the standard normal's log density at the
-        // standardized point, over the kernel's mass in the bounds (no -log(sigma)).
+        // standardized point, over the kernel's mass in the bounds (no -log(sigma)); all but
+        // -z^2 / 2 is in base_.
         if (x < k.low || x > k.high) {
-          for (size_t j = 0; j < n_components; ++j) {
-            component[j] = -std::numeric_limits<double>::infinity();
-          }
+          std::fill(component.begin(), component.end(), -std::numeric_limits<double>::infinity());
         } else {
-          const std::vector<double>& inv = inv_sigmas[p];
-          for (size_t j = 0; j < n_components; ++j) {
-            const double z = (x - k.mus[j]) * inv[j];
-            component[j] += norm_logpdf(z) - accept[j];
-          }
+          subtract_half_squares(x, k.mus.data(), inv_sigmas_[p].data(), n_components,
+                                component.data());
         }
       } else {
         // The kernel's mass over the sample's grid cell. Cells far in a kernel's tail cost
@@ -462,6 +463,54 @@ std::vector<double> ParzenEstimator::log_pdf(
     out[s] = m + std::log(sum_exp_shifted(component.data(), component.size(), m));
   }
   return out;
+}
+
+double ParzenEstimator::windowed_log_pdf(double value, std::vector<double>& scratch) const {
+  const ParzenKernel& k = kernels_[0];
+  const double x = is_log(space_[0]) ? std::log(value) : value;
+  if (x < k.low || x > k.high) return -std::numeric_limits<double>::infinity();
+  return window_->log_sum_exp(x, scratch);
+}
+
+double ParzenEstimator::windowed_lower_bound(double value) const {
+  const ParzenKernel& k = kernels_[0];
+  const double x = is_log(space_[0]) ? std::log(value) : value;
+  if (x < k.low || x > k.high) return -std::numeric_limits<double>::infinity();
+  return window_->lower_bound(x);
+}
+
+size_t best_ratio(const ParzenEstimator& below, const ParzenEstimator& above,
+                  const std::vector<std::vector<double>>& samples) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const std::vector<double> log_l = below.log_pdf(samples);
+  size_t best = 0;
+  double best_score = -kInf;
+  if (!above.window_) {
+    const std::vector<double> log_g = above.log_pdf(samples);
+    for (size_t k = 0; k < log_l.size(); ++k) {
+      const double score = log_l[k] - log_g[k];
+      if (score > best_score) best = k, best_score = score;
+    }
+    return best;
+  }
+  // log g >= its lower bound, so log l - bound bounds the score from above: visit the samples
+  // by that bound, best first, and stop where it cannot reach the best score. The margin
+  // covers rounding between the bound's terms and log_pdf's. Ties go to the first sample.
+  std::vector<std::pair<double, size_t>> by_bound(log_l.size());
+  for (size_t k = 0; k < log_l.size(); ++k) {
+    const double bound = log_l[k] - above.windowed_lower_bound(samples[0][k]);
+    by_bound[k] = {std::isnan(bound) ? kInf : bound, k};
+  }
+  std::sort(by_bound.begin(), by_bound.end(), [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  });
+  std::vector<double> scratch;
+  for (const auto& [bound, k] : by_bound) {
+    if (bound < best_score - 1e-9 * (1.0 + std::abs(best_score))) break;
+    const double score = log_l[k] - above.windowed_log_pdf(samples[0][k], scratch);
+    if (score > best_score || (score == best_score && k < best)) best = k, best_score = score;
+  }
+  return best;
 }
 
 }  // namespace knob::detail

@@ -392,14 +392,7 @@ std::map<std::string, double> TpeSampler::sample_space(
   if (multi_objective) parameters.weights = [below_weights](int) { return below_weights; };
   detail::ParzenEstimator l(below, distributions, parameters, below_order);
   auto samples = l.sample(rng_, options_.n_ei_candidates());
-  std::vector<double> log_l = l.log_pdf(samples);
-  std::vector<double> log_g = g.log_pdf(samples);
-  size_t best = 0;
-  double best_score = -kInf;
-  for (size_t k = 0; k < log_l.size(); ++k) {
-    const double score = log_l[k] - log_g[k];
-    if (score > best_score) best = k, best_score = score;
-  }
+  const size_t best = detail::best_ratio(l, g, samples);
   std::map<std::string, double> out;
   for (size_t p = 0; p < dims; ++p) out[space[p].first] = samples[p][best];
   return out;
