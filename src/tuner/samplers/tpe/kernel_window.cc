@@ -16,33 +16,33 @@ KernelWindow::KernelWindow(const std::vector<double>& mus, const std::vector<dou
   if (n == 0) return;
   cut_ = 37.0 + std::log(static_cast<double>(n));
   const double inv_sigma_min = 1.0 / *std::min_element(sigmas.begin(), sigmas.end());
-  // Class k holds the widths in [2^k, 2^(k+1)) sigma_min (up to rounding: any class holds the
-  // widths it holds, its max_sigma says which), each kept in mean order. k is the binary
-  // exponent of the ratio >= 1 (std::ilogb, without the call).
-  std::vector<uint32_t> class_of(sigmas.size());
+  // Class k holds the widths in [2^k, 2^(k+1)) sigma_min (up to rounding: a class's bounds
+  // come from the widths it holds), each kept in mean order. k is the binary exponent of the
+  // ratio >= 1 (std::ilogb, without the call). A counting sort by class, stable.
+  std::vector<uint32_t> class_at(n);  // by place in `order`
   std::vector<size_t> count;
-  for (size_t j : order) {
-    const double ratio = std::max(1.0, sigmas[j] * inv_sigma_min);
+  for (size_t i = 0; i < n; ++i) {
+    const double ratio = std::max(1.0, sigmas[order[i]] * inv_sigma_min);
     const auto k = static_cast<uint32_t>((std::bit_cast<uint64_t>(ratio) >> 52) - 1023);
-    class_of[j] = k;
+    class_at[i] = k;
     if (k >= count.size()) count.resize(k + 1, 0);
     ++count[k];
   }
-  std::vector<size_t> slot(count.size());      // next free place of each class
-  std::vector<size_t> class_at(count.size());  // class k's place in classes_
+  std::vector<size_t> slot(count.size());  // next free place of each class
   for (size_t k = 0, begin = 0; k < count.size(); begin += count[k++]) {
     slot[k] = begin;
-    if (count[k] == 0) continue;
-    class_at[k] = classes_.size();
-    classes_.push_back({begin, begin + count[k], 0.0, -std::numeric_limits<double>::infinity()});
+    if (count[k] > 0) classes_.push_back({begin, begin + count[k], 0.0, 0.0});
   }
   mus_.resize(n), inv_sigmas_.resize(n), offsets_.resize(n);
-  for (size_t j : order) {
-    const size_t i = slot[class_of[j]]++;
-    mus_[i] = mus[j], inv_sigmas_[i] = 1.0 / sigmas[j], offsets_[i] = offsets[j];
-    WidthClass& c = classes_[class_at[class_of[j]]];
-    c.max_sigma = std::max(c.max_sigma, sigmas[j]);
-    c.max_offset = std::max(c.max_offset, offsets[j]);
+  std::vector<double> widths(n);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t j = order[i], to = slot[class_at[i]]++;
+    mus_[to] = mus[j], widths[to] = sigmas[j], offsets_[to] = offsets[j];
+  }
+  for (size_t i = 0; i < n; ++i) inv_sigmas_[i] = 1.0 / widths[i];
+  for (WidthClass& c : classes_) {
+    c.max_sigma = *std::max_element(widths.begin() + c.begin, widths.begin() + c.end);
+    c.max_offset = *std::max_element(offsets_.begin() + c.begin, offsets_.begin() + c.end);
   }
 }
 

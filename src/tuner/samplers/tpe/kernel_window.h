@@ -28,9 +28,6 @@ class KernelWindow {
 
   // log sum_j exp(term_j(x)) (-inf without kernels); `scratch` is working space.
   double log_sum_exp(double x, std::vector<double>& scratch) const;
-  // A lower bound of log_sum_exp(x), which costs a binary search per width class: the largest
-  // term of the kernels next to x (-inf without kernels). log_sum_exp(x) >= lower_bound(x).
-  double lower_bound(double x) const;
 
  private:
   struct WidthClass {
@@ -43,6 +40,9 @@ class KernelWindow {
   double cut_ = 0;
 
   double term(size_t i, double x) const;
+  // A lower bound of the largest term at x: the largest of the kernels next to x in each class
+  // (-inf without kernels).
+  double lower_bound(double x) const;
   // The first kernel in [from, to) whose mean is not below v (to if none).
   size_t first(size_t from, size_t to, double v) const;
 };

@@ -267,22 +267,18 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
     if (parameters.multivariate) {
       std::fill(k.sigmas.begin(), k.sigmas.end(), sigma0 * (high - low));
     } else {
-      // Each kernel as wide as the larger gap to its neighbours (the bounds count as
-      // neighbours).
-      std::vector<double> with_ends(n_components + 2);
-      with_ends[0] = low;
-      for (size_t i = 0; i < n_components; ++i) with_ends[i + 1] = k.mus[order[i]];
-      with_ends[n_components + 1] = high;
-      std::vector<double> sorted_sigmas(n_components);
+      // Each kernel as wide as the larger gap to its neighbours; mean(i) is the i-th mean in
+      // ascending order, with the bounds as neighbours: mean(0) and mean(n_components + 1).
+      auto mean = [&](size_t i) {
+        return i == 0 ? low : (i > n_components ? high : k.mus[order[i - 1]]);
+      };
       for (size_t i = 0; i < n_components; ++i) {
-        sorted_sigmas[i] =
-            std::max(with_ends[i + 1] - with_ends[i], with_ends[i + 2] - with_ends[i + 1]);
+        k.sigmas[order[i]] = std::max(mean(i + 1) - mean(i), mean(i + 2) - mean(i + 1));
       }
-      if (!parameters.consider_endpoints && with_ends.size() >= 4) {
-        sorted_sigmas[0] = with_ends[2] - with_ends[1];
-        sorted_sigmas[n_components - 1] = with_ends[n_components] - with_ends[n_components - 1];
+      if (!parameters.consider_endpoints && n_components >= 2) {
+        k.sigmas[order[0]] = mean(2) - mean(1);
+        k.sigmas[order[n_components - 1]] = mean(n_components) - mean(n_components - 1);
       }
-      for (size_t i = 0; i < n_components; ++i) k.sigmas[order[i]] = sorted_sigmas[i];
     }
     const double max_sigma = high - low;
     const double min_sigma =
@@ -301,6 +297,7 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
     accept.assign(n_components, 0.0);
     std::vector<size_t> central;
     std::vector<double> a, b, mass;
+    central.reserve(n_components), a.reserve(n_components), b.reserve(n_components);
     for (size_t j = 0; j < n_components; ++j) {
       const double aj = (low - k.mus[j]) * inv[j], bj = (high - k.mus[j]) * inv[j];
       if (aj < -9 && bj > 9) continue;
@@ -391,8 +388,13 @@ std::vector<double> ParzenEstimator::log_pdf(
   const size_t n_components = weights_.size();
   std::vector<double> out(n_samples);
   if (window_) {
+    const ParzenKernel& k = kernels_[0];
     std::vector<double> scratch;
-    for (size_t s = 0; s < n_samples; ++s) out[s] = windowed_log_pdf(samples[0][s], scratch);
+    for (size_t s = 0; s < n_samples; ++s) {
+      const double x = is_log(space_[0]) ? std::log(samples[0][s]) : samples[0][s];
+      out[s] = (x < k.low || x > k.high) ? -std::numeric_limits<double>::infinity()
+                                         : window_->log_sum_exp(x, scratch);
+    }
     return out;
   }
   std::vector<double> component(n_components);
@@ -463,54 +465,6 @@ std::vector<double> ParzenEstimator::log_pdf(
     out[s] = m + std::log(sum_exp_shifted(component.data(), component.size(), m));
   }
   return out;
-}
-
-double ParzenEstimator::windowed_log_pdf(double value, std::vector<double>& scratch) const {
-  const ParzenKernel& k = kernels_[0];
-  const double x = is_log(space_[0]) ? std::log(value) : value;
-  if (x < k.low || x > k.high) return -std::numeric_limits<double>::infinity();
-  return window_->log_sum_exp(x, scratch);
-}
-
-double ParzenEstimator::windowed_lower_bound(double value) const {
-  const ParzenKernel& k = kernels_[0];
-  const double x = is_log(space_[0]) ? std::log(value) : value;
-  if (x < k.low || x > k.high) return -std::numeric_limits<double>::infinity();
-  return window_->lower_bound(x);
-}
-
-size_t best_ratio(const ParzenEstimator& below, const ParzenEstimator& above,
-                  const std::vector<std::vector<double>>& samples) {
-  constexpr double kInf = std::numeric_limits<double>::infinity();
-  const std::vector<double> log_l = below.log_pdf(samples);
-  size_t best = 0;
-  double best_score = -kInf;
-  if (!above.window_) {
-    const std::vector<double> log_g = above.log_pdf(samples);
-    for (size_t k = 0; k < log_l.size(); ++k) {
-      const double score = log_l[k] - log_g[k];
-      if (score > best_score) best = k, best_score = score;
-    }
-    return best;
-  }
-  // log g >= its lower bound, so log l - bound bounds the score from above: visit the samples
-  // by that bound, best first, and stop where it cannot reach the best score. The margin
-  // covers rounding between the bound's terms and log_pdf's. Ties go to the first sample.
-  std::vector<std::pair<double, size_t>> by_bound(log_l.size());
-  for (size_t k = 0; k < log_l.size(); ++k) {
-    const double bound = log_l[k] - above.windowed_lower_bound(samples[0][k]);
-    by_bound[k] = {std::isnan(bound) ? kInf : bound, k};
-  }
-  std::sort(by_bound.begin(), by_bound.end(), [](const auto& a, const auto& b) {
-    return a.first > b.first || (a.first == b.first && a.second < b.second);
-  });
-  std::vector<double> scratch;
-  for (const auto& [bound, k] : by_bound) {
-    if (bound < best_score - 1e-9 * (1.0 + std::abs(best_score))) break;
-    const double score = log_l[k] - above.windowed_log_pdf(samples[0][k], scratch);
-    if (score > best_score || (score == best_score && k < best)) best = k, best_score = score;
-  }
-  return best;
 }
 
 }  // namespace knob::detail

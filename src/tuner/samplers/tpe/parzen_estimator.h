@@ -62,12 +62,6 @@ class ParzenEstimator {
   const std::vector<ParzenKernel>& kernels() const { return kernels_; }
 
  private:
-  friend size_t best_ratio(const ParzenEstimator& below, const ParzenEstimator& above,
-                           const std::vector<std::vector<double>>& samples);
-  // With a window: log_pdf of one value, and a lower bound of it (cheaper).
-  double windowed_log_pdf(double value, std::vector<double>& scratch) const;
-  double windowed_lower_bound(double value) const;
-
   std::vector<Distribution> space_;
   std::vector<double> weights_;
   std::vector<double> log_weights_;
@@ -83,12 +77,6 @@ class ParzenEstimator {
   // One numerical continuous parameter: its kernels by mean, for log_pdf.
   std::optional<KernelWindow> window_;
 };
-
-// TPE's choice among `samples`: the first index with the largest below.log_pdf - above.log_pdf
-// (-inf everywhere: 0). Where `above` has a window (one numerical continuous parameter), samples
-// whose score cannot reach the best one are skipped: the same index as computing every score.
-size_t best_ratio(const ParzenEstimator& below, const ParzenEstimator& above,
-                  const std::vector<std::vector<double>>& samples);
 
 // Normal-distribution helpers (Optuna's _truncnorm), exposed for tests.
 double log_ndtr(double a);

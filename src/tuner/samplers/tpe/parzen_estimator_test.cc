@@ -8,9 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
-#include <type_traits>
-#include <variant>
 
 #include "knob/core/error.h"
 #include "knob/tuner/samplers/tpe_sampler.h"
@@ -153,70 +150,6 @@ TEST(ParzenEstimator, FastLogDensitiesEqualTheFormula) {
       }
     }
     detail::force_portable_exp(false);
-  }
-}
-
-size_t argmax_of_every_score(const detail::ParzenEstimator& below,
-                             const detail::ParzenEstimator& above,
-                             const std::vector<std::vector<double>>& samples) {
-  const std::vector<double> log_l = below.log_pdf(samples), log_g = above.log_pdf(samples);
-  size_t best = 0;
-  double best_score = -std::numeric_limits<double>::infinity();
-  for (size_t k = 0; k < log_l.size(); ++k) {
-    if (log_l[k] - log_g[k] > best_score) best = k, best_score = log_l[k] - log_g[k];
-  }
-  return best;
-}
-
-// best_ratio skips samples by a bound where the bad trials' estimator has a window (one
-// continuous parameter, also on a log scale) and computes every score elsewhere: the same
-// choice as computing every score, ties (repeated samples) going to the first.
-TEST(ParzenEstimator, BestRatioIsTheArgmaxOfEveryScore) {
-  Rng rng(17);
-  const std::vector<std::vector<Distribution>> spaces = {
-      {FloatDistribution(0, 1)},
-      {FloatDistribution(1e-4, 1, true)},
-      {IntDistribution(0, 40)},
-      {FloatDistribution(0, 1), FloatDistribution(-2, 2)}};
-  for (const auto& space : spaces) {
-    for (int n : {0, 3, 30, 400}) {
-      SCOPED_TRACE(std::to_string(space.size()) + " parameters, n = " + std::to_string(n));
-      std::vector<std::vector<double>> good(space.size()), bad(space.size());
-      for (size_t p = 0; p < space.size(); ++p) {
-        for (int i = 0; i < n; ++i) {
-          const bool is_good = i % 10 == 0;
-          const double u = is_good ? 0.4 + 0.1 * rng.uniform() : rng.uniform();
-          const double v = std::visit(
-              [&](const auto& d) -> double {
-                using D = std::decay_t<decltype(d)>;
-                if constexpr (std::is_same_v<D, FloatDistribution>) {
-                  return d.log ? std::exp(std::log(d.low) + u * std::log(d.high / d.low))
-                               : d.low + u * (d.high - d.low);
-                } else if constexpr (std::is_same_v<D, IntDistribution>) {
-                  return std::round(d.low + u * (d.high - d.low));
-                } else {
-                  return 0.0;
-                }
-              },
-              space[p]);
-          (is_good ? good : bad)[p].push_back(v);
-        }
-      }
-      detail::ParzenParameters parameters;
-      parameters.weights = default_weights;
-      parameters.multivariate = space.size() > 1;
-      const detail::ParzenEstimator below(good, space, parameters);
-      const detail::ParzenEstimator above(bad, space, parameters);
-      for (int round = 0; round < 20; ++round) {
-        auto samples = below.sample(rng, 24);
-        if (round % 2) {  // repeated samples: equal scores
-          for (auto& column : samples) std::fill(column.begin() + 12, column.end(), column[3]);
-        }
-        EXPECT_EQ(detail::best_ratio(below, above, samples),
-                  argmax_of_every_score(below, above, samples))
-            << "round " << round;
-      }
-    }
   }
 }
 

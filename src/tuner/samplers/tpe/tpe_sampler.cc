@@ -355,6 +355,7 @@ std::map<std::string, double> TpeSampler::sample_space(
     const std::vector<double>& values = c.all[i]->values;
     return id < values.size() ? values[id] : kNaN;
   };
+  for (size_t p = 0; p < dims; ++p) below[p].reserve(c.all.size()), above[p].reserve(c.all.size());
   for (size_t i = 0; i < c.all.size(); ++i) {
     bool present = true;
     for (size_t p = 0; p < dims && present; ++p) {
@@ -371,6 +372,7 @@ std::map<std::string, double> TpeSampler::sample_space(
   // check them).
   std::vector<std::vector<size_t>> below_order(one ? 1 : 0), above_order(one ? 1 : 0);
   if (one && ids[0] < c.current->sorted.size()) {
+    below_order[0].reserve(below[0].size()), above_order[0].reserve(above[0].size());
     for (const auto& entry : c.current->sorted[ids[0]]) {
       const auto number = static_cast<size_t>(entry.second);
       const int64_t at = number < slot.size() ? slot[number] : -1;
@@ -392,7 +394,14 @@ std::map<std::string, double> TpeSampler::sample_space(
   if (multi_objective) parameters.weights = [below_weights](int) { return below_weights; };
   detail::ParzenEstimator l(below, distributions, parameters, below_order);
   auto samples = l.sample(rng_, options_.n_ei_candidates());
-  const size_t best = detail::best_ratio(l, g, samples);
+  std::vector<double> log_l = l.log_pdf(samples);
+  std::vector<double> log_g = g.log_pdf(samples);
+  size_t best = 0;
+  double best_score = -kInf;
+  for (size_t k = 0; k < log_l.size(); ++k) {
+    const double score = log_l[k] - log_g[k];
+    if (score > best_score) best = k, best_score = score;
+  }
   std::map<std::string, double> out;
   for (size_t p = 0; p < dims; ++p) out[space[p].first] = samples[p][best];
   return out;
