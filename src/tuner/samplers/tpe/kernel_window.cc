@@ -10,7 +10,22 @@
 
 namespace knob::detail {
 
+namespace {
+
+std::vector<double> reciprocals(const std::vector<double>& x) {
+  std::vector<double> out(x.size());
+  for (size_t i = 0; i < x.size(); ++i) out[i] = 1.0 / x[i];
+  return out;
+}
+
+}  // namespace
+
 KernelWindow::KernelWindow(const std::vector<double>& mus, const std::vector<double>& sigmas,
+                           const std::vector<double>& offsets, const std::vector<size_t>& order)
+    : KernelWindow(mus, sigmas, reciprocals(sigmas), offsets, order) {}
+
+KernelWindow::KernelWindow(const std::vector<double>& mus, const std::vector<double>& sigmas,
+                           const std::vector<double>& inv_sigmas,
                            const std::vector<double>& offsets, const std::vector<size_t>& order) {
   const size_t n = order.size();
   if (n == 0) return;
@@ -34,14 +49,16 @@ KernelWindow::KernelWindow(const std::vector<double>& mus, const std::vector<dou
     if (count[k] > 0) classes_.push_back({begin, begin + count[k], 0.0, 0.0});
   }
   mus_.resize(n), inv_sigmas_.resize(n), offsets_.resize(n);
-  std::vector<double> widths(n);
   for (size_t i = 0; i < n; ++i) {
     const size_t j = order[i], to = slot[class_at[i]]++;
-    mus_[to] = mus[j], widths[to] = sigmas[j], offsets_[to] = offsets[j];
+    mus_[to] = mus[j], inv_sigmas_[to] = inv_sigmas[j], offsets_[to] = offsets[j];
   }
-  for (size_t i = 0; i < n; ++i) inv_sigmas_[i] = 1.0 / widths[i];
   for (WidthClass& c : classes_) {
-    c.max_sigma = *std::max_element(widths.begin() + c.begin, widths.begin() + c.end);
+    // The widest kernel has the smallest reciprocal width; 1 / (1 / sigma) may round below
+    // sigma, by an ulp: the factor keeps max_sigma an upper bound.
+    const double min_inv =
+        *std::min_element(inv_sigmas_.begin() + c.begin, inv_sigmas_.begin() + c.end);
+    c.max_sigma = (1.0 + 4 * std::numeric_limits<double>::epsilon()) / min_inv;
     c.max_offset = *std::max_element(offsets_.begin() + c.begin, offsets_.begin() + c.end);
   }
 }

@@ -25,6 +25,10 @@ class KernelWindow {
   // mus, sigmas (> 0) and offsets of n kernels; order[0..n) their indices by ascending mean.
   KernelWindow(const std::vector<double>& mus, const std::vector<double>& sigmas,
                const std::vector<double>& offsets, const std::vector<size_t>& order);
+  // The same with inv_sigmas[j] = 1 / sigmas[j] given (it saves a division per kernel).
+  KernelWindow(const std::vector<double>& mus, const std::vector<double>& sigmas,
+               const std::vector<double>& inv_sigmas, const std::vector<double>& offsets,
+               const std::vector<size_t>& order);
 
   // log sum_j exp(term_j(x)) (-inf without kernels); `scratch` is working space.
   double log_sum_exp(double x, std::vector<double>& scratch) const;

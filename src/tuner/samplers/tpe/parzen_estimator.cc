@@ -316,7 +316,7 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
       for (size_t j = 0; j < n_components; ++j) {
         offsets[j] = log_weights_[j] - kLogSqrt2Pi - accept[j];
       }
-      window_.emplace(k.mus, k.sigmas, offsets, order);
+      window_.emplace(k.mus, k.sigmas, inv, offsets, order);
     }
   }
   // Every term of a component that does not depend on the point: its log weight, and the
