@@ -288,27 +288,42 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
     for (double& s : k.sigmas) s = std::clamp(s, min_sigma, max_sigma);
     if (consider_prior) k.sigmas[n] = high - low;
 
-    // A kernel more than 9 sigmas inside both bounds has mass 1 - 2e-19: log 0 in doubles.
-    // The others with their mean inside go to the vector erfc together.
     std::vector<double>& inv = inv_sigmas_[p];
     inv.resize(n_components);
-    for (size_t j = 0; j < n_components; ++j) inv[j] = 1.0 / k.sigmas[j];
+    if (parameters.multivariate) {  // one width (and the prior's)
+      std::fill(inv.begin(), inv.end(), 1.0 / k.sigmas[0]);
+      if (consider_prior) inv[n] = 1.0 / k.sigmas[n];
+    } else {
+      for (size_t j = 0; j < n_components; ++j) inv[j] = 1.0 / k.sigmas[j];
+    }
+    // Standardized bounds. A kernel more than 9 sigmas inside both has mass 1 - 2e-19: log 0
+    // in doubles. The others with their mean inside go to the vector erfc together.
+    std::vector<double> a(n_components), b(n_components);
+    for (size_t j = 0; j < n_components; ++j) {
+      a[j] = (low - k.mus[j]) * inv[j], b[j] = (high - k.mus[j]) * inv[j];
+    }
+    std::vector<size_t> central(n_components);
+    size_t n_central = 0;
+    for (size_t j = 0; j < n_components; ++j) {  // without branches: often unpredictable
+      central[n_central] = j;
+      n_central += !(a[j] < -9 && b[j] > 9);
+    }
     std::vector<double>& accept = log_p_accept_[p];
     accept.assign(n_components, 0.0);
-    std::vector<size_t> central;
-    std::vector<double> a, b, mass;
-    central.reserve(n_components), a.reserve(n_components), b.reserve(n_components);
-    for (size_t j = 0; j < n_components; ++j) {
-      const double aj = (low - k.mus[j]) * inv[j], bj = (high - k.mus[j]) * inv[j];
-      if (aj < -9 && bj > 9) continue;
-      if (aj > 0 || bj < 0) {
-        accept[j] = log_gauss_mass(aj, bj);  // mean outside
+    std::vector<double> central_a, central_b, mass;
+    central_a.reserve(n_central), central_b.reserve(n_central);
+    size_t kept = 0;
+    for (size_t i = 0; i < n_central; ++i) {
+      const size_t j = central[i];
+      if (a[j] > 0 || b[j] < 0) {
+        accept[j] = log_gauss_mass(a[j], b[j]);  // mean outside
       } else {
-        central.push_back(j), a.push_back(aj), b.push_back(bj);
+        central[kept++] = j, central_a.push_back(a[j]), central_b.push_back(b[j]);
       }
     }
-    mass.resize(central.size());
-    log_central_mass(a.data(), b.data(), mass.data(), central.size());
+    central.resize(kept);
+    mass.resize(kept);
+    log_central_mass(central_a.data(), central_b.data(), mass.data(), kept);
     for (size_t i = 0; i < central.size(); ++i) accept[central[i]] = mass[i];
     if (windowed) {
       // Optuna 3.1's truncnorm.logpdf (no -log(sigma)) as a term c_j - z^2 / 2.

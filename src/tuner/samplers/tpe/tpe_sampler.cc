@@ -261,9 +261,9 @@ void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
   c.all.reserve(finished.size() + c.running.size());
   for (const auto& o : finished) c.all.push_back(&o);
   for (const auto& o : c.running) c.all.push_back(&o);
-  std::stable_sort(c.all.begin(), c.all.end(), [](const Observation* a, const Observation* b) {
-    return a->number < b->number;
-  });
+  // Already in order without running trials (the finished ones are kept by number).
+  auto by_number = [](const Observation* a, const Observation* b) { return a->number < b->number; };
+  if (!c.running.empty()) std::stable_sort(c.all.begin(), c.all.end(), by_number);
   const int n = static_cast<int>(finished.size());
   const int n_below = options_.gamma()(n);
   KNOB_CHECK(n_below >= 0, "gamma", "gamma(" + std::to_string(n) + ") = " + std::to_string(n_below),
