@@ -127,6 +127,7 @@ struct Bracket {
   // Per parameter id: the values in the order of `finished` (NaN: absent), read without
   // visiting each trial.
   std::vector<std::vector<double>> columns;
+  std::vector<int64_t> numbers;  // the trial numbers of `finished`, in its order
 
   void add(Observation o) {
     detail::intersect_search_space(intersection, o.distributions);
@@ -146,6 +147,7 @@ struct Bracket {
       const std::pair<double, int64_t> entry(value, o.number);
       sorted[id].insert(std::upper_bound(sorted[id].begin(), sorted[id].end(), entry), entry);
     }
+    numbers.insert(numbers.begin() + index, o.number);
     finished.insert(at, std::move(o));
   }
 };
@@ -356,7 +358,20 @@ std::map<std::string, double> TpeSampler::sample_space(
     return id < values.size() ? values[id] : kNaN;
   };
   for (size_t p = 0; p < dims; ++p) below[p].reserve(c.all.size()), above[p].reserve(c.all.size());
-  for (size_t i = 0; i < c.all.size(); ++i) {
+  if (one && ids[0] < columns.size()) {
+    // One parameter, the finished trials only: its column, without visiting the trials.
+    const std::vector<double>& column = columns[ids[0]];
+    const std::vector<int64_t>& numbers = c.current->numbers;
+    for (size_t i = 0; i < column.size(); ++i) {
+      if (std::isnan(column[i])) continue;
+      const bool good = c.below[i];
+      std::vector<double>& side = good ? below[0] : above[0];
+      slot[static_cast<size_t>(numbers[i])] = 2 * std::ssize(side) + good;
+      side.push_back(column[i]);
+      if (good) below_weights.push_back(c.below_weight[i]);
+    }
+  }
+  for (size_t i = 0; i < c.all.size() && !one; ++i) {
     bool present = true;
     for (size_t p = 0; p < dims && present; ++p) {
       row[p] = value(i, ids[p]);
