@@ -298,11 +298,23 @@ void TpeSampler::split_good(size_t n_below, bool multi_objective, bool constrain
     }
     // (step, value, position): sorting these is the stable sort by score. Only which are best
     // matters, not their order: a selection, not a sort.
-    std::vector<std::tuple<double, double, size_t>> order;
-    for (size_t i : among) order.emplace_back(c.all[i]->step, c.all[i]->value, i);
-    std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count),
-                     order.end());
-    for (size_t k = 0; k < count; ++k) out.push_back(std::get<2>(order[k]));
+    // A max-heap of the best `count` so far: most trials are turned away by one comparison
+    // with the worst of them.
+    using Score = std::tuple<double, double, size_t>;
+    std::vector<Score> best;
+    best.reserve(count);
+    for (size_t i : among) {
+      const Score score(c.all[i]->step, c.all[i]->value, i);
+      if (best.size() < count) {
+        best.push_back(score);
+        std::push_heap(best.begin(), best.end());
+      } else if (count > 0 && score < best.front()) {
+        std::pop_heap(best.begin(), best.end());
+        best.back() = score;
+        std::push_heap(best.begin(), best.end());
+      }
+    }
+    for (const Score& score : best) out.push_back(std::get<2>(score));
     return out;
   };
   std::vector<size_t> below;
