@@ -25,6 +25,10 @@ class KernelWindow {
   // mus, sigmas (> 0) and offsets of n kernels; order[0..n) their indices by ascending mean.
   KernelWindow(const std::vector<double>& mus, const std::vector<double>& sigmas,
                const std::vector<double>& offsets, const std::vector<size_t>& order);
+  // The same with inv_sigmas[j] = 1 / sigmas[j] given (it saves a division per kernel).
+  KernelWindow(const std::vector<double>& mus, const std::vector<double>& sigmas,
+               const std::vector<double>& inv_sigmas, const std::vector<double>& offsets,
+               const std::vector<size_t>& order);
 
   // log sum_j exp(term_j(x)) (-inf without kernels); `scratch` is working space.
   double log_sum_exp(double x, std::vector<double>& scratch) const;
@@ -40,6 +44,11 @@ class KernelWindow {
   double cut_ = 0;
 
   double term(size_t i, double x) const;
+  // A lower bound of the largest term at x: the largest of the kernels next to x in each class
+  // (-inf without kernels).
+  double lower_bound(double x) const;
+  // The first kernel in [from, to) whose mean is not below v (to if none).
+  size_t first(size_t from, size_t to, double v) const;
 };
 
 }  // namespace knob::detail

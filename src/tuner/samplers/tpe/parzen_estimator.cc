@@ -8,6 +8,7 @@
 #include "knob/core/error.h"
 #include "tuner/samplers/tpe/central_mass.h"
 #include "tuner/samplers/tpe/sum_exp.h"
+#include "tuner/samplers/tpe/vector_log.h"
 
 namespace knob::detail {
 namespace {
@@ -84,8 +85,9 @@ double ndtri_exp(double y) {
   }
   for (int i = 0; i < 8; ++i) {
     x = std::clamp(x, -100.0, 100.0);
-    const double f = log_ndtr(x) - y;
-    const double slope = std::exp(norm_logpdf(x) - log_ndtr(x));
+    const double log_phi = log_ndtr(x);
+    const double f = log_phi - y;
+    const double slope = std::exp(norm_logpdf(x) - log_phi);
     if (!(slope > 0) || !std::isfinite(slope)) break;
     const double dx = f / slope;
     x -= dx;
@@ -180,12 +182,14 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
                std::to_string(w.size()) + " values for n = " + std::to_string(n),
                "must return at least n values");
     w.resize(n);
-    double sum = 0;
-    for (double v : w) {
-      KNOB_CHECK(std::isfinite(v) && v >= 0, "weights", v, "must return finite values >= 0");
-      sum += v;
+    bool valid = true, positive = false;  // no running sum: a chain of dependent additions
+    for (double v : w) valid = valid && std::isfinite(v) && v >= 0, positive = positive || v > 0;
+    if (!valid) {
+      for (double v : w) {
+        KNOB_CHECK(std::isfinite(v) && v >= 0, "weights", v, "must return finite values >= 0");
+      }
     }
-    KNOB_CHECK(sum > 0, "weights", "all zero for n = " + std::to_string(n),
+    KNOB_CHECK(positive, "weights", "all zero for n = " + std::to_string(n),
                "must return at least one positive value");
   }
   if (consider_prior) w.push_back(prior_weight);
@@ -194,13 +198,14 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
   weights_ = std::move(w);
   const size_t n_components = weights_.size();
   log_weights_.resize(n_components);
-  for (size_t j = 0; j < n_components; ++j) log_weights_[j] = std::log(weights_[j]);
+  log_values(weights_.data(), n_components, log_weights_.data());
 
   // Scott's rule (as in BOHB) for the multivariate bandwidth.
   const double sigma0 = kSigma0Magnitude * std::pow(static_cast<double>(std::max<size_t>(n, 1)),
                                                     -1.0 / (static_cast<double>(space.size()) + 4));
 
   kernels_.resize(space.size());
+  inv_sigmas_.resize(space.size());
   log_p_accept_.resize(space.size());
   log_categorical_weights_.resize(space.size());
   for (size_t p = 0; p < space.size(); ++p) {
@@ -264,22 +269,18 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
     if (parameters.multivariate) {
       std::fill(k.sigmas.begin(), k.sigmas.end(), sigma0 * (high - low));
     } else {
-      // Each kernel as wide as the larger gap to its neighbours (the bounds count as
-      // neighbours).
-      std::vector<double> with_ends(n_components + 2);
-      with_ends[0] = low;
-      for (size_t i = 0; i < n_components; ++i) with_ends[i + 1] = k.mus[order[i]];
-      with_ends[n_components + 1] = high;
-      std::vector<double> sorted_sigmas(n_components);
+      // Each kernel as wide as the larger gap to its neighbours; mean(i) is the i-th mean in
+      // ascending order, with the bounds as neighbours: mean(0) and mean(n_components + 1).
+      auto mean = [&](size_t i) {
+        return i == 0 ? low : (i > n_components ? high : k.mus[order[i - 1]]);
+      };
       for (size_t i = 0; i < n_components; ++i) {
-        sorted_sigmas[i] =
-            std::max(with_ends[i + 1] - with_ends[i], with_ends[i + 2] - with_ends[i + 1]);
+        k.sigmas[order[i]] = std::max(mean(i + 1) - mean(i), mean(i + 2) - mean(i + 1));
       }
-      if (!parameters.consider_endpoints && with_ends.size() >= 4) {
-        sorted_sigmas[0] = with_ends[2] - with_ends[1];
-        sorted_sigmas[n_components - 1] = with_ends[n_components] - with_ends[n_components - 1];
+      if (!parameters.consider_endpoints && n_components >= 2) {
+        k.sigmas[order[0]] = mean(2) - mean(1);
+        k.sigmas[order[n_components - 1]] = mean(n_components) - mean(n_components - 1);
       }
-      for (size_t i = 0; i < n_components; ++i) k.sigmas[order[i]] = sorted_sigmas[i];
     }
     const double max_sigma = high - low;
     const double min_sigma =
@@ -289,23 +290,42 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
     for (double& s : k.sigmas) s = std::clamp(s, min_sigma, max_sigma);
     if (consider_prior) k.sigmas[n] = high - low;
 
-    // A kernel more than 9 sigmas inside both bounds has mass 1 - 2e-19: log 0 in doubles.
-    // The others with their mean inside go to the vector erfc together.
+    std::vector<double>& inv = inv_sigmas_[p];
+    inv.resize(n_components);
+    if (parameters.multivariate) {  // one width (and the prior's)
+      std::fill(inv.begin(), inv.end(), 1.0 / k.sigmas[0]);
+      if (consider_prior) inv[n] = 1.0 / k.sigmas[n];
+    } else {
+      for (size_t j = 0; j < n_components; ++j) inv[j] = 1.0 / k.sigmas[j];
+    }
+    // Standardized bounds. A kernel more than 9 sigmas inside both has mass 1 - 2e-19: log 0
+    // in doubles. The others with their mean inside go to the vector erfc together.
+    std::vector<double> a(n_components), b(n_components);
+    for (size_t j = 0; j < n_components; ++j) {
+      a[j] = (low - k.mus[j]) * inv[j], b[j] = (high - k.mus[j]) * inv[j];
+    }
+    std::vector<size_t> central(n_components);
+    size_t n_central = 0;
+    for (size_t j = 0; j < n_components; ++j) {  // without branches: often unpredictable
+      central[n_central] = j;
+      n_central += !(a[j] < -9 && b[j] > 9);
+    }
     std::vector<double>& accept = log_p_accept_[p];
     accept.assign(n_components, 0.0);
-    std::vector<size_t> central;
-    std::vector<double> a, b, mass;
-    for (size_t j = 0; j < n_components; ++j) {
-      const double aj = (low - k.mus[j]) / k.sigmas[j], bj = (high - k.mus[j]) / k.sigmas[j];
-      if (aj < -9 && bj > 9) continue;
-      if (aj > 0 || bj < 0) {
-        accept[j] = log_gauss_mass(aj, bj);  // mean outside
+    std::vector<double> central_a, central_b, mass;
+    central_a.reserve(n_central), central_b.reserve(n_central);
+    size_t kept = 0;
+    for (size_t i = 0; i < n_central; ++i) {
+      const size_t j = central[i];
+      if (a[j] > 0 || b[j] < 0) {
+        accept[j] = log_gauss_mass(a[j], b[j]);  // mean outside
       } else {
-        central.push_back(j), a.push_back(aj), b.push_back(bj);
+        central[kept++] = j, central_a.push_back(a[j]), central_b.push_back(b[j]);
       }
     }
-    mass.resize(central.size());
-    log_central_mass(a.data(), b.data(), mass.data(), central.size());
+    central.resize(kept);
+    mass.resize(kept);
+    log_central_mass(central_a.data(), central_b.data(), mass.data(), kept);
     for (size_t i = 0; i < central.size(); ++i) accept[central[i]] = mass[i];
     if (windowed) {
       // Optuna 3.1's truncnorm.logpdf (no -log(sigma)) as a term c_j - z^2 / 2.
@@ -313,7 +333,16 @@ ParzenEstimator::ParzenEstimator(const std::vector<std::vector<double>>& observa
       for (size_t j = 0; j < n_components; ++j) {
         offsets[j] = log_weights_[j] - kLogSqrt2Pi - accept[j];
       }
-      window_.emplace(k.mus, k.sigmas, offsets, order);
+      window_.emplace(k.mus, k.sigmas, inv, offsets, order);
+    }
+  }
+  // Every term of a component that does not depend on the point: its log weight, and the
+  // normaliser of each continuous numerical parameter's kernel.
+  if (!window_) {
+    base_ = log_weights_;
+    for (size_t p = 0; p < space.size(); ++p) {
+      if (kernels_[p].categorical || kernels_[p].q != 0) continue;
+      for (size_t j = 0; j < n_components; ++j) base_[j] -= kLogSqrt2Pi + log_p_accept_[p][j];
     }
   }
 }
@@ -386,13 +415,8 @@ std::vector<double> ParzenEstimator::log_pdf(
     return out;
   }
   std::vector<double> component(n_components);
-  // Reciprocal widths: a multiplication per kernel and sample instead of a division.
-  std::vector<std::vector<double>> inv_sigmas(space_.size());
-  for (size_t p = 0; p < space_.size(); ++p) {
-    for (double sigma : kernels_[p].sigmas) inv_sigmas[p].push_back(1.0 / sigma);
-  }
   for (size_t s = 0; s < n_samples; ++s) {
-    component = log_weights_;
+    component = base_;
     for (size_t p = 0; p < space_.size(); ++p) {
       const ParzenKernel& k = kernels_[p];
       if (k.categorical) {
@@ -405,17 +429,13 @@ std::vector<double> ParzenEstimator::log_pdf(
       const std::vector<double>& accept = log_p_accept_[p];
       if (k.q == 0) {
         // Optuna 3.1's truncnorm.logpdf: the standard normal's log density at the
-        // standardized point, over the kernel's mass in the bounds (no -log(sigma)).
+        // standardized point, over the kernel's mass in the bounds (no -log(sigma)); all but
+        // -z^2 / 2 is in base_.
         if (x < k.low || x > k.high) {
-          for (size_t j = 0; j < n_components; ++j) {
-            component[j] = -std::numeric_limits<double>::infinity();
-          }
+          std::fill(component.begin(), component.end(), -std::numeric_limits<double>::infinity());
         } else {
-          const std::vector<double>& inv = inv_sigmas[p];
-          for (size_t j = 0; j < n_components; ++j) {
-            const double z = (x - k.mus[j]) * inv[j];
-            component[j] += norm_logpdf(z) - accept[j];
-          }
+          subtract_half_squares(x, k.mus.data(), inv_sigmas_[p].data(), n_components,
+                                component.data());
         }
       } else {
         // The kernel's mass over the sample's grid cell. Cells far in a kernel's tail cost

@@ -66,9 +66,14 @@ class ParzenEstimator {
   std::vector<double> weights_;
   std::vector<double> log_weights_;
   std::vector<ParzenKernel> kernels_;
+  // Per numerical parameter and component: 1 / the kernel's width.
+  std::vector<std::vector<double>> inv_sigmas_;
   // Per component and numerical parameter: log of the kernel's mass inside [low, high].
   std::vector<std::vector<double>> log_p_accept_;
   std::vector<std::vector<double>> log_categorical_weights_;
+  // Without a window: per component, the log weight minus each continuous numerical
+  // parameter's log normaliser (log sqrt(2 pi) + log_p_accept_).
+  std::vector<double> base_;
   // One numerical continuous parameter: its kernels by mean, for log_pdf.
   std::optional<KernelWindow> window_;
 };

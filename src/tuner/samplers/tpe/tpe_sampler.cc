@@ -127,6 +127,7 @@ struct Bracket {
   // Per parameter id: the values in the order of `finished` (NaN: absent), read without
   // visiting each trial.
   std::vector<std::vector<double>> columns;
+  std::vector<int64_t> numbers;  // the trial numbers of `finished`, in its order
 
   void add(Observation o) {
     detail::intersect_search_space(intersection, o.distributions);
@@ -146,6 +147,7 @@ struct Bracket {
       const std::pair<double, int64_t> entry(value, o.number);
       sorted[id].insert(std::upper_bound(sorted[id].begin(), sorted[id].end(), entry), entry);
     }
+    numbers.insert(numbers.begin() + index, o.number);
     finished.insert(at, std::move(o));
   }
 };
@@ -261,9 +263,9 @@ void TpeSampler::refresh(Study& study, const FrozenTrial& trial) {
   c.all.reserve(finished.size() + c.running.size());
   for (const auto& o : finished) c.all.push_back(&o);
   for (const auto& o : c.running) c.all.push_back(&o);
-  std::stable_sort(c.all.begin(), c.all.end(), [](const Observation* a, const Observation* b) {
-    return a->number < b->number;
-  });
+  // Already in order without running trials (the finished ones are kept by number).
+  auto by_number = [](const Observation* a, const Observation* b) { return a->number < b->number; };
+  if (!c.running.empty()) std::stable_sort(c.all.begin(), c.all.end(), by_number);
   const int n = static_cast<int>(finished.size());
   const int n_below = options_.gamma()(n);
   KNOB_CHECK(n_below >= 0, "gamma", "gamma(" + std::to_string(n) + ") = " + std::to_string(n_below),
@@ -296,11 +298,23 @@ void TpeSampler::split_good(size_t n_below, bool multi_objective, bool constrain
     }
     // (step, value, position): sorting these is the stable sort by score. Only which are best
     // matters, not their order: a selection, not a sort.
-    std::vector<std::tuple<double, double, size_t>> order;
-    for (size_t i : among) order.emplace_back(c.all[i]->step, c.all[i]->value, i);
-    std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count),
-                     order.end());
-    for (size_t k = 0; k < count; ++k) out.push_back(std::get<2>(order[k]));
+    // A max-heap of the best `count` so far: most trials are turned away by one comparison
+    // with the worst of them.
+    using Score = std::tuple<double, double, size_t>;
+    std::vector<Score> best;
+    best.reserve(count);
+    for (size_t i : among) {
+      const Score score(c.all[i]->step, c.all[i]->value, i);
+      if (best.size() < count) {
+        best.push_back(score);
+        std::push_heap(best.begin(), best.end());
+      } else if (count > 0 && score < best.front()) {
+        std::pop_heap(best.begin(), best.end());
+        best.back() = score;
+        std::push_heap(best.begin(), best.end());
+      }
+    }
+    for (const Score& score : best) out.push_back(std::get<2>(score));
     return out;
   };
   std::vector<size_t> below;
@@ -355,7 +369,21 @@ std::map<std::string, double> TpeSampler::sample_space(
     const std::vector<double>& values = c.all[i]->values;
     return id < values.size() ? values[id] : kNaN;
   };
-  for (size_t i = 0; i < c.all.size(); ++i) {
+  for (size_t p = 0; p < dims; ++p) below[p].reserve(c.all.size()), above[p].reserve(c.all.size());
+  if (one && ids[0] < columns.size()) {
+    // One parameter, the finished trials only: its column, without visiting the trials.
+    const std::vector<double>& column = columns[ids[0]];
+    const std::vector<int64_t>& numbers = c.current->numbers;
+    for (size_t i = 0; i < column.size(); ++i) {
+      if (std::isnan(column[i])) continue;
+      const bool good = c.below[i];
+      std::vector<double>& side = good ? below[0] : above[0];
+      slot[static_cast<size_t>(numbers[i])] = 2 * std::ssize(side) + good;
+      side.push_back(column[i]);
+      if (good) below_weights.push_back(c.below_weight[i]);
+    }
+  }
+  for (size_t i = 0; i < c.all.size() && !one; ++i) {
     bool present = true;
     for (size_t p = 0; p < dims && present; ++p) {
       row[p] = value(i, ids[p]);
@@ -371,6 +399,7 @@ std::map<std::string, double> TpeSampler::sample_space(
   // check them).
   std::vector<std::vector<size_t>> below_order(one ? 1 : 0), above_order(one ? 1 : 0);
   if (one && ids[0] < c.current->sorted.size()) {
+    below_order[0].reserve(below[0].size()), above_order[0].reserve(above[0].size());
     for (const auto& entry : c.current->sorted[ids[0]]) {
       const auto number = static_cast<size_t>(entry.second);
       const int64_t at = number < slot.size() ? slot[number] : -1;
