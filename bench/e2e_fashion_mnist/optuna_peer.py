@@ -7,6 +7,7 @@ where run.py watches it).
 
     optuna_peer.py --storage sqlite:///x.db --budget 600 --seed 1      # tune
     optuna_peer.py --retrain '{"lr": ..., ...}'                          # test accuracy
+    [--model cnn]: knob's small CNN instead of the MLP, on either
 """
 import argparse
 import json
@@ -38,10 +39,24 @@ def load(limit=0, validation=10000):
             y_test)
 
 
-def train(params, data, on_epoch=lambda epoch, accuracy: None, evaluate_on_test=False):
+def make_model(dropout, kind):
+    """knob's built-in models (src/torch/model.cc) as a PyTorch user writes them: the seed MLP
+    (784-128-10, dropout after the hidden layer) or the small CNN (3x3 convolutions of 32 and
+    64 channels, padding 1, each with ReLU and 2x2 max pooling; dropout; a linear layer)."""
+    if kind == "cnn":
+        return torch.nn.Sequential(
+            torch.nn.Unflatten(1, (1, 28, 28)),
+            torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(), torch.nn.Dropout(dropout), torch.nn.Linear(64 * 7 * 7, 10))
+    return torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(),
+                               torch.nn.Dropout(dropout), torch.nn.Linear(128, 10))
+
+
+def train(params, data, model_kind, on_epoch=lambda epoch, accuracy: None,
+          evaluate_on_test=False):
     x_train, y_train, x_val, y_val, x_test, y_test = data
-    model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(),
-                                torch.nn.Dropout(params["dropout"]), torch.nn.Linear(128, 10))
+    model = make_model(params["dropout"], model_kind)
     if params["optimizer"] == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=params["lr"], momentum=0.9)
     elif params["optimizer"] == "adam":
@@ -79,11 +94,12 @@ def main():
     ap.add_argument("--retrain", help="a best trial's params as JSON: print its test accuracy")
     ap.add_argument("--limit", type=int, default=0, help="only the first N training images")
     ap.add_argument("--validation", type=int, default=10000)
+    ap.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
     args = ap.parse_args()
     data = load(args.limit, args.validation)
     if args.retrain:
         torch.manual_seed(args.seed)
-        print(json.dumps({"test_accuracy": train(json.loads(args.retrain), data,
+        print(json.dumps({"test_accuracy": train(json.loads(args.retrain), data, args.model,
                                                  evaluate_on_test=True)}))
         return
 
@@ -102,7 +118,7 @@ def main():
                 raise optuna.TrialPruned()
 
         try:
-            return train(params, data, on_epoch)
+            return train(params, data, args.model, on_epoch)
         except FloatingPointError:
             return float("nan")  # Optuna records a NaN value as FAIL
 

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
         };
         config.output.model = "own_data_trial.pt";
         const knob::TrainResult r = knob::Trainer(config, model, data).fit();
-        if (r.stop_reason == "diverged") throw knob::Error("diverged: " + r.divergence);
+        if (r.stop_reason == "diverged") throw knob::TrialPruned("diverged: " + r.divergence);
         t.set_user_attr("val_r2", r.final_validation.val_r2);
         if (study.trials({knob::TrialState::kComplete}).empty() ||
             r.final_validation.val_rmse < study.best_value()) {

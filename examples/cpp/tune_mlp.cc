@@ -77,8 +77,10 @@ int main(int argc, char** argv) {
               t.report(epoch.val_accuracy, epoch.epoch);
               if (t.should_prune()) throw knob::TrialPruned();
             });
-        // A run whose loss blew up (too high a learning rate) ends FAIL, as in `knob tune`.
-        if (result.stop_reason == "diverged") throw knob::Error("diverged: " + result.divergence);
+        // A run whose loss blew up (too high a learning rate) ends PRUNED, as in `knob tune`:
+        // the sampler then counts it against its region (a FAIL trial it would leave out).
+        if (result.stop_reason == "diverged")
+          throw knob::TrialPruned("diverged: " + result.divergence);
         return result.final_val_accuracy;
       },
       knob::OptimizeOptions().n_trials(trials).show_progress(true));

@@ -259,6 +259,14 @@ class Run {
       // Where Optuna keeps them (constraints.h): samplers and reports read them there.
       trial_.study().storage().set_trial_system_attr(trial_.trial_id(), "constraints",
                                                      Json(constraints->values));
+    } else if (auto* prune = std::get_if<ProtocolPrune>(&message)) {
+      pending_ = Ending::kPruned;
+      pending_reason_ = display_ + " pruned the trial";
+      if (!prune->reason.empty()) {
+        pending_reason_ += ": " + prune->reason;
+        trial_.study().storage().set_trial_system_attr(trial_.trial_id(), kPruneReasonAttr,
+                                                       Json(prune->reason));
+      }
     } else {
       values_ = std::move(std::get<ProtocolValue>(message).values);
     }

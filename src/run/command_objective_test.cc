@@ -3,6 +3,7 @@
 // every way a program can fail ends its trial FAIL with a reason naming it, and the study
 // goes on; placeholders are checked before any trial runs.
 #include "knob/run/command_objective.h"
+#include "knob/run/trial_protocol.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -238,6 +239,26 @@ TEST(CommandObjectiveTest, PruningKillsTheProcessGroup) {
   ASSERT_GT(child, 0);
   EXPECT_TRUE(gone_soon(pid));
   EXPECT_TRUE(gone_soon(child)) << "the program's own child survived";
+}
+
+TEST(CommandObjectiveTest, ProgramThatPrunesItselfEndsPrunedWithItsReason) {
+  // No pruner: the program itself says the trial is hopeless (as raising optuna.TrialPruned).
+  Study study = new_study({StudyDirection::kMinimize});
+  FrozenTrial t =
+      run_one(study, CommandObjective::shell("echo 'knob:report 0 0.5'; echo 'knob:report 1 7'; "
+                                             "echo 'knob:prune loss is nan at step 12'; exit 0",
+                                             kSpace, quiet()));
+  EXPECT_EQ(t.state, TrialState::kPruned);
+  EXPECT_EQ(t.values, std::vector<double>{7.0});  // the last report, as in Optuna
+  EXPECT_EQ(t.intermediate_values.size(), 2u);
+  EXPECT_EQ(t.system_attrs.at(kPruneReasonAttr), Json("loss is nan at step 12"));
+  EXPECT_EQ(t.system_attrs.count("fail_reason"), 0u);
+
+  // Without a reason nothing is stored beside the state; a value printed after it is not taken.
+  t = run_one(study,
+              CommandObjective::shell("echo knob:prune; echo knob:value 3", kSpace, quiet()));
+  EXPECT_EQ(t.state, TrialState::kPruned);
+  EXPECT_EQ(t.system_attrs.count(kPruneReasonAttr), 0u);
 }
 
 TEST(CommandObjectiveTest, PrunedProgramIgnoringSigtermIsKilledAfterTheGrace) {

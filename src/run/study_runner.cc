@@ -18,6 +18,7 @@
 #include "knob/run/command_template.h"
 #include "knob/run/pbt_study.h"
 #include "knob/run/trainer_objective.h"
+#include "knob/run/trial_protocol.h"
 #include "knob/run/warm_start.h"
 #include "knob/train/config.h"
 #include "knob/train/trainer_plugin.h"
@@ -672,9 +673,13 @@ std::vector<FrozenTrial> print_best(Study& study, std::ostream& out) {
     std::string reason = "no trial ran";  // e.g. --n-trials 0 on a new study
     for (const auto& t : study.trials({TrialState::kFail, TrialState::kPruned})) {
       auto it = t.system_attrs.find("fail_reason");
+      auto pruned = t.system_attrs.find(kPruneReasonAttr);
       if (it != t.system_attrs.end() && it->second.is_string()) {
         reason = "the last, trial " + std::to_string(t.number) +
                  ", failed: " + it->second.get<std::string>();
+      } else if (pruned != t.system_attrs.end() && pruned->second.is_string()) {
+        reason = "the last, trial " + std::to_string(t.number) +
+                 ", was pruned: " + pruned->second.get<std::string>();
       } else {
         reason = "the last, trial " + std::to_string(t.number) + ", ended " + to_string(t.state);
       }

@@ -72,6 +72,12 @@ double trained_lr(const TrainConfig& config) {
   return config.lr_find.known * config.lr_find.factor;
 }
 
+// A diverged run ends its trial PRUNED, not FAIL: samplers leave FAIL trials out of their model,
+// so a region where every trial diverges would keep being proposed (docs/config.md).
+std::string diverged_reason(const TrainResult& result) {
+  return "training diverged: " + result.divergence;
+}
+
 }  // namespace
 
 std::function<std::vector<double>(const FrozenTrial&)> make_metric_constraints_func(
@@ -176,8 +182,12 @@ std::function<std::vector<double>(Trial&)> make_trainer_objective(
     if (result.test_accuracy) trial.set_user_attr("test_accuracy", *result.test_accuracy);
     if (!result.model_path.empty()) trial.set_user_attr("model_path", result.model_path);
     if (result.resumed_epochs > 0) trial.set_user_attr("resumed_epochs", result.resumed_epochs);
-    if (result.stop_reason == "diverged")
-      throw TrainingDiverged("training diverged: " + result.divergence);
+    if (result.stop_reason == "diverged") {
+      const std::string reason = diverged_reason(result);
+      trial.study().storage().set_trial_system_attr(trial.trial_id(), kPruneReasonAttr,
+                                                    Json(reason));
+      throw TrialPruned(reason);
+    }
     const auto metrics = trainer_metric_values(result);
     trial.set_user_attr(kMetricsAttr, metrics_json(metrics));
     return objective_values(metrics, objectives);
@@ -281,7 +291,7 @@ void run_train_protocol(const TrainConfig& config, const std::string& tensorboar
   if (result.resumed_epochs > 0)
     write_protocol_line(protocol_attr_line("resumed_epochs", Json(result.resumed_epochs)));
   if (result.stop_reason == "diverged")
-    throw TrainingDiverged("training diverged: " + result.divergence);
+    return write_protocol_line(protocol_prune_line(diverged_reason(result)));
   const auto metrics = trainer_metric_values(result);
   write_protocol_line(protocol_attr_line(kMetricsAttr, metrics_json(metrics)));
   write_protocol_line(protocol_value_line(objective_values(metrics, objectives)));

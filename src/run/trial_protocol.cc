@@ -119,6 +119,14 @@ ProtocolConstraints parse_constraints(std::string_view line, std::string_view ar
 
 std::string number_text(double value) { return dumps(Json(value)); }
 
+std::string trimmed(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
+  return std::string(text);
+}
+
 }  // namespace
 
 std::optional<double> parse_protocol_number(std::string_view text) {
@@ -153,8 +161,10 @@ ProtocolMessage parse_protocol_line(std::string_view line, size_t n_values) {
   if (verb == "attr") return parse_attr(line, args);
   if (verb == "value") return parse_value(line, args, n_values);
   if (verb == "constraints") return parse_constraints(line, args);
-  throw ProtocolError(
-      line, "unknown; the protocol has knob:report, knob:attr, knob:constraints and knob:value");
+  if (verb == "prune") return ProtocolPrune{trimmed(args)};
+  throw ProtocolError(line,
+                      "unknown; the protocol has knob:report, knob:attr, knob:constraints, "
+                      "knob:value and knob:prune");
 }
 
 std::string protocol_report_line(int64_t step, double value) {
@@ -186,6 +196,14 @@ std::string protocol_constraints_line(const std::vector<double>& values) {
     line += (i ? ", " : "") + number_text(values[i]);
   }
   return line + "]";
+}
+
+std::string protocol_prune_line(const std::string& reason) {
+  std::string line = "knob:prune";
+  if (reason.empty()) return line;
+  line += ' ';
+  for (char c : reason) line += std::iscntrl(static_cast<unsigned char>(c)) ? ' ' : c;
+  return line;
 }
 
 void write_protocol_line(const std::string& line, std::FILE* out) {

@@ -62,6 +62,11 @@ TEST(TrialProtocolTest, ParsesEachVerb) {
   EXPECT_EQ(
       std::get<ProtocolConstraints>(parse_protocol_line("knob:constraints [Infinity]", 2)).values,
       std::vector<double>{std::numeric_limits<double>::infinity()});
+
+  // The reason is optional free text, trimmed.
+  EXPECT_EQ(std::get<ProtocolPrune>(parse_protocol_line("knob:prune", 1)).reason, "");
+  EXPECT_EQ(std::get<ProtocolPrune>(parse_protocol_line("knob:prune \t loss is NaN  ", 2)).reason,
+            "loss is NaN");
 }
 
 TEST(TrialProtocolTest, MalformedLinesAreRefusedNamingTheLineAndWhatWasExpected) {
@@ -75,7 +80,8 @@ TEST(TrialProtocolTest, MalformedLinesAreRefusedNamingTheLineAndWhatWasExpected)
   const std::string kAttrKey =
       "KEY of `knob:attr KEY JSON` must be a word without spaces or control characters";
   const std::string kUnknown =
-      "unknown; the protocol has knob:report, knob:attr, knob:constraints and knob:value";
+      "unknown; the protocol has knob:report, knob:attr, knob:constraints, knob:value and "
+      "knob:prune";
   const std::string constraints =
       "expected `knob:constraints [C1, C2, ...]`, a non-empty JSON list of numbers, not NaN "
       "(<= 0: the constraint holds)";
@@ -175,6 +181,14 @@ TEST(TrialProtocolTest, ChildLinesAreWhatTheParentReads) {
   auto constraints = std::get<ProtocolConstraints>(
       parse_protocol_line(protocol_constraints_line({-1e-05, 3.0}), 1));
   EXPECT_EQ(constraints.values, (std::vector<double>{-1e-05, 3.0}));
+
+  EXPECT_EQ(protocol_prune_line(""), "knob:prune");
+  // A newline in the reason would end the line: control characters become spaces.
+  EXPECT_EQ(protocol_prune_line("loss nan\nat step 3\x1b"), "knob:prune loss nan at step 3 ");
+  EXPECT_EQ(std::get<ProtocolPrune>(
+                parse_protocol_line(protocol_prune_line("training diverged: loss inf"), 1))
+                .reason,
+            "training diverged: loss inf");
 }
 
 TEST(TrialProtocolTest, ChildSideRefusesLinesTheParentWouldNotRead) {

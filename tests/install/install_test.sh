@@ -30,8 +30,8 @@ if [[ -f "$build/libknob_trainer.so" ]]; then
   for study_trials in tune-mlp:3 tune-own-model:2; do
     study=${study_trials%:*} expected=${study_trials#*:}
     in_study="trials.study_id = (SELECT study_id FROM studies WHERE study_name = '$study')"
-    # Every trial ended: COMPLETE or PRUNED, or FAIL when its loss diverged (a random learning
-    # rate up to 0.1); at least one COMPLETE.
+    # Every trial ended: COMPLETE, or PRUNED (by the pruner, or when its loss diverged: a random learning
+    # rate up to 0.1), or FAIL; at least one COMPLETE.
     ended=$(sqlite3 "$db" "SELECT COUNT(*) FROM trials WHERE $in_study AND state IN ('COMPLETE', 'PRUNED', 'FAIL')")
     complete=$(sqlite3 "$db" "SELECT COUNT(*) FROM trials WHERE $in_study AND state = 'COMPLETE'")
     [[ $ended == "$expected" && $complete -ge 1 ]] \

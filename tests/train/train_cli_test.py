@@ -513,18 +513,22 @@ class TuneConfigTest(unittest.TestCase):
         self.assertIn("--resume: nothing to resume", proc.stderr)
         self.assertIn("tiny", proc.stderr)
 
-    def test_grid_whose_trials_all_fail_names_the_last_that_ran(self):
+    def test_grid_whose_trials_all_diverge_names_the_last_that_ran(self):
         # The grid enqueues its 3 points as WAITING trials; 2 run and diverge (SGD at lr 10000).
+        # A diverged trial ends PRUNED (samplers learn from it; they leave FAIL trials out).
         config = self.write("grid.toml", GRID_THAT_DIVERGES)
         url = "sqlite:///" + os.path.join(self.dir, "grid.db")
         proc = knob("tune", config, "--storage", url, "--n-trials", "2", "--quiet", expect=2)
-        self.assertIn("no trial of study 'tiny' completed; the last, trial 1, failed: ", proc.stderr)
-        self.assertIn("diverged", proc.stderr)
-        states = [t.state for t in optuna.load_study(study_name="tiny", storage=url).trials]
-        self.assertEqual(states, [optuna.trial.TrialState.FAIL] * 2 +
+        self.assertIn("no trial of study 'tiny' completed; the last, trial 1, was pruned: "
+                      "training diverged: ", proc.stderr)
+        trials = optuna.load_study(study_name="tiny", storage=url).trials
+        self.assertEqual([t.state for t in trials], [optuna.trial.TrialState.PRUNED] * 2 +
                          [optuna.trial.TrialState.WAITING])
+        for t in trials[:2]:
+            self.assertIn("at step", system_attrs(t)["knob:prune_reason"])
+            self.assertEqual(t.user_attrs["stop_reason"], "diverged")
 
-    def test_isolated_divergence_fails_with_the_reason(self):
+    def test_isolated_divergence_is_pruned_with_the_reason(self):
         # SGD at lr 10000 diverges whatever the searched batch size and dropout.
         config = self.write("div.toml", TINY_STUDY.replace('"optimizer.lr"', "# ").replace(
             '"optimizer.kind"', "# ") + '[optimizer]\nkind = "sgd"\nlr = 10000.0\n')
@@ -534,10 +538,10 @@ class TuneConfigTest(unittest.TestCase):
         self.assertIn("no trial of study 'tiny' completed", proc.stderr)
         trials = optuna.load_study(study_name="tiny", storage=url).trials
         self.assertEqual(len(trials), 2)
-        for t in trials:
-            self.assertEqual(t.state, optuna.trial.TrialState.FAIL)
-            reason = system_attrs(t)["fail_reason"]
-            self.assertIn("exited with code 1", reason)
+        for t in trials:  # as in process: PRUNED, the reason where knob:prune puts it
+            self.assertEqual(t.state, optuna.trial.TrialState.PRUNED)
+            self.assertNotIn("fail_reason", system_attrs(t))
+            reason = system_attrs(t)["knob:prune_reason"]
             self.assertIn("training diverged", reason)
             self.assertIn("at step", reason)
             self.assertEqual(t.user_attrs["stop_reason"], "diverged")

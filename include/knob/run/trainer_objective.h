@@ -5,9 +5,11 @@
 // kept in the "metrics" user attribute. A single per-epoch objective (val_accuracy, val_loss)
 // is reported after every epoch so the pruner can stop the trial; several objectives are not
 // reported (Optuna refuses reports in multi-objective studies), so nothing prunes. A diverged
-// run ends FAIL with where it diverged; a config the suggestions make invalid ends FAIL with the
-// key. With a TensorBoard directory DIR, trial N writes its event files to DIR/trial-N (the tags
-// of `knob train --tensorboard`: knob/train/metric_scalars.h), one run per trial as in Ray Tune.
+// run ends PRUNED — samplers leave FAIL trials out of their model, PRUNED ones count as worse
+// than every complete trial — with where it diverged in the system attribute
+// kPruneReasonAttr; a config the suggestions make invalid ends FAIL with the key. With a
+// TensorBoard directory DIR, trial N writes its event files to DIR/trial-N (the tags of `knob train
+// --tensorboard`: knob/train/metric_scalars.h), one run per trial as in Ray Tune.
 //
 // Isolated, each trial is a child `knob train CONFIG --set ... --quiet --protocol` run as a
 // command objective (command_objective.h): a crash or an out-of-memory kill fails one trial.
@@ -116,10 +118,11 @@ CommandObjective make_isolated_trainer_objective(const std::vector<SearchParam>&
 // The child side, `knob train --protocol`: a trial of `knob tune --isolate`. Writes to stdout
 // what the in-process objective stores — the history after every epoch (so a pruned trial keeps
 // it), the stop reason, test accuracy and metrics — then the values of $KNOB_OBJECTIVES (comma-
-// separated trainer metrics; unset: train.objective's); a diverged run throws
-// TrainingDiverged with the reason. With `tensorboard`, the event files go to
-// tensorboard/trial-$KNOB_TRIAL_NUMBER when the tuner set that variable (as in-process trials
-// do), else to tensorboard. The process is killed when its parent dies.
+// separated trainer metrics; unset: train.objective's); a diverged run ends with
+// `knob:prune training diverged: ...` instead (the trial ends PRUNED, as in-process). With
+// `tensorboard`, the event files go to tensorboard/trial-$KNOB_TRIAL_NUMBER when the tuner set that
+// variable (as in-process trials do), else to tensorboard. The process is killed when its parent
+// dies.
 void run_train_protocol(const TrainConfig& config, const std::string& tensorboard);
 
 }  // namespace knob::run

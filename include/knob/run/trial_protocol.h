@@ -7,6 +7,7 @@
 //   knob::write_protocol_line(knob::protocol_report_line(3, 0.81));  // knob:report 3 0.81
 //   knob::write_protocol_line(knob::protocol_constraints_line({-3.5}));  // knob:constraints [-3.5]
 //   knob::write_protocol_line(knob::protocol_value_line({0.86}));    // knob:value 0.86
+//   (or, to end the trial PRUNED: knob::protocol_prune_line("loss is NaN"))
 // Example (parent):
 //   if (knob::is_protocol_line(line)) {
 //     auto message = knob::parse_protocol_line(line, study.directions().size());
@@ -52,8 +53,16 @@ struct ProtocolConstraints {
   std::vector<double> values;
 };
 
+// knob:prune [REASON] — the program stopped the trial itself, as raising optuna.TrialPruned
+// does (e.g. its loss diverged): the trial ends PRUNED, its reports kept, and a non-empty
+// REASON (free text) is stored as the system attribute kPruneReasonAttr.
+struct ProtocolPrune {
+  std::string reason;
+};
+inline constexpr const char* kPruneReasonAttr = "knob:prune_reason";
+
 using ProtocolMessage =
-    std::variant<ProtocolReport, ProtocolAttr, ProtocolValue, ProtocolConstraints>;
+    std::variant<ProtocolReport, ProtocolAttr, ProtocolValue, ProtocolConstraints, ProtocolPrune>;
 
 // A line that starts like a protocol line but does not parse. what() is
 // `malformed protocol line "LINE": REASON` (LINE cut after 200 bytes).
@@ -87,6 +96,8 @@ std::string protocol_attr_line(const std::string& key, const Json& value);
 std::string protocol_value_line(const std::vector<double>& values);
 // `values` non-empty and not NaN (InvalidArgument otherwise); infinities as Python writes them.
 std::string protocol_constraints_line(const std::vector<double>& values);
+// Control characters in `reason` (a newline would end the line) become spaces.
+std::string protocol_prune_line(const std::string& reason);
 
 // Writes `line` and a newline to `out` and flushes at once: the parent acts on each line as
 // it arrives.
