@@ -34,6 +34,7 @@ const char* const kCopiedFrom = "pbt:copied_from";
 const char* const kFirstEpoch = "pbt:first_epoch";
 const char* const kLrs = "pbt:lrs";
 const char* const kStopped = "pbt:stopped";
+const char* const kInterrupted = "pbt:interrupted";
 const char* const kTrainSeed = "pbt:train_seed";
 
 int64_t generations(const PbtPlan& plan) {
@@ -175,6 +176,10 @@ void run_segment(Study& study, const PbtPlan& plan, const FitFunction& fit, int6
       }
     } catch (const EndOfSegment&) {
     }
+  } catch (const TrialInterrupted&) {  // Ctrl-C: run again, by this process or another
+    trial.set_user_attr(kInterrupted, true);
+    study.tell(trial, TrialState::kFail, {}, "interrupted");
+    return;
   } catch (const std::exception& e) {
     log_line(plan, "member " + std::to_string(member) + " (trial " + std::to_string(t.number) +
                        ") failed: " + e.what());
@@ -192,6 +197,25 @@ void run_segment(Study& study, const PbtPlan& plan, const FitFunction& fit, int6
                      " (trial " + std::to_string(t.number) + ", epochs " + std::to_string(first) +
                      "-" + std::to_string(first + std::ssize(lrs) - 1) + "): " + plan.metric + " " +
                      dumps(Json(*last)) + (told.state == TrialState::kComplete ? "" : " (failed)"));
+}
+
+// Enqueues once a copy of each interrupted segment that has none yet (same member, generation,
+// parent and knobs); returns whether some segment needed one (then the caller looks again).
+bool requeue_interrupted(Study& study, const PbtPlan& plan,
+                         const std::vector<PbtSegment>& segments) {
+  bool any = false;
+  for (const auto& s : segments) {
+    if (!s.interrupted) continue;
+    const bool retried = std::any_of(segments.begin(), segments.end(), [&](const PbtSegment& o) {
+      return o.number > s.number && o.member == s.member && o.generation == s.generation;
+    });
+    if (retried) continue;
+    any = true;
+    study.storage().create_trials_once(study.study_id(),
+                                       "knob:pbt:retry:" + std::to_string(s.number),
+                                       {waiting_segment(s, plan, s.train_seed)});
+  }
+  return any;
 }
 
 // Enqueues the next generation after the latest finished one, if no worker did; returns whether
@@ -242,6 +266,7 @@ void worker_loop(Study study, const PbtPlan& plan, const FitFunction& fit,
   while (!study.interrupted()) {
     study.fail_stale_trials();
     const std::vector<PbtSegment> segments = pbt_segments(study.trials());
+    if (requeue_interrupted(study, plan, segments)) continue;
     if (advance(study, plan, segments)) continue;
     if (auto id = study.storage().claim_waiting_trial(study.study_id(), study.heartbeats_on())) {
       run_segment(study, plan, fit, *id, heartbeat_seconds);
@@ -339,6 +364,7 @@ std::vector<PbtSegment> pbt_segments(const std::vector<FrozenTrial>& trials) {
     }
     s.stopped = t.user_attrs.count(kStopped) > 0;
     s.train_seed = train_seed_of(t);
+    s.interrupted = t.state == TrialState::kFail && t.user_attrs.count(kInterrupted) > 0;
     s.params = t.params();
     out.push_back(std::move(s));
   }

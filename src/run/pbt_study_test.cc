@@ -123,7 +123,9 @@ void expect_decisions_recomputed(const std::vector<PbtSegment>& segments, const 
   for (int64_t g = 1; g <= latest; ++g) {
     std::vector<PbtSegment> earlier, stored;
     for (const auto& s : segments) (s.generation < g ? earlier : stored).push_back(s);
-    std::erase_if(stored, [&](const PbtSegment& s) { return s.generation != g; });
+    std::erase_if(stored, [&](const PbtSegment& s) { return s.generation != g || s.interrupted; });
+    std::sort(stored.begin(), stored.end(),
+              [](const PbtSegment& a, const PbtSegment& b) { return a.member < b.member; });
     const std::vector<PbtSegment> decided = next_generation(earlier, plan, g - 1);
     ASSERT_EQ(decided.size(), stored.size()) << "generation " << g;
     for (size_t i = 0; i < decided.size(); ++i) {
@@ -312,6 +314,49 @@ TEST(PbtStudyTest, AMemberWhoseWorkerDiedDropsOut) {
   }
   expect_segments_continue_their_parents(trials, segments, s.base);
   EXPECT_NE(best->segments.back().member, 0);
+}
+
+// Ctrl-C (Study::interrupt) during a segment: it is stored FAIL with pbt:interrupted; run again,
+// the study trains it again from the same parent with the same knobs, and no member drops out.
+TEST(PbtStudyTest, AnInterruptedSegmentRunsAgainWhenTheStudyIsRunAgain) {
+  TempDir dir;
+  const std::string db = dir.path() + "/pbt.db";
+  Configs s = configs_of(study_toml(db));
+  s.study.jobs = 1;
+  std::optional<Study> opened;
+  int started = 0;
+  auto interrupting = [&](const TrainConfig& c, const EpochCallback& on_epoch) {
+    if (++started == 6) opened->interrupt();  // the 6th segment: generation 1's second
+    return counting_fit(c, on_epoch);
+  };
+  std::ostringstream first_out;
+  PbtRunOptions first = quiet_options(first_out);
+  first.on_open = [&](Study& study) { opened = study; };
+  EXPECT_FALSE(run_pbt_study(s.study, s.base, interrupting, first).has_value());
+  std::vector<PbtSegment> segments = pbt_segments(stored_trials(db));
+  ASSERT_EQ(segments.size(), 8u);  // generation 1 enqueued, two of it never started
+  EXPECT_TRUE(segments[5].interrupted);
+  EXPECT_EQ(segments[5].state, TrialState::kFail);
+
+  std::ostringstream again;
+  std::optional<PbtLineage> best =
+      run_pbt_study(s.study, s.base, counting_fit, quiet_options(again));
+  ASSERT_TRUE(best.has_value()) << again.str();
+  const std::vector<FrozenTrial> trials = stored_trials(db);
+  segments = pbt_segments(trials);
+  ASSERT_EQ(segments.size(), 13u);  // 12 completed + the interrupted one
+  int completed = 0;
+  for (const auto& seg : segments) completed += seg.state == TrialState::kComplete;
+  EXPECT_EQ(completed, 12);
+  const PbtSegment& retry = segments[8];  // enqueued first on the second run
+  EXPECT_EQ(retry.state, TrialState::kComplete);
+  EXPECT_EQ(retry.member, segments[5].member);
+  EXPECT_EQ(retry.generation, 1);
+  EXPECT_EQ(retry.parent, segments[5].parent);
+  EXPECT_EQ(retry.params, segments[5].params);
+  expect_segments_continue_their_parents(trials, segments, s.base);
+  expect_decisions_recomputed(segments,
+                              make_pbt_plan(s.base, s.study, default_pbt_checkpoint_dir(s.study)));
 }
 
 TEST(PbtStudyTest, MalformedPbtTablesAreNamed) {

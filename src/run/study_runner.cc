@@ -439,11 +439,13 @@ TuneResult run_config_tune(const TuneOptions& o, Role role) {
     pbt.overrides = o.overrides();
     pbt.out = o.out();
     pbt.log = o.quiet() ? nullptr : o.log();
+    std::unique_ptr<RunGuard> guard;
     pbt.on_open = [&](Study& study) {  // `knob worker` joins with the stored config
       const auto stored = study.storage().study_system_attrs(study.study_id());
       if (!stored.count(kStoredConfigKey) || (role == Role::kTune && !o.resume())) {
         store_config(study, {o.config(), read_text_file(o.config(), "config"), o.overrides()});
       }
+      if (o.guard()) guard = o.guard()(study);
     };
     run_pbt_study(
         study_config, base,
@@ -451,6 +453,12 @@ TuneResult run_config_tune(const TuneOptions& o, Role role) {
           return train_with_plugin(c, on_epoch);
         },
         pbt);
+    if (guard && guard->interrupted()) {
+      result.interrupted = true;
+      result.message = "study '" + study_config.name +
+                       "' interrupted; its interrupted segments run again when `knob tune " +
+                       o.config() + "` (or another worker) runs on it";
+    }
     return result;
   }
   if (study_config.isolate) {

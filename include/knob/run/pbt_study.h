@@ -18,7 +18,9 @@
 // number in a directory the workers share), trains it and tells it; (3) else, until every
 // member finished its last epoch or dropped out, it polls the storage. A member whose segment
 // FAILs (its trainer threw, or its worker died and the heartbeat went stale) drops out; a
-// member the trainer stopped early (early stopping, divergence) is not continued.
+// member the trainer stopped early (early stopping, divergence) is not continued. A segment
+// interrupted (Ctrl-C: Study::interrupt) is stored FAIL with pbt:interrupted and enqueued again,
+// once, by the next worker that looks — this process run again, or another one still running.
 //
 // Example:
 //   PbtPlan plan = make_pbt_plan(base, study_config.search, *study_config.pbt, dir);
@@ -86,6 +88,7 @@ struct PbtSegment {
   std::vector<double> lrs;      // per epoch trained
   bool stopped = false;         // the trainer stopped the member early
   uint64_t train_seed = 0;      // train.seed of its lineage (the checkpoint's)
+  bool interrupted = false;     // FAIL because its study was interrupted: it runs again
   std::map<std::string, ParamValue> params;
 };
 // The study's segments, by trial number (trials without pbt:member are left out).
