@@ -191,14 +191,16 @@
   //        `segments` (arrays of points; `points` then holds them all) draws them as one path.
   //        spec.canvas, or a 'points' series of more than MANY points: every series is painted
   //        on a canvas over the SVG (the legend too), unless `exporting` (the SVG link's file).
-  //        spec.attrs: more attributes of the <svg>.
+  //        spec.attrs: more attributes of the <svg>. On a canvas, a series may instead bring
+  //        `paint(ctx, xscale, yscale)` (and no points), spec.xvalues / yvalues the
+  //        values the axes span, and spec.exportSvg() the SVG the link downloads.
   function chart(spec, exporting) {
     const W = spec.width || 560, H = spec.height || 320;
     const L = 64, R = 16, T = 12, B = 44;
     const xv = [], yv = [];
     for (const se of spec.series) for (const p of se.points) { xv.push(p.x); yv.push(p.y); }
-    const xs = makeScale(xv, spec.xlog, L, W - R, spec.xcats);
-    const ys = makeScale(yv, spec.ylog, H - B, T, spec.ycats);
+    const xs = makeScale(spec.xvalues || xv, spec.xlog, L, W - R, spec.xcats);
+    const ys = makeScale(spec.yvalues || yv, spec.ylog, H - B, T, spec.ycats);
     const root = s('svg', Object.assign({ xmlns: SVG_NS, width: W, height: H, viewBox: `0 0 ${W} ${H}`,
                                           'font-family': 'sans-serif', 'font-size': 11, 'data-chart': spec.name },
                                         spec.attrs || {}));
@@ -224,6 +226,10 @@
                                  transform: `rotate(-90 12 ${(T + H - B) / 2})` }, spec.ylabel || ''));
     let drawn = 0;
     for (const se of spec.series) {
+      if (layer && se.paint) {  // a series that paints itself
+        se.paint(layer.ctx, xs, ys);
+        continue;
+      }
       const pts = se.points.filter((p) => xs.ok(p.x) && ys.ok(p.y));
       const color = se.color || '#1f77b4';
       const r = se.r || 3.5;
@@ -281,7 +287,8 @@
         y += 15;
       }
     }
-    return figure(spec.title, root, spec.name, layer, false, layer ? () => chart(spec, true).querySelector('svg') : null);
+    return figure(spec.title, root, spec.name, layer, false,
+                  layer ? spec.exportSvg || (() => chart(spec, true).querySelector('svg')) : null);
   }
 
   // One series of chart() painted on its canvas: what the SVG branch draws, in the same order.
@@ -371,7 +378,64 @@
     });
   }
 
-  function intermediateChart(trials, name) {
+  // Past MANY curves, painted on a canvas straight from the trials (no point objects: 100,000
+  // at 10,000 trials), one path per state; `exporting` (the SVG link) or fewer: SVG paths.
+  function intermediateChart(trials, name, exporting) {
+    const reported = trials.filter((t) => Object.keys(t.intermediate_values).length);
+    const legend = STATES.filter((st) => reported.some((t) => t.state === st))
+      .map((st) => [st === 'PRUNED' ? 'PRUNED (×: stopped)' : st, STATE_COLORS[st]]);
+    if (reported.length > MANY && !exporting) {
+      // The steps of a trial in order: integer keys come in ascending order, others sorted.
+      const steps = (t) => {
+        const keys = Object.keys(t.intermediate_values);
+        for (let i = 1; i < keys.length; ++i) {
+          if (Number(keys[i]) < Number(keys[i - 1])) return keys.sort((a, b) => Number(a) - Number(b));
+        }
+        return keys;
+      };
+      let xlo = Infinity, xhi = -Infinity, ylo = Infinity, yhi = -Infinity;
+      for (const t of reported) {
+        for (const step in t.intermediate_values) {
+          const x = Number(step), y = t.intermediate_values[step];
+          if (x < xlo) xlo = x;
+          if (x > xhi) xhi = x;
+          if (typeof y === 'number' && isFinite(y)) { if (y < ylo) ylo = y; if (y > yhi) yhi = y; }
+        }
+      }
+      const groups = STATES.map((st) => reported.filter((t) => t.state === st)).filter((group) => group.length);
+      const paint = (ctx, xs, ys) => {
+        for (const group of groups) {
+          const lasts = [];
+          ctx.strokeStyle = STATE_COLORS[group[0].state];
+          ctx.lineWidth = 1;
+          ctx.globalAlpha = 0.3;
+          ctx.beginPath();
+          for (const t of group) {
+            let n = 0, x = 0, y = 0;
+            for (const step of steps(t)) {
+              const v = t.intermediate_values[step];
+              if (!ys.ok(v)) continue;
+              x = xs.map(Number(step)); y = ys.map(v);
+              if (n++) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+            }
+            if (n && group[0].state === 'PRUNED') lasts.push(x, y);
+          }
+          ctx.stroke();
+          ctx.globalAlpha = 1;
+          ctx.lineWidth = 2;
+          ctx.beginPath();
+          for (let i = 0; i < lasts.length; i += 2) {  // a pruned curve ends in a cross where it was stopped
+            const cx = lasts[i], cy = lasts[i + 1];
+            ctx.moveTo(cx - 4, cy - 4); ctx.lineTo(cx + 4, cy + 4); ctx.moveTo(cx - 4, cy + 4); ctx.lineTo(cx + 4, cy - 4);
+          }
+          ctx.stroke();
+        }
+      };
+      return chart({ name, title: 'Intermediate values', xlabel: 'step', ylabel: 'intermediate value', canvas: true,
+                     xvalues: [xlo, xhi], yvalues: [ylo, yhi], attrs: { 'data-curves': reported.length }, legend,
+                     series: [{ paint, points: [], label: groups.map((g) => `${g.length} ${g[0].state} trials`).join('\n') }],
+                     exportSvg: () => intermediateChart(trials, name, true).querySelector('svg') });
+    }
     let series = [];
     for (const t of trials) {
       const points = [];
@@ -394,9 +458,7 @@
                            label: `${group.length} ${group[0].state} trials` }));
     }
     return chart({ name, title: 'Intermediate values', xlabel: 'step', ylabel: 'intermediate value', series,
-                   canvas: curves > MANY, attrs: { 'data-curves': curves },
-                   legend: STATES.filter((st) => trials.some((t) => t.state === st && Object.keys(t.intermediate_values).length))
-                     .map((st) => [st === 'PRUNED' ? 'PRUNED (×: stopped)' : st, STATE_COLORS[st]]) });
+                   attrs: { 'data-curves': curves }, legend });
   }
 
   function sliceCharts(study, infos) {
