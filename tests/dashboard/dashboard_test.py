@@ -253,6 +253,93 @@ def check_study_page(browser, label, trials, params, multi=False):
     return c
 
 
+# A study past 500 marks (app.js's MANY): every chart's marks on its canvas, counted by the
+# chart's data-* attributes; the canvas pixels painted; and the SVG link's file, made all in SVG
+# when clicked, holding a mark per trial (its merged paths: a "M" per dot, curve or line).
+MANY_JS = """(async () => {
+  const fig = (name) => document.querySelector(`svg[data-chart="${name}"]`).closest('figure');
+  const attr = (name, a) => Number(document.querySelector(`svg[data-chart="${name}"]`).getAttribute(a));
+  const painted = (name) => {  // [pixels painted, of them orange (PRUNED's colour)]
+    const canvas = fig(name).querySelector('canvas.marks');
+    if (!canvas) return [0, 0];
+    const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let any = 0, orange = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      if (px[i + 3] === 0) continue;
+      ++any;
+      if (px[i] > 200 && px[i + 1] > 80 && px[i + 1] < 190 && px[i + 2] < 90) ++orange;
+    }
+    return [any, orange];
+  };
+  const exported = async (name) => {  // the downloaded file, parsed (the page's CSP refuses
+    let blob = null;                   // fetch(blob:), so the Blob is caught as it is made)
+    const make = URL.createObjectURL;
+    URL.createObjectURL = (b) => { blob = b; return make.call(URL, b); };
+    fig(name).querySelector('a.svg-link').click();
+    URL.createObjectURL = make;
+    return new DOMParser().parseFromString(await blob.text(), 'image/svg+xml');
+  };
+  const moves = (doc, sel) => [...doc.querySelectorAll(sel)]
+    .reduce((n, p) => n + (p.getAttribute('d').match(/M/g) || []).length, 0);
+  const history = await exported('history'), inter = await exported('intermediate');
+  const parallel = await exported('parallel'), contour = await exported('contour');
+  return {
+    history: attr('history', 'data-points'), curves: attr('intermediate', 'data-curves'),
+    parallel: attr('parallel', 'data-lines'), contour: attr('contour', 'data-points'),
+    slices: [...document.querySelectorAll('svg[data-chart^="slice:"]')].map((e) => Number(e.getAttribute('data-points'))),
+    canvases: document.querySelectorAll('figure.chart canvas.marks').length,
+    painted: Object.fromEntries(['history', 'intermediate', 'parallel', 'contour'].map((n) => [n, painted(n)])),
+    dom_marks: document.querySelectorAll('svg[data-chart] circle.pt, svg[data-chart] path.dots').length,
+    export_history: moves(history, 'path.dots'), export_best: history.querySelectorAll('path.best').length,
+    export_curves: moves(inter, 'path.line'), export_cuts: moves(inter, 'path.cut') / 2,
+    export_parallel: moves(parallel, 'path.lines'), export_contour: moves(contour, 'path.dots') / 2,
+  };
+})()"""
+
+
+def check_many_marks(browser, knob, tmp_dir, out_dir):
+    db = os.path.join(tmp_dir, "many.db")
+    tune = [knob, "tune", "--storage", "sqlite:///" + db, "--study-name", "many", "--objective",
+            "curve", "--sampler", "random", "--quiet"]
+    run(tune + ["--pruner", "none", "--n-trials", "560", "--seed", "1"])
+    run(tune + ["--pruner", "median", "--n-trials", "200", "--seed", "2"])
+    trials = stored_trials(db, "many")
+    complete = sum(t["state"] == "COMPLETE" for t in trials)
+    curves = [t for t in trials if t["n_steps"] > 0]
+    cut = sum(t["state"] == "PRUNED" for t in curves)
+    check(complete > 500 and len(curves) > 500 and cut > 0,
+          f"setup: a study past 500 marks ({complete} COMPLETE, {len(curves)} curves, {cut} cut)")
+    port = free_port()
+    server = subprocess.Popen([knob, "dashboard", "--storage", "sqlite:///" + db, "--port",
+                               str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        server.stdout.readline()
+        browser.load(f"http://127.0.0.1:{port}/study?name=many",
+                     "!!document.querySelector('#trial-table')")
+        m = browser.evaluate(MANY_JS)
+        check([m["history"], m["curves"], m["parallel"], m["contour"]] ==
+              [complete, len(curves), complete, complete] and m["slices"] == [complete] * 2,
+              f"many marks: every chart counts every trial ({m['history']}, {m['curves']}, "
+              f"{m['parallel']}, {m['contour']}, {m['slices']})")
+        check(m["canvases"] == 6 and m["dom_marks"] == 0,
+              f"many marks: painted on 6 canvases, none as SVG elements ({m['canvases']}, "
+              f"{m['dom_marks']})")
+        check(all(any_ > 2000 for any_, _ in m["painted"].values()) and
+              m["painted"]["intermediate"][1] > 100,
+              f"many marks: every canvas painted, the pruned curves orange ({m['painted']})")
+        check([m["export_history"], m["export_best"], m["export_curves"], m["export_cuts"],
+               m["export_parallel"], m["export_contour"]] ==
+              [complete, 1, len(curves), cut, complete, complete],
+              f"many marks: the SVG downloads hold every mark ({m['export_history']} dots + "
+              f"{m['export_best']} best line, {m['export_curves']} curves, {m['export_cuts']} "
+              f"cuts, {m['export_parallel']} lines, {m['export_contour']} contour dots)")
+        browser.screenshot(os.path.join(out_dir, "dashboard_many.png"))
+        check_problems(browser, "many marks")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def check_no_injection(c, label, expected_scripts):
     check(c["scripts"] == expected_scripts and c["imgs"] == 0 and c["bs"] == 0 and c["is"] == 0,
           f"{label}: no injected element (script {c['scripts']}, img {c['imgs']}, "
@@ -564,6 +651,9 @@ command = ["/usr/bin/python3", "-c", {json.dumps(script3)}, "{{x}}", "{{y}}"]
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+        # ---- a study past 500 marks: canvases
+        check_many_marks(browser, knob, tmp.name, args.out)
 
         # ---- bad flags exit 2 naming the problem, and write nothing
         missing = os.path.join(tmp.name, "missing.html")

@@ -2,7 +2,9 @@
 // /api (dashboard) or from the data inlined in the page (report, <script id="knob-data">).
 // Safety rule: user data (study, parameter and attribute names, categorical values) only ever
 // reaches the page as text nodes / textContent or as URL-encoded query values — never as
-// markup. Charts are SVG built with createElementNS; each downloads as an .svg file.
+// markup. Charts are SVG built with createElementNS; each downloads as an .svg file. Past MANY
+// marks, a chart paints its marks on a <canvas> laid over its SVG (which keeps the frame, axes,
+// labels and data-* counts), and its SVG link makes the all-SVG chart when clicked.
 'use strict';
 (function () {
   const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -11,9 +13,11 @@
     COMPLETE: '#1f77b4', PRUNED: '#ff7f0e', FAIL: '#d62728', RUNNING: '#2ca02c', WAITING: '#7f7f7f',
   };
   const POLL_MS = 2000;
-  // Past this many marks a chart draws them as a few <path>s (dots, curves and lines merged
-  // by colour) and the trial table shows this many rows a page: tens of thousands of SVG and
-  // table elements take seconds to lay out (bench/dashboard).
+  // Past this many marks a chart paints them on a canvas (in its downloaded SVG: a few <path>s,
+  // dots, curves and lines merged by colour), and the trial table shows this many rows a page:
+  // tens of thousands of SVG elements take seconds to lay out, and even merged into a few paths
+  // they cost a path string to build and parse and a raster of each whole path per tile it
+  // crosses (bench/dashboard).
   const MANY = 500;
   const app = document.getElementById('app');
   const embedded = document.getElementById('knob-data');
@@ -76,6 +80,16 @@
   }
 
   // ------------------------------------------------------------------ scales
+  // [smallest, largest] of numbers (Infinity, -Infinity when none), in a loop: Math.min(...v)
+  // fails past ~100,000 values.
+  function extent(values) {
+    let lo = Infinity, hi = -Infinity;
+    for (const v of values) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    return [lo, hi];
+  }
   function niceStep(span, count) {
     const raw = span / count;
     const mag = Math.pow(10, Math.floor(Math.log10(raw)));
@@ -91,8 +105,15 @@
     }
     const ok = (v) => typeof v === 'number' && isFinite(v) && (!log || v > 0);
     const t = (v) => (log ? Math.log10(v) : v);
-    const vs = values.filter(ok).map(t);
-    let lo = vs.length ? Math.min(...vs) : 0, hi = vs.length ? Math.max(...vs) : 1;
+    // A loop, not Math.min(...values): no array per call, and no argument-count limit.
+    let lo = Infinity, hi = -Infinity;
+    for (const v of values) {
+      if (!ok(v)) continue;
+      const tv = t(v);
+      if (tv < lo) lo = tv;
+      if (tv > hi) hi = tv;
+    }
+    if (lo > hi) { lo = 0; hi = 1; }
     if (lo === hi) { lo -= log ? 0.5 : Math.abs(lo) * 0.1 || 1; hi += log ? 0.5 : Math.abs(hi) * 0.1 || 1; }
     const pad = (hi - lo) * 0.05;
     lo -= pad; hi += pad;
@@ -119,19 +140,72 @@
     return { map, ticks, ok };
   }
 
+  // ------------------------------------------------------------------ marks on a canvas
+  // A canvas of W x H CSS pixels (sharp at the screen's pixel ratio) to lay over or under an
+  // SVG of that size; `title` is its tooltip (the groups drawn on it).
+  function marksCanvas(W, H, title) {
+    const ratio = window.devicePixelRatio || 1;
+    const canvas = h('canvas', { class: 'marks', width: Math.round(W * ratio), height: Math.round(H * ratio) });
+    canvas.style.width = W + 'px';
+    canvas.style.height = H + 'px';
+    if (title) canvas.title = title;
+    const ctx = canvas.getContext('2d');
+    ctx.scale(ratio, ratio);
+    return { canvas, ctx };
+  }
+  // Round dots of radius r at pixel positions (xs[i], ys[i]), filled as one shape (overlaps
+  // are not darker: as the SVG path of dots).
+  function paintDots(ctx, xs, ys, r, color, alpha) {
+    ctx.globalAlpha = alpha;
+    ctx.fillStyle = color;
+    ctx.beginPath();
+    for (let i = 0; i < xs.length; ++i) {
+      ctx.moveTo(xs[i] + r, ys[i]);
+      ctx.arc(xs[i], ys[i], r, 0, 2 * Math.PI);
+    }
+    ctx.fill();
+    ctx.globalAlpha = 1;
+  }
+  // A plot's legend painted on its canvas, as chart() draws it in SVG.
+  function paintLegend(ctx, legend, x, y) {
+    ctx.font = '11px sans-serif';
+    ctx.textBaseline = 'alphabetic';
+    for (const [label, color] of legend) {
+      ctx.fillStyle = color;
+      ctx.fillRect(x, y - 8, 10, 10);
+      ctx.fillStyle = '#333';
+      ctx.fillText(label, x + 14, y + 1);
+      y += 15;
+    }
+  }
+  // The figure's plot: the SVG and, if any, the canvas over it (or under it).
+  function layered(svgNode, layer, under) {
+    if (!layer) return svgNode;
+    return h('div', { class: 'plot' }, ...(under ? [layer.canvas, svgNode] : [svgNode, layer.canvas]));
+  }
+
   // ------------------------------------------------------------------ a chart with a download link
   // spec: {name, title, xlabel, ylabel, xlog, ylog, xcats, series: [{kind: 'points'|'line'|'step',
   //        points: [{x, y, n}], color, dashed, cut, cls, label, tip}]} (tip: a point's tooltip
   //        text, by default its trial and coordinates); a 'line' series with
   //        `segments` (arrays of points; `points` then holds them all) draws them as one path.
-  function chart(spec) {
+  //        spec.canvas, or a 'points' series of more than MANY points: every series is painted
+  //        on a canvas over the SVG (the legend too), unless `exporting` (the SVG link's file).
+  //        spec.attrs: more attributes of the <svg>. On a canvas, a series may instead bring
+  //        `paint(ctx, xscale, yscale)` (and no points), spec.xvalues / yvalues the
+  //        values the axes span, and spec.exportSvg() the SVG the link downloads.
+  function chart(spec, exporting) {
     const W = spec.width || 560, H = spec.height || 320;
     const L = 64, R = 16, T = 12, B = 44;
-    const all = spec.series.flatMap((se) => se.points);
-    const xs = makeScale(all.map((p) => p.x), spec.xlog, L, W - R, spec.xcats);
-    const ys = makeScale(all.map((p) => p.y), spec.ylog, H - B, T, spec.ycats);
-    const root = s('svg', { xmlns: SVG_NS, width: W, height: H, viewBox: `0 0 ${W} ${H}`,
-                            'font-family': 'sans-serif', 'font-size': 11, 'data-chart': spec.name });
+    const xv = [], yv = [];
+    for (const se of spec.series) for (const p of se.points) { xv.push(p.x); yv.push(p.y); }
+    const xs = makeScale(spec.xvalues || xv, spec.xlog, L, W - R, spec.xcats);
+    const ys = makeScale(spec.yvalues || yv, spec.ylog, H - B, T, spec.ycats);
+    const root = s('svg', Object.assign({ xmlns: SVG_NS, width: W, height: H, viewBox: `0 0 ${W} ${H}`,
+                                          'font-family': 'sans-serif', 'font-size': 11, 'data-chart': spec.name },
+                                        spec.attrs || {}));
+    const layer = !exporting && (spec.canvas || spec.series.some((se) => se.kind === 'points' && se.points.length > MANY))
+      ? marksCanvas(W, H, spec.series.map((se) => se.label).filter(Boolean).join('\n')) : null;
     root.appendChild(s('rect', { x: 0, y: 0, width: W, height: H, fill: 'white' }));
     root.appendChild(s('rect', { x: L, y: T, width: W - L - R, height: H - T - B, fill: 'none', stroke: '#888' }));
     for (const tk of xs.ticks) {
@@ -152,10 +226,17 @@
                                  transform: `rotate(-90 12 ${(T + H - B) / 2})` }, spec.ylabel || ''));
     let drawn = 0;
     for (const se of spec.series) {
+      if (layer && se.paint) {  // a series that paints itself
+        se.paint(layer.ctx, xs, ys);
+        continue;
+      }
       const pts = se.points.filter((p) => xs.ok(p.x) && ys.ok(p.y));
       const color = se.color || '#1f77b4';
       const r = se.r || 3.5;
-      if (se.kind === 'points' && pts.length > MANY) {  // one path of round dots
+      if (layer) {
+        paintSeries(layer.ctx, se, pts, xs, ys, color, r);
+        if (se.kind === 'points') drawn += pts.length;
+      } else if (se.kind === 'points' && pts.length > MANY) {  // one path of round dots
         const d = pts.map((p) => `M${xs.map(p.x).toFixed(1)},${ys.map(p.y).toFixed(1)}h0`).join('');
         root.appendChild(s('path', { d, fill: 'none', stroke: color, 'stroke-width': 2 * r, 'stroke-linecap': 'round',
                                      'stroke-opacity': 0.85, class: (se.cls || 'pt') + ' dots', 'data-count': pts.length }));
@@ -197,7 +278,8 @@
       }
     }
     root.setAttribute('data-points', drawn);
-    if (spec.legend) {
+    if (spec.legend && layer) paintLegend(layer.ctx, spec.legend, W - R - 110, T + 14);
+    else if (spec.legend) {
       let y = T + 14;
       for (const [label, color] of spec.legend) {
         root.appendChild(s('rect', { x: W - R - 110, y: y - 8, width: 10, height: 10, fill: color }));
@@ -205,17 +287,58 @@
         y += 15;
       }
     }
-    return figure(spec.title, root, spec.name);
+    return figure(spec.title, root, spec.name, layer, false,
+                  layer ? spec.exportSvg || (() => chart(spec, true).querySelector('svg')) : null);
   }
 
-  // A titled box holding an SVG and a link that downloads it.
-  function figure(title, svgNode, name) {
+  // One series of chart() painted on its canvas: what the SVG branch draws, in the same order.
+  function paintSeries(ctx, se, pts, xs, ys, color, r) {
+    if (se.kind === 'points') {
+      paintDots(ctx, pts.map((p) => xs.map(p.x)), pts.map((p) => ys.map(p.y)), r, color, 0.85);
+      return;
+    }
+    if (!pts.length) return;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = se.width || 1.5;
+    ctx.globalAlpha = se.opacity || 1;
+    ctx.setLineDash(se.dashed ? [4, 3] : []);
+    ctx.beginPath();
+    const lasts = [];
+    for (const segment of se.segments || [pts]) {
+      const seg = se.segments ? segment.filter((p) => xs.ok(p.x) && ys.ok(p.y)) : segment;
+      let py = 0;
+      seg.forEach((p, i) => {
+        const x = xs.map(p.x), y = ys.map(p.y);
+        if (i === 0) ctx.moveTo(x, y);
+        else if (se.kind === 'step') { ctx.lineTo(x, py); ctx.lineTo(x, y); }
+        else ctx.lineTo(x, y);
+        py = y;
+      });
+      if (se.cut && seg.length) lasts.push(seg[seg.length - 1]);
+    }
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.globalAlpha = 1;
+    if (lasts.length) {  // a pruned curve ends in a cross where it was stopped
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      for (const last of lasts) {
+        const x = xs.map(last.x), y = ys.map(last.y);
+        ctx.moveTo(x - 4, y - 4); ctx.lineTo(x + 4, y + 4); ctx.moveTo(x - 4, y + 4); ctx.lineTo(x + 4, y - 4);
+      }
+      ctx.stroke();
+    }
+  }
+
+  // A titled box holding an SVG (with `layer`, its canvas of marks over it, or `under` it) and
+  // a link that downloads it: the SVG shown, or the one `exportSvg()` makes (all in SVG).
+  function figure(title, svgNode, name, layer, under, exportSvg) {
     const link = h('a', { href: '#', class: 'svg-link', download: (name || 'chart') + '.svg' }, 'SVG');
     link.onclick = () => {
-      const text = new XMLSerializer().serializeToString(svgNode);
+      const text = new XMLSerializer().serializeToString(exportSvg ? exportSvg() : svgNode);
       link.href = URL.createObjectURL(new Blob([text], { type: 'image/svg+xml' }));
     };
-    return h('figure', { class: 'chart' }, h('figcaption', {}, title, ' ', link), svgNode);
+    return h('figure', { class: 'chart' }, h('figcaption', {}, title, ' ', link), layered(svgNode, layer, under));
   }
 
   // ------------------------------------------------------------------ study charts
@@ -255,12 +378,75 @@
     });
   }
 
-  function intermediateChart(trials, name) {
+  // Past MANY curves, painted on a canvas straight from the trials (no point objects: 100,000
+  // at 10,000 trials), one path per state; `exporting` (the SVG link) or fewer: SVG paths.
+  function intermediateChart(trials, name, exporting) {
+    const reported = trials.filter((t) => Object.keys(t.intermediate_values).length);
+    const legend = STATES.filter((st) => reported.some((t) => t.state === st))
+      .map((st) => [st === 'PRUNED' ? 'PRUNED (×: stopped)' : st, STATE_COLORS[st]]);
+    if (reported.length > MANY && !exporting) {
+      // The steps of a trial in order: integer keys come in ascending order, others sorted.
+      const steps = (t) => {
+        const keys = Object.keys(t.intermediate_values);
+        for (let i = 1; i < keys.length; ++i) {
+          if (Number(keys[i]) < Number(keys[i - 1])) return keys.sort((a, b) => Number(a) - Number(b));
+        }
+        return keys;
+      };
+      let xlo = Infinity, xhi = -Infinity, ylo = Infinity, yhi = -Infinity;
+      for (const t of reported) {
+        for (const step in t.intermediate_values) {
+          const x = Number(step), y = t.intermediate_values[step];
+          if (x < xlo) xlo = x;
+          if (x > xhi) xhi = x;
+          if (typeof y === 'number' && isFinite(y)) { if (y < ylo) ylo = y; if (y > yhi) yhi = y; }
+        }
+      }
+      const groups = STATES.map((st) => reported.filter((t) => t.state === st)).filter((group) => group.length);
+      const paint = (ctx, xs, ys) => {
+        for (const group of groups) {
+          const lasts = [];
+          ctx.strokeStyle = STATE_COLORS[group[0].state];
+          ctx.lineWidth = 1;
+          ctx.globalAlpha = 0.3;
+          ctx.beginPath();
+          for (const t of group) {
+            let n = 0, x = 0, y = 0;
+            for (const step of steps(t)) {
+              const v = t.intermediate_values[step];
+              if (!ys.ok(v)) continue;
+              x = xs.map(Number(step)); y = ys.map(v);
+              if (n++) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+            }
+            if (n && group[0].state === 'PRUNED') lasts.push(x, y);
+          }
+          ctx.stroke();
+          ctx.globalAlpha = 1;
+          ctx.lineWidth = 2;
+          ctx.beginPath();
+          for (let i = 0; i < lasts.length; i += 2) {  // a pruned curve ends in a cross where it was stopped
+            const cx = lasts[i], cy = lasts[i + 1];
+            ctx.moveTo(cx - 4, cy - 4); ctx.lineTo(cx + 4, cy + 4); ctx.moveTo(cx - 4, cy + 4); ctx.lineTo(cx + 4, cy - 4);
+          }
+          ctx.stroke();
+        }
+      };
+      return chart({ name, title: 'Intermediate values', xlabel: 'step', ylabel: 'intermediate value', canvas: true,
+                     xvalues: [xlo, xhi], yvalues: [ylo, yhi], attrs: { 'data-curves': reported.length }, legend,
+                     series: [{ paint, points: [], label: groups.map((g) => `${g.length} ${g[0].state} trials`).join('\n') }],
+                     exportSvg: () => intermediateChart(trials, name, true).querySelector('svg') });
+    }
     let series = [];
     for (const t of trials) {
-      const points = Object.entries(t.intermediate_values)
-        .map(([step, v]) => ({ x: Number(step), y: v, n: t.number })).sort((a, b) => a.x - b.x);
+      const points = [];
+      let sorted = true;
+      for (const step in t.intermediate_values) {
+        const x = Number(step);
+        if (points.length && x < points[points.length - 1].x) sorted = false;
+        points.push({ x, y: t.intermediate_values[step], n: t.number });
+      }
       if (!points.length) continue;
+      if (!sorted) points.sort((a, b) => a.x - b.x);  // integer keys come in order already
       series.push({ kind: 'line', points, n: t.number, state: t.state, color: STATE_COLORS[t.state], cut: t.state === 'PRUNED',
                     opacity: 0.8, label: `trial ${t.number} (${t.state})` });
     }
@@ -271,11 +457,8 @@
                            color: group[0].color, cut: group[0].cut, opacity: 0.3, width: 1,
                            label: `${group.length} ${group[0].state} trials` }));
     }
-    const c = chart({ name, title: 'Intermediate values', xlabel: 'step', ylabel: 'intermediate value', series,
-                      legend: STATES.filter((st) => trials.some((t) => t.state === st && Object.keys(t.intermediate_values).length))
-                        .map((st) => [st === 'PRUNED' ? 'PRUNED (×: stopped)' : st, STATE_COLORS[st]]) });
-    c.querySelector('svg').setAttribute('data-curves', curves);
-    return c;
+    return chart({ name, title: 'Intermediate values', xlabel: 'step', ylabel: 'intermediate value', series,
+                   attrs: { 'data-curves': curves }, legend });
   }
 
   function sliceCharts(study, infos) {
@@ -339,7 +522,9 @@
                             { kind: 'points', points, color: '#2ca02c', r: 2 }] });
   }
 
-  function parallelChart(study, infos) {
+  // Past MANY trials the lines are painted on a canvas under the SVG's axes (`exporting`: all
+  // in SVG, one path per colour band).
+  function parallelChart(study, infos, exporting) {
     const axes = infos.map((info) => ({ label: info.name, info, get: (t) => plotValue(info, t.params[info.name]) }));
     study.directions.forEach((d, i) => axes.push({ label: objectiveName(study, i), info: {}, get: (t) => t.values[i] }));
     const trials = study.trials.filter((t) => t.state === 'COMPLETE' && t.values &&
@@ -347,21 +532,28 @@
     const W = Math.max(560, 130 * axes.length), H = 320, T = 30, B = 40, L = 100, R = 50;
     const root = s('svg', { xmlns: SVG_NS, width: W, height: H, viewBox: `0 0 ${W} ${H}`,
                             'font-family': 'sans-serif', 'font-size': 11, 'data-chart': 'parallel' });
-    root.appendChild(s('rect', { x: 0, y: 0, width: W, height: H, fill: 'white' }));
+    const many = trials.length > MANY, bins = new Map();  // many: one path per colour bin
+    const layer = many && !exporting ? marksCanvas(W, H, `${trials.length} trials, coloured by value`) : null;
+    if (!layer) root.appendChild(s('rect', { x: 0, y: 0, width: W, height: H, fill: 'white' }));  // else the figure's
     const xAt = (i) => L + (W - L - R) * (axes.length === 1 ? 0.5 : i / (axes.length - 1));
     const scales = axes.map((a) => makeScale(trials.map(a.get), a.info.log, H - B, T, a.info.choices));
     const objective = axes.length - study.directions.length;
     const values = trials.map((t) => t.values[0]).filter((v) => v !== null);
-    const vlo = Math.min(...values), vhi = Math.max(...values);
+    const [vlo, vhi] = extent(values);
     const colour = (v) => {
       let f = vhi > vlo ? (v - vlo) / (vhi - vlo) : 0.5;
       if (study.directions[0] === 'MAXIMIZE') f = 1 - f;  // good trials blue, bad red
       return `rgb(${Math.round(40 + 200 * f)},${Math.round(100 + 40 * (1 - Math.abs(f - 0.5) * 2))},${Math.round(220 - 180 * f)})`;
     };
-    const many = trials.length > MANY, bins = new Map();  // many: one path per colour bin
     for (const t of trials) {
       const ys = axes.map((a, i) => scales[i].map(a.get(t)));
       if (ys.some((y) => !isFinite(y))) continue;
+      if (layer) {
+        const bin = vhi > vlo ? Math.round(16 * (t.values[0] - vlo) / (vhi - vlo)) : 0;
+        if (!bins.has(bin)) bins.set(bin, []);
+        bins.get(bin).push(ys);
+        continue;
+      }
       const d = ys.map((y, i) => `${i ? 'L' : 'M'}${xAt(i)},${many ? y.toFixed(1) : y}`).join('');
       if (many) {
         const bin = vhi > vlo ? Math.round(16 * (t.values[0] - vlo) / (vhi - vlo)) : 0;
@@ -373,9 +565,20 @@
       path.appendChild(s('title', {}, `trial ${t.number}: ${fmt(t.values[0])}`));
       root.appendChild(path);
     }
-    for (const [bin, d] of bins) {
-      root.appendChild(s('path', { d, fill: 'none', stroke: colour(vlo + (vhi - vlo) * bin / 16), 'stroke-opacity': 0.3,
-                                   'stroke-width': 1, class: 'lines' }));
+    for (const [bin, lines] of bins) {
+      const stroke = colour(vlo + (vhi - vlo) * bin / 16);
+      if (!layer) {
+        root.appendChild(s('path', { d: lines, fill: 'none', stroke, 'stroke-opacity': 0.3, 'stroke-width': 1, class: 'lines' }));
+        continue;
+      }
+      const ctx = layer.ctx;
+      ctx.strokeStyle = stroke;
+      ctx.globalAlpha = 0.3;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      for (const ys of lines) ys.forEach((y, i) => (i ? ctx.lineTo(xAt(i), y) : ctx.moveTo(xAt(i), y)));
+      ctx.stroke();
+      ctx.globalAlpha = 1;
     }
     axes.forEach((a, i) => {
       const x = xAt(i);
@@ -389,7 +592,8 @@
       }
     });
     root.setAttribute('data-lines', trials.length);
-    return figure('Parallel coordinates', root, 'parallel');
+    return figure('Parallel coordinates', root, 'parallel', layer, true,
+                  layer ? () => parallelChart(study, infos, true).querySelector('svg') : null);
   }
 
   // Parameter importance (computed by the server): a horizontal bar per parameter, largest on
@@ -447,8 +651,9 @@
   }
   // Contour (knob plot contour): objective 0 interpolated by inverse distance weighting (power
   // 2, in the axes' units: log10 for log parameters, the index of a categorical choice) onto a
-  // grid of cells, darker is better; the COMPLETE trials as dots.
-  function contourChart(study, infos) {
+  // grid of cells, darker is better; the COMPLETE trials as dots (past MANY, painted on a
+  // canvas over the SVG unless `exporting`).
+  function contourChart(study, infos, exporting) {
     const [xi, yi] = contourParams(study, infos);
     const trials = study.trials.filter((t) => t.state === 'COMPLETE' && t.values && isFinite(t.values[0]) &&
                                               xi.name in t.params && yi.name in t.params);
@@ -462,7 +667,7 @@
                             'font-family': 'sans-serif', 'font-size': 11, 'data-chart': 'contour' });
     root.appendChild(s('rect', { x: 0, y: 0, width: W, height: H, fill: 'white' }));
     const values = drawn.map((p) => p.v);
-    const lo = Math.min(...values), hi = Math.max(...values);
+    const [lo, hi] = extent(values);
     const maximize = study.directions[0] === 'MAXIMIZE';
     const colour = (v) => blues(hi > lo ? (maximize ? (v - lo) / (hi - lo) : (hi - v) / (hi - lo)) : 0.5);
     // The trials in the unit square, in typed arrays: the loop below runs N * N * trials times.
@@ -477,7 +682,8 @@
         for (let k = 0; k < n; ++k) {
           const du = pu[k] - cu, dw = pw[k] - cv, d2 = du * du + dw * dw;
           if (d2 < 1e-18) { exact = pv[k]; break; }
-          sum += pv[k] / d2; weights += 1 / d2;
+          const w = 1 / d2;
+          sum += pv[k] * w; weights += w;
         }
         cells.appendChild(s('rect', { x: L + i * cw, y: T + j * ch, width: cw + 0.5, height: ch + 0.5,
                                       fill: colour(exact !== null ? exact : sum / weights), class: 'cell' }));
@@ -499,7 +705,12 @@
                        xi.name + (xi.log ? ' (log)' : '')));
     root.appendChild(s('text', { x: 12, y: (T + H - B) / 2, 'text-anchor': 'middle', fill: '#000', class: 'ylabel',
                                  transform: `rotate(-90 12 ${(T + H - B) / 2})` }, yi.name + (yi.log ? ' (log)' : '')));
-    if (drawn.length > MANY) {  // one path of round dots, white-rimmed by a wider one beneath
+    const layer = drawn.length > MANY && !exporting ? marksCanvas(W, H, `${drawn.length} trials`) : null;
+    if (layer) {  // round dots, white-rimmed by wider ones beneath
+      const px = drawn.map((p) => xs.map(p.x)), py = drawn.map((p) => ys.map(p.y));
+      paintDots(layer.ctx, px, py, 3.75, '#fff', 1);
+      paintDots(layer.ctx, px, py, 3, '#000', 1);
+    } else if (drawn.length > MANY) {  // one path of round dots, white-rimmed by a wider one beneath
       const d = drawn.map((p) => `M${xs.map(p.x).toFixed(1)},${ys.map(p.y).toFixed(1)}h0`).join('');
       for (const [stroke, width] of [['#fff', 7.5], ['#000', 6]]) {
         root.appendChild(s('path', { d, fill: 'none', stroke, 'stroke-width': width, 'stroke-linecap': 'round',
@@ -515,7 +726,8 @@
     root.setAttribute('data-points', drawn.length);
     root.setAttribute('data-cells', drawn.length ? N * N : 0);
     const scale = drawn.length ? ` — darker is better: ${fmt(maximize ? lo : hi)} to ${fmt(maximize ? hi : lo)}` : '';
-    return figure(`Contour: ${xi.name} × ${yi.name} (${objectiveName(study, 0)}${scale})`, root, 'contour');
+    return figure(`Contour: ${xi.name} × ${yi.name} (${objectiveName(study, 0)}${scale})`, root, 'contour', layer, false,
+                  layer ? () => contourChart(study, infos, true).querySelector('svg') : null);
   }
 
   // Empirical distribution function (knob plot edf): per objective, the fraction of COMPLETE
